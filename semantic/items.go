@@ -1,0 +1,224 @@
+package semantic
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/lmsys-go/lmsys"
+)
+
+// items holds one collection's vectors row-major in one slice (row i at
+// vecs[i*dims:(i+1)*dims]), beside their ids, metadata and documents. Rows marked
+// dead are tombstones (the HNSW graph keeps them until it is rebuilt); the exact
+// index never has any.
+type items struct {
+	dims  int
+	ids   []string
+	index map[string]uint32 // live rows only
+	vecs  []float32
+	meta  []map[string]string
+	docs  []string
+	dead  []bool
+	ndead int
+}
+
+func newItems(dims int) *items {
+	return &items{dims: dims, index: map[string]uint32{}}
+}
+
+// len returns the number of rows, dead ones included.
+func (s *items) len() int { return len(s.ids) }
+
+// live returns the number of live rows.
+func (s *items) live() int { return len(s.ids) - s.ndead }
+
+func (s *items) row(i uint32) []float32 {
+	d := s.dims
+	return s.vecs[int(i)*d : int(i)*d+d : int(i)*d+d]
+}
+
+// append adds a row whose vector is already normalised and returns its number.
+func (s *items) append(id string, v []float32, meta map[string]string, doc string) uint32 {
+	r := uint32(len(s.ids))
+	s.ids = append(s.ids, id)
+	s.vecs = append(s.vecs, v...)
+	s.meta = append(s.meta, cloneMeta(meta))
+	s.docs = append(s.docs, doc)
+	s.dead = append(s.dead, false)
+	s.index[id] = r
+	return r
+}
+
+// kill marks row r as a tombstone.
+func (s *items) kill(r uint32) {
+	if s.dead[r] {
+		return
+	}
+	s.dead[r] = true
+	s.ndead++
+	if cur, ok := s.index[s.ids[r]]; ok && cur == r {
+		delete(s.index, s.ids[r])
+	}
+}
+
+// swapRemove deletes row r by moving the last row into its place (exact index only).
+func (s *items) swapRemove(r uint32) {
+	last := uint32(len(s.ids) - 1)
+	delete(s.index, s.ids[r])
+	if r != last {
+		s.ids[r] = s.ids[last]
+		copy(s.row(r), s.row(last))
+		s.meta[r] = s.meta[last]
+		s.docs[r] = s.docs[last]
+		s.dead[r] = s.dead[last]
+		s.index[s.ids[r]] = r
+	}
+	s.ids = s.ids[:last]
+	s.vecs = s.vecs[:int(last)*s.dims]
+	s.meta[last] = nil
+	s.meta = s.meta[:last]
+	s.docs = s.docs[:last]
+	s.dead = s.dead[:last]
+}
+
+// hits turns ranked rows into Hits with cosine distance 1 − similarity.
+func (s *items) hits(rs []scored) []lmsys.Hit {
+	out := make([]lmsys.Hit, len(rs))
+	for i, r := range rs {
+		out[i] = lmsys.Hit{ID: s.ids[r.id], Distance: 1 - r.sim, Metadata: cloneMeta(s.meta[r.id]), Document: s.docs[r.id]}
+	}
+	return out
+}
+
+var heapPool = sync.Pool{New: func() any { return &topK{} }}
+
+// scanOptions tunes brute-force search.
+type scanOptions struct {
+	workers     int // goroutines for a full scan; 0 means GOMAXPROCS
+	parallelMin int // rows below which a scan stays on one goroutine
+}
+
+// prepareQuery checks q against the collection and returns it normalised in buf.
+func prepareQuery(collection string, dims int, q []float32, k int, buf []float32) ([]float32, error) {
+	if k <= 0 {
+		return nil, fmt.Errorf("%w: k must be positive, got %d", lmsys.ErrInvalidInput, k)
+	}
+	if len(q) != dims {
+		return nil, fmt.Errorf("%w: collection %q holds %d-dimensional vectors, query has %d", lmsys.ErrSpaceMismatch, collection, dims, len(q))
+	}
+	buf = append(buf[:0], q...)
+	if err := normalizeInto(buf, q, "query"); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// scan finds the k rows most similar to the normalised q that pass f, best first.
+// A small id set is looked up directly instead of scanning every row; a large
+// collection is split across workers, each with its own bounded heap.
+func (s *items) scan(q []float32, k int, f lmsys.Filter, o scanOptions) []scored {
+	h := heapPool.Get().(*topK)
+	defer heapPool.Put(h)
+	h.reset(k)
+	n := s.len()
+	if f.IDs != nil {
+		if len(f.IDs)*4 <= n {
+			s.lookup(q, f, h)
+			return append([]scored(nil), h.sorted()...)
+		}
+		member := make([]bool, n)
+		for _, id := range f.IDs {
+			if r, ok := s.index[id]; ok {
+				member[r] = true
+			}
+		}
+		s.scanRange(q, 0, n, f.Where, member, h)
+		return append([]scored(nil), h.sorted()...)
+	}
+	workers := o.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if n < o.parallelMin || workers == 1 {
+		s.scanRange(q, 0, n, f.Where, nil, h)
+		return append([]scored(nil), h.sorted()...)
+	}
+	parts := make([]*topK, workers)
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	chunk = (chunk + 3) &^ 3
+	for w := range workers {
+		lo, hi := w*chunk, min((w+1)*chunk, n)
+		if lo >= hi {
+			continue
+		}
+		p := heapPool.Get().(*topK)
+		p.reset(k)
+		parts[w] = p
+		wg.Go(func() { s.scanRange(q, lo, hi, f.Where, nil, p) })
+	}
+	wg.Wait()
+	for _, p := range parts {
+		if p == nil {
+			continue
+		}
+		for _, c := range p.items {
+			h.push(c.sim, c.id)
+		}
+		heapPool.Put(p)
+	}
+	return append([]scored(nil), h.sorted()...)
+}
+
+// lookup scores only the rows named in f.IDs.
+func (s *items) lookup(q []float32, f lmsys.Filter, h *topK) {
+	var seen map[uint32]struct{}
+	if len(f.IDs) > 1 {
+		seen = make(map[uint32]struct{}, len(f.IDs))
+	}
+	for _, id := range f.IDs {
+		r, ok := s.index[id]
+		if !ok || s.dead[r] {
+			continue
+		}
+		if seen != nil {
+			if _, dup := seen[r]; dup {
+				continue
+			}
+			seen[r] = struct{}{}
+		}
+		if f.Where != nil && !matchWhere(s.meta[r], f.Where) {
+			continue
+		}
+		h.push(dot(q, s.row(r)), r)
+	}
+}
+
+// scanRange scores rows lo..hi-1, four at a time. Dead rows, rows outside member
+// (when non-nil) and rows failing where are skipped; where is only checked for rows
+// good enough to enter the heap. It does not allocate.
+func (s *items) scanRange(q []float32, lo, hi int, where map[string]string, member []bool, h *topK) {
+	d := s.dims
+	var out [4]float32
+	consider := func(r int, sim float32) {
+		if sim < h.threshold() || s.dead[r] || (member != nil && !member[r]) {
+			return
+		}
+		if where != nil && !matchWhere(s.meta[r], where) {
+			return
+		}
+		h.push(sim, uint32(r))
+	}
+	r := lo
+	for ; r+4 <= hi; r += 4 {
+		dot4(q, s.vecs[r*d:(r+4)*d], d, &out)
+		consider(r, out[0])
+		consider(r+1, out[1])
+		consider(r+2, out[2])
+		consider(r+3, out[3])
+	}
+	for ; r < hi; r++ {
+		consider(r, dot(q, s.row(uint32(r))))
+	}
+}
