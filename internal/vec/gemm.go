@@ -1,0 +1,373 @@
+package vec
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Tiling constants of the blocked product. A block of mc rows is packed into 4-row
+// panels; the shared dimension is walked kc values at a time so that one packed
+// 4-row panel of each operand (2·kc·4 floats, 8 KB) stays in L1 while the whole
+// packed row block stays in L2.
+const (
+	mr = 4   // rows per micro-tile
+	nr = 4   // columns per micro-tile
+	mc = 64  // rows per block (a multiple of mr)
+	kc = 256 // shared-dimension values per pass
+)
+
+// kernel4x4 adds the 4×4 product of two packed panels to the tile of c at offset 0
+// with row stride ldc. a holds the panel of 4 rows of A with a[p*4+r] = A[r][p]; b
+// holds 4 rows of B the same way; both hold at least kc4 values (4 per step).
+func kernel4x4(a, b []float32, c []float32, ldc int) {
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	b = b[:len(a)]
+	for len(a) >= 4 && len(b) >= 4 {
+		a0, a1, a2, a3 := a[0], a[1], a[2], a[3]
+		b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+		a = a[4:]
+		b = b[4:]
+	}
+	r := c[0:4:4]
+	r[0] += c00
+	r[1] += c01
+	r[2] += c02
+	r[3] += c03
+	r = c[ldc : ldc+4 : ldc+4]
+	r[0] += c10
+	r[1] += c11
+	r[2] += c12
+	r[3] += c13
+	r = c[2*ldc : 2*ldc+4 : 2*ldc+4]
+	r[0] += c20
+	r[1] += c21
+	r[2] += c22
+	r[3] += c23
+	r = c[3*ldc : 3*ldc+4 : 3*ldc+4]
+	r[0] += c30
+	r[1] += c31
+	r[2] += c32
+	r[3] += c33
+}
+
+// pack copies rows [i0, i1) of the row-major matrix m (d columns) into dst as 4-row
+// panels: panel q holds rows i0+4q … i0+4q+3 with dst[q*d*4 + p*4 + r] = m[i0+4q+r][p].
+// Missing rows of the last panel are zero. dst must hold ceil((i1-i0)/4)·4·d values.
+func pack(dst, m []float32, i0, i1, d int) {
+	rows := i1 - i0
+	panels := (rows + 3) / 4
+	for q := 0; q < panels; q++ {
+		pd := dst[q*d*4 : (q+1)*d*4]
+		for r := 0; r < 4; r++ {
+			i := i0 + q*4 + r
+			if i >= i1 {
+				for p := 0; p < d; p++ {
+					pd[p*4+r] = 0
+				}
+				continue
+			}
+			row := m[i*d : i*d+d]
+			for p, v := range row {
+				pd[p*4+r] = v
+			}
+		}
+	}
+}
+
+// Panel is a matrix B of n rows (centres, or a block of points) packed for repeated
+// products against many rows, with the squared norms of its rows. Reset re-packs it
+// in place, so a Panel can be reused across iterations without allocating.
+type Panel struct {
+	n, d   int
+	packed []float32
+	norms  []float32
+	pool   sync.Pool
+}
+
+// NewPanel packs the n×d row-major matrix b.
+func NewPanel(b []float32, n, d int) *Panel {
+	p := &Panel{}
+	p.Reset(b, n, d)
+	return p
+}
+
+// N returns the number of rows of the packed matrix.
+func (p *Panel) N() int { return p.n }
+
+// Norms returns the squared norms of the packed rows (not to be modified).
+func (p *Panel) Norms() []float32 { return p.norms }
+
+// Reset re-packs the panel with the n×d row-major matrix b, reusing its memory.
+func (p *Panel) Reset(b []float32, n, d int) {
+	if d != p.d {
+		p.pool = sync.Pool{}
+	}
+	p.n, p.d = n, d
+	np := (n + 3) / 4
+	size := np * 4 * d
+	if cap(p.packed) < size {
+		p.packed = make([]float32, size)
+	}
+	p.packed = p.packed[:size]
+	pack(p.packed, b, 0, n, d)
+	if cap(p.norms) < n {
+		p.norms = make([]float32, n)
+	}
+	p.norms = p.norms[:n]
+	RowSqNorms(p.norms, b[:n*d], d)
+}
+
+// scratch is one worker's buffers: the packed row block and the tile of products.
+type scratch struct {
+	a    []float32
+	tile []float32
+	xn   []float32
+}
+
+func (p *Panel) getScratch() *scratch {
+	if s, ok := p.pool.Get().(*scratch); ok && len(s.tile) >= mc*((p.n+3)/4*4) {
+		return s
+	}
+	return &scratch{
+		a:    make([]float32, mc*p.d),
+		tile: make([]float32, mc*((p.n+3)/4*4)),
+		xn:   make([]float32, mc),
+	}
+}
+
+// Block is the tile of squared distances handed to a BlockFunc: row r of the block
+// (point I0+r) has its distance to panel row j at Dist[r*Stride+j], for j < N.
+type Block struct {
+	Worker int
+	I0, I1 int
+	N      int
+	Stride int
+	Dist   []float32
+}
+
+// Row returns the squared distances of point i (I0 ≤ i < I1) to every panel row.
+func (b *Block) Row(i int) []float32 {
+	o := (i - b.I0) * b.Stride
+	return b.Dist[o : o+b.N]
+}
+
+// BlockFunc receives one block of distances. Calls run concurrently from several
+// workers (Block.Worker tells which, from 0 to workers−1); the Block and its Dist
+// slice are reused after the call returns.
+type BlockFunc func(b *Block) error
+
+// Workers returns the number of workers to use when w ≤ 0: runtime.GOMAXPROCS(0).
+func Workers(w int) int {
+	if w <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return w
+}
+
+// Distances computes the squared Euclidean distances from each of the m rows of the
+// row-major matrix x (d columns, the panel's) to every row of the panel, as
+// ‖x‖² − 2x·b + ‖b‖² clamped at zero, in blocks of up to 64 rows spread over
+// workers goroutines (≤ 0: GOMAXPROCS), and hands each block to fn. xnorms, when not
+// nil, holds the squared norms of x's rows; otherwise they are computed. The first
+// error from fn or ctx stops the work and is returned.
+func (p *Panel) Distances(ctx context.Context, x []float32, m int, xnorms []float32, workers int, fn BlockFunc) error {
+	if m == 0 || p.n == 0 {
+		return nil
+	}
+	d := p.d
+	blocks := (m + mc - 1) / mc
+	workers = min(Workers(workers), blocks)
+	var next atomic.Int64
+	var stop atomic.Bool
+	var firstErr error
+	var once sync.Once
+	fail := func(err error) {
+		once.Do(func() { firstErr = err })
+		stop.Store(true)
+	}
+	work := func(w int) {
+		s := p.getScratch()
+		defer p.pool.Put(s)
+		ld := (p.n + 3) / 4 * 4
+		blk := Block{Worker: w, N: p.n, Stride: ld}
+		for !stop.Load() {
+			bi := int(next.Add(1) - 1)
+			if bi >= blocks {
+				return
+			}
+			if bi%16 == 0 {
+				if err := ctx.Err(); err != nil {
+					fail(err)
+					return
+				}
+			}
+			i0 := bi * mc
+			i1 := min(i0+mc, m)
+			rows := i1 - i0
+			rp := (rows + 3) / 4
+			pack(s.a, x, i0, i1, d)
+			tile := s.tile[:rp*4*ld]
+			clear(tile)
+			p.product(s.a[:rp*4*d], rp, tile, ld)
+			xn := s.xn[:rows]
+			if xnorms != nil {
+				copy(xn, xnorms[i0:i1])
+			} else {
+				RowSqNorms(xn, x[i0*d:i1*d], d)
+			}
+			bn := p.norms
+			for r := 0; r < rows; r++ {
+				row := tile[r*ld : r*ld+p.n]
+				xr := xn[r]
+				for j, v := range row {
+					dv := xr - 2*v + bn[j]
+					if dv < 0 {
+						dv = 0
+					}
+					row[j] = dv
+				}
+			}
+			blk.I0, blk.I1, blk.Dist = i0, i1, tile
+			if err := fn(&blk); err != nil {
+				fail(err)
+				return
+			}
+		}
+	}
+	if workers == 1 {
+		work(0)
+	} else {
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				work(w)
+			}(w)
+		}
+		wg.Wait()
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	return nil
+}
+
+// product adds A·Bᵀ to tile (row stride ld) for the packed row block a of rp 4-row
+// panels, walking the shared dimension kc values at a time.
+func (p *Panel) product(a []float32, rp int, tile []float32, ld int) {
+	d := p.d
+	np := (p.n + 3) / 4
+	for p0 := 0; p0 < d; p0 += kc {
+		p1 := min(p0+kc, d)
+		for jq := 0; jq < np; jq++ {
+			bp := p.packed[jq*d*4+p0*4 : jq*d*4+p1*4]
+			for iq := 0; iq < rp; iq++ {
+				ap := a[iq*d*4+p0*4 : iq*d*4+p1*4]
+				kernel4x4(ap, bp, tile[iq*4*ld+jq*4:], ld)
+			}
+		}
+	}
+}
+
+// MatMulT computes c = a·bᵀ for the row-major matrices a (m×d) and b (n×d) into the
+// row-major m×n matrix c, in parallel over row blocks.
+func MatMulT(c, a []float32, m int, b []float32, n, d int) {
+	p := NewPanel(b, n, d)
+	_ = p.Products(context.Background(), c, a, m, 0)
+}
+
+// Products computes the dot products of each of the m rows of x with every panel row
+// into the row-major m×N matrix c, in parallel over row blocks.
+func (p *Panel) Products(ctx context.Context, c, x []float32, m, workers int) error {
+	if m == 0 || p.n == 0 {
+		return nil
+	}
+	d := p.d
+	blocks := (m + mc - 1) / mc
+	workers = min(Workers(workers), blocks)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var cancelled atomic.Bool
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := p.getScratch()
+			defer p.pool.Put(s)
+			ld := (p.n + 3) / 4 * 4
+			for {
+				bi := int(next.Add(1) - 1)
+				if bi >= blocks || cancelled.Load() {
+					return
+				}
+				if ctx.Err() != nil {
+					cancelled.Store(true)
+					return
+				}
+				i0 := bi * mc
+				i1 := min(i0+mc, m)
+				rp := (i1 - i0 + 3) / 4
+				pack(s.a, x, i0, i1, d)
+				tile := s.tile[:rp*4*ld]
+				clear(tile)
+				p.product(s.a[:rp*4*d], rp, tile, ld)
+				for r := 0; r < i1-i0; r++ {
+					copy(c[(i0+r)*p.n:(i0+r+1)*p.n], tile[r*ld:r*ld+p.n])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// Nearest finds, for each of the m rows of x, the nearest panel row by squared
+// Euclidean distance, writing its index to idx and the distance to d1; when d2 is not
+// nil it also receives the squared distance to the second-nearest row (equal to d1
+// when the panel has one row).
+func (p *Panel) Nearest(ctx context.Context, x []float32, m int, xnorms []float32, idx []int32, d1, d2 []float32, workers int) error {
+	return p.Distances(ctx, x, m, xnorms, workers, func(b *Block) error {
+		for i := b.I0; i < b.I1; i++ {
+			row := b.Row(i)
+			bi := 0
+			best, second := row[0], row[0]
+			if len(row) > 1 {
+				second = float32(3.4e38)
+			}
+			for j := 1; j < len(row); j++ {
+				v := row[j]
+				if v < best {
+					second = best
+					best, bi = v, j
+				} else if v < second {
+					second = v
+				}
+			}
+			idx[i] = int32(bi)
+			d1[i] = best
+			if d2 != nil {
+				d2[i] = second
+			}
+		}
+		return nil
+	})
+}

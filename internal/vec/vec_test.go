@@ -1,0 +1,172 @@
+package vec
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func randMat(r *rand.Rand, n, d int) []float32 {
+	m := make([]float32, n*d)
+	for i := range m {
+		m[i] = float32(r.NormFloat64())
+	}
+	return m
+}
+
+func naiveDot(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}
+
+func TestScalarKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 3, 4, 7, 64, 131} {
+		a, b := randMat(r, 1, n), randMat(r, 1, n)
+		assert.InDelta(t, naiveDot(a, b), float64(Dot(a, b)), 1e-4*float64(n+1), "dot n=%d", n)
+		assert.InDelta(t, naiveDot(a, a), float64(SqNorm(a)), 1e-4*float64(n+1), "sqnorm n=%d", n)
+		var sd float64
+		for i := range a {
+			sd += float64(a[i]-b[i]) * float64(a[i]-b[i])
+		}
+		assert.InDelta(t, sd, float64(SqDist(a, b)), 1e-4*float64(n+1), "sqdist n=%d", n)
+	}
+	a := []float32{3, 4}
+	assert.InDelta(t, 5, Normalize(a), 1e-6)
+	assert.InDeltaSlice(t, []float32{0.6, 0.8}, a, 1e-6)
+	z := []float32{0, 0}
+	assert.Equal(t, float32(0), Normalize(z))
+	assert.Equal(t, []float32{0, 0}, z)
+	y := []float32{1, 1}
+	Axpy(2, []float32{1, 2}, y)
+	assert.Equal(t, []float32{3, 5}, y)
+	m := []float32{3, 4, 0, 2}
+	NormalizeRows(m, 2)
+	assert.InDeltaSlice(t, []float32{0.6, 0.8, 0, 1}, m, 1e-6)
+	norms := make([]float32, 2)
+	RowSqNorms(norms, []float32{1, 2, 3, 4}, 2)
+	assert.Equal(t, []float32{5, 25}, norms)
+}
+
+func TestMatMulT(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	cases := []struct{ m, n, d int }{
+		{1, 1, 1}, {3, 5, 7}, {64, 4, 16}, {65, 9, 300}, {130, 33, 513}, {200, 200, 64},
+	}
+	for _, c := range cases {
+		a, b := randMat(r, c.m, c.d), randMat(r, c.n, c.d)
+		out := make([]float32, c.m*c.n)
+		MatMulT(out, a, c.m, b, c.n, c.d)
+		for i := 0; i < c.m; i++ {
+			for j := 0; j < c.n; j++ {
+				want := naiveDot(a[i*c.d:(i+1)*c.d], b[j*c.d:(j+1)*c.d])
+				require.InDelta(t, want, float64(out[i*c.n+j]), 1e-3*math.Sqrt(float64(c.d)), "%+v at %d,%d", c, i, j)
+			}
+		}
+	}
+}
+
+func TestDistancesAndNearest(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, c := range []struct{ m, n, d int }{{1, 1, 3}, {100, 7, 10}, {257, 50, 33}} {
+		x, b := randMat(r, c.m, c.d), randMat(r, c.n, c.d)
+		p := NewPanel(b, c.n, c.d)
+		seen := make([]int, c.m)
+		err := p.Distances(context.Background(), x, c.m, nil, 2, func(bl *Block) error {
+			for i := bl.I0; i < bl.I1; i++ {
+				seen[i]++
+				for j, v := range bl.Row(i) {
+					want := SqDist(x[i*c.d:(i+1)*c.d], b[j*c.d:(j+1)*c.d])
+					if math.Abs(float64(v-want)) > 1e-3*float64(c.d) {
+						t.Fatalf("dist %d,%d: %v want %v", i, j, v, want)
+					}
+				}
+			}
+			return nil
+		})
+		require.NoError(t, err)
+		for i, s := range seen {
+			require.Equal(t, 1, s, "row %d", i)
+		}
+		idx := make([]int32, c.m)
+		d1 := make([]float32, c.m)
+		d2 := make([]float32, c.m)
+		require.NoError(t, p.Nearest(context.Background(), x, c.m, nil, idx, d1, d2, 0))
+		for i := 0; i < c.m; i++ {
+			best, second, bi := math.Inf(1), math.Inf(1), -1
+			for j := 0; j < c.n; j++ {
+				v := float64(SqDist(x[i*c.d:(i+1)*c.d], b[j*c.d:(j+1)*c.d]))
+				if v < best {
+					second, best, bi = best, v, j
+				} else if v < second {
+					second = v
+				}
+			}
+			if c.n == 1 {
+				second = best
+			}
+			assert.Equal(t, int32(bi), idx[i])
+			assert.InDelta(t, best, float64(d1[i]), 1e-3*float64(c.d))
+			assert.InDelta(t, second, float64(d2[i]), 1e-3*float64(c.d))
+		}
+	}
+}
+
+func TestDistancesStopsOnError(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	x, b := randMat(r, 1000, 8), randMat(r, 4, 8)
+	p := NewPanel(b, 4, 8)
+	boom := errors.New("boom")
+	err := p.Distances(context.Background(), x, 1000, nil, 2, func(*Block) error { return boom })
+	require.ErrorIs(t, err, boom)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = p.Distances(ctx, x, 1000, nil, 2, func(*Block) error { return nil })
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func BenchmarkDot256(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	x, y := randMat(r, 1, 256), randMat(r, 1, 256)
+	var s float32
+	for b.Loop() {
+		s += Dot(x, y)
+	}
+	_ = s
+}
+
+func BenchmarkKernel4x4(b *testing.B) {
+	a, c := make([]float32, 4*kc), make([]float32, 4*kc)
+	tile := make([]float32, 16)
+	for i := range a {
+		a[i], c[i] = float32(i%7), float32(i%5)
+	}
+	for b.Loop() {
+		kernel4x4(a, c, tile, 4)
+	}
+	b.ReportMetric(float64(2*16*kc)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func benchNearest(b *testing.B, m, n, d, workers int) {
+	r := rand.New(rand.NewPCG(1, 1))
+	x, c := randMat(r, m, d), randMat(r, n, d)
+	p := NewPanel(c, n, d)
+	idx := make([]int32, m)
+	d1, d2 := make([]float32, m), make([]float32, m)
+	b.ResetTimer()
+	for b.Loop() {
+		_ = p.Nearest(context.Background(), x, m, nil, idx, d1, d2, workers)
+	}
+	b.ReportMetric(float64(2*m*n*d)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkNearest_4096x200x256_1worker(b *testing.B) { benchNearest(b, 4096, 200, 256, 1) }
+func BenchmarkNearest_4096x200x256(b *testing.B)         { benchNearest(b, 4096, 200, 256, 0) }
