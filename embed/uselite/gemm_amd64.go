@@ -1,0 +1,30 @@
+//go:build amd64 && !purego
+
+package uselite
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// kernel6x16AVX2 is the AVX2/FMA micro-kernel in gemm_amd64.s. lda and ldc are in
+// floats; k must be positive.
+//
+//go:noescape
+func kernel6x16AVX2(k int, a *float32, lda int, p *float32, c *float32, ldc int)
+
+func init() {
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		kernel = kernelAVX2
+		kernelName = "avx2-fma"
+	}
+}
+
+func kernelAVX2(k int, a []float32, lda int, p []float32, c []float32, ldc int) {
+	// Bounds the assembly relies on, checked once per call.
+	_ = a[5*lda+k-1]
+	_ = p[16*k-1]
+	_ = c[5*ldc+15]
+	kernel6x16AVX2(k, unsafe.SliceData(a), lda, unsafe.SliceData(p), unsafe.SliceData(c), ldc)
+}
