@@ -285,6 +285,9 @@ func (g *graph) addLink(u, v uint32, sim float32, l int, sc *scratch) {
 		atomic.StoreUint32(&lst[1+i], c.id)
 	}
 	atomic.StoreUint32(&lst[0], uint32(len(sel)))
+	for i := len(sel) + 1; i <= cnt; i++ {
+		atomic.StoreUint32(&lst[i], 0) // keep unused slots zero, so saved files are canonical
+	}
 	sc.pbuf, sc.psel = cands, sel
 }
 
