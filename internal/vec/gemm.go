@@ -7,86 +7,97 @@ import (
 	"sync/atomic"
 )
 
-// Tiling constants of the blocked product. A block of mc rows is packed into 4-row
-// panels; the shared dimension is walked kc values at a time so that one packed
-// 4-row panel of each operand (2·kc·4 floats, 8 KB) stays in L1 while the whole
-// packed row block stays in L2.
+// Tiling constants of the blocked product. A block of mc rows of A is packed into
+// 4-row panels and B into 16-row panels; the shared dimension is walked kc values at
+// a time so that one packed panel of each operand (kc·(4+16) floats, 20 KB) stays in
+// L1 while the packed row block stays in L2. The micro-kernel keeps a 4×16 tile of
+// products in registers.
 const (
-	mr = 4   // rows per micro-tile
-	nr = 4   // columns per micro-tile
+	mr = 4   // rows of A per micro-tile
+	nr = 16  // rows of B (columns of the product) per micro-tile
 	mc = 64  // rows per block (a multiple of mr)
 	kc = 256 // shared-dimension values per pass
 )
 
-// kernel4x4 adds the 4×4 product of two packed panels to the tile of c at offset 0
-// with row stride ldc. a holds the panel of 4 rows of A with a[p*4+r] = A[r][p]; b
-// holds 4 rows of B the same way; both hold at least kc4 values (4 per step).
-func kernel4x4(a, b []float32, c []float32, ldc int) {
-	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
-	b = b[:len(a)]
-	for len(a) >= 4 && len(b) >= 4 {
-		a0, a1, a2, a3 := a[0], a[1], a[2], a[3]
-		b0, b1, b2, b3 := b[0], b[1], b[2], b[3]
-		c00 += a0 * b0
-		c01 += a0 * b1
-		c02 += a0 * b2
-		c03 += a0 * b3
-		c10 += a1 * b0
-		c11 += a1 * b1
-		c12 += a1 * b2
-		c13 += a1 * b3
-		c20 += a2 * b0
-		c21 += a2 * b1
-		c22 += a2 * b2
-		c23 += a2 * b3
-		c30 += a3 * b0
-		c31 += a3 * b1
-		c32 += a3 * b2
-		c33 += a3 * b3
-		a = a[4:]
-		b = b[4:]
+// kernelGeneric adds the 4×16 product of two packed panels to the tile of c at
+// offset 0 with row stride ldc: a holds 4 rows of A with a[p*4+r] = A[r][p], b holds
+// 16 rows of B with b[p*16+j] = B[j][p]. It walks the 16 columns as four 4×4
+// register-blocked sub-tiles.
+func kernelGeneric(a, b []float32, c []float32, ldc int) {
+	steps := len(a) / mr
+	b = b[:steps*nr]
+	for g := 0; g < nr; g += 4 {
+		var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+		aa := a[:steps*mr]
+		bb := b[g:]
+		for len(aa) >= 4 && len(bb) >= 4 {
+			a0, a1, a2, a3 := aa[0], aa[1], aa[2], aa[3]
+			b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
+			c00 += a0 * b0
+			c01 += a0 * b1
+			c02 += a0 * b2
+			c03 += a0 * b3
+			c10 += a1 * b0
+			c11 += a1 * b1
+			c12 += a1 * b2
+			c13 += a1 * b3
+			c20 += a2 * b0
+			c21 += a2 * b1
+			c22 += a2 * b2
+			c23 += a2 * b3
+			c30 += a3 * b0
+			c31 += a3 * b1
+			c32 += a3 * b2
+			c33 += a3 * b3
+			aa = aa[4:]
+			if len(bb) < nr {
+				break
+			}
+			bb = bb[nr:]
+		}
+		r := c[g : g+4 : g+4]
+		r[0] += c00
+		r[1] += c01
+		r[2] += c02
+		r[3] += c03
+		r = c[ldc+g : ldc+g+4 : ldc+g+4]
+		r[0] += c10
+		r[1] += c11
+		r[2] += c12
+		r[3] += c13
+		r = c[2*ldc+g : 2*ldc+g+4 : 2*ldc+g+4]
+		r[0] += c20
+		r[1] += c21
+		r[2] += c22
+		r[3] += c23
+		r = c[3*ldc+g : 3*ldc+g+4 : 3*ldc+g+4]
+		r[0] += c30
+		r[1] += c31
+		r[2] += c32
+		r[3] += c33
 	}
-	r := c[0:4:4]
-	r[0] += c00
-	r[1] += c01
-	r[2] += c02
-	r[3] += c03
-	r = c[ldc : ldc+4 : ldc+4]
-	r[0] += c10
-	r[1] += c11
-	r[2] += c12
-	r[3] += c13
-	r = c[2*ldc : 2*ldc+4 : 2*ldc+4]
-	r[0] += c20
-	r[1] += c21
-	r[2] += c22
-	r[3] += c23
-	r = c[3*ldc : 3*ldc+4 : 3*ldc+4]
-	r[0] += c30
-	r[1] += c31
-	r[2] += c32
-	r[3] += c33
 }
 
-// pack copies rows [i0, i1) of the row-major matrix m (d columns) into dst as 4-row
-// panels: panel q holds rows i0+4q … i0+4q+3 with dst[q*d*4 + p*4 + r] = m[i0+4q+r][p].
-// Missing rows of the last panel are zero. dst must hold ceil((i1-i0)/4)·4·d values.
-func pack(dst, m []float32, i0, i1, d int) {
+// pack copies rows [i0, i1) of the row-major matrix m (d columns) into dst as panels
+// of w rows: panel q holds rows i0+wq … i0+wq+w−1 with
+// dst[q*d*w + p*w + r] = m[i0+wq+r][p]. Missing rows of the last panel are zero.
+// dst must hold ceil((i1-i0)/w)·w·d values.
+func pack(dst, m []float32, i0, i1, d, w int) {
 	rows := i1 - i0
-	panels := (rows + 3) / 4
+	panels := (rows + w - 1) / w
 	for q := 0; q < panels; q++ {
-		pd := dst[q*d*4 : (q+1)*d*4]
-		for r := 0; r < 4; r++ {
-			i := i0 + q*4 + r
+		pd := dst[q*d*w : (q+1)*d*w]
+		for r := 0; r < w; r++ {
+			i := i0 + q*w + r
 			if i >= i1 {
 				for p := 0; p < d; p++ {
-					pd[p*4+r] = 0
+					pd[p*w+r] = 0
 				}
 				continue
 			}
 			row := m[i*d : i*d+d]
 			for p, v := range row {
-				pd[p*4+r] = v
+				pd[p*w+r] = v
 			}
 		}
 	}
@@ -121,13 +132,12 @@ func (p *Panel) Reset(b []float32, n, d int) {
 		p.pool = sync.Pool{}
 	}
 	p.n, p.d = n, d
-	np := (n + 3) / 4
-	size := np * 4 * d
+	size := (n + nr - 1) / nr * nr * d
 	if cap(p.packed) < size {
 		p.packed = make([]float32, size)
 	}
 	p.packed = p.packed[:size]
-	pack(p.packed, b, 0, n, d)
+	pack(p.packed, b, 0, n, d, nr)
 	if cap(p.norms) < n {
 		p.norms = make([]float32, n)
 	}
@@ -143,12 +153,12 @@ type scratch struct {
 }
 
 func (p *Panel) getScratch() *scratch {
-	if s, ok := p.pool.Get().(*scratch); ok && len(s.tile) >= mc*((p.n+3)/4*4) {
+	if s, ok := p.pool.Get().(*scratch); ok && len(s.tile) >= mc*(p.ld()) {
 		return s
 	}
 	return &scratch{
 		a:    make([]float32, mc*p.d),
-		tile: make([]float32, mc*((p.n+3)/4*4)),
+		tile: make([]float32, mc*(p.ld())),
 		xn:   make([]float32, mc),
 	}
 }
@@ -206,7 +216,7 @@ func (p *Panel) Distances(ctx context.Context, x []float32, m int, xnorms []floa
 	work := func(w int) {
 		s := p.getScratch()
 		defer p.pool.Put(s)
-		ld := (p.n + 3) / 4 * 4
+		ld := p.ld()
 		blk := Block{Worker: w, N: p.n, Stride: ld}
 		for !stop.Load() {
 			bi := int(next.Add(1) - 1)
@@ -223,7 +233,7 @@ func (p *Panel) Distances(ctx context.Context, x []float32, m int, xnorms []floa
 			i1 := min(i0+mc, m)
 			rows := i1 - i0
 			rp := (rows + 3) / 4
-			pack(s.a, x, i0, i1, d)
+			pack(s.a, x, i0, i1, d, mr)
 			tile := s.tile[:rp*4*ld]
 			clear(tile)
 			p.product(s.a[:rp*4*d], rp, tile, ld)
@@ -271,18 +281,21 @@ func (p *Panel) Distances(ctx context.Context, x []float32, m int, xnorms []floa
 	return nil
 }
 
+// ld returns the row stride of product tiles: N rounded up to a multiple of 16.
+func (p *Panel) ld() int { return (p.n + nr - 1) / nr * nr }
+
 // product adds A·Bᵀ to tile (row stride ld) for the packed row block a of rp 4-row
 // panels, walking the shared dimension kc values at a time.
 func (p *Panel) product(a []float32, rp int, tile []float32, ld int) {
 	d := p.d
-	np := (p.n + 3) / 4
+	np := (p.n + nr - 1) / nr
 	for p0 := 0; p0 < d; p0 += kc {
 		p1 := min(p0+kc, d)
 		for jq := 0; jq < np; jq++ {
-			bp := p.packed[jq*d*4+p0*4 : jq*d*4+p1*4]
+			bp := p.packed[jq*d*nr+p0*nr : jq*d*nr+p1*nr]
 			for iq := 0; iq < rp; iq++ {
-				ap := a[iq*d*4+p0*4 : iq*d*4+p1*4]
-				kernel4x4(ap, bp, tile[iq*4*ld+jq*4:], ld)
+				ap := a[iq*d*mr+p0*mr : iq*d*mr+p1*mr]
+				kernel(ap, bp, tile[iq*mr*ld+jq*nr:], ld)
 			}
 		}
 	}
@@ -313,7 +326,7 @@ func (p *Panel) Products(ctx context.Context, c, x []float32, m, workers int) er
 			defer wg.Done()
 			s := p.getScratch()
 			defer p.pool.Put(s)
-			ld := (p.n + 3) / 4 * 4
+			ld := p.ld()
 			for {
 				bi := int(next.Add(1) - 1)
 				if bi >= blocks || cancelled.Load() {
@@ -326,7 +339,7 @@ func (p *Panel) Products(ctx context.Context, c, x []float32, m, workers int) er
 				i0 := bi * mc
 				i1 := min(i0+mc, m)
 				rp := (i1 - i0 + 3) / 4
-				pack(s.a, x, i0, i1, d)
+				pack(s.a, x, i0, i1, d, mr)
 				tile := s.tile[:rp*4*ld]
 				clear(tile)
 				p.product(s.a[:rp*4*d], rp, tile, ld)

@@ -143,17 +143,50 @@ func BenchmarkDot256(b *testing.B) {
 	_ = s
 }
 
-func BenchmarkKernel4x4(b *testing.B) {
-	a, c := make([]float32, 4*kc), make([]float32, 4*kc)
-	tile := make([]float32, 16)
+func TestKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, steps := range []int{1, 2, 3, 17, 256} {
+		a, b := randMat(r, steps, mr), randMat(r, steps, nr)
+		const ld = 20
+		want := make([]float32, mr*ld)
+		for i := range want {
+			want[i] = float32(i)
+		}
+		got1 := append([]float32(nil), want...)
+		got2 := append([]float32(nil), want...)
+		for i := 0; i < mr; i++ {
+			for j := 0; j < nr; j++ {
+				var s float64
+				for p := 0; p < steps; p++ {
+					s += float64(a[p*mr+i]) * float64(b[p*nr+j])
+				}
+				want[i*ld+j] += float32(s)
+			}
+		}
+		kernelGeneric(a, b, got1, ld)
+		kernel(a, b, got2, ld)
+		assert.InDeltaSlice(t, want, got1, 1e-3*float64(steps), "generic steps=%d", steps)
+		assert.InDeltaSlice(t, want, got2, 1e-3*float64(steps), "dispatch steps=%d", steps)
+	}
+}
+
+func benchKernel(b *testing.B, f func(a, b, c []float32, ldc int)) {
+	a, c := make([]float32, mr*kc), make([]float32, nr*kc)
+	tile := make([]float32, mr*nr)
 	for i := range a {
-		a[i], c[i] = float32(i%7), float32(i%5)
+		a[i] = float32(i % 7)
+	}
+	for i := range c {
+		c[i] = float32(i % 5)
 	}
 	for b.Loop() {
-		kernel4x4(a, c, tile, 4)
+		f(a, c, tile, nr)
 	}
-	b.ReportMetric(float64(2*16*kc)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	b.ReportMetric(float64(2*mr*nr*kc)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+func BenchmarkKernelGeneric(b *testing.B) { benchKernel(b, kernelGeneric) }
+func BenchmarkKernel(b *testing.B)        { benchKernel(b, kernel) }
 
 func benchNearest(b *testing.B, m, n, d, workers int) {
 	r := rand.New(rand.NewPCG(1, 1))
