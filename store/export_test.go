@@ -1,0 +1,19 @@
+package store
+
+import (
+	"context"
+
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// OpenAtVersion creates a SQLite database at path migrated only up to version, as an
+// older release of this library (version 1: the Python seed tool) would have left it.
+func OpenAtVersion(ctx context.Context, path string, version int) (*gorm.DB, error) {
+	db, err := gorm.Open(sqlite.Open("file:"+path+"?_foreign_keys=on"), &gorm.Config{Logger: logger.Default.LogMode(logger.Silent)})
+	if err != nil {
+		return nil, err
+	}
+	return db, migrate(ctx, db, false, version)
+}

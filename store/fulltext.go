@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/lmsys-go/lmsys"
+	"gorm.io/gorm"
+)
+
+// TextHit is one full-text search result; higher Score is better.
+type TextHit struct {
+	QueryID int64   `json:"query_id"`
+	Score   float64 `json:"score"`
+}
+
+// ftsTerms turns free text into a safe FTS5 / tsquery term list: the words of text,
+// each quoted, so user input never breaks the query syntax.
+func ftsTerms(text string) []string {
+	words := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) && r != '_' })
+	out := words[:0]
+	for _, w := range words {
+		if w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// SearchText finds queries containing every word of text (SQLite FTS5 with BM25
+// ranking, PostgreSQL full-text search with ts_rank), restricted by f, best first.
+// The full-text index is built lazily and kept up to date incrementally, so loading
+// stays fast and the first search after a load indexes only the new rows.
+func (d *DB) SearchText(ctx context.Context, text string, f lmsys.QueryFilter, limit int) ([]TextHit, error) {
+	terms := ftsTerms(text)
+	if len(terms) == 0 {
+		return nil, fmt.Errorf("%w: full-text search %q has no words", lmsys.ErrInvalidInput, text)
+	}
+	if limit <= 0 {
+		limit = 20
+	}
+	if err := d.syncFullText(ctx); err != nil {
+		return nil, err
+	}
+	f.Limit, f.Offset = 0, 0
+	var stmt string
+	var args []any
+	if d.postgres {
+		from, fargs := d.filterSQL(f)
+		stmt = `SELECT q.id, ts_rank(to_tsvector('simple', q.query_text), plainto_tsquery('simple', ?)) AS score` + from +
+			` AND to_tsvector('simple', q.query_text) @@ plainto_tsquery('simple', ?) ORDER BY score DESC, q.id LIMIT ?`
+		joined := strings.Join(terms, " ")
+		args = append([]any{joined}, fargs...)
+		args = append(args, joined, limit)
+	} else {
+		quoted := make([]string, len(terms))
+		for i, t := range terms {
+			quoted[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
+		}
+		from, fargs := d.filterSQLJoin(f, "JOIN queries_fts ON queries_fts.rowid = q.id")
+		stmt = `SELECT q.id, -bm25(queries_fts) AS score` + from + ` AND queries_fts MATCH ? ORDER BY score DESC, q.id LIMIT ?`
+		args = append(fargs, strings.Join(quoted, " "), limit)
+	}
+	rows, err := d.db.WithContext(ctx).Raw(stmt, args...).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: full-text search: %w", err)
+	}
+	defer rows.Close()
+	out := []TextHit{}
+	for rows.Next() {
+		var h TextHit
+		if err := rows.Scan(&h.QueryID, &h.Score); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// syncFullText creates the full-text index when missing and indexes queries added
+// since the last sync.
+func (d *DB) syncFullText(ctx context.Context) error {
+	if d.postgres {
+		err := d.db.WithContext(ctx).Exec(`CREATE INDEX IF NOT EXISTS ix_queries_fulltext ON queries USING GIN (to_tsvector('simple', query_text))`).Error
+		if err != nil {
+			return fmt.Errorf("store: create full-text index: %w", err)
+		}
+		return nil
+	}
+	return d.inTx(ctx, func(tx *gorm.DB) error {
+		stmts := []string{
+			`CREATE VIRTUAL TABLE IF NOT EXISTS queries_fts USING fts5(query_text, content='', tokenize='unicode61 remove_diacritics 2')`,
+			`CREATE TABLE IF NOT EXISTS fts_state (name VARCHAR PRIMARY KEY, last_id INTEGER NOT NULL)`,
+			`INSERT INTO fts_state (name, last_id) VALUES ('queries', 0) ON CONFLICT (name) DO NOTHING`,
+		}
+		for _, s := range stmts {
+			if err := tx.Exec(s).Error; err != nil {
+				return fmt.Errorf("store: create full-text index (needs -tags sqlite_fts5): %w", err)
+			}
+		}
+		var last, maxID int64
+		if err := tx.Raw(`SELECT last_id FROM fts_state WHERE name = 'queries'`).Row().Scan(&last); err != nil {
+			return err
+		}
+		if err := tx.Raw(`SELECT COALESCE(MAX(id), 0) FROM queries`).Row().Scan(&maxID); err != nil {
+			return err
+		}
+		if maxID <= last {
+			return nil
+		}
+		if err := tx.Exec(`INSERT INTO queries_fts (rowid, query_text) SELECT id, query_text FROM queries WHERE id > ? AND id <= ?`, last, maxID).Error; err != nil {
+			return fmt.Errorf("store: update full-text index: %w", err)
+		}
+		return tx.Exec(`UPDATE fts_state SET last_id = ? WHERE name = 'queries'`, maxID).Error
+	})
+}
+
+// dropFullText removes the SQLite full-text index (it is rebuilt on the next search).
+func (d *DB) dropFullText(tx *gorm.DB) error {
+	if d.postgres {
+		return nil
+	}
+	if err := tx.Exec(`DROP TABLE IF EXISTS queries_fts`).Error; err != nil {
+		return fmt.Errorf("store: drop full-text index: %w", err)
+	}
+	return tx.Exec(`DROP TABLE IF EXISTS fts_state`).Error
+}

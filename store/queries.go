@@ -1,0 +1,443 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lmsys-go/lmsys"
+	"gorm.io/gorm"
+)
+
+// insertChunk is the number of rows per multi-row INSERT statement (9 columns each, far
+// below SQLite's and PostgreSQL's parameter limits).
+const insertChunk = 500
+
+// EnsureDataset returns the dataset named d.Name, creating it when missing.
+func (d *DB) EnsureDataset(ctx context.Context, ds lmsys.Dataset) (lmsys.Dataset, error) {
+	if strings.TrimSpace(ds.Name) == "" {
+		return ds, fmt.Errorf("%w: dataset name is empty", lmsys.ErrInvalidInput)
+	}
+	var out lmsys.Dataset
+	err := d.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Exec(`INSERT INTO datasets (name, source, description, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+			ds.Name, ds.Source, ds.Description, time.Now().UTC()).Error; err != nil {
+			return err
+		}
+		return tx.Raw(`SELECT id, name, COALESCE(source, '') AS source, COALESCE(description, '') AS description, created_at FROM datasets WHERE name = ?`, ds.Name).
+			Row().Scan(&out.ID, &out.Name, &out.Source, &out.Description, &out.CreatedAt)
+	})
+	if err != nil {
+		return out, fmt.Errorf("store: ensure dataset %q: %w", ds.Name, err)
+	}
+	return out, nil
+}
+
+// Datasets lists the datasets with their query counts.
+func (d *DB) Datasets(ctx context.Context) ([]lmsys.Dataset, error) {
+	var out []lmsys.Dataset
+	rows, err := d.db.WithContext(ctx).Raw(`SELECT id, name, COALESCE(source, ''), COALESCE(description, ''), created_at FROM datasets ORDER BY id`).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: list datasets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ds lmsys.Dataset
+		if err := rows.Scan(&ds.ID, &ds.Name, &ds.Source, &ds.Description, &ds.CreatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, ds)
+	}
+	return out, rows.Err()
+}
+
+// cleanText makes text storable everywhere: valid UTF-8, no NUL bytes (PostgreSQL
+// rejects both).
+func cleanText(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return s
+}
+
+// placeholders returns "(?,?,…),(…)" for rows×cols parameters, numbered for PostgreSQL.
+func placeholders(rows, cols int, postgres bool) string {
+	var b strings.Builder
+	n := 1
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for c := 0; c < cols; c++ {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			if postgres {
+				fmt.Fprintf(&b, "$%d", n)
+				n++
+			} else {
+				b.WriteByte('?')
+			}
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// bulkExec runs "prefix VALUES (...),(...) suffix" over rows in chunks of chunk rows,
+// with a prepared statement for full chunks, inside the caller's transaction. It
+// returns the total rows affected.
+func (d *DB) bulkExec(ctx context.Context, tx *gorm.DB, prefix, suffix string, cols, chunk, n int, args func(i int, dst []any) []any) (int64, error) {
+	pool := tx.Statement.ConnPool
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	var total int64
+	buf := make([]any, 0, cols*chunk)
+	for start := 0; start < n; start += chunk {
+		end := min(start+chunk, n)
+		buf = buf[:0]
+		for i := start; i < end; i++ {
+			buf = args(i, buf)
+		}
+		var res sql.Result
+		var err error
+		if end-start == chunk {
+			if full == nil {
+				full, err = pool.PrepareContext(ctx, prefix+" VALUES "+placeholders(chunk, cols, d.postgres)+" "+suffix)
+				if err != nil {
+					return total, err
+				}
+			}
+			res, err = full.ExecContext(ctx, buf...)
+		} else {
+			res, err = pool.ExecContext(ctx, prefix+" VALUES "+placeholders(end-start, cols, d.postgres)+" "+suffix, buf...)
+		}
+		if err != nil {
+			return total, err
+		}
+		if k, err := res.RowsAffected(); err == nil {
+			total += k
+		}
+	}
+	return total, nil
+}
+
+// InsertQueries inserts the queries whose (dataset, conversation id) is new, in one
+// transaction, and returns how many were inserted. Text is stored whole; invalid UTF-8
+// is repaired and NUL bytes are dropped.
+func (d *DB) InsertQueries(ctx context.Context, qs []lmsys.Query) (int, error) {
+	if len(qs) == 0 {
+		return 0, nil
+	}
+	now := time.Now().UTC()
+	var inserted int64
+	err := d.inTx(ctx, func(tx *gorm.DB) error {
+		n, err := d.bulkExec(ctx, tx,
+			`INSERT INTO queries (dataset_id, conversation_id, model, query_text, language, extra_metadata, created_at, timestamp, text_hash)`,
+			`ON CONFLICT (dataset_id, conversation_id) DO NOTHING`, 9, insertChunk, len(qs),
+			func(i int, dst []any) []any {
+				q := &qs[i]
+				text := cleanText(q.Text)
+				var meta any
+				if len(q.Metadata) > 0 {
+					b, _ := json.Marshal(q.Metadata)
+					meta = cleanText(string(b))
+				}
+				var ts any
+				if q.Timestamp != nil {
+					ts = q.Timestamp.UTC()
+				}
+				created := q.CreatedAt
+				if created.IsZero() {
+					created = now
+				}
+				return append(dst, q.DatasetID, cleanText(q.ConversationID), nullString(cleanText(q.Model)), text,
+					nullString(cleanText(q.Language)), meta, created, ts, lmsys.TextHash(text))
+			})
+		inserted = n
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: insert %d queries: %w", len(qs), err)
+	}
+	return int(inserted), nil
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+const queryColumns = `q.id, q.dataset_id, q.conversation_id, COALESCE(q.model, ''), q.query_text, COALESCE(q.language, ''), q.extra_metadata, q.created_at, q.timestamp`
+
+// scanQuery reads one row of queryColumns.
+func scanQuery(rows interface{ Scan(...any) error }, q *lmsys.Query) error {
+	var meta sql.NullString
+	var created, ts sql.NullTime
+	if err := rows.Scan(&q.ID, &q.DatasetID, &q.ConversationID, &q.Model, &q.Text, &q.Language, &meta, &created, &ts); err != nil {
+		return err
+	}
+	q.Metadata = nil
+	if meta.Valid && meta.String != "" && meta.String != "null" {
+		if err := json.Unmarshal([]byte(meta.String), &q.Metadata); err != nil {
+			return fmt.Errorf("query %d: extra_metadata is not JSON: %w", q.ID, err)
+		}
+	}
+	q.CreatedAt = created.Time
+	q.Timestamp = nil
+	if ts.Valid {
+		t := ts.Time
+		q.Timestamp = &t
+	}
+	return nil
+}
+
+// filterSQL returns the FROM … WHERE … clause (with the alias q for queries) and its
+// arguments for f.
+func (d *DB) filterSQL(f lmsys.QueryFilter) (string, []any) {
+	return d.filterSQLJoin(f, "")
+}
+
+// filterSQLJoin is filterSQL with an extra JOIN clause (and its arguments, which come
+// before the filter's) added after the cluster join.
+func (d *DB) filterSQLJoin(f lmsys.QueryFilter, join string, joinArgs ...any) (string, []any) {
+	var b strings.Builder
+	var args []any
+	b.WriteString(" FROM queries q")
+	if f.RunID != "" {
+		b.WriteString(" JOIN query_clusters qc ON qc.query_id = q.id AND qc.run_id = ?")
+		args = append(args, f.RunID)
+		if f.ClusterID != nil {
+			b.WriteString(" AND qc.cluster_id = ?")
+			args = append(args, *f.ClusterID)
+		}
+	}
+	if join != "" {
+		b.WriteString(" " + join)
+		args = append(args, joinArgs...)
+	}
+	b.WriteString(" WHERE 1=1")
+	if f.Dataset != "" {
+		b.WriteString(" AND q.dataset_id = (SELECT id FROM datasets WHERE name = ?)")
+		args = append(args, f.Dataset)
+	}
+	if f.Model != "" {
+		b.WriteString(" AND q.model = ?")
+		args = append(args, f.Model)
+	}
+	if f.Language != "" {
+		b.WriteString(" AND q.language = ?")
+		args = append(args, f.Language)
+	}
+	if f.Contains != "" {
+		b.WriteString(` AND LOWER(q.query_text) LIKE ? ESCAPE '\'`)
+		esc := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(f.Contains))
+		args = append(args, "%"+esc+"%")
+	}
+	if len(f.IDs) > 0 {
+		b.WriteString(" AND q.id IN (")
+		for i, id := range f.IDs {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteByte('?')
+			args = append(args, id)
+		}
+		b.WriteByte(')')
+	}
+	if f.AfterID > 0 {
+		b.WriteString(" AND q.id > ?")
+		args = append(args, f.AfterID)
+	}
+	return b.String(), args
+}
+
+// GetQuery returns one query by id.
+func (d *DB) GetQuery(ctx context.Context, id int64) (lmsys.Query, error) {
+	var q lmsys.Query
+	row := d.db.WithContext(ctx).Raw(`SELECT `+queryColumns+` FROM queries q WHERE q.id = ?`, id).Row()
+	if err := scanQuery(row, &q); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return q, fmt.Errorf("query %d: %w", id, lmsys.ErrNotFound)
+		}
+		return q, fmt.Errorf("store: get query %d: %w", id, err)
+	}
+	return q, nil
+}
+
+// ListQueries returns the queries f selects, in id order.
+func (d *DB) ListQueries(ctx context.Context, f lmsys.QueryFilter) ([]lmsys.Query, error) {
+	from, args := d.filterSQL(f)
+	stmt := `SELECT ` + queryColumns + from + ` ORDER BY q.id`
+	if f.Limit > 0 {
+		stmt += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	if f.Offset > 0 {
+		if f.Limit <= 0 {
+			stmt += " LIMIT -1"
+			if d.postgres {
+				stmt = strings.TrimSuffix(stmt, " LIMIT -1") + " LIMIT ALL"
+			}
+		}
+		stmt += fmt.Sprintf(" OFFSET %d", f.Offset)
+	}
+	rows, err := d.db.WithContext(ctx).Raw(stmt, args...).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: list queries: %w", err)
+	}
+	defer rows.Close()
+	out := []lmsys.Query{}
+	for rows.Next() {
+		var q lmsys.Query
+		if err := scanQuery(rows, &q); err != nil {
+			return nil, fmt.Errorf("store: list queries: %w", err)
+		}
+		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
+// CountQueries counts the queries f selects.
+func (d *DB) CountQueries(ctx context.Context, f lmsys.QueryFilter) (int64, error) {
+	from, args := d.filterSQL(f)
+	var n int64
+	if err := d.db.WithContext(ctx).Raw(`SELECT COUNT(*)`+from, args...).Row().Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count queries: %w", err)
+	}
+	return n, nil
+}
+
+// ScanQueries streams the queries f selects in id order, batch at a time, with keyset
+// pagination (no transaction is held open while fn runs).
+func (d *DB) ScanQueries(ctx context.Context, f lmsys.QueryFilter, batch int, fn func([]lmsys.Query) error) error {
+	if batch <= 0 {
+		batch = 5000
+	}
+	limit := f.Limit
+	seen := 0
+	f.Limit, f.Offset = 0, 0
+	buf := make([]lmsys.Query, 0, batch)
+	for {
+		page := batch
+		if limit > 0 && limit-seen < page {
+			page = limit - seen
+		}
+		if page <= 0 {
+			return nil
+		}
+		from, args := d.filterSQL(f)
+		rows, err := d.db.WithContext(ctx).Raw(`SELECT `+queryColumns+from+fmt.Sprintf(` ORDER BY q.id LIMIT %d`, page), args...).Rows()
+		if err != nil {
+			return fmt.Errorf("store: scan queries: %w", err)
+		}
+		buf = buf[:0]
+		for rows.Next() {
+			var q lmsys.Query
+			if err := scanQuery(rows, &q); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: scan queries: %w", err)
+			}
+			buf = append(buf, q)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("store: scan queries: %w", err)
+		}
+		if len(buf) == 0 {
+			return nil
+		}
+		if err := fn(buf); err != nil {
+			return err
+		}
+		seen += len(buf)
+		f.AfterID = buf[len(buf)-1].ID
+		if len(buf) < page {
+			return nil
+		}
+	}
+}
+
+// countBy returns counts grouped by a SQL expression over queries q, largest first.
+func (d *DB) countBy(ctx context.Context, expr string) ([]lmsys.Count, error) {
+	rows, err := d.db.WithContext(ctx).Raw(`SELECT ` + expr + ` AS k, COUNT(*) AS n FROM queries q GROUP BY k ORDER BY n DESC, k`).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []lmsys.Count{}
+	for rows.Next() {
+		var c lmsys.Count
+		if err := rows.Scan(&c.Key, &c.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Status summarises what the store holds.
+func (d *DB) Status(ctx context.Context) (lmsys.Status, error) {
+	var st lmsys.Status
+	var err error
+	if err = d.db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM queries`).Row().Scan(&st.TotalQueries); err != nil {
+		return st, fmt.Errorf("store: status: %w", err)
+	}
+	if st.Datasets, err = d.countBy(ctx, `COALESCE((SELECT name FROM datasets ds WHERE ds.id = q.dataset_id), '(none)')`); err != nil {
+		return st, fmt.Errorf("store: status: %w", err)
+	}
+	if st.Languages, err = d.countBy(ctx, `COALESCE(q.language, '(unknown)')`); err != nil {
+		return st, fmt.Errorf("store: status: %w", err)
+	}
+	if st.Models, err = d.countBy(ctx, `COALESCE(q.model, '(unknown)')`); err != nil {
+		return st, fmt.Errorf("store: status: %w", err)
+	}
+	if err = d.db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM clustering_runs`).Row().Scan(&st.Runs); err != nil {
+		return st, fmt.Errorf("store: status: %w", err)
+	}
+	rows, err := d.db.WithContext(ctx).Raw(`SELECT space, COUNT(*) FROM embeddings GROUP BY space ORDER BY space`).Rows()
+	if err != nil {
+		return st, fmt.Errorf("store: status: %w", err)
+	}
+	defer rows.Close()
+	st.Embeddings = []lmsys.Count{}
+	for rows.Next() {
+		var c lmsys.Count
+		if err := rows.Scan(&c.Key, &c.Count); err != nil {
+			return st, err
+		}
+		st.Embeddings = append(st.Embeddings, c)
+	}
+	return st, rows.Err()
+}
+
+// clearOrder lists the tables Clear empties, children before parents.
+var clearOrder = []string{"query_clusters", "cluster_summaries", "summary_runs", "cluster_hierarchies", "cluster_centroids",
+	"cluster_edits", "cluster_metadata", "orphaned_queries", "clustering_runs", "embeddings", "llm_cache", "queries", "datasets"}
+
+// Clear deletes every row of every table in one transaction; the schema stays.
+func (d *DB) Clear(ctx context.Context) error {
+	return d.inTx(ctx, func(tx *gorm.DB) error {
+		for _, t := range clearOrder {
+			if err := tx.Exec(`DELETE FROM ` + t).Error; err != nil {
+				return fmt.Errorf("store: clear %s: %w", t, err)
+			}
+		}
+		return d.dropFullText(tx)
+	})
+}

@@ -1,0 +1,205 @@
+// Package store is the system of record: a GORM implementation of lmsys.Store on SQLite
+// (the default, one file) or PostgreSQL.
+//
+// Tables and columns keep the names of the Python tool this library re-implements
+// (queries, clustering_runs, query_clusters, cluster_summaries, cluster_hierarchies,
+// cluster_edits, cluster_metadata, orphaned_queries), so SQL written against its
+// databases keeps working, and its databases open here: the schema is versioned
+// (schema_migrations) and upgraded in place, never dropped.
+//
+// Hot paths (loading queries, storing embeddings and assignments, streaming vectors)
+// use multi-row prepared statements inside large transactions; the rest goes through
+// GORM.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/lmsys-go/lmsys"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Config says which database to open. URL (PostgreSQL) wins over Path (SQLite); when both
+// are empty, the environment decides (LMSYS_DATABASE_URL, then LMSYS_DB_PATH), then the
+// default SQLite file DefaultPath.
+type Config struct {
+	// Path is a SQLite database file, created with its directory when missing.
+	Path string
+	// URL is a PostgreSQL connection string (postgres://user@host:port/db?...).
+	URL string
+	// Debug logs every SQL statement.
+	Debug bool
+}
+
+// DefaultPath returns $LMSYS_DB_PATH or ~/.lmsys-query-analysis/queries.db.
+func DefaultPath() string {
+	if p := os.Getenv("LMSYS_DB_PATH"); p != "" {
+		return p
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = "."
+	}
+	return filepath.Join(home, ".lmsys-query-analysis", "queries.db")
+}
+
+// DB is the GORM store. It implements lmsys.Store and is safe for concurrent use.
+type DB struct {
+	db       *gorm.DB
+	postgres bool
+	// where names the database for messages (the file, or the URL without password).
+	where string
+}
+
+var _ lmsys.Store = (*DB)(nil)
+
+// Open opens (creating and migrating when needed) the database cfg names.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.URL == "" && cfg.Path == "" {
+		cfg.URL = os.Getenv("LMSYS_DATABASE_URL")
+		if cfg.URL == "" {
+			cfg.Path = DefaultPath()
+		}
+	}
+	gcfg := &gorm.Config{Logger: logger.Default.LogMode(logger.Silent), SkipDefaultTransaction: true, PrepareStmt: false}
+	if cfg.Debug {
+		gcfg.Logger = logger.Default.LogMode(logger.Info)
+	}
+	d := &DB{}
+	var err error
+	if cfg.URL != "" {
+		if !strings.HasPrefix(cfg.URL, "postgres://") && !strings.HasPrefix(cfg.URL, "postgresql://") && !strings.Contains(cfg.URL, "host=") {
+			return nil, fmt.Errorf("%w: database URL %q is not a PostgreSQL URL (postgres://…)", lmsys.ErrInvalidInput, redact(cfg.URL))
+		}
+		d.postgres = true
+		d.where = redact(cfg.URL)
+		d.db, err = gorm.Open(postgres.Open(cfg.URL), gcfg)
+	} else {
+		if dir := filepath.Dir(cfg.Path); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("store: create directory for %s: %w", cfg.Path, err)
+			}
+		}
+		d.where = cfg.Path
+		dsn := "file:" + cfg.Path + "?_journal_mode=WAL&_busy_timeout=30000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536"
+		d.db, err = gorm.Open(sqlite.Open(dsn), gcfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", d.where, err)
+	}
+	sqlDB, err := d.db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", d.where, err)
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("store: connect to %s: %w", d.where, err)
+	}
+	if !d.postgres {
+		sqlDB.SetMaxOpenConns(4)
+	}
+	if err := migrate(ctx, d.db, d.postgres, 0); err != nil {
+		sqlDB.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// redact hides a password in a connection URL.
+func redact(u string) string {
+	at := strings.IndexByte(u, '@')
+	scheme := strings.Index(u, "://")
+	if at < 0 || scheme < 0 || scheme > at {
+		return u
+	}
+	cred := u[scheme+3 : at]
+	if i := strings.IndexByte(cred, ':'); i >= 0 {
+		return u[:scheme+3] + cred[:i] + ":***" + u[at:]
+	}
+	return u
+}
+
+// Close closes the database.
+func (d *DB) Close() error {
+	sqlDB, err := d.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Gorm returns the underlying *gorm.DB for packages that need SQL of their own
+// (curation, facets). Use Tx for writes that must be atomic.
+func (d *DB) Gorm() *gorm.DB { return d.db }
+
+// Postgres reports whether the store is PostgreSQL.
+func (d *DB) Postgres() bool { return d.postgres }
+
+// Where names the database (file path, or URL without password).
+func (d *DB) Where() string { return d.where }
+
+// Tx runs fn in one transaction: fn receives a DB bound to it, and everything fn does
+// through it commits together or not at all. Writers are serialised (SQLite begins
+// transactions IMMEDIATE), so concurrent processes never lose an update.
+func (d *DB) Tx(ctx context.Context, fn func(tx *DB) error) error {
+	return d.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+		return fn(&DB{db: gtx, postgres: d.postgres, where: d.where})
+	})
+}
+
+// inTx runs fn in a transaction unless d is already bound to one.
+func (d *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if _, ok := d.db.Statement.ConnPool.(gorm.TxCommitter); ok {
+		return fn(d.db.WithContext(ctx))
+	}
+	return d.db.WithContext(ctx).Transaction(fn)
+}
+
+// notFound wraps gorm's not-found error into lmsys.ErrNotFound with a description.
+func notFound(err error, what string) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf("%s: %w", what, lmsys.ErrNotFound)
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+// anyTime scans a timestamp that SQLite may return as text (from aggregates such as
+// MAX, which lose the column's declared type).
+type anyTime time.Time
+
+// Scan implements sql.Scanner.
+func (t *anyTime) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*t = anyTime{}
+	case time.Time:
+		*t = anyTime(x)
+	case string:
+		return t.parse(x)
+	case []byte:
+		return t.parse(string(x))
+	default:
+		return fmt.Errorf("store: cannot read %T as a time", v)
+	}
+	return nil
+}
+
+func (t *anyTime) parse(s string) error {
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999-07:00", "2006-01-02T15:04:05.999999999-07:00",
+		"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999Z07:00", "2006-01-02 15:04:05", "2006-01-02"} {
+		if p, err := time.Parse(layout, s); err == nil {
+			*t = anyTime(p)
+			return nil
+		}
+	}
+	return fmt.Errorf("store: cannot parse time %q", s)
+}

@@ -1,0 +1,427 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/testdb"
+	"github.com/lmsys-go/lmsys/store"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// seed loads n queries into dataset "ds" and returns their ids.
+func seed(t *testing.T, db *store.DB, n int) (lmsys.Dataset, []int64) {
+	t.Helper()
+	ctx := context.Background()
+	ds, err := db.EnsureDataset(ctx, lmsys.Dataset{Name: "ds", Source: "test"})
+	require.NoError(t, err)
+	qs := make([]lmsys.Query, n)
+	langs := []string{"English", "Spanish", "German"}
+	for i := range qs {
+		ts := time.Date(2026, 9, 1+i%28, 12, 0, 0, 0, time.UTC)
+		qs[i] = lmsys.Query{DatasetID: ds.ID, ConversationID: fmt.Sprintf("c%04d", i), Model: fmt.Sprintf("m%d", i%2),
+			Text: fmt.Sprintf("query number %d about topic %d", i, i%5), Language: langs[i%3], Timestamp: &ts,
+			Metadata: map[string]any{"turn": float64(1 + i%3)}}
+	}
+	inserted, err := db.InsertQueries(ctx, qs)
+	require.NoError(t, err)
+	require.Equal(t, n, inserted)
+	all, err := db.ListQueries(ctx, lmsys.QueryFilter{})
+	require.NoError(t, err)
+	ids := make([]int64, len(all))
+	for i, q := range all {
+		ids[i] = q.ID
+	}
+	return ds, ids
+}
+
+func TestQueries(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ds, ids := seed(t, db, 1234)
+		require.Len(t, ids, 1234)
+
+		// Re-inserting the same conversations inserts nothing.
+		again, err := db.ListQueries(ctx, lmsys.QueryFilter{Limit: 700})
+		require.NoError(t, err)
+		n, err := db.InsertQueries(ctx, again)
+		require.NoError(t, err)
+		assert.Equal(t, 0, n)
+
+		q, err := db.GetQuery(ctx, ids[7])
+		require.NoError(t, err)
+		assert.Equal(t, "c0007", q.ConversationID)
+		assert.Equal(t, "query number 7 about topic 2", q.Text)
+		assert.Equal(t, "Spanish", q.Language)
+		assert.Equal(t, ds.ID, q.DatasetID)
+		require.NotNil(t, q.Timestamp)
+		assert.True(t, q.Timestamp.Equal(time.Date(2026, 9, 8, 12, 0, 0, 0, time.UTC)), "timestamp %v", q.Timestamp)
+		assert.Equal(t, map[string]any{"turn": float64(2)}, q.Metadata)
+
+		_, err = db.GetQuery(ctx, 999999)
+		assert.ErrorIs(t, err, lmsys.ErrNotFound)
+
+		tests := []struct {
+			name string
+			f    lmsys.QueryFilter
+			want int64
+		}{
+			{"all", lmsys.QueryFilter{}, 1234},
+			{"dataset", lmsys.QueryFilter{Dataset: "ds"}, 1234},
+			{"unknown dataset", lmsys.QueryFilter{Dataset: "nope"}, 0},
+			{"model", lmsys.QueryFilter{Model: "m1"}, 617},
+			{"language", lmsys.QueryFilter{Language: "Spanish"}, 411},
+			{"contains", lmsys.QueryFilter{Contains: "TOPIC 3"}, 247},
+			{"contains wildcard chars literally", lmsys.QueryFilter{Contains: "%"}, 0},
+			{"ids", lmsys.QueryFilter{IDs: ids[:3]}, 3},
+			{"after", lmsys.QueryFilter{AfterID: ids[1000]}, 233},
+		}
+		for _, tc := range tests {
+			got, err := db.CountQueries(ctx, tc.f)
+			require.NoError(t, err, tc.name)
+			assert.Equal(t, tc.want, got, tc.name)
+		}
+
+		page, err := db.ListQueries(ctx, lmsys.QueryFilter{Limit: 10, Offset: 20})
+		require.NoError(t, err)
+		require.Len(t, page, 10)
+		assert.Equal(t, ids[20], page[0].ID)
+		tail, err := db.ListQueries(ctx, lmsys.QueryFilter{Offset: 1230})
+		require.NoError(t, err)
+		assert.Len(t, tail, 4)
+
+		var batches, total int
+		var last int64
+		require.NoError(t, db.ScanQueries(ctx, lmsys.QueryFilter{}, 500, func(qs []lmsys.Query) error {
+			batches++
+			for _, q := range qs {
+				require.Greater(t, q.ID, last)
+				last = q.ID
+			}
+			total += len(qs)
+			return nil
+		}))
+		assert.Equal(t, 3, batches)
+		assert.Equal(t, 1234, total)
+		total = 0
+		require.NoError(t, db.ScanQueries(ctx, lmsys.QueryFilter{Limit: 600}, 500, func(qs []lmsys.Query) error { total += len(qs); return nil }))
+		assert.Equal(t, 600, total)
+		stop := errors.New("stop")
+		assert.ErrorIs(t, db.ScanQueries(ctx, lmsys.QueryFilter{}, 100, func([]lmsys.Query) error { return stop }), stop)
+
+		st, err := db.Status(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, int64(1234), st.TotalQueries)
+		assert.Equal(t, []lmsys.Count{{Key: "ds", Count: 1234}}, st.Datasets)
+		assert.Len(t, st.Languages, 3)
+		assert.Len(t, st.Models, 2)
+	})
+}
+
+func TestInsertRepairsText(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ds, err := db.EnsureDataset(ctx, lmsys.Dataset{Name: "bad"})
+		require.NoError(t, err)
+		big := make([]byte, 200_000)
+		for i := range big {
+			big[i] = 'a' + byte(i%26)
+		}
+		n, err := db.InsertQueries(ctx, []lmsys.Query{
+			{DatasetID: ds.ID, ConversationID: "utf8", Text: "bad \xff\xfe bytes"},
+			{DatasetID: ds.ID, ConversationID: "nul", Text: "nul\x00byte"},
+			{DatasetID: ds.ID, ConversationID: "big", Text: string(big)},
+		})
+		require.NoError(t, err)
+		require.Equal(t, 3, n)
+		qs, err := db.ListQueries(ctx, lmsys.QueryFilter{})
+		require.NoError(t, err)
+		assert.Equal(t, "bad \uFFFD bytes", qs[0].Text)
+		assert.Equal(t, "nulbyte", qs[1].Text)
+		assert.Equal(t, string(big), qs[2].Text, "full text is stored")
+
+		_, err = db.EnsureDataset(ctx, lmsys.Dataset{Name: " "})
+		assert.ErrorIs(t, err, lmsys.ErrInvalidInput)
+	})
+}
+
+func TestEmbeddingsAndRuns(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, ids := seed(t, db, 50)
+		qs, err := db.ListQueries(ctx, lmsys.QueryFilter{})
+		require.NoError(t, err)
+		space := lmsys.Space{Provider: "local", Model: "test", Dims: 3}
+
+		missing, err := db.CountMissingEmbeddings(ctx, space, lmsys.QueryFilter{})
+		require.NoError(t, err)
+		assert.Equal(t, int64(50), missing)
+
+		vecs := map[string][]float32{}
+		for i, q := range qs[:40] {
+			vecs[lmsys.TextHash(q.Text)] = []float32{float32(i), 1, -2.5}
+		}
+		require.NoError(t, db.PutEmbeddings(ctx, space, vecs))
+		require.NoError(t, db.PutEmbeddings(ctx, space, vecs), "storing again is a no-op")
+		err = db.PutEmbeddings(ctx, space, map[string][]float32{"x": {1, 2}})
+		assert.ErrorIs(t, err, lmsys.ErrSpaceMismatch)
+
+		got, err := db.GetEmbeddings(ctx, space, []string{lmsys.TextHash(qs[3].Text), "absent"})
+		require.NoError(t, err)
+		assert.Equal(t, map[string][]float32{lmsys.TextHash(qs[3].Text): {3, 1, -2.5}}, got)
+		other, err := db.GetEmbeddings(ctx, lmsys.Space{Provider: "local", Model: "other", Dims: 3}, []string{lmsys.TextHash(qs[3].Text)})
+		require.NoError(t, err)
+		assert.Empty(t, other, "spaces never mix")
+
+		missing, err = db.CountMissingEmbeddings(ctx, space, lmsys.QueryFilter{})
+		require.NoError(t, err)
+		assert.Equal(t, int64(10), missing)
+
+		var seen []int64
+		require.NoError(t, db.ScanQueryVectors(ctx, space, lmsys.QueryFilter{}, 16, func(bid []int64, bv [][]float32) error {
+			for i := range bid {
+				assert.Equal(t, float32(len(seen)), bv[i][0])
+				seen = append(seen, bid[i])
+			}
+			return nil
+		}))
+		assert.Equal(t, ids[:40], seen)
+
+		// Runs.
+		run := lmsys.Run{ID: "kmeans-2-20260901-120000", Algorithm: "kmeans", NumClusters: 2, Space: space,
+			Parameters: map[string]any{"seed": 42}, Description: "test"}
+		require.NoError(t, db.CreateRun(ctx, run))
+		assert.Error(t, db.CreateRun(ctx, run), "duplicate run id")
+		as := make([]lmsys.Assignment, 40)
+		for i := range as {
+			as[i] = lmsys.Assignment{RunID: run.ID, QueryID: ids[i], ClusterID: i % 2, Confidence: 0.5}
+		}
+		require.NoError(t, db.SaveAssignments(ctx, as))
+		as[0].ClusterID = 1
+		require.NoError(t, db.SaveAssignments(ctx, as[:1]), "re-saving replaces")
+		require.NoError(t, db.FinishRun(ctx, run.ID, lmsys.RunCompleted, "", 40))
+		assert.ErrorIs(t, db.FinishRun(ctx, "nope", lmsys.RunCompleted, "", 0), lmsys.ErrNotFound)
+
+		r, err := db.GetRun(ctx, run.ID)
+		require.NoError(t, err)
+		assert.Equal(t, space, r.Space)
+		assert.Equal(t, lmsys.RunCompleted, r.Status)
+		assert.Equal(t, 40, r.NumQueries)
+		assert.Equal(t, float64(42), r.Parameters["seed"])
+		assert.Equal(t, "local", r.Parameters["embedding_provider"])
+		require.NotNil(t, r.FinishedAt)
+		_, err = db.GetRun(ctx, "nope")
+		assert.ErrorIs(t, err, lmsys.ErrNotFound)
+
+		sizes, err := db.ClusterSizes(ctx, run.ID)
+		require.NoError(t, err)
+		assert.Equal(t, map[int]int{0: 19, 1: 21}, sizes)
+		c1, err := db.Assignments(ctx, run.ID, ptr(1))
+		require.NoError(t, err)
+		assert.Len(t, c1, 21)
+		n, err := db.CountQueries(ctx, lmsys.QueryFilter{RunID: run.ID, ClusterID: ptr(0)})
+		require.NoError(t, err)
+		assert.Equal(t, int64(19), n)
+
+		require.NoError(t, db.SaveCentroids(ctx, run.ID, map[int][]float32{0: {1, 0, 0}, 1: {0, 1, 0}}))
+		cs, err := db.Centroids(ctx, run.ID)
+		require.NoError(t, err)
+		assert.Equal(t, []float32{0, 1, 0}, cs[1])
+
+		runs, err := db.ListRuns(ctx)
+		require.NoError(t, err)
+		require.Len(t, runs, 1)
+
+		// Summaries: latest by default, by alias, by id.
+		for i, alias := range []string{"v1", "v2"} {
+			srID := fmt.Sprintf("summary-test-%d", i)
+			require.NoError(t, db.SaveSummaryRun(ctx, lmsys.SummaryRun{SummaryRunID: srID, RunID: run.ID, Alias: alias, Model: "offline", InputTokens: 10}))
+			require.NoError(t, db.SaveSummaries(ctx, []lmsys.Summary{
+				{RunID: run.ID, ClusterID: 0, SummaryRunID: srID, Alias: alias, Title: "T0 " + alias, NumQueries: 19,
+					RepresentativeQueries: []string{"a", "b"}, Model: "offline", GeneratedAt: time.Date(2026, 9, 1+i, 0, 0, 0, 0, time.UTC)},
+				{RunID: run.ID, ClusterID: 1, SummaryRunID: srID, Alias: alias, Title: "T1 " + alias, NumQueries: 21, Model: "offline",
+					Error: "boom", GeneratedAt: time.Date(2026, 9, 1+i, 0, 0, 0, 0, time.UTC)},
+			}))
+		}
+		latest, err := db.Summaries(ctx, run.ID, "")
+		require.NoError(t, err)
+		require.Len(t, latest, 2)
+		assert.Equal(t, "T0 v2", latest[0].Title)
+		assert.Equal(t, []string{"a", "b"}, latest[0].RepresentativeQueries)
+		byAlias, err := db.Summaries(ctx, run.ID, "v1")
+		require.NoError(t, err)
+		assert.Equal(t, "T1 v1", byAlias[1].Title)
+		assert.Equal(t, "boom", byAlias[1].Error)
+		_, err = db.Summaries(ctx, run.ID, "v9")
+		assert.ErrorIs(t, err, lmsys.ErrNotFound)
+		srs, err := db.SummaryRuns(ctx, run.ID)
+		require.NoError(t, err)
+		require.Len(t, srs, 2)
+		assert.Equal(t, "summary-test-1", srs[0].SummaryRunID)
+		assert.Equal(t, 1, srs[0].NumFailed)
+		assert.Equal(t, int64(10), srs[0].InputTokens)
+
+		// Hierarchy.
+		hid := lmsys.NewHierarchyRunID(run.ID, time.Now())
+		require.NoError(t, db.SaveHierarchy(ctx, []lmsys.HierarchyNode{
+			{HierarchyRunID: hid, RunID: run.ID, ClusterID: 0, ParentClusterID: ptr(1000), Level: 0, Title: "a", NumQueries: 19},
+			{HierarchyRunID: hid, RunID: run.ID, ClusterID: 1, ParentClusterID: ptr(1000), Level: 0, Title: "b", NumQueries: 21},
+			{HierarchyRunID: hid, RunID: run.ID, ClusterID: 1000, Level: 1, ChildrenIDs: []int{0, 1}, Title: "top", NumQueries: 40},
+		}))
+		nodes, err := db.Hierarchy(ctx, hid)
+		require.NoError(t, err)
+		require.Len(t, nodes, 3)
+		assert.Equal(t, []int{0, 1}, nodes[0].ChildrenIDs)
+		assert.Nil(t, nodes[0].ParentClusterID)
+		assert.Equal(t, 1000, *nodes[1].ParentClusterID)
+		hs, err := db.Hierarchies(ctx, run.ID)
+		require.NoError(t, err)
+		assert.Equal(t, []string{hid}, hs)
+		_, err = db.Hierarchy(ctx, "hier-nope")
+		assert.ErrorIs(t, err, lmsys.ErrNotFound)
+
+		// Full-text search, alone and within a cluster.
+		hits, err := db.SearchText(ctx, "topic 3", lmsys.QueryFilter{}, 100)
+		require.NoError(t, err)
+		assert.Len(t, hits, 10)
+		hits, err = db.SearchText(ctx, "topic 3", lmsys.QueryFilter{RunID: run.ID, ClusterID: ptr(1)}, 100)
+		require.NoError(t, err)
+		for _, h := range hits {
+			a, err := db.Assignments(ctx, run.ID, ptr(1))
+			require.NoError(t, err)
+			found := false
+			for _, x := range a {
+				found = found || x.QueryID == h.QueryID
+			}
+			assert.True(t, found)
+		}
+		_, err = db.SearchText(ctx, `"*(`, lmsys.QueryFilter{}, 10)
+		assert.ErrorIs(t, err, lmsys.ErrInvalidInput)
+		// New rows are indexed on the next search.
+		_, err = db.InsertQueries(ctx, []lmsys.Query{{DatasetID: qs[0].DatasetID, ConversationID: "new", Text: "zanzibar refund"}})
+		require.NoError(t, err)
+		hits, err = db.SearchText(ctx, "Zanzibar", lmsys.QueryFilter{}, 10)
+		require.NoError(t, err)
+		assert.Len(t, hits, 1)
+
+		require.NoError(t, db.DeleteRun(ctx, run.ID))
+		_, err = db.GetRun(ctx, run.ID)
+		assert.ErrorIs(t, err, lmsys.ErrNotFound)
+		sizes, err = db.ClusterSizes(ctx, run.ID)
+		require.NoError(t, err)
+		assert.Empty(t, sizes)
+
+		require.NoError(t, db.Clear(ctx))
+		st, err := db.Status(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, st.TotalQueries)
+		assert.Empty(t, st.Embeddings)
+		hits, err = db.SearchText(ctx, "zanzibar", lmsys.QueryFilter{}, 10)
+		require.NoError(t, err)
+		assert.Empty(t, hits)
+	})
+}
+
+func TestEditsMetadataOrphans(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		id, err := db.AddEdit(ctx, lmsys.Edit{RunID: "r", ClusterID: ptr(3), EditType: "rename", Editor: "alice",
+			OldValue: map[string]any{"title": "a"}, NewValue: map[string]any{"title": "b"}, Reason: "clearer"})
+		require.NoError(t, err)
+		_, err = db.AddEdit(ctx, lmsys.Edit{RunID: "r", EditType: "merge", Editor: "bob"})
+		require.NoError(t, err)
+		e, err := db.GetEdit(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, "b", e.NewValue["title"])
+		assert.Equal(t, 3, *e.ClusterID)
+		_, err = db.GetEdit(ctx, id+100)
+		assert.ErrorIs(t, err, lmsys.ErrNotFound)
+		es, err := db.Edits(ctx, store.EditFilter{RunID: "r", Editor: "bob"})
+		require.NoError(t, err)
+		require.Len(t, es, 1)
+		assert.Equal(t, "merge", es[0].EditType)
+
+		m, err := db.ClusterMetadata(ctx, "r", 3)
+		require.NoError(t, err)
+		assert.Nil(t, m.Coherence)
+		require.NoError(t, db.SaveClusterMetadata(ctx, lmsys.ClusterMetadata{RunID: "r", ClusterID: 3, Coherence: ptr(4), Quality: "high", Flags: []string{"x"}}))
+		m, err = db.ClusterMetadata(ctx, "r", 3)
+		require.NoError(t, err)
+		assert.Equal(t, 4, *m.Coherence)
+		assert.Equal(t, []string{"x"}, m.Flags)
+
+		require.NoError(t, db.AddOrphans(ctx, []lmsys.OrphanedQuery{{RunID: "r", QueryID: 5, OriginalClusterID: ptr(3)}}))
+		os, err := db.Orphans(ctx, "r")
+		require.NoError(t, err)
+		require.Len(t, os, 1)
+		require.NoError(t, db.RemoveOrphans(ctx, "r", []int64{5}))
+		os, err = db.Orphans(ctx, "r")
+		require.NoError(t, err)
+		assert.Empty(t, os)
+	})
+}
+
+// TestTxAtomic checks that a failing transaction leaves nothing behind.
+func TestTxAtomic(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		boom := errors.New("boom")
+		err := db.Tx(ctx, func(tx *store.DB) error {
+			if _, err := tx.AddEdit(ctx, lmsys.Edit{RunID: "r", EditType: "x"}); err != nil {
+				return err
+			}
+			return boom
+		})
+		assert.ErrorIs(t, err, boom)
+		es, err := db.Edits(ctx, store.EditFilter{})
+		require.NoError(t, err)
+		assert.Empty(t, es)
+	})
+}
+
+// TestConcurrentWriters opens the same SQLite file twice (as two processes would) and
+// writes from both at once: every write lands.
+func TestConcurrentWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	ctx := context.Background()
+	a, err := store.Open(ctx, store.Config{Path: path})
+	require.NoError(t, err)
+	defer a.Close()
+	b, err := store.Open(ctx, store.Config{Path: path})
+	require.NoError(t, err)
+	defer b.Close()
+	var wg sync.WaitGroup
+	for w, db := range []*store.DB{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				err := db.Tx(ctx, func(tx *store.DB) error {
+					_, err := tx.AddEdit(ctx, lmsys.Edit{RunID: "r", EditType: "move", Editor: fmt.Sprint(w)})
+					return err
+				})
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+	es, err := a.Edits(ctx, store.EditFilter{RunID: "r"})
+	require.NoError(t, err)
+	assert.Len(t, es, 100)
+}
+
+func TestOpenErrors(t *testing.T) {
+	_, err := store.Open(context.Background(), store.Config{URL: "mysql://x"})
+	assert.ErrorIs(t, err, lmsys.ErrInvalidInput)
+	_, err = store.Open(context.Background(), store.Config{Path: "/proc/definitely/not/writable/q.db"})
+	assert.Error(t, err)
+}
