@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/lmsys-go/lmsys/store"
 	"github.com/spf13/cobra"
 )
 
@@ -18,13 +19,14 @@ type globals struct {
 	dbURL   string
 	verbose bool
 	json    bool
+	closers []func()
 }
 
 // commandRegistrars add command groups to the root command; each file of this package
 // appends its own in an init function, so command groups live in separate files.
 var commandRegistrars []func(root *cobra.Command, g *globals)
 
-func newRootCmd() *cobra.Command {
+func newRootCmd() (*cobra.Command, *globals) {
 	g := &globals{}
 	root := &cobra.Command{
 		Use:           "lmsys",
@@ -49,7 +51,7 @@ func newRootCmd() *cobra.Command {
 	for _, reg := range commandRegistrars {
 		reg(root, g)
 	}
-	return root
+	return root, g
 }
 
 // usageError marks an error that is the user's wrong use of a command (exit code 2).
@@ -89,3 +91,33 @@ func envOr(name, def string) string {
 }
 
 var errNoArgs = errors.New("missing argument")
+
+// openStore opens the database the global flags and environment name: --db-url or
+// LMSYS_DATABASE_URL (PostgreSQL), else --db-path, LMSYS_DB_PATH or the default SQLite
+// file. The store is closed when the command finishes.
+func openStore(cmd *cobra.Command, g *globals) (*store.DB, error) {
+	cfg := store.Config{Path: g.dbPath, URL: g.dbURL, Debug: g.verbose && os.Getenv("LMSYS_SQL_DEBUG") != ""}
+	if cfg.URL == "" && cfg.Path == "" {
+		cfg.URL = os.Getenv("LMSYS_DATABASE_URL")
+	}
+	if cfg.URL == "" && cfg.Path == "" {
+		cfg.Path = store.DefaultPath()
+	}
+	db, err := store.Open(cmd.Context(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	g.onClose(func() { db.Close() })
+	return db, nil
+}
+
+// onClose registers f to run when the command has finished, success or not.
+func (g *globals) onClose(f func()) { g.closers = append(g.closers, f) }
+
+// close runs the registered closers, last first.
+func (g *globals) close() {
+	for i := len(g.closers) - 1; i >= 0; i-- {
+		g.closers[i]()
+	}
+	g.closers = nil
+}
