@@ -75,7 +75,9 @@ func Count(s string) (string, map[string]int) {
 		}
 		counts[p]++
 	}
-	if strings.IndexFunc(s, func(r rune) bool { return r >= '0' && r <= '9' || r == '@' || r == '-' || r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' }) < 0 {
+	if strings.IndexFunc(s, func(r rune) bool {
+		return r >= '0' && r <= '9' || r == '@' || r == '-' || r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z'
+	}) < 0 {
 		return s, nil
 	}
 	// Known key formats first, so "token ghp_…" is named as the key it is.
