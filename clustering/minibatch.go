@@ -1,0 +1,323 @@
+package clustering
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/vec"
+)
+
+// Source streams (id, vector) pairs in a stable order, batch at a time. It is how
+// mini-batch k-means reads vectors without holding them all; a Store's
+// ScanQueryVectors with a fixed space and filter fits it. The slices passed to fn may
+// be reused after fn returns. Scan is called several times and must yield the same
+// rows each time.
+type Source interface {
+	Scan(ctx context.Context, batch int, fn func(ids []int64, vecs [][]float32) error) error
+}
+
+// SourceFunc adapts a function to Source.
+type SourceFunc func(ctx context.Context, batch int, fn func(ids []int64, vecs [][]float32) error) error
+
+// Scan calls f.
+func (f SourceFunc) Scan(ctx context.Context, batch int, fn func(ids []int64, vecs [][]float32) error) error {
+	return f(ctx, batch, fn)
+}
+
+// MiniBatch is mini-batch k-means (Sculley 2010) over a streamed Source: it never
+// holds more than one chunk of vectors, a reservoir sample and the centres. A first
+// pass draws a reservoir sample, which k-means++ and a short Lloyd run seed the
+// centres from; each further pass shuffles every chunk and moves each centre toward
+// the mean of its rows in each mini-batch with a per-centre learning rate of
+// (rows in this batch) / (rows seen so far); a final pass labels every row.
+type MiniBatch struct {
+	// K is the number of clusters (required).
+	K int
+	// BatchSize is the number of rows per mini-batch (default 8192).
+	BatchSize int
+	// ChunkSize is the number of rows read from the Source at a time (default 65536).
+	ChunkSize int
+	// Passes is the number of update passes over the data (default 2).
+	Passes int
+	// NInit is the number of seeded inits tried on the reservoir, keeping the one of
+	// lowest reservoir inertia (default 3).
+	NInit int
+	// Reservoir is the size of the seeding sample (default max(40·K, 3·BatchSize)).
+	Reservoir int
+	// Seed makes the result deterministic for a Source that yields rows in a fixed order.
+	Seed uint64
+	// Spherical clusters unit-normalised rows by cosine similarity.
+	Spherical bool
+	// Workers is the number of goroutines of the distance step (default GOMAXPROCS).
+	Workers int
+	// Progress, when set, receives a report per chunk.
+	Progress lmsys.ProgressFunc
+}
+
+// MiniBatchResult describes a mini-batch k-means fit.
+type MiniBatchResult struct {
+	// Centroids holds the K final centres.
+	Centroids [][]float32
+	// Sizes holds the number of rows labelled into each cluster.
+	Sizes []int
+	// Inertia is the sum of squared distances of rows to their nearest centre, measured
+	// in the labelling pass.
+	Inertia float64
+	// N is the number of rows; D their dimension.
+	N, D int
+}
+
+// errDims builds the error for a vector of the wrong dimension.
+func errDims(id int64, got, want int) error {
+	return fmt.Errorf("minibatch: vector of id %d has %d dimensions, expected %d: %w", id, got, want, lmsys.ErrInvalidInput)
+}
+
+// Fit clusters the rows of src and calls emit once per row, in the Source's order,
+// with its id, cluster and confidence (the nearest/second-nearest margin, see
+// KMeans). An error from emit stops the fit and is returned.
+func (mb *MiniBatch) Fit(ctx context.Context, src Source, emit func(id int64, label int, confidence float32) error) (*MiniBatchResult, error) {
+	k := mb.K
+	if k < 1 {
+		return nil, fmt.Errorf("minibatch: k=%d must be at least 1: %w", k, lmsys.ErrInvalidInput)
+	}
+	batch := mb.BatchSize
+	if batch <= 0 {
+		batch = 8192
+	}
+	chunk := mb.ChunkSize
+	if chunk <= 0 {
+		chunk = 65536
+	}
+	passes := mb.Passes
+	if passes <= 0 {
+		passes = 2
+	}
+	nInit := mb.NInit
+	if nInit <= 0 {
+		nInit = 3
+	}
+	resSize := mb.Reservoir
+	if resSize <= 0 {
+		resSize = max(40*k, 3*batch)
+	}
+	workers := vec.Workers(mb.Workers)
+	rng := rand.New(rand.NewPCG(mb.Seed, 0x3b))
+
+	// Pass 0: count rows and draw the reservoir (Algorithm R).
+	d, n := 0, 0
+	var reservoir []float32
+	err := src.Scan(ctx, chunk, func(ids []int64, vecs [][]float32) error {
+		for j, v := range vecs {
+			if d == 0 {
+				d = len(v)
+				if d == 0 {
+					return fmt.Errorf("minibatch: vector of id %d has no dimensions: %w", ids[j], lmsys.ErrInvalidInput)
+				}
+				reservoir = make([]float32, 0, resSize*d)
+			}
+			if len(v) != d {
+				return errDims(ids[j], len(v), d)
+			}
+			for _, x := range v {
+				if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+					return fmt.Errorf("minibatch: vector of id %d holds a NaN or infinite value: %w", ids[j], lmsys.ErrInvalidInput)
+				}
+			}
+			if n < resSize {
+				reservoir = append(reservoir, v...)
+			} else if r := rng.IntN(n + 1); r < resSize {
+				copy(reservoir[r*d:(r+1)*d], v)
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("minibatch: sampling pass: %w", err)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("minibatch: the source yielded no vectors: %w", lmsys.ErrEmpty)
+	}
+	if k > n {
+		return nil, fmt.Errorf("minibatch: k=%d is more than the %d vectors: %w", k, n, lmsys.ErrInvalidInput)
+	}
+	rn := len(reservoir) / d
+	if mb.Spherical {
+		vec.NormalizeRows(reservoir, d)
+	}
+	rnorms := make([]float32, rn)
+	vec.RowSqNorms(rnorms, reservoir, d)
+
+	// Seed: k-means++ plus a short Lloyd run on the reservoir, best of nInit.
+	var cents []float32
+	best := math.Inf(1)
+	tolAbs := 1e-4 * meanVariance(reservoir, rn, d)
+	for run := 0; run < nInit; run++ {
+		r := rand.New(rand.NewPCG(mb.Seed, uint64(run)+101))
+		c, err := seedPlusPlus(ctx, r, reservoir, rnorms, rn, d, k, rn, workers)
+		if err != nil {
+			return nil, fmt.Errorf("minibatch: seeding: %w", err)
+		}
+		l := newLloyd(reservoir, rnorms, rn, d, k, workers, mb.Spherical)
+		copy(l.cents, c)
+		if err := l.run(ctx, 10, tolAbs, nil); err != nil {
+			return nil, fmt.Errorf("minibatch: seeding: %w", err)
+		}
+		if l.inertia < best {
+			best, cents = l.inertia, l.cents
+		}
+	}
+	reservoir = nil
+
+	// Update passes.
+	st := &mbState{k: k, d: d, cents: cents, counts: make([]float64, k), panel: &vec.Panel{},
+		buf: make([]float32, 0, chunk*d), batch: make([]float32, batch*d), bnorms: make([]float32, batch),
+		idx: make([]int32, batch), dist: make([]float32, batch), sums: make([]float64, k*d), bcount: make([]int, k),
+		spherical: mb.Spherical, workers: workers}
+	done := int64(0)
+	total := int64(n) * int64(passes+1)
+	for pass := 0; pass < passes; pass++ {
+		seen := make([]bool, k)
+		err := src.Scan(ctx, chunk, func(ids []int64, vecs [][]float32) error {
+			st.buf = st.buf[:0]
+			for j, v := range vecs {
+				if len(v) != d {
+					return errDims(ids[j], len(v), d)
+				}
+				st.buf = append(st.buf, v...)
+			}
+			m := len(vecs)
+			if mb.Spherical {
+				vec.NormalizeRows(st.buf, d)
+			}
+			perm := rng.Perm(m)
+			for b0 := 0; b0 < m; b0 += batch {
+				b1 := min(b0+batch, m)
+				if err := st.step(ctx, perm[b0:b1], seen); err != nil {
+					return err
+				}
+			}
+			done += int64(m)
+			mb.Progress.Report(fmt.Sprintf("minibatch pass %d/%d", pass+1, passes), done, total)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("minibatch: pass %d: %w", pass+1, err)
+		}
+		// A centre that won no row in a whole pass is dead: restart it on a random
+		// row of the last chunk.
+		for c := 0; c < k; c++ {
+			if !seen[c] && len(st.buf) > 0 {
+				i := rng.IntN(len(st.buf) / d)
+				copy(cents[c*d:(c+1)*d], st.buf[i*d:(i+1)*d])
+				st.counts[c] = 0
+			}
+		}
+	}
+
+	// Labelling pass.
+	res := &MiniBatchResult{Centroids: rows(cents, k, d), Sizes: make([]int, k), N: n, D: d}
+	st.panel.Reset(cents, k, d)
+	cn := make([]float32, chunk)
+	lab := make([]int32, chunk)
+	d1 := make([]float32, chunk)
+	d2 := make([]float32, chunk)
+	err = src.Scan(ctx, chunk, func(ids []int64, vecs [][]float32) error {
+		st.buf = st.buf[:0]
+		for j, v := range vecs {
+			if len(v) != d {
+				return errDims(ids[j], len(v), d)
+			}
+			st.buf = append(st.buf, v...)
+		}
+		m := len(vecs)
+		if m > len(cn) {
+			cn, lab, d1, d2 = make([]float32, m), make([]int32, m), make([]float32, m), make([]float32, m)
+		}
+		if mb.Spherical {
+			vec.NormalizeRows(st.buf, d)
+		}
+		vec.RowSqNorms(cn[:m], st.buf, d)
+		if err := st.panel.Nearest(ctx, st.buf, m, cn[:m], lab, d1, d2, workers); err != nil {
+			return err
+		}
+		for j := 0; j < m; j++ {
+			res.Sizes[lab[j]]++
+			res.Inertia += float64(d1[j])
+			if err := emit(ids[j], int(lab[j]), margin(d1[j], d2[j])); err != nil {
+				return err
+			}
+		}
+		done += int64(m)
+		mb.Progress.Report("minibatch labelling", done, total)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("minibatch: labelling pass: %w", err)
+	}
+	return res, nil
+}
+
+// mbState holds the buffers of the update passes.
+type mbState struct {
+	k, d      int
+	cents     []float32
+	counts    []float64
+	panel     *vec.Panel
+	buf       []float32
+	batch     []float32
+	bnorms    []float32
+	idx       []int32
+	dist      []float32
+	sums      []float64
+	bcount    []int
+	spherical bool
+	workers   int
+}
+
+// step runs one mini-batch made of the chunk rows listed in rowsIdx: assign them to
+// the current centres, then move each centre c to
+// (counts[c]·c + Σ rows) / (counts[c] + rows in batch).
+func (st *mbState) step(ctx context.Context, rowsIdx []int, seen []bool) error {
+	d, m := st.d, len(rowsIdx)
+	for j, i := range rowsIdx {
+		copy(st.batch[j*d:(j+1)*d], st.buf[i*d:(i+1)*d])
+	}
+	x := st.batch[:m*d]
+	vec.RowSqNorms(st.bnorms[:m], x, d)
+	st.panel.Reset(st.cents, st.k, d)
+	if err := st.panel.Nearest(ctx, x, m, st.bnorms[:m], st.idx[:m], st.dist[:m], nil, st.workers); err != nil {
+		return err
+	}
+	clear(st.sums)
+	clear(st.bcount)
+	for j := 0; j < m; j++ {
+		c := int(st.idx[j])
+		st.bcount[c]++
+		s := st.sums[c*d : (c+1)*d]
+		for p, v := range x[j*d : (j+1)*d] {
+			s[p] += float64(v)
+		}
+	}
+	for c, bc := range st.bcount {
+		if bc == 0 {
+			continue
+		}
+		seen[c] = true
+		old := st.counts[c]
+		nc := old + float64(bc)
+		cent := st.cents[c*d : (c+1)*d]
+		s := st.sums[c*d : (c+1)*d]
+		for p := range cent {
+			cent[p] = float32((float64(cent[p])*old + s[p]) / nc)
+		}
+		st.counts[c] = nc
+		if st.spherical {
+			vec.Normalize(cent)
+		}
+	}
+	return nil
+}
