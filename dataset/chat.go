@@ -1,0 +1,240 @@
+package dataset
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// fields are the raw pieces of one row, gathered by a format-specific reader before
+// finish turns them into a Record.
+type fields struct {
+	text       string
+	hasText    bool
+	textIsJSON []byte // the text field held a JSON array: treat it as a chat
+	chat       []byte // raw JSON array of chat turns
+	id         string
+	model      string
+	language   string
+	dataset    string
+	timestamp  string
+	hasTime    bool
+	moderation []byte // raw JSON array of LMSYS openai_moderation entries
+	extra      map[string]any
+}
+
+func (f *fields) reset() {
+	*f = fields{}
+}
+
+// finish builds the Record of one row from its fields.
+func finish(f *fields, pos Position) (Record, error) {
+	r := Record{ID: f.id, Model: f.model, Language: f.language, Dataset: f.dataset, Pos: pos, Metadata: f.extra}
+	switch {
+	case f.hasText:
+		r.Text = f.text
+	case f.textIsJSON != nil || f.chat != nil:
+		raw := f.chat
+		if f.textIsJSON != nil {
+			raw = f.textIsJSON
+		}
+		turn, err := firstUserTurn(raw)
+		if err != nil {
+			return Record{}, rowErr(pos, ReasonMalformed, err)
+		}
+		if turn.index < 0 {
+			return Record{}, rowErr(pos, ReasonNoUserTurn, nil)
+		}
+		r.Text = turn.text
+		if r.Metadata == nil {
+			r.Metadata = map[string]any{}
+		}
+		if _, ok := r.Metadata["turn"]; !ok {
+			r.Metadata["turn"] = int64(turn.users)
+		}
+		if f.moderation != nil {
+			flagged, cats := moderationOf(f.moderation, turn.index)
+			r.Metadata["moderation_flagged"] = flagged
+			if len(cats) > 0 {
+				r.Metadata["moderation_categories"] = cats
+			}
+		}
+	default:
+		return Record{}, rowErr(pos, ReasonNoText, nil)
+	}
+	if f.hasTime {
+		t, err := parseTime(f.timestamp)
+		if err != nil {
+			return Record{}, rowErr(pos, ReasonBadTimestamp, err)
+		}
+		r.Timestamp = &t
+	}
+	return r, nil
+}
+
+type userTurn struct {
+	text  string
+	index int // position of the first user message in the chat; -1 when none
+	users int // number of user messages
+}
+
+// isUserRole reports whether a chat role or ShareGPT "from" value is the user's.
+func isUserRole(role string) bool {
+	return strings.EqualFold(role, "user") || strings.EqualFold(role, "human")
+}
+
+// firstUserTurn finds the first user message of a chat given as a raw JSON array of
+// {role, content} (LMSYS, OpenAI) or {from, value} (ShareGPT) objects. OpenAI content
+// given as a list of parts has its text parts joined with newlines.
+func firstUserTurn(raw []byte) (userTurn, error) {
+	t := userTurn{index: -1}
+	i := -1
+	err := scanArray(raw, func(elem []byte) error {
+		i++
+		if len(elem) == 0 || elem[0] != '{' {
+			return nil
+		}
+		var role string
+		var content []byte
+		contentRank := 99
+		err := scanObject(elem, func(k, v []byte) error {
+			switch string(k) {
+			case "role", "from", "author":
+				role, _, _ = scalarString(v)
+			case "content":
+				content, contentRank = v, 0
+			case "value":
+				if contentRank > 1 {
+					content, contentRank = v, 1
+				}
+			case "text":
+				if contentRank > 2 {
+					content, contentRank = v, 2
+				}
+			}
+			return nil
+		})
+		if err != nil || !isUserRole(role) {
+			return err
+		}
+		t.users++
+		if t.index >= 0 {
+			return nil
+		}
+		t.index = i
+		t.text, err = contentText(content)
+		return err
+	})
+	return t, err
+}
+
+// contentText returns a message's text from its raw content: a string, or a list
+// of parts whose "text" members are joined with newlines.
+func contentText(raw []byte) (string, error) {
+	if len(raw) == 0 || raw[0] == 'n' {
+		return "", nil
+	}
+	if raw[0] == '"' {
+		return decodeString(raw)
+	}
+	if raw[0] != '[' {
+		return "", errNotString
+	}
+	var parts []string
+	err := scanArray(raw, func(p []byte) error {
+		if len(p) > 0 && p[0] == '"' {
+			s, err := decodeString(p)
+			parts = append(parts, s)
+			return err
+		}
+		if len(p) == 0 || p[0] != '{' {
+			return nil
+		}
+		return scanObject(p, func(k, v []byte) error {
+			if string(k) == "text" && len(v) > 0 && v[0] == '"' {
+				s, err := decodeString(v)
+				parts = append(parts, s)
+				return err
+			}
+			return nil
+		})
+	})
+	return strings.Join(parts, "\n"), err
+}
+
+// moderationOf reads entry index of an LMSYS openai_moderation list: whether it is
+// flagged and the sorted names of its categories that are true.
+func moderationOf(raw []byte, index int) (bool, []string) {
+	i := -1
+	var flagged bool
+	var cats []string
+	_ = scanArray(raw, func(elem []byte) error {
+		i++
+		if i != index || len(elem) == 0 || elem[0] != '{' {
+			return nil
+		}
+		return scanObject(elem, func(k, v []byte) error {
+			switch string(k) {
+			case "flagged":
+				flagged = string(v) == "true"
+			case "categories":
+				if len(v) > 0 && v[0] == '{' {
+					_ = scanObject(v, func(ck, cv []byte) error {
+						if string(cv) == "true" {
+							cats = append(cats, decodeKey(ck))
+						}
+						return nil
+					})
+				}
+			}
+			return nil
+		})
+	})
+	sort.Strings(cats)
+	return flagged, cats
+}
+
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02",
+}
+
+// parseTime reads a timestamp: RFC 3339 (with or without zone, 'T' or space), a
+// date, or a Unix time in seconds or, above 10^11, milliseconds (fractions allowed).
+// Times without a zone are UTC.
+func parseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, strconv.ErrSyntax
+	}
+	if c := s[0]; c >= '0' && c <= '9' || c == '-' {
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return unixTime(f), nil
+		}
+	}
+	var firstErr error
+	for _, l := range timeLayouts {
+		t, err := time.Parse(l, s)
+		if err == nil {
+			return t.UTC(), nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return time.Time{}, firstErr
+}
+
+// unixTime converts Unix seconds, or milliseconds when the value is above 10^11.
+func unixTime(f float64) time.Time {
+	if f > 1e11 || f < -1e11 {
+		ms := int64(f)
+		return time.UnixMilli(ms).UTC()
+	}
+	sec := int64(f)
+	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC()
+}

@@ -1,0 +1,364 @@
+package dataset
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// This file holds a small validating JSON scanner. It walks one object or array
+// without building a tree, handing out the raw bytes of members, so a JSON Lines row
+// of which only a few string fields are wanted costs one pass and one allocation per
+// wanted string. It accepts exactly what encoding/json's Valid accepts (the fuzz test
+// checks this), including its nesting limit.
+
+const maxJSONDepth = 10000
+
+var errJSONDepth = errors.New("exceeded max depth")
+
+type jsonSyntaxError struct {
+	off int
+	msg string
+}
+
+func (e *jsonSyntaxError) Error() string { return fmt.Sprintf("invalid JSON at byte %d: %s", e.off, e.msg) }
+
+func synErr(off int, format string, a ...any) error {
+	return &jsonSyntaxError{off: off, msg: fmt.Sprintf(format, a...)}
+}
+
+func skipWS(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// scanString validates the string starting at data[i] == '"' and returns the index
+// after its closing quote and whether it contains escapes.
+func scanString(data []byte, i int) (int, bool, error) {
+	esc := false
+	i++
+	for i < len(data) {
+		c := data[i]
+		switch {
+		case c == '"':
+			return i + 1, esc, nil
+		case c == '\\':
+			esc = true
+			if i+1 >= len(data) {
+				return 0, false, synErr(i, "unterminated escape")
+			}
+			switch data[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(data) {
+					return 0, false, synErr(i, "short \\u escape")
+				}
+				for _, h := range data[i+2 : i+6] {
+					if !isHex(h) {
+						return 0, false, synErr(i, "bad \\u escape")
+					}
+				}
+				i += 6
+			default:
+				return 0, false, synErr(i, "bad escape \\%c", data[i+1])
+			}
+		case c < 0x20:
+			return 0, false, synErr(i, "control character in string")
+		default:
+			i++
+		}
+	}
+	return 0, false, synErr(i, "unterminated string")
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+func scanNumber(data []byte, i int) (int, error) {
+	start := i
+	if i < len(data) && data[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case i < len(data) && data[i] >= '1' && data[i] <= '9':
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
+		}
+	default:
+		return 0, synErr(start, "bad number")
+	}
+	if i < len(data) && data[i] == '.' {
+		i++
+		d := i
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return 0, synErr(start, "bad number")
+		}
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return 0, synErr(start, "bad number")
+		}
+	}
+	return i, nil
+}
+
+func scanLiteral(data []byte, i int, lit string) (int, error) {
+	if len(data)-i < len(lit) || string(data[i:i+len(lit)]) != lit {
+		return 0, synErr(i, "unexpected character")
+	}
+	return i + len(lit), nil
+}
+
+// scanValue validates the value starting at data[i] (no leading space) and returns
+// the index after it.
+func scanValue(data []byte, i, depth int) (int, error) {
+	if i >= len(data) {
+		return 0, synErr(i, "unexpected end of input")
+	}
+	switch c := data[i]; {
+	case c == '"':
+		end, _, err := scanString(data, i)
+		return end, err
+	case c == '{':
+		return scanMembers(data, i, depth+1, nil)
+	case c == '[':
+		return scanElements(data, i, depth+1, nil)
+	case c == 't':
+		return scanLiteral(data, i, "true")
+	case c == 'f':
+		return scanLiteral(data, i, "false")
+	case c == 'n':
+		return scanLiteral(data, i, "null")
+	case c == '-' || c >= '0' && c <= '9':
+		return scanNumber(data, i)
+	default:
+		return 0, synErr(i, "unexpected character %q", c)
+	}
+}
+
+// scanMembers validates the object at data[i] == '{', calling fn (when not nil) with
+// each member's raw key (between the quotes) and raw value.
+func scanMembers(data []byte, i, depth int, fn func(key, val []byte) error) (int, error) {
+	if depth > maxJSONDepth {
+		return 0, errJSONDepth
+	}
+	i = skipWS(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return 0, synErr(i, "expected object key")
+		}
+		kend, _, err := scanString(data, i)
+		if err != nil {
+			return 0, err
+		}
+		key := data[i+1 : kend-1]
+		i = skipWS(data, kend)
+		if i >= len(data) || data[i] != ':' {
+			return 0, synErr(i, "expected ':'")
+		}
+		i = skipWS(data, i+1)
+		vstart := i
+		if i, err = scanValue(data, i, depth); err != nil {
+			return 0, err
+		}
+		if fn != nil {
+			if err := fn(key, data[vstart:i]); err != nil {
+				return 0, err
+			}
+		}
+		i = skipWS(data, i)
+		if i >= len(data) {
+			return 0, synErr(i, "unterminated object")
+		}
+		switch data[i] {
+		case ',':
+			i = skipWS(data, i+1)
+		case '}':
+			return i + 1, nil
+		default:
+			return 0, synErr(i, "expected ',' or '}'")
+		}
+	}
+}
+
+// scanElements validates the array at data[i] == '[', calling fn (when not nil) with
+// each element's raw value.
+func scanElements(data []byte, i, depth int, fn func(val []byte) error) (int, error) {
+	if depth > maxJSONDepth {
+		return 0, errJSONDepth
+	}
+	i = skipWS(data, i+1)
+	if i < len(data) && data[i] == ']' {
+		return i + 1, nil
+	}
+	for {
+		vstart := i
+		var err error
+		if i, err = scanValue(data, i, depth); err != nil {
+			return 0, err
+		}
+		if fn != nil {
+			if err := fn(data[vstart:i]); err != nil {
+				return 0, err
+			}
+		}
+		i = skipWS(data, i)
+		if i >= len(data) {
+			return 0, synErr(i, "unterminated array")
+		}
+		switch data[i] {
+		case ',':
+			i = skipWS(data, i+1)
+		case ']':
+			return i + 1, nil
+		default:
+			return 0, synErr(i, "expected ',' or ']'")
+		}
+	}
+}
+
+// scanObject validates that data is exactly one JSON object (surrounding white space
+// allowed) and calls fn with each member's raw key and value.
+func scanObject(data []byte, fn func(key, val []byte) error) error {
+	i := skipWS(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return synErr(i, "expected '{'")
+	}
+	end, err := scanMembers(data, i, 1, fn)
+	if err != nil {
+		return err
+	}
+	if j := skipWS(data, end); j != len(data) {
+		return synErr(j, "data after the object")
+	}
+	return nil
+}
+
+// scanArray validates that data is exactly one JSON array and calls fn with each
+// element's raw value.
+func scanArray(data []byte, fn func(val []byte) error) error {
+	i := skipWS(data, 0)
+	if i >= len(data) || data[i] != '[' {
+		return synErr(i, "expected '['")
+	}
+	end, err := scanElements(data, i, 1, fn)
+	if err != nil {
+		return err
+	}
+	if j := skipWS(data, end); j != len(data) {
+		return synErr(j, "data after the array")
+	}
+	return nil
+}
+
+// decodeString decodes a raw JSON string value (quotes included, already validated).
+// Strings without escapes are copied as they are, invalid UTF-8 included (Load
+// repairs it and counts the repair); strings with escapes go through encoding/json.
+func decodeString(raw []byte) (string, error) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", errNotString
+	}
+	body := raw[1 : len(raw)-1]
+	hasEsc := false
+	for _, c := range body {
+		if c == '\\' {
+			hasEsc = true
+			break
+		}
+	}
+	if !hasEsc {
+		return string(body), nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+var errNotString = errors.New("not a string")
+
+// decodeKey returns a member key as a string, unescaping it when needed.
+func decodeKey(key []byte) string {
+	for _, c := range key {
+		if c == '\\' {
+			var s string
+			if json.Unmarshal(append(append([]byte{'"'}, key...), '"'), &s) == nil {
+				return s
+			}
+			break
+		}
+	}
+	return string(key)
+}
+
+// scalarString renders a raw JSON scalar as a string: strings are decoded, numbers
+// and booleans kept as written; null gives ok == false. Objects and arrays are not
+// scalars.
+func scalarString(raw []byte) (s string, ok bool, err error) {
+	if len(raw) == 0 {
+		return "", false, nil
+	}
+	switch raw[0] {
+	case '"':
+		s, err := decodeString(raw)
+		return s, err == nil, err
+	case 'n':
+		return "", false, nil
+	case '{', '[':
+		return "", false, errNotString
+	default:
+		return string(raw), true, nil
+	}
+}
+
+// scalarValue converts a raw JSON scalar to a Go value for metadata: string, int64,
+// float64 or bool. It reports false for null, objects and arrays.
+func scalarValue(raw []byte) (any, bool) {
+	if len(raw) == 0 {
+		return nil, false
+	}
+	switch raw[0] {
+	case '"':
+		s, err := decodeString(raw)
+		return s, err == nil
+	case 't':
+		return true, true
+	case 'f':
+		return false, true
+	case 'n', '{', '[':
+		return nil, false
+	default:
+		if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+			return n, true
+		}
+		f, err := strconv.ParseFloat(string(raw), 64)
+		return f, err == nil
+	}
+}

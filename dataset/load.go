@@ -1,0 +1,309 @@
+package dataset
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lmsys-go/lmsys"
+)
+
+// DefaultBatchSize is the number of queries Load hands to InsertQueries at a time.
+const DefaultBatchSize = 5000
+
+// LoadOptions configure Load.
+type LoadOptions struct {
+	// DatasetName is the dataset the queries load under; empty means the source's
+	// DatasetName.
+	DatasetName string
+	// Description is stored on the dataset when Load creates it.
+	Description string
+	// BatchSize is the number of queries per InsertQueries call (one transaction);
+	// 0 means DefaultBatchSize.
+	BatchSize int
+	// Limit stops after this many usable queries (skipped rows do not count); 0 means
+	// no limit.
+	Limit int64
+	// Strict stops at the first bad row with an error naming its file and line,
+	// instead of counting and skipping it.
+	Strict bool
+	// Progress receives a report after every batch (stage "load").
+	Progress lmsys.ProgressFunc
+}
+
+// LoadStats describes a finished (or interrupted) load.
+type LoadStats struct {
+	Dataset string `json:"dataset"`
+	Source  string `json:"source"`
+	// Rows counts the rows read, bad ones included.
+	Rows int64 `json:"rows_read"`
+	// Queries counts the usable rows handed to the store.
+	Queries int64 `json:"queries"`
+	// Inserted counts the queries that were new; Existing the ones already stored
+	// (same dataset and conversation id), so loading a source twice inserts nothing
+	// the second time.
+	Inserted int64 `json:"inserted"`
+	Existing int64 `json:"already_loaded"`
+	// Skipped counts skipped rows per reason (the Reason constants).
+	Skipped map[string]int64 `json:"skipped"`
+	// Repaired counts texts whose invalid UTF-8 or NUL bytes were replaced.
+	Repaired int64 `json:"repaired_text"`
+	// DerivedIDs counts rows without an id that got a derived one.
+	DerivedIDs int64   `json:"derived_ids"`
+	Seconds    float64 `json:"seconds"`
+}
+
+// SkippedTotal returns the number of skipped rows over all reasons.
+func (s LoadStats) SkippedTotal() int64 {
+	var n int64
+	for _, c := range s.Skipped {
+		n += c
+	}
+	return n
+}
+
+// totaler is implemented by sources that know their row count up front.
+type totaler interface {
+	Total(ctx context.Context) (int64, error)
+}
+
+// idDeriver gives rows without an id a deterministic one: the hex of the first 16
+// bytes of SHA-256(dataset NUL text NUL n), where n counts earlier id-less rows of the
+// same dataset with the same text in this source. Loading the same file again derives
+// the same ids, so reloads stay idempotent, while repeated texts ("hi") remain
+// separate queries.
+type idDeriver struct {
+	seen map[uint64]uint32
+	buf  []byte
+}
+
+func (d *idDeriver) derive(dataset, text string) string {
+	if d.seen == nil {
+		d.seen = map[uint64]uint32{}
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(dataset))
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write([]byte(text))
+	key := h.Sum64()
+	n := d.seen[key]
+	d.seen[key] = n + 1
+	d.buf = append(d.buf[:0], dataset...)
+	d.buf = append(d.buf, 0)
+	d.buf = append(d.buf, text...)
+	d.buf = append(d.buf, 0)
+	d.buf = strconv.AppendUint(d.buf, uint64(n), 10)
+	sum := sha256.Sum256(d.buf)
+	return hex.EncodeToString(sum[:16])
+}
+
+// DeriveID returns the id Load gives the first id-less row with this text in
+// dataset (see Load).
+func DeriveID(dataset, text string) string {
+	var d idDeriver
+	return d.derive(dataset, text)
+}
+
+// cleanText repairs invalid UTF-8 (each bad sequence becomes U+FFFD) and removes NUL
+// bytes, which PostgreSQL cannot store. It reports whether anything changed.
+func cleanText(s string) (string, bool) {
+	changed := false
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+		changed = true
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+		changed = true
+	}
+	return s, changed
+}
+
+func cleanField(s string) string {
+	s, _ = cleanText(s)
+	return strings.TrimSpace(s)
+}
+
+// Load streams the records of src into st.
+//
+// It creates the dataset (opts.DatasetName, else src.DatasetName()) when missing and
+// inserts queries in batches of opts.BatchSize, each batch one transaction. Reading
+// and writing overlap: rows are parsed while the previous batch is written. Load is
+// idempotent: the store ignores queries whose (dataset, conversation id) exists, and
+// a row without an id gets a deterministic one (see DeriveID), so loading a source
+// twice inserts nothing new, and a load interrupted at any point and run again ends
+// with exactly the rows of one complete load.
+//
+// Rows whose text is empty or white space only are skipped, as are bad rows
+// (RowError) unless opts.Strict is set, in which case Load stops at the first one
+// with an error naming its file and line. Invalid UTF-8 in texts is repaired, and
+// the full text is kept. The returned stats are valid even when Load fails.
+func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions) (LoadStats, error) {
+	start := time.Now()
+	name := opts.DatasetName
+	if name == "" {
+		name = src.DatasetName()
+	}
+	stats := LoadStats{Dataset: name, Source: src.Name(), Skipped: map[string]int64{}}
+	defer func() { stats.Seconds = time.Since(start).Seconds() }()
+	name = cleanField(name)
+	if name == "" {
+		return stats, fmt.Errorf("%w: empty dataset name", lmsys.ErrInvalidInput)
+	}
+	batchSize := opts.BatchSize
+	if batchSize <= 0 {
+		batchSize = DefaultBatchSize
+	}
+	ds, err := st.EnsureDataset(ctx, lmsys.Dataset{Name: name, Source: src.Name(), Description: opts.Description})
+	if err != nil {
+		return stats, fmt.Errorf("creating dataset %q: %w", name, err)
+	}
+	datasets := map[string]int64{name: ds.ID}
+	var total int64
+	if opts.Limit > 0 {
+		total = opts.Limit
+	}
+	if t, ok := src.(totaler); ok {
+		if n, err := t.Total(ctx); err == nil && (total == 0 || n < total) {
+			total = n
+		}
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []lmsys.Query, 2)
+	free := make(chan []lmsys.Query, 3)
+	prodErr := make(chan error, 1)
+	// The producer owns stats fields Rows, Queries, Skipped, Repaired and
+	// DerivedIDs until it closes batches; the consumer owns Inserted.
+	go func() {
+		defer close(batches)
+		prodErr <- produce(ctx, src, st, opts, name, datasets, batchSize, &stats, batches, free)
+	}()
+	var inserted, queued int64
+	var werr error
+	for b := range batches {
+		if werr == nil {
+			n, err := st.InsertQueries(ctx, b)
+			if err != nil {
+				werr = fmt.Errorf("inserting queries %d–%d: %w", queued+1, queued+int64(len(b)), err)
+				cancel()
+			} else {
+				inserted += int64(n)
+				queued += int64(len(b))
+				opts.Progress.Report("load", queued, total)
+			}
+		}
+		select {
+		case free <- b[:0]:
+		default:
+		}
+	}
+	perr := <-prodErr
+	stats.Inserted = inserted
+	stats.Existing = queued - inserted
+	stats.Queries = queued
+	switch {
+	case werr != nil:
+		return stats, werr
+	case perr != nil:
+		return stats, perr
+	}
+	return stats, nil
+}
+
+func produce(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions, name string, datasets map[string]int64,
+	batchSize int, stats *LoadStats, batches chan<- []lmsys.Query, free <-chan []lmsys.Query) error {
+	var ids idDeriver
+	var accepted int64
+	batch := make([]lmsys.Query, 0, batchSize)
+	send := func() bool {
+		if len(batch) == 0 {
+			return true
+		}
+		select {
+		case batches <- batch:
+		case <-ctx.Done():
+			return false
+		}
+		select {
+		case batch = <-free:
+		default:
+			batch = make([]lmsys.Query, 0, batchSize)
+		}
+		return true
+	}
+	now := time.Now().UTC()
+	for rec, err := range src.Records(ctx) {
+		if err != nil {
+			var re *RowError
+			if !errors.As(err, &re) {
+				return err
+			}
+			stats.Rows++
+			if opts.Strict {
+				return fmt.Errorf("stopping at the first bad row (strict): %w", err)
+			}
+			stats.Skipped[re.Reason]++
+			continue
+		}
+		stats.Rows++
+		text, repaired := cleanText(rec.Text)
+		if strings.TrimSpace(text) == "" {
+			if opts.Strict {
+				return fmt.Errorf("stopping at the first bad row (strict): %w", rowErr(rec.Pos, ReasonEmpty, nil))
+			}
+			stats.Skipped[ReasonEmpty]++
+			continue
+		}
+		if repaired {
+			stats.Repaired++
+		}
+		dsName := name
+		if rec.Dataset != "" {
+			dsName = cleanField(rec.Dataset)
+		}
+		dsID, ok := datasets[dsName]
+		if !ok {
+			d, err := st.EnsureDataset(ctx, lmsys.Dataset{Name: dsName, Source: src.Name()})
+			if err != nil {
+				return fmt.Errorf("creating dataset %q: %w", dsName, err)
+			}
+			dsID = d.ID
+			datasets[dsName] = dsID
+		}
+		id := cleanField(rec.ID)
+		if id == "" {
+			id = ids.derive(dsName, text)
+			stats.DerivedIDs++
+		}
+		batch = append(batch, lmsys.Query{
+			DatasetID:      dsID,
+			ConversationID: id,
+			Model:          cleanField(rec.Model),
+			Text:           text,
+			Language:       cleanField(rec.Language),
+			Timestamp:      rec.Timestamp,
+			Metadata:       rec.Metadata,
+			CreatedAt:      now,
+		})
+		accepted++
+		if len(batch) >= batchSize && !send() {
+			return ctx.Err()
+		}
+		if opts.Limit > 0 && accepted >= opts.Limit {
+			break
+		}
+	}
+	if !send() {
+		return ctx.Err()
+	}
+	return ctx.Err()
+}
