@@ -271,3 +271,11 @@ func (d *DB) DeleteAssignments(ctx context.Context, runID string, queryIDs []int
 	}
 	return nil
 }
+
+// ClearAssignments removes every assignment of a run (used when a run fails).
+func (d *DB) ClearAssignments(ctx context.Context, runID string) error {
+	if err := d.db.WithContext(ctx).Exec(`DELETE FROM query_clusters WHERE run_id = ?`, runID).Error; err != nil {
+		return fmt.Errorf("store: clear assignments of %s: %w", runID, err)
+	}
+	return nil
+}
