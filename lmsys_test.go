@@ -1,0 +1,75 @@
+package lmsys_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseSpace(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    lmsys.Space
+		wantErr bool
+	}{
+		{"local/use-lite@512", lmsys.Space{Provider: "local", Model: "use-lite", Dims: 512}, false},
+		{"ollama/library/nomic@768", lmsys.Space{Provider: "ollama", Model: "library/nomic", Dims: 768}, false},
+		{"local/use-lite", lmsys.Space{}, true},
+		{"use-lite@512", lmsys.Space{}, true},
+		{"local/use-lite@0", lmsys.Space{}, true},
+		{"local/use-lite@x", lmsys.Space{}, true},
+	}
+	for _, tc := range tests {
+		got, err := lmsys.ParseSpace(tc.in)
+		if tc.wantErr {
+			assert.ErrorIs(t, err, lmsys.ErrInvalidInput, tc.in)
+			continue
+		}
+		require.NoError(t, err, tc.in)
+		assert.Equal(t, tc.want, got)
+		assert.Equal(t, tc.in, got.String())
+	}
+}
+
+func TestPartitionK(t *testing.T) {
+	assert.Equal(t, 3, lmsys.Partition{Labels: []int{0, 2, -1}}.K())
+	assert.Equal(t, 4, lmsys.Partition{Labels: []int{0}, Centroids: make([][]float32, 4)}.K())
+	assert.Equal(t, 0, lmsys.Partition{Labels: []int{-1, -1}}.K())
+}
+
+func TestPipelineStopsAtFirstError(t *testing.T) {
+	boom := errors.New("boom")
+	ran := 0
+	p := &lmsys.Pipeline{Stages: []lmsys.Stage{
+		lmsys.StageFunc{StageName: "a", Fn: func(context.Context, *lmsys.State) error { ran++; return boom }},
+		lmsys.StageFunc{StageName: "b", Fn: func(context.Context, *lmsys.State) error { ran++; return nil }},
+	}}
+	_, err := p.Run(context.Background(), nil)
+	assert.ErrorIs(t, err, boom)
+	assert.Contains(t, err.Error(), "a: boom")
+	assert.Equal(t, 1, ran)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = p.Run(ctx, nil)
+	assert.ErrorIs(t, err, context.Canceled)
+}
+
+func TestTextHashStable(t *testing.T) {
+	assert.Equal(t, lmsys.TextHash("hi"), lmsys.TextHash("hi"))
+	assert.NotEqual(t, lmsys.TextHash("hi"), lmsys.TextHash("hi "))
+	assert.Len(t, lmsys.TextHash(""), 32)
+}
+
+func TestProgressFuncNil(t *testing.T) {
+	var f lmsys.ProgressFunc
+	f.Report("x", 1, 2) // must not panic
+	var got lmsys.Progress
+	f = func(p lmsys.Progress) { got = p }
+	f.Report("embed", 3, 10)
+	assert.Equal(t, lmsys.Progress{Stage: "embed", Done: 3, Total: 10}, got)
+}
