@@ -272,7 +272,7 @@ func (e *Error) Error() string {
 		}
 		b.WriteString(" ")
 	} else {
-		b.WriteString("request failed ")
+		b.WriteString("failed ")
 	}
 	if e.Attempts == 1 {
 		b.WriteString("after 1 attempt")

@@ -285,7 +285,7 @@ func TestDoRetriesConnectionErrorsAndTimeouts(t *testing.T) {
 	err := c.Do(context.Background(), func(ctx context.Context) error { calls++; return get(ctx, hc, deadURL) })
 	assert.ErrorIs(t, err, lmsys.ErrProvider)
 	assert.Equal(t, 3, calls)
-	assert.Contains(t, err.Error(), "p: request failed after 3 attempts")
+	assert.Contains(t, err.Error(), "p: failed after 3 attempts")
 
 	// An attempt that outlasts AttemptTimeout is retried.
 	var n atomic.Int32

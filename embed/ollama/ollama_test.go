@@ -1,0 +1,209 @@
+package ollama
+
+import (
+	"context"
+	"encoding/json"
+	"hash/fnv"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/retry"
+)
+
+func fakeVector(text string, dims int) []float32 {
+	h := fnv.New64a()
+	h.Write([]byte(text))
+	s := h.Sum64()
+	v := make([]float32, dims)
+	for i := range v {
+		s = s*6364136223846793005 + 1442695040888963407
+		v[i] = float32(int64(s>>11))/float32(1<<52) - 0.5
+	}
+	return v
+}
+
+// fakeOllama speaks Ollama's POST /api/embed wire format.
+type fakeOllama struct {
+	mu      sync.Mutex
+	inputs  []string
+	auth    []string
+	calls   atomic.Int32
+	respond func(n int, w http.ResponseWriter, input string) bool
+}
+
+func (f *fakeOllama) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := int(f.calls.Add(1))
+	if r.URL.Path != "/api/embed" || r.Method != http.MethodPost {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"error":"not found"}`))
+		return
+	}
+	var req struct {
+		Model string `json:"model"`
+		Input string `json:"input"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"invalid request"}`))
+		return
+	}
+	if req.Model != "nomic-embed-text" && req.Model != "nomic-embed-text:latest" {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"error":"model \"` + req.Model + `\" not found, try pulling it first"}`))
+		return
+	}
+	f.mu.Lock()
+	f.inputs = append(f.inputs, req.Input)
+	f.auth = append(f.auth, r.Header.Get("Authorization"))
+	f.mu.Unlock()
+	if f.respond != nil && f.respond(n, w, req.Input) {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"model": req.Model, "embeddings": [][]float32{fakeVector(req.Input, 768)}})
+}
+
+func newTest(t *testing.T, f *fakeOllama, cfg Config) *Embedder {
+	t.Helper()
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = srv.URL
+	}
+	cfg.Retry = retry.Policy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Second}
+	e, err := New(cfg)
+	require.NoError(t, err)
+	return e
+}
+
+func TestEmbedSuccess(t *testing.T) {
+	f := &fakeOllama{}
+	e := newTest(t, f, Config{BatchSize: 3})
+	assert.Equal(t, lmsys.Space{Provider: "ollama", Model: "nomic-embed-text", Dims: 768}, e.Space())
+	in := []string{"a", "b", "c", "d", "e", "日本語のテキスト", "g"}
+	vecs, err := e.Embed(context.Background(), in, lmsys.PurposeClustering)
+	require.NoError(t, err)
+	require.Len(t, vecs, len(in))
+	for i, v := range vecs {
+		want := fakeVector(in[i], 768)
+		var dot, nn float64
+		for j := range v {
+			dot += float64(v[j]) * float64(want[j])
+			nn += float64(want[j]) * float64(want[j])
+		}
+		assert.InDelta(t, 1, dot*dot/nn, 1e-4, "%d", i)
+	}
+	assert.ElementsMatch(t, in, f.inputs)
+	assert.Empty(t, f.auth[0])
+}
+
+func TestOllamaHostAndBearer(t *testing.T) {
+	f := &fakeOllama{}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	t.Setenv("OLLAMA_HOST", strings.TrimPrefix(srv.URL, "http://"))
+	e, err := New(Config{Model: "nomic-embed-text:latest", APIKey: "proxy-key-123"})
+	require.NoError(t, err)
+	_, err = e.Embed(context.Background(), []string{"x"}, lmsys.PurposeQuery)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Bearer proxy-key-123"}, f.auth)
+
+	for _, cfg := range []Config{{Model: "my-embedder"}, {Dims: 512}, {BaseURL: "::not a url"}} {
+		_, err := New(cfg)
+		assert.ErrorIs(t, err, lmsys.ErrInvalidInput, "%+v", cfg)
+	}
+	m, err := New(Config{Model: "my-embedder", Dims: 64})
+	require.NoError(t, err)
+	assert.Equal(t, 64, m.Space().Dims)
+}
+
+func TestRetryAfterThenSuccess(t *testing.T) {
+	var first, second time.Time
+	f := &fakeOllama{respond: func(n int, w http.ResponseWriter, _ string) bool {
+		if n == 1 {
+			first = time.Now()
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = w.Write([]byte(`{"error":"server busy, please try again.  maximum pending requests exceeded"}`))
+			return true
+		}
+		second = time.Now()
+		return false
+	}}
+	e := newTest(t, f, Config{})
+	_, err := e.Embed(context.Background(), []string{"hello"}, lmsys.PurposeClustering)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, second.Sub(first), 900*time.Millisecond)
+}
+
+func TestFailures(t *testing.T) {
+	tests := []struct {
+		name     string
+		model    string
+		respond  func(n int, w http.ResponseWriter, input string) bool
+		calls    int32
+		status   int
+		contains string
+	}{
+		{"500 until give up", "", func(n int, w http.ResponseWriter, _ string) bool {
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"error":"llama runner process has terminated"}`))
+			return true
+		}, 3, 500, "ollama: HTTP 500 Internal Server Error after 3 attempts: llama runner process has terminated"},
+		{"model missing", "nomic-embed-text:v9", nil, 1, 404, "ollama: HTTP 404 Not Found after 1 attempt"},
+		{"garbage json", "", func(n int, w http.ResponseWriter, _ string) bool {
+			_, _ = w.Write([]byte(`{{{`))
+			return true
+		}, 1, 0, "undecodable response"},
+		{"no vectors", "", func(n int, w http.ResponseWriter, _ string) bool {
+			_, _ = w.Write([]byte(`{"embeddings":[]}`))
+			return true
+		}, 1, 0, "ollama returned no embeddings"},
+		{"two vectors for one text", "", func(n int, w http.ResponseWriter, _ string) bool {
+			_ = json.NewEncoder(w).Encode(map[string]any{"embeddings": [][]float32{fakeVector("a", 768), fakeVector("b", 768)}})
+			return true
+		}, 1, 0, "ollama returned 2 vectors for 1 texts"},
+		{"wrong dimension", "", func(n int, w http.ResponseWriter, _ string) bool {
+			_ = json.NewEncoder(w).Encode(map[string]any{"embeddings": [][]float32{fakeVector("a", 384)}})
+			return true
+		}, 1, 0, "vector of 384 dimensions for text 0, want 768"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &fakeOllama{respond: tt.respond}
+			e := newTest(t, f, Config{Model: tt.model, MaxAttempts: 3})
+			_, err := e.Embed(context.Background(), []string{"a"}, lmsys.PurposeClustering)
+			require.Error(t, err)
+			assert.ErrorIs(t, err, lmsys.ErrProvider)
+			var pe *retry.Error
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, tt.status, pe.Status)
+			assert.Contains(t, err.Error(), tt.contains)
+			assert.Equal(t, tt.calls, f.calls.Load())
+		})
+	}
+}
+
+func TestCancellation(t *testing.T) {
+	started := make(chan struct{}, 10)
+	f := &fakeOllama{respond: func(n int, w http.ResponseWriter, _ string) bool {
+		started <- struct{}{}
+		time.Sleep(300 * time.Millisecond)
+		return false
+	}}
+	e := newTest(t, f, Config{BatchSize: 1, Concurrency: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	_, err := e.Embed(ctx, []string{"a", "b", "c"}, lmsys.PurposeClustering)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, lmsys.ErrProvider)
+}
