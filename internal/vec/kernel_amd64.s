@@ -94,3 +94,69 @@ store:
 	VMOVUPS Y7, 32(DX)
 	VZEROUPPER
 	RET
+
+// func dot4AVX2(q, rows *float32, n8, stride int, out *[4]float32)
+// out[r] = Σ_{p<n8} q[p]·rows[r*stride+p] for r < 4; n8 is a multiple of 8 and stride
+// is in floats.
+TEXT ·dot4AVX2(SB), NOSPLIT, $0-40
+	MOVQ q+0(FP), SI
+	MOVQ rows+8(FP), DI
+	MOVQ n8+16(FP), CX
+	MOVQ stride+24(FP), BX
+	MOVQ out+32(FP), DX
+	SHLQ $2, BX
+	LEAQ (DI)(BX*1), R8
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ   AX, AX
+
+d4loop:
+	CMPQ AX, CX
+	JGE  d4reduce
+	VMOVUPS     (SI)(AX*4), Y4
+	VFMADD231PS (DI)(AX*4), Y4, Y0
+	VFMADD231PS (R8)(AX*4), Y4, Y1
+	VFMADD231PS (R9)(AX*4), Y4, Y2
+	VFMADD231PS (R10)(AX*4), Y4, Y3
+	ADDQ $8, AX
+	JMP  d4loop
+
+d4reduce:
+	// Horizontal sums of Y0..Y3 into out[0..3].
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y2
+	VHADDPS      Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVUPS      X0, (DX)
+	VZEROUPPER
+	RET
+
+// func dot1AVX2(q, row *float32, n8 int) float32
+TEXT ·dot1AVX2(SB), NOSPLIT, $0-28
+	MOVQ q+0(FP), SI
+	MOVQ row+8(FP), DI
+	MOVQ n8+16(FP), CX
+	VXORPS Y0, Y0, Y0
+	XORQ   AX, AX
+
+d1loop:
+	CMPQ AX, CX
+	JGE  d1reduce
+	VMOVUPS     (SI)(AX*4), Y4
+	VFMADD231PS (DI)(AX*4), Y4, Y0
+	ADDQ $8, AX
+	JMP  d1loop
+
+d1reduce:
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VMOVSS       X0, ret+24(FP)
+	VZEROUPPER
+	RET

@@ -93,3 +93,11 @@ func RowSqNorms(dst, m []float32, d int) {
 		dst[i] = SqNorm(m[i*d : i*d+d])
 	}
 }
+
+// dotRowsGeneric is the pure-Go DotRows.
+func dotRowsGeneric(out, q, m []float32) {
+	d := len(q)
+	for j := range out {
+		out[j] = Dot(q, m[j*d:(j+1)*d])
+	}
+}

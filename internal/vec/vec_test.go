@@ -203,3 +203,29 @@ func benchNearest(b *testing.B, m, n, d, workers int) {
 
 func BenchmarkNearest_4096x200x256_1worker(b *testing.B) { benchNearest(b, 4096, 200, 256, 1) }
 func BenchmarkNearest_4096x200x256(b *testing.B)         { benchNearest(b, 4096, 200, 256, 0) }
+
+func TestDotRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, c := range []struct{ m, d int }{{0, 8}, {1, 3}, {5, 8}, {7, 13}, {9, 64}, {33, 257}} {
+		q, m := randMat(r, 1, c.d), randMat(r, c.m, c.d)
+		out := make([]float32, c.m)
+		DotRows(out, q, m)
+		gen := make([]float32, c.m)
+		dotRowsGeneric(gen, q, m)
+		for j := range out {
+			want := naiveDot(q, m[j*c.d:(j+1)*c.d])
+			assert.InDelta(t, want, float64(out[j]), 1e-3*float64(c.d), "%+v row %d", c, j)
+			assert.InDelta(t, want, float64(gen[j]), 1e-3*float64(c.d), "%+v row %d", c, j)
+		}
+	}
+}
+
+func BenchmarkDotRows_1000x256(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	q, m := randMat(r, 1, 256), randMat(r, 1000, 256)
+	out := make([]float32, 1000)
+	for b.Loop() {
+		DotRows(out, q, m)
+	}
+	b.ReportMetric(float64(2*1000*256)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
