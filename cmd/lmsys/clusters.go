@@ -1,0 +1,317 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/clustering"
+	"github.com/lmsys-go/lmsys/store"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	commandRegistrars = append(commandRegistrars, registerClusterViews)
+}
+
+// clusterRow is one cluster as list-clusters and the API show it.
+type clusterRow struct {
+	ClusterID   int      `json:"cluster_id"`
+	NumQueries  int      `json:"num_queries"`
+	Share       float64  `json:"share"`
+	Title       string   `json:"title,omitempty"`
+	Description string   `json:"description,omitempty"`
+	Keywords    []string `json:"keywords,omitempty"`
+	Examples    []string `json:"examples,omitempty"`
+}
+
+// summariesByCluster returns the summaries of a run's summary run (ref: id or alias;
+// empty: latest), or an empty map and no error when the run has none and ref is empty.
+func summariesByCluster(cmd *cobra.Command, db *store.DB, runID, ref string) (string, map[int]lmsys.Summary, error) {
+	out := map[int]lmsys.Summary{}
+	ss, err := db.Summaries(cmd.Context(), runID, ref)
+	if err != nil {
+		if errors.Is(err, lmsys.ErrNotFound) && ref == "" {
+			return "", out, nil
+		}
+		return "", nil, err
+	}
+	id := ""
+	for _, s := range ss {
+		out[s.ClusterID] = s
+		id = s.SummaryRunID
+	}
+	return id, out, nil
+}
+
+func snippet(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func registerClusterViews(root *cobra.Command, g *globals) {
+	var summaryRef, alias string
+	var limit, examples int
+	list := &cobra.Command{
+		Use:   "list-clusters RUN_ID",
+		Short: "List a run's clusters with sizes and titles (latest summary run unless --alias / --summary-run-id)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := openStore(cmd, g)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			run, err := db.GetRun(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			ref := summaryRef
+			if ref == "" {
+				ref = alias
+			}
+			srID, sums, err := summariesByCluster(cmd, db, run.ID, ref)
+			if err != nil {
+				return err
+			}
+			sizes, err := db.ClusterSizes(ctx, run.ID)
+			if err != nil {
+				return err
+			}
+			total := 0
+			for _, n := range sizes {
+				total += n
+			}
+			rows := make([]clusterRow, 0, len(sizes))
+			for c, n := range sizes {
+				s := sums[c]
+				rows = append(rows, clusterRow{ClusterID: c, NumQueries: n, Share: float64(n) / float64(max(total, 1)),
+					Title: s.Title, Description: s.Description, Keywords: s.Keywords})
+			}
+			sort.Slice(rows, func(i, j int) bool {
+				if rows[i].NumQueries != rows[j].NumQueries {
+					return rows[i].NumQueries > rows[j].NumQueries
+				}
+				return rows[i].ClusterID < rows[j].ClusterID
+			})
+			if limit > 0 && len(rows) > limit {
+				rows = rows[:limit]
+			}
+			if examples > 0 {
+				for i := range rows {
+					c := rows[i].ClusterID
+					qs, err := db.ListQueries(ctx, lmsys.QueryFilter{RunID: run.ID, ClusterID: &c, Limit: examples})
+					if err != nil {
+						return err
+					}
+					for _, q := range qs {
+						rows[i].Examples = append(rows[i].Examples, q.Text)
+					}
+				}
+			}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"run_id": run.ID, "summary_run_id": srID, "total_queries": total,
+					"num_clusters": len(sizes), "clusters": rows})
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "Run %s: %d clusters, %d queries", run.ID, len(sizes), total)
+			if srID != "" {
+				fmt.Fprintf(w, ", titles from %s", srID)
+			} else {
+				fmt.Fprintf(w, " (no summaries yet: `lmsys summarize %s`)", run.ID)
+			}
+			fmt.Fprintln(w)
+			tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+			fmt.Fprintln(tw, "CLUSTER\tQUERIES\tSHARE\tTITLE")
+			for _, r := range rows {
+				title := r.Title
+				if r.ClusterID < 0 {
+					title = "(noise)"
+				}
+				fmt.Fprintf(tw, "%d\t%d\t%5.1f%%\t%s\n", r.ClusterID, r.NumQueries, 100*r.Share, snippet(title, 80))
+				for _, e := range r.Examples {
+					fmt.Fprintf(tw, "\t\t\t  · %s\n", snippet(e, 100))
+				}
+			}
+			return tw.Flush()
+		},
+	}
+	list.Flags().StringVar(&summaryRef, "summary-run-id", "", "summary run to show titles from")
+	list.Flags().StringVar(&alias, "alias", "", "summary run alias to show titles from")
+	list.Flags().IntVar(&limit, "limit", 0, "show at most this many clusters (largest first)")
+	list.Flags().IntVar(&examples, "show-examples", 0, "show this many example queries per cluster")
+
+	var showQueries int
+	var iSummary, iAlias string
+	inspect := &cobra.Command{
+		Use:   "inspect RUN_ID CLUSTER_ID",
+		Short: "Show one cluster: summary, annotations and queries (most confident first)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			clusterID, err := strconv.Atoi(args[1])
+			if err != nil {
+				return usagef("cluster id %q is not a number", args[1])
+			}
+			db, err := openStore(cmd, g)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			run, err := db.GetRun(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			as, err := db.Assignments(ctx, run.ID, &clusterID)
+			if err != nil {
+				return err
+			}
+			if len(as) == 0 {
+				return fmt.Errorf("cluster %d of run %s: %w", clusterID, run.ID, lmsys.ErrNotFound)
+			}
+			ref := iSummary
+			if ref == "" {
+				ref = iAlias
+			}
+			_, sums, err := summariesByCluster(cmd, db, run.ID, ref)
+			if err != nil {
+				return err
+			}
+			meta, err := db.ClusterMetadata(ctx, run.ID, clusterID)
+			if err != nil {
+				return err
+			}
+			sort.SliceStable(as, func(i, j int) bool { return as[i].Confidence > as[j].Confidence })
+			n := min(showQueries, len(as))
+			ids := make([]int64, n)
+			conf := map[int64]float64{}
+			for i := 0; i < n; i++ {
+				ids[i] = as[i].QueryID
+				conf[as[i].QueryID] = as[i].Confidence
+			}
+			var qs []lmsys.Query
+			if n > 0 {
+				if qs, err = db.ListQueries(ctx, lmsys.QueryFilter{IDs: ids}); err != nil {
+					return err
+				}
+				sort.SliceStable(qs, func(i, j int) bool { return conf[qs[i].ID] > conf[qs[j].ID] })
+			}
+			s, hasSummary := sums[clusterID]
+			if g.json {
+				type qrow struct {
+					QueryID    int64   `json:"query_id"`
+					Text       string  `json:"query_text"`
+					Model      string  `json:"model,omitempty"`
+					Language   string  `json:"language,omitempty"`
+					Confidence float64 `json:"confidence_score"`
+				}
+				rows := make([]qrow, len(qs))
+				for i, q := range qs {
+					rows[i] = qrow{q.ID, q.Text, q.Model, q.Language, conf[q.ID]}
+				}
+				out := map[string]any{"run_id": run.ID, "cluster_id": clusterID, "num_queries": len(as), "metadata": meta, "queries": rows}
+				if hasSummary {
+					out["summary"] = s
+				}
+				return printJSON(cmd.OutOrStdout(), out)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "Run %s, cluster %d: %d queries\n", run.ID, clusterID, len(as))
+			if hasSummary {
+				fmt.Fprintf(w, "Title:       %s\nDescription: %s\n", s.Title, s.Description)
+				if len(s.Keywords) > 0 {
+					fmt.Fprintf(w, "Keywords:    %s\n", strings.Join(s.Keywords, ", "))
+				}
+				fmt.Fprintf(w, "Summary run: %s (%s)\n", s.SummaryRunID, s.Model)
+			}
+			if meta.Coherence != nil || meta.Quality != "" || len(meta.Flags) > 0 || meta.Notes != "" {
+				fmt.Fprintf(w, "Annotations: coherence=%v quality=%s flags=%s notes=%s\n", deref(meta.Coherence), meta.Quality, strings.Join(meta.Flags, ","), meta.Notes)
+			}
+			printQueries(w, qs, conf)
+			return nil
+		},
+	}
+	inspect.Flags().IntVar(&showQueries, "show-queries", 10, "number of queries to show")
+	inspect.Flags().StringVar(&iSummary, "summary-run-id", "", "summary run to show")
+	inspect.Flags().StringVar(&iAlias, "alias", "", "summary run alias to show")
+
+	compare := &cobra.Command{
+		Use:   "compare-runs RUN_A RUN_B",
+		Short: "Agreement of two runs over the queries both assigned: ARI, NMI, V-measure",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := openStore(cmd, g)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			var runs [2]lmsys.Run
+			var labels [2]map[int64]int
+			for i, id := range args {
+				if runs[i], err = db.GetRun(ctx, id); err != nil {
+					return err
+				}
+				as, err := db.Assignments(ctx, id, nil)
+				if err != nil {
+					return err
+				}
+				labels[i] = make(map[int64]int, len(as))
+				for _, a := range as {
+					labels[i][a.QueryID] = a.ClusterID
+				}
+			}
+			var a, b []int
+			for q, la := range labels[0] {
+				if lb, ok := labels[1][q]; ok {
+					a = append(a, la)
+					b = append(b, lb)
+				}
+			}
+			if len(a) == 0 {
+				return fmt.Errorf("runs %s and %s share no queries: %w", args[0], args[1], lmsys.ErrEmpty)
+			}
+			scores, err := clustering.Evaluate(a, b)
+			if err != nil {
+				return err
+			}
+			out := map[string]any{"run_a": runs[0].ID, "run_b": runs[1].ID, "shared_queries": len(a),
+				"clusters_a": runs[0].NumClusters, "clusters_b": runs[1].NumClusters, "ari": scores.ARI, "nmi": scores.NMI,
+				"v_measure": scores.VMeasure, "homogeneity": scores.Homogeneity, "completeness": scores.Completeness}
+			if g.json {
+				return printJSON(cmd.OutOrStdout(), out)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s vs %s over %d shared queries\nARI %.4f  NMI %.4f  V-measure %.4f  homogeneity %.4f  completeness %.4f\n",
+				runs[0].ID, runs[1].ID, len(a), scores.ARI, scores.NMI, scores.VMeasure, scores.Homogeneity, scores.Completeness)
+			return nil
+		},
+	}
+	root.AddCommand(list, inspect, compare)
+}
+
+func deref(p *int) any {
+	if p == nil {
+		return "-"
+	}
+	return *p
+}
+
+// printQueries prints queries as a table with confidences when given.
+func printQueries(w io.Writer, qs []lmsys.Query, conf map[int64]float64) {
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, "QUERY ID\tCONF\tLANGUAGE\tMODEL\tTEXT")
+	for _, q := range qs {
+		c := "-"
+		if v, ok := conf[q.ID]; ok {
+			c = fmt.Sprintf("%.2f", v)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", q.ID, c, q.Language, q.Model, snippet(q.Text, 100))
+	}
+	tw.Flush()
+}
