@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/llm"
 )
 
 // Leaf is one cluster of a run as the merge sees it: its summary, size and centroid.
@@ -275,6 +276,8 @@ type LevelReport struct {
 	LLMCalls map[string]int `json:"llm_calls,omitempty"`
 	// Oversized lists parents with more than twice the average number of children.
 	Oversized []int `json:"oversized,omitempty"`
+	// Failures lists LLM steps that never got a valid answer and how they were handled.
+	Failures []string `json:"failures,omitempty"`
 	// MaxChildren and MeanChildren describe the fan-in of this level's nodes.
 	MaxChildren  int     `json:"max_children"`
 	MeanChildren float64 `json:"mean_children"`
@@ -291,7 +294,9 @@ type Report struct {
 	NumQueries     int            `json:"num_queries"`
 	Levels         []LevelReport  `json:"levels"`
 	LLMCalls       int            `json:"llm_calls"`
-	Seconds        float64        `json:"seconds"`
+	// Usage is what the LLM calls cost (LLM method only).
+	Usage   *llm.Usage `json:"usage,omitempty"`
+	Seconds float64    `json:"seconds"`
 }
 
 // Result is a built hierarchy with its report.

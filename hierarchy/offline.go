@@ -23,6 +23,8 @@ type node struct {
 	queries  []string
 	children []int // indexes into the level below
 	parent   int   // index into the level above, -1 until assigned
+	// unassigned marks the explicit bucket of children the LLM could not place.
+	unassigned bool
 }
 
 // leafNodes turns leaves into level-0 nodes.
@@ -535,6 +537,7 @@ func assemble(runID string, now time.Time, levels [][]*node, sizes, unassigned [
 				lrs[i].DedupedCandidates = rep.Levels[i].DedupedCandidates
 				lrs[i].Reasked = rep.Levels[i].Reasked
 				lrs[i].LLMCalls = rep.Levels[i].LLMCalls
+				lrs[i].Failures = rep.Levels[i].Failures
 			}
 		}
 	}

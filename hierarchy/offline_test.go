@@ -45,7 +45,7 @@ func planted(topics, subs, per int, seed uint64) []Leaf {
 				leaves = append(leaves, Leaf{
 					ClusterID: t*100 + s*10 + i,
 					Size:      10 + rng.IntN(50),
-					Title:     fmt.Sprintf("%s %s leaf%d", tw, sw, i),
+					Title:     fmt.Sprintf("%s %s n%d", tw, sw, t*100+s*10+i),
 					Keywords:  []string{tw, sw, fmt.Sprintf("unique%d%d%d", t, s, i)},
 					Queries:   []string{fmt.Sprintf("help me with %s and %s", tw, sw)},
 					Centroid:  normalized(c),
