@@ -127,3 +127,7 @@ func kernelGo(k int, a []float32, lda int, p []float32, c []float32, ldc int) {
 		}
 	}
 }
+
+// Kernel names the matrix-multiply micro-kernel this process uses: "avx2-fma" (Go
+// assembly, chosen at start-up when the CPU supports it) or "go".
+func Kernel() string { return kernelName }

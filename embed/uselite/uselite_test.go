@@ -3,9 +3,16 @@ package uselite
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/lmsys-go/lmsys/embed/uselite/internal/weights"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/stretchr/testify/assert"
@@ -65,4 +72,206 @@ func TestReferenceEmbeddings(t *testing.T) {
 		t.Logf("%.6f %q", cos, c.Text)
 		assert.GreaterOrEqual(t, cos, 0.9999, "text %q", c.Text)
 	}
+}
+
+func embedOne(t *testing.T, m *Model, text string) []float32 {
+	t.Helper()
+	v, err := m.Embed(context.Background(), []string{text}, lmsys.PurposeQuery)
+	require.NoError(t, err)
+	require.Len(t, v, 1)
+	require.Len(t, v[0], Dims)
+	var ss float64
+	for _, x := range v[0] {
+		require.False(t, math.IsNaN(float64(x)) || math.IsInf(float64(x), 0), "non-finite value for %q", text)
+		ss += float64(x) * float64(x)
+	}
+	require.InDelta(t, 1, ss, 1e-4, "vector for %q is not unit length", text)
+	return v[0]
+}
+
+func TestSpace(t *testing.T) {
+	m, err := New()
+	require.NoError(t, err)
+	var e lmsys.Embedder = m
+	assert.Equal(t, lmsys.Space{Provider: "local", Model: "use-lite", Dims: 512}, e.Space())
+	again, err := New()
+	require.NoError(t, err)
+	assert.Same(t, m, again, "New must load the weights once")
+}
+
+func TestEdgeCaseTexts(t *testing.T) {
+	m, err := New()
+	require.NoError(t, err)
+	long := strings.Repeat("the quick brown fox jumps over the lazy dog ", 2400) // ~105 KB
+	require.Greater(t, len(long), 100_000)
+	cases := []struct {
+		name, text string
+		ids        []int
+	}{
+		{"empty", "", []int{30}},
+		{"whitespace", "   ", []int{30, 30, 30, 30}},
+		{"tab and newline are unknown", "\t\n", []int{30, 0}},
+		{"invalid utf-8", "\xff\xfeok", m.Tokenize("\uFFFD\uFFFDok")},
+		{"lone continuation byte", "a\x80b", m.Tokenize("a\uFFFDb")},
+		{"nul", "\x00", []int{30, 0}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Equal(t, c.ids, m.Tokenize(c.text))
+			embedOne(t, m, c.text)
+		})
+	}
+	t.Run("invalid utf-8 embeds as U+FFFD", func(t *testing.T) {
+		assert.Equal(t, embedOne(t, m, "\uFFFD\uFFFDok"), embedOne(t, m, "\xff\xfeok"))
+	})
+	t.Run("100 KB text is clipped to 128 tokens", func(t *testing.T) {
+		ids := m.Tokenize(long)
+		require.Greater(t, len(ids), 10*MaxTokens)
+		a := embedOne(t, m, long)
+		// Anything past the 128th token does not change the vector.
+		b := embedOne(t, m, long+" and then something else entirely: SQL, emoji 😀, 日本語")
+		assert.Equal(t, a, b)
+		c := embedOne(t, m, long[:2000])
+		assert.Equal(t, a, c)
+	})
+}
+
+func TestBatchEqualsSingle(t *testing.T) {
+	m, err := New()
+	require.NoError(t, err)
+	cases := loadReference(t)
+	var texts []string
+	for i := 0; i < 6; i++ { // enough texts for both workers and several batches
+		for _, c := range cases {
+			texts = append(texts, c.Text)
+		}
+	}
+	batch, err := m.Embed(context.Background(), texts, lmsys.PurposeClustering)
+	require.NoError(t, err)
+	for i, text := range texts[:len(cases)] {
+		single := embedOne(t, m, text)
+		for rep := 0; rep < 6; rep++ {
+			assert.InDeltaSlice(t, single, batch[rep*len(cases)+i], 1e-6, "text %q copy %d", text, rep)
+		}
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	m, err := New()
+	require.NoError(t, err)
+	cases := loadReference(t)
+	texts := make([]string, len(cases))
+	for i, c := range cases {
+		texts[i] = c.Text
+	}
+	want, err := m.Embed(context.Background(), texts, lmsys.PurposeClustering)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	results := make([][][]float32, 4)
+	for g := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[g], _ = m.Embed(context.Background(), texts, lmsys.PurposeClustering)
+		}()
+	}
+	wg.Wait()
+	for _, got := range results {
+		assert.Equal(t, want, got)
+	}
+}
+
+func TestEmptyInput(t *testing.T) {
+	m, err := New()
+	require.NoError(t, err)
+	v, err := m.Embed(context.Background(), nil, lmsys.PurposeClustering)
+	require.NoError(t, err)
+	assert.Empty(t, v)
+}
+
+// cancelAfter is a context whose Err reports cancellation from its n-th call on, so a
+// test can cancel deterministically in the middle of a run.
+type cancelAfter struct {
+	context.Context
+	calls, n atomic.Int64
+}
+
+func (c *cancelAfter) Err() error {
+	if c.calls.Add(1) >= c.n.Load() {
+		return context.Canceled
+	}
+	return nil
+}
+
+func TestContextCancellation(t *testing.T) {
+	m, err := New()
+	require.NoError(t, err)
+	texts := make([]string, 400)
+	for i := range texts {
+		texts[i] = fmt.Sprintf("how do I set alarm number %d", i)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = m.Embed(ctx, texts, lmsys.PurposeClustering)
+	assert.ErrorIs(t, err, context.Canceled)
+
+	mid := &cancelAfter{Context: context.Background()}
+	mid.n.Store(4) // let the first batches through, then cancel
+	v, err := m.Embed(mid, texts, lmsys.PurposeClustering)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Nil(t, v, "a cancelled call returns no partial result")
+
+	dst := make([]float32, Dims)
+	assert.ErrorIs(t, m.EmbedInto(context.Background(), texts[:2], dst), lmsys.ErrInvalidInput)
+}
+
+func TestPortableKernelMatchesReference(t *testing.T) {
+	if kernelName == "go" {
+		t.Skip("the portable kernel is already the one in use")
+	}
+	m, err := New()
+	require.NoError(t, err)
+	saved := kernel
+	kernel = kernelGo
+	defer func() { kernel = saved }()
+	cases := loadReference(t)
+	for _, c := range cases[:5] {
+		v, err := m.Embed(context.Background(), []string{c.Text}, lmsys.PurposeClustering)
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, cosine(v[0], c.Embedding), 0.9999, "text %q", c.Text)
+	}
+}
+
+func TestCorruptWeightsAreRejected(t *testing.T) {
+	bad := append([]byte(nil), weightsFile...)
+	bad[len(bad)/2] ^= 1
+	_, err := load(bad, vocabFile)
+	assert.ErrorIs(t, err, weights.ErrFormat)
+	assert.ErrorContains(t, err, "checksum")
+
+	_, err = load(weightsFile, []byte("not a vocabulary"))
+	assert.ErrorContains(t, err, "vocabulary line 1")
+}
+
+func FuzzTokenize(f *testing.F) {
+	m, err := New()
+	require.NoError(f, err)
+	for _, c := range loadReference(f) {
+		f.Add(c.Text)
+	}
+	f.Add("\xff\xfe\xfd")
+	f.Add("a\u0301\u0301\u0301 ﬁ ½ ２")
+	f.Fuzz(func(t *testing.T, text string) {
+		ids := m.Tokenize(text)
+		require.NotEmpty(t, ids)
+		for i, id := range ids {
+			require.True(t, id == 0 || (id >= firstPiece && id < 8000), "id %d out of range", id)
+			require.False(t, i > 0 && id == 0 && ids[i-1] == 0, "consecutive unks in %v", ids)
+		}
+		if !utf8.ValidString(text) {
+			require.Equal(t, m.Tokenize(strings.ToValidUTF8(text, "\uFFFD")), ids)
+		}
+		// Deterministic, and the buffers reused across calls do not leak state.
+		require.Equal(t, ids, m.Tokenize(text))
+	})
 }

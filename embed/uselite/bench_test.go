@@ -1,0 +1,71 @@
+package uselite
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/lmsys-go/lmsys"
+)
+
+// benchTexts reads up to n "text" fields from a dataset in ../shared/data, skipping
+// the benchmark when the data is not there.
+func benchTexts(b *testing.B, path string, n int) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Skipf("benchmark data not available: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	var texts []string
+	for sc.Scan() && len(texts) < n {
+		var row struct {
+			Text string `json:"text"`
+		}
+		if json.Unmarshal(sc.Bytes(), &row) == nil {
+			texts = append(texts, row.Text)
+		}
+	}
+	return texts
+}
+
+func benchmarkEmbed(b *testing.B, path string, n int) {
+	texts := benchTexts(b, path, n)
+	m, err := New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := m.Embed(ctx, texts, lmsys.PurposeClustering); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(texts)*b.N)/b.Elapsed().Seconds(), "queries/s")
+}
+
+func BenchmarkEmbedShort(b *testing.B) {
+	benchmarkEmbed(b, "../../../shared/data/hwu64/normalized.jsonl", 2000)
+}
+
+func BenchmarkEmbedLong(b *testing.B) {
+	benchmarkEmbed(b, "../../../shared/data/sharegpt/normalized.jsonl", 200)
+}
+
+func BenchmarkTokenize(b *testing.B) {
+	texts := benchTexts(b, "../../../shared/data/hwu64/normalized.jsonl", 2000)
+	m, err := New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		for _, t := range texts {
+			m.Tokenize(t)
+		}
+	}
+	b.ReportMetric(float64(len(texts)*b.N)/b.Elapsed().Seconds(), "queries/s")
+}
