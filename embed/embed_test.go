@@ -113,7 +113,9 @@ func TestRegister(t *testing.T) {
 	assert.Equal(t, 16, e.Space().Dims)
 	assert.Contains(t, embed.Providers(), "test-provider")
 	assert.Panics(t, func() { embed.Register("test-provider", nil) })
-	assert.Panics(t, func() { embed.Register("local", func(string, embed.Config) (lmsys.Embedder, error) { return nil, nil }) })
+	assert.Panics(t, func() {
+		embed.Register("local", func(string, embed.Config) (lmsys.Embedder, error) { return nil, nil })
+	})
 	assert.Panics(t, func() { embed.Register("a/b", func(string, embed.Config) (lmsys.Embedder, error) { return nil, nil }) })
 }
 
