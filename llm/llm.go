@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -507,7 +508,8 @@ var ErrInvalidReply = errors.New("invalid reply")
 // CompleteJSON asks for a JSON reply and decodes it into out. The JSON is extracted from
 // the reply text (fenced blocks, leading prose and trailing commas are tolerated); then
 // validate, when not nil, checks the decoded value. On invalid JSON or a failed
-// validation the model is asked again, with its reply and the reason, up to 3 times.
+// validation the model is asked again, with its reply and the reason, up to 3 asks in
+// all; out is reset to its zero value before each decode.
 // It returns the usage of all the calls it made.
 func (c *Client) CompleteJSON(ctx context.Context, system, prompt string, out any, validate func() error) (Usage, error) {
 	const maxAsks = 3
@@ -519,6 +521,10 @@ func (c *Client) CompleteJSON(ctx context.Context, system, prompt string, out an
 		total = total.Add(u)
 		if err != nil {
 			return total, err
+		}
+		// Start each decode from zero so fields of a rejected reply do not linger.
+		if v := reflect.ValueOf(out); v.Kind() == reflect.Pointer && !v.IsNil() {
+			v.Elem().SetZero()
 		}
 		err = jsonx.Unmarshal(text, out)
 		if err == nil && validate != nil {
