@@ -83,6 +83,10 @@ type Options struct {
 	// and MergeRatio is ignored.
 	TopClusters int
 
+	// SummaryRun names the summary run (id or alias) whose titles Run uses; empty
+	// means the latest one.
+	SummaryRun string
+
 	// LLM, when not nil, selects the Clio method; nil selects the offline merge.
 	LLM Completer
 	// Model names the LLM for the record (e.g. "openai/gpt-4o-mini").
@@ -192,6 +196,9 @@ func (o Options) parameters() map[string]any {
 	} else {
 		p["text_weight"] = o.TextWeight
 		p["linkage"] = o.Linkage
+	}
+	if o.SummaryRun != "" {
+		p["summary_run"] = o.SummaryRun
 	}
 	if o.Embedder != nil {
 		p["embedding_space"] = o.Embedder.Space().String()
