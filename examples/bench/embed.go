@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/embed"
 	"github.com/lmsys-go/lmsys/embed/uselite"
 )
 
@@ -25,7 +27,7 @@ func runEmbedBench(ctx context.Context, args []string, r *reporter) error {
 	fs := flag.NewFlagSet("embed", flag.ContinueOnError)
 	in := fs.String("in", "../shared/data/hwu64/normalized.jsonl", "JSONL file with a \"text\" field per line")
 	limit := fs.Int("limit", 0, "embed at most this many texts (0 = all)")
-	model := fs.String("model", "local/use-lite", "embedding model (provider/model)")
+	model := fs.String("model", embed.DefaultModel, "embedding model: any provider/model string embed.Open accepts")
 	batch := fs.Int("batch", 1024, "texts per Embed call")
 	reps := fs.Int("reps", 1, "passes over the texts; the fastest is reported")
 	if err := fs.Parse(args); err != nil {
@@ -35,23 +37,24 @@ func runEmbedBench(ctx context.Context, args []string, r *reporter) error {
 	if err != nil {
 		return err
 	}
-	if *model != "local/use-lite" {
-		return fmt.Errorf("%w: -model %q: this harness knows local/use-lite", lmsys.ErrInvalidInput, *model)
-	}
 	t0 := time.Now()
-	m, err := uselite.New()
+	e, err := embed.Open(*model)
 	if err != nil {
 		return err
 	}
 	load := since(t0)
+	// Tokens are USE-lite tokens (clipped at 128), the unit its cost scales with.
+	m, err := uselite.New()
+	if err != nil {
+		return err
+	}
 	tokens := 0
 	for _, t := range texts {
 		tokens += min(len(m.Tokenize(t)), uselite.MaxTokens)
 	}
-	var e lmsys.Embedder = m
-	best := 0.0
+	best, bestCPU := 0.0, 0.0
 	for rep := 0; rep < max(1, *reps); rep++ {
-		t1 := time.Now()
+		t1, c1 := time.Now(), processCPUSeconds()
 		for lo := 0; lo < len(texts); lo += *batch {
 			vecs, err := e.Embed(ctx, texts[lo:min(len(texts), lo+*batch)], lmsys.PurposeClustering)
 			if err != nil {
@@ -62,12 +65,12 @@ func runEmbedBench(ctx context.Context, args []string, r *reporter) error {
 			}
 		}
 		if s := since(t1); best == 0 || s < best {
-			best = s
+			best, bestCPU = s, processCPUSeconds()-c1
 		}
 	}
 	r.Row("model", e.Space().String(), "kernel", uselite.Kernel(), "texts", len(texts), "tokens", tokens,
-		"queries_per_s", float64(len(texts))/best, "tokens_per_s", float64(tokens)/best,
-		"wall_s", best, "load_s", load, "gomaxprocs", runtime.GOMAXPROCS(0), "peak_rss_mb", PeakRSSMB())
+		"queries_per_s", float64(len(texts))/best, "use_lite_tokens_per_s", float64(tokens)/best,
+		"wall_s", best, "cpu_s", bestCPU, "queries_per_cpu_s", float64(len(texts))/bestCPU, "load_s", load, "gomaxprocs", runtime.GOMAXPROCS(0), "peak_rss_mb", PeakRSSMB())
 	return nil
 }
 
@@ -97,4 +100,15 @@ func readEmbedTexts(path string, limit int) ([]string, error) {
 		return nil, fmt.Errorf("%w: %s has no texts", lmsys.ErrEmpty, path)
 	}
 	return texts, nil
+}
+
+// processCPUSeconds returns the user+system CPU time this process has used. On a
+// shared machine, queries per CPU-second shows the code's speed when wall time
+// mostly shows the neighbours.
+func processCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
