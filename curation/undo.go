@@ -1,0 +1,129 @@
+package curation
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/store"
+)
+
+// Undo reverses one edit of a run by restoring the state its old value recorded. The
+// undo is itself an edit (type "undo", new value "undoes": editID, old value: the
+// state it replaced), so it shows in History and Audit and can be undone in turn.
+// Undo refuses with an error wrapping lmsys.ErrConflict when a later edit of the run
+// depends on this one (see the package documentation), naming that edit; undo the
+// later one first. An unknown edit, or one of another run, wraps lmsys.ErrNotFound.
+func (c *Curator) Undo(ctx context.Context, runID string, editID int64, editor, reason string) (Result, error) {
+	return c.apply(ctx, runID, editor, reason, func(tx *store.DB, run lmsys.Run) (*change, error) {
+		e, err := tx.GetEdit(ctx, editID)
+		if err != nil {
+			return nil, err
+		}
+		if e.RunID != runID {
+			return nil, fmt.Errorf("edit %d of run %q (it belongs to run %q): %w", editID, runID, e.RunID, lmsys.ErrNotFound)
+		}
+		var snap snapshot
+		var fp footprint
+		rawFP, ok := e.NewValue["footprint"]
+		if !ok || e.OldValue == nil || fromMap(e.OldValue, &snap) != nil || fromMap(rawFP, &fp) != nil || len(snap.Parts) == 0 {
+			return nil, fmt.Errorf("%w: edit %d (%s) records no snapshot to restore (it was not written by this library's curation)",
+				lmsys.ErrInvalidInput, editID, e.EditType)
+		}
+		later, err := tx.Edits(ctx, store.EditFilter{RunID: runID, AfterID: editID})
+		if err != nil {
+			return nil, err
+		}
+		for _, l := range later {
+			if why := dependsOn(fp, e, l); why != "" {
+				return nil, fmt.Errorf("%w: cannot undo edit %d (%s): later edit %d (%s by %s at %s) %s; undo edit %d first",
+					lmsys.ErrConflict, editID, e.EditType, l.ID, l.EditType, l.Editor, l.CreatedAt.UTC().Format("2006-01-02 15:04:05"), why, l.ID)
+			}
+		}
+		titleRun := ""
+		if len(snap.Titles) > 0 {
+			titleRun = snap.Titles[0].SummaryRunID
+		}
+		cur, err := take(ctx, tx, runID, snap.Parts, snap.Clusters, snap.QueryIDs, titleRun)
+		if err != nil {
+			return nil, err
+		}
+		hier, err := restore(ctx, tx, runID, &snap, fp.clusters())
+		if err != nil {
+			return nil, err
+		}
+		nv := map[string]any{"undoes": editID, "undone_type": e.EditType}
+		return &change{editType: TypeUndo, cluster: e.ClusterID, old: cur, newValue: nv, hier: hier, fp: fp}, nil
+	})
+}
+
+// dependsOn says why the later edit l depends on edit e (footprint fp), or "".
+func dependsOn(fp footprint, e, l lmsys.Edit) string {
+	if u, ok := l.NewValue["undoes"].(float64); ok && l.EditType == TypeUndo && int64(u) == e.ID {
+		return "already undid it"
+	}
+	var lf footprint
+	raw, ok := l.NewValue["footprint"]
+	if !ok || fromMap(raw, &lf) != nil {
+		// An edit written by another tool: assume it depends on any shared cluster.
+		if l.ClusterID != nil && slices.Contains(fp.clusters(), *l.ClusterID) {
+			return fmt.Sprintf("changed cluster %d", *l.ClusterID)
+		}
+		return ""
+	}
+	if q, ok := firstShared64(fp.Queries, lf.Queries); ok {
+		return fmt.Sprintf("moved query %d again", q)
+	}
+	if c, ok := firstShared(fp.Struct, lf.clusters()); ok {
+		return fmt.Sprintf("changed cluster %d, which this %s created, removed or merged", c, e.EditType)
+	}
+	if c, ok := firstShared(lf.Struct, fp.clusters()); ok {
+		return fmt.Sprintf("%s cluster %d", structVerb(l), c)
+	}
+	if c, ok := firstShared(fp.Summary, lf.Summary); ok {
+		return fmt.Sprintf("renamed cluster %d again", c)
+	}
+	if c, ok := firstShared(fp.Meta, lf.Meta); ok {
+		return fmt.Sprintf("changed the metadata of cluster %d again", c)
+	}
+	return ""
+}
+
+func structVerb(l lmsys.Edit) string {
+	switch l.EditType {
+	case TypeMerge:
+		return "merged"
+	case TypeSplit:
+		return "split"
+	case TypeDelete:
+		return "deleted"
+	}
+	return strings.ReplaceAll(l.EditType, "_", " ") + " changed"
+}
+
+func firstShared(a, b []int) (int, bool) {
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			return x, true
+		}
+	}
+	return 0, false
+}
+
+func firstShared64(a, b []int64) (int64, bool) {
+	if len(a) == 0 || len(b) == 0 {
+		return 0, false
+	}
+	set := make(map[int64]bool, len(b))
+	for _, x := range b {
+		set[x] = true
+	}
+	for _, x := range a {
+		if set[x] {
+			return x, true
+		}
+	}
+	return 0, false
+}
