@@ -1,0 +1,237 @@
+// Package analysis answers the questions a team asks of a clustering run every week:
+// how clusters split by metadata (facets), how their shares move over time (trends),
+// and where new queries fall among existing clusters (assign).
+package analysis
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/store"
+)
+
+// FacetValue is one value of a facet with its count and share.
+type FacetValue struct {
+	Key   string  `json:"key"`
+	Count int64   `json:"count"`
+	Share float64 `json:"share"`
+}
+
+// ClusterFacet is the facet's distribution inside one cluster.
+type ClusterFacet struct {
+	ClusterID int          `json:"cluster_id"`
+	Title     string       `json:"title,omitempty"`
+	Size      int64        `json:"num_queries"`
+	Values    []FacetValue `json:"values"`
+}
+
+// Lift says how over-represented a facet value is in a cluster: Lift is the value's
+// share in the cluster divided by its share overall. Counts are given so that a high
+// lift on three queries reads as what it is.
+type Lift struct {
+	ClusterID   int     `json:"cluster_id"`
+	Title       string  `json:"title,omitempty"`
+	Value       string  `json:"value"`
+	Count       int64   `json:"count"`
+	ClusterSize int64   `json:"cluster_size"`
+	Share       float64 `json:"share_in_cluster"`
+	BaseShare   float64 `json:"share_overall"`
+	Lift        float64 `json:"lift"`
+	// Z is the two-proportion z statistic of the cluster's share against the rest of
+	// the run's queries.
+	Z float64 `json:"z"`
+}
+
+// Facet is the distribution of one metadata field over a run.
+type Facet struct {
+	Field           string         `json:"field"`
+	Total           int64          `json:"total_queries"`
+	Overall         []FacetValue   `json:"overall"`
+	Clusters        []ClusterFacet `json:"clusters"`
+	OverRepresented []Lift         `json:"over_represented"`
+}
+
+// FacetOptions configure Facets.
+type FacetOptions struct {
+	// Fields are the facets: "language", "model", "dataset", or any key of the
+	// queries' extra_metadata JSON (e.g. "moderation_flagged", "turn").
+	Fields []string
+	// ClusterID, when set, restricts the per-cluster output to that cluster.
+	ClusterID *int
+	// Top bounds the values listed per cluster and overall (default 10).
+	Top int
+	// MinCount is the smallest count a lift is reported for (default 5).
+	MinCount int64
+	// SummaryRef picks the summary run titles come from (empty: latest, if any).
+	SummaryRef string
+}
+
+var metaKey = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// fieldExpr returns the SQL expression of a facet field over queries q.
+func fieldExpr(db *store.DB, field string) (string, []any, error) {
+	switch field {
+	case "language":
+		return `COALESCE(q.language, '(unknown)')`, nil, nil
+	case "model":
+		return `COALESCE(q.model, '(unknown)')`, nil, nil
+	case "dataset":
+		return `COALESCE((SELECT name FROM datasets ds WHERE ds.id = q.dataset_id), '(none)')`, nil, nil
+	}
+	if !metaKey.MatchString(field) {
+		return "", nil, fmt.Errorf("%w: facet %q: use language, model, dataset or a metadata key of letters, digits, '_', '.', '-'", lmsys.ErrInvalidInput, field)
+	}
+	if db.Postgres() {
+		return `COALESCE((q.extra_metadata::jsonb ->> ?), '(none)')`, []any{field}, nil
+	}
+	return `COALESCE(CAST(json_extract(q.extra_metadata, ?) AS TEXT), '(none)')`, []any{`$."` + field + `"`}, nil
+}
+
+// titles returns cluster titles of a run's summary run (none when it has no summaries).
+func titles(ctx context.Context, db *store.DB, runID, ref string) map[int]string {
+	out := map[int]string{}
+	ss, err := db.Summaries(ctx, runID, ref)
+	if err != nil {
+		return out
+	}
+	for _, s := range ss {
+		out[s.ClusterID] = s.Title
+	}
+	return out
+}
+
+// Facets counts a run's queries by each field, overall and per cluster, and lists the
+// clusters where a value is most over-represented.
+func Facets(ctx context.Context, db *store.DB, runID string, opts FacetOptions) ([]Facet, error) {
+	if _, err := db.GetRun(ctx, runID); err != nil {
+		return nil, err
+	}
+	if len(opts.Fields) == 0 {
+		opts.Fields = []string{"language", "model"}
+	}
+	if opts.Top <= 0 {
+		opts.Top = 10
+	}
+	if opts.MinCount <= 0 {
+		opts.MinCount = 5
+	}
+	names := titles(ctx, db, runID, opts.SummaryRef)
+	var out []Facet
+	for _, field := range opts.Fields {
+		field = strings.TrimSpace(field)
+		expr, eargs, err := fieldExpr(db, field)
+		if err != nil {
+			return nil, err
+		}
+		args := append(eargs, runID)
+		rows, err := db.Gorm().WithContext(ctx).Raw(`SELECT qc.cluster_id, `+expr+` AS k, COUNT(*) FROM query_clusters qc
+			JOIN queries q ON q.id = qc.query_id WHERE qc.run_id = ? GROUP BY qc.cluster_id, k`, args...).Rows()
+		if err != nil {
+			return nil, fmt.Errorf("analysis: facet %s: %w", field, err)
+		}
+		counts := map[int]map[string]int64{}
+		overall := map[string]int64{}
+		sizes := map[int]int64{}
+		var total int64
+		for rows.Next() {
+			var c int
+			var k string
+			var n int64
+			if err := rows.Scan(&c, &k, &n); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if counts[c] == nil {
+				counts[c] = map[string]int64{}
+			}
+			counts[c][k] += n
+			overall[k] += n
+			sizes[c] += n
+			total += n
+		}
+		rows.Close()
+		f := Facet{Field: field, Total: total, Overall: topValues(overall, total, opts.Top), Clusters: []ClusterFacet{}, OverRepresented: []Lift{}}
+		var cids []int
+		for c := range counts {
+			if opts.ClusterID == nil || *opts.ClusterID == c {
+				cids = append(cids, c)
+			}
+		}
+		sort.Slice(cids, func(i, j int) bool {
+			if sizes[cids[i]] != sizes[cids[j]] {
+				return sizes[cids[i]] > sizes[cids[j]]
+			}
+			return cids[i] < cids[j]
+		})
+		for _, c := range cids {
+			f.Clusters = append(f.Clusters, ClusterFacet{ClusterID: c, Title: names[c], Size: sizes[c], Values: topValues(counts[c], sizes[c], opts.Top)})
+			for k, n := range counts[c] {
+				if n < opts.MinCount {
+					continue
+				}
+				share := float64(n) / float64(sizes[c])
+				base := float64(overall[k]) / float64(total)
+				lift := share / base
+				if lift <= 1 {
+					continue
+				}
+				restN, restK := total-sizes[c], overall[k]-n
+				f.OverRepresented = append(f.OverRepresented, Lift{ClusterID: c, Title: names[c], Value: k, Count: n, ClusterSize: sizes[c],
+					Share: share, BaseShare: base, Lift: lift, Z: twoProportionZ(restK, restN, n, sizes[c])})
+			}
+		}
+		sort.Slice(f.OverRepresented, func(i, j int) bool {
+			a, b := f.OverRepresented[i], f.OverRepresented[j]
+			if a.Z != b.Z {
+				return a.Z > b.Z
+			}
+			return a.ClusterID < b.ClusterID
+		})
+		if len(f.OverRepresented) > opts.Top {
+			f.OverRepresented = f.OverRepresented[:opts.Top]
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// topValues returns the top values of counts by count (ties by key) with shares.
+func topValues(counts map[string]int64, total int64, top int) []FacetValue {
+	out := make([]FacetValue, 0, len(counts))
+	for k, n := range counts {
+		out = append(out, FacetValue{Key: k, Count: n, Share: float64(n) / float64(max(total, 1))})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Key < out[j].Key
+	})
+	if top > 0 && len(out) > top {
+		out = out[:top]
+	}
+	return out
+}
+
+// twoProportionZ returns the z statistic of the change from proportion k1/n1 to k2/n2
+// under the pooled null hypothesis (0 when undefined).
+func twoProportionZ(k1, n1, k2, n2 int64) float64 {
+	if n1 <= 0 || n2 <= 0 {
+		return 0
+	}
+	p1, p2 := float64(k1)/float64(n1), float64(k2)/float64(n2)
+	p := float64(k1+k2) / float64(n1+n2)
+	se := math.Sqrt(p * (1 - p) * (1/float64(n1) + 1/float64(n2)))
+	if se == 0 {
+		return 0
+	}
+	return (p2 - p1) / se
+}
+
+// pValue returns the two-sided p-value of a standard normal z.
+func pValue(z float64) float64 { return math.Erfc(math.Abs(z) / math.Sqrt2) }
