@@ -22,7 +22,9 @@ type jsonSyntaxError struct {
 	msg string
 }
 
-func (e *jsonSyntaxError) Error() string { return fmt.Sprintf("invalid JSON at byte %d: %s", e.off, e.msg) }
+func (e *jsonSyntaxError) Error() string {
+	return fmt.Sprintf("invalid JSON at byte %d: %s", e.off, e.msg)
+}
 
 func synErr(off int, format string, a ...any) error {
 	return &jsonSyntaxError{off: off, msg: fmt.Sprintf(format, a...)}
