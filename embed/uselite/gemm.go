@@ -7,7 +7,6 @@ package uselite
 // that a B panel block stays in L1 while it sweeps all rows of A.
 
 const (
-	mr = 6   // rows per micro-kernel call
 	nr = 16  // columns per packed panel
 	kc = 256 // K tile: one panel block is kc×nr floats = 16 KB
 )
@@ -40,10 +39,29 @@ func packInto(dst, b []float32, k, n, ldb int) {
 	}
 }
 
-// kernel computes C[0:6][0:16] += A[0:6][0:k] · P[0:k][0:16], where A rows are lda
-// floats apart, P is k rows of 16 floats, and C rows are ldc floats apart. It is the
-// assembly kernel when the CPU has AVX2 and FMA, otherwise kernelGo.
+// kernel computes C[0:r][0:16] += A[0:r][0:k] · P[0:k][0:16] for r = kernelRows,
+// where A rows are lda floats apart, P is k rows of 16 floats, and C rows are ldc
+// floats apart. It is an assembly kernel when the CPU has AVX-512 (12 rows) or AVX2
+// and FMA (6 rows), otherwise kernelGo.
 var kernel = kernelGo
+
+// kernelRows is the number of rows kernel handles per call.
+var kernelRows = 6
+
+// kernelImpl is one micro-kernel this build can run on this CPU.
+type kernelImpl struct {
+	name string
+	fn   func(k int, a []float32, lda int, p []float32, c []float32, ldc int)
+	rows int
+}
+
+// kernels lists the usable micro-kernels, slowest first; init picks the last.
+var kernels = []kernelImpl{{"go", kernelGo, 6}}
+
+// useKernel makes k the kernel gemm calls.
+func useKernel(k kernelImpl) {
+	kernel, kernelRows, kernelName = k.fn, k.rows, k.name
+}
 
 // kernelName names the micro-kernel in use, for benchmarks and reports.
 var kernelName = "go"
@@ -60,6 +78,7 @@ func gemm(m int, a []float32, lda int, b *packed, c []float32, ldc int, tail *ge
 	if m == 0 || k == 0 {
 		return
 	}
+	mr := kernelRows
 	full := m - m%mr
 	_ = a[(m-1)*lda+k-1]
 	_ = c[(m-1)*ldc+n-1]
@@ -100,12 +119,12 @@ func gemm(m int, a []float32, lda int, b *packed, c []float32, ldc int, tail *ge
 	}
 }
 
-// kernelGo is the portable micro-kernel: the same 6×16 register block, in Go.
+// kernelGo is the portable 6-row micro-kernel: the same 6×16 register block, in Go.
 func kernelGo(k int, a []float32, lda int, p []float32, c []float32, ldc int) {
 	_ = a[5*lda+k-1]
 	_ = p[16*k-1]
 	_ = c[5*ldc+15]
-	for r := 0; r < mr; r += 2 {
+	for r := 0; r < 6; r += 2 {
 		// Two rows at a time keeps 32 accumulators, which the Go compiler handles
 		// without spilling much.
 		a0 := a[r*lda : r*lda+k]

@@ -14,11 +14,26 @@ import (
 //go:noescape
 func kernel6x16AVX2(k int, a *float32, lda int, p *float32, c *float32, ldc int)
 
+// kernel12x16AVX512 is the AVX-512 micro-kernel in gemm_amd64.s: 12 rows per call.
+//
+//go:noescape
+func kernel12x16AVX512(k int, a *float32, lda int, p *float32, c *float32, ldc int)
+
 func init() {
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		kernel = kernelAVX2
-		kernelName = "avx2-fma"
+		kernels = append(kernels, kernelImpl{"avx2-fma", kernelAVX2, 6})
 	}
+	if cpu.X86.HasAVX512F {
+		kernels = append(kernels, kernelImpl{"avx512", kernelAVX512, 12})
+	}
+	useKernel(kernels[len(kernels)-1])
+}
+
+func kernelAVX512(k int, a []float32, lda int, p []float32, c []float32, ldc int) {
+	_ = a[11*lda+k-1]
+	_ = p[16*k-1]
+	_ = c[11*ldc+15]
+	kernel12x16AVX512(k, unsafe.SliceData(a), lda, unsafe.SliceData(p), unsafe.SliceData(c), ldc)
 }
 
 func kernelAVX2(k int, a []float32, lda int, p []float32, c []float32, ldc int) {

@@ -21,9 +21,11 @@ func naiveGemm(m, k, n int, a []float32, lda int, b []float32, c []float32, ldc 
 
 func TestGemmMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	kernels := map[string]func(int, []float32, int, []float32, []float32, int){"go": kernelGo, kernelName: kernel}
-	for name, kern := range kernels {
-		for _, sh := range [][3]int{{1, 1, 16}, {6, 3, 16}, {7, 256, 32}, {13, 300, 48}, {64, 513, 64}, {5, 1536, 16}, {18, 2, 80}} {
+	inUse := kernels[len(kernels)-1]
+	defer useKernel(inUse)
+	for _, kern := range kernels {
+		name := kern.name
+		for _, sh := range [][3]int{{1, 1, 16}, {6, 3, 16}, {7, 256, 32}, {13, 300, 48}, {64, 513, 64}, {5, 1536, 16}, {18, 2, 80}, {25, 7, 16}, {12, 1, 32}} {
 			m, k, n := sh[0], sh[1], sh[2]
 			lda, ldc := k+3, n+16
 			a := make([]float32, m*lda)
@@ -40,11 +42,9 @@ func TestGemmMatchesNaive(t *testing.T) {
 			}
 			want := append([]float32(nil), c...)
 			naiveGemm(m, k, n, a, lda, b, want, ldc)
-			saved := kernel
-			kernel = kern
+			useKernel(kern)
 			p := pack(b, k, n)
 			gemm(m, a, lda, &p, c, ldc, &gemmTail{})
-			kernel = saved
 			for i := range c {
 				require.InDelta(t, want[i], c[i], 1e-3, "%s m=%d k=%d n=%d at %d", name, m, k, n, i)
 			}
@@ -53,6 +53,16 @@ func TestGemmMatchesNaive(t *testing.T) {
 }
 
 func BenchmarkGemm(b *testing.B) {
+	for _, k := range kernels {
+		b.Run(k.name, func(b *testing.B) {
+			defer useKernel(kernels[len(kernels)-1])
+			useKernel(k)
+			benchmarkGemm(b)
+		})
+	}
+}
+
+func benchmarkGemm(b *testing.B) {
 	m, k, n := 240, 512, 1536
 	a := make([]float32, m*k)
 	w := make([]float32, k*n)

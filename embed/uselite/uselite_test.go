@@ -225,20 +225,22 @@ func TestContextCancellation(t *testing.T) {
 	assert.ErrorIs(t, m.EmbedInto(context.Background(), texts[:2], dst), lmsys.ErrInvalidInput)
 }
 
-func TestPortableKernelMatchesReference(t *testing.T) {
-	if kernelName == "go" {
-		t.Skip("the portable kernel is already the one in use")
-	}
+func TestEveryKernelMatchesReference(t *testing.T) {
 	m, err := New()
 	require.NoError(t, err)
-	saved := kernel
-	kernel = kernelGo
-	defer func() { kernel = saved }()
+	defer useKernel(kernels[len(kernels)-1])
 	cases := loadReference(t)
-	for _, c := range cases[:5] {
-		v, err := m.Embed(context.Background(), []string{c.Text}, lmsys.PurposeClustering)
+	texts := make([]string, len(cases))
+	for i, c := range cases {
+		texts[i] = c.Text
+	}
+	for _, k := range kernels {
+		useKernel(k)
+		v, err := m.Embed(context.Background(), texts, lmsys.PurposeClustering)
 		require.NoError(t, err)
-		assert.GreaterOrEqual(t, cosine(v[0], c.Embedding), 0.9999, "text %q", c.Text)
+		for i, c := range cases {
+			assert.GreaterOrEqual(t, cosine(v[i], c.Embedding), 0.9999, "kernel %s text %q", k.name, c.Text)
+		}
 	}
 }
 
