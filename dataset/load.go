@@ -192,7 +192,10 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 	for b := range batches {
 		if werr == nil {
 			n, err := st.InsertQueries(ctx, b)
-			if err != nil {
+			if err != nil && ctx.Err() != nil {
+				werr = fmt.Errorf("load interrupted after %d queries: %w", queued, ctx.Err())
+				cancel()
+			} else if err != nil {
 				werr = fmt.Errorf("inserting queries %d–%d: %w", queued+1, queued+int64(len(b)), err)
 				cancel()
 			} else {

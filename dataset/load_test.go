@@ -1,0 +1,199 @@
+package dataset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/store"
+)
+
+func jsonlSource(label, data string) *ReaderSource {
+	return &ReaderSource{Label: label, Reader: strings.NewReader(data)}
+}
+
+// messyJSONL has one row of each kind Load must handle.
+const messyJSONL = `{"id":"1","text":"first query","model":"gpt-4","language":"English"}
+{"id":"2","text":"   "}
+not json at all
+{"id":"3","conversation":[{"role":"assistant","content":"no user here"}]}
+{"id":"4","text":"bad utf8 ` + "\xff\xfe" + ` here"}
+{"text":"hi"}
+{"text":"hi"}
+{"id":"1","text":"duplicate id in the file"}
+{"id":"5","text":"","model":"x"}
+{"id":"6","text":"last one","timestamp":"2026-01-05"}
+`
+
+func TestLoadCountsAndSkips(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	var reports []lmsys.Progress
+	stats, err := Load(ctx, jsonlSource("messy.jsonl", messyJSONL), st, LoadOptions{DatasetName: "messy", BatchSize: 2,
+		Progress: func(p lmsys.Progress) { reports = append(reports, p) }})
+	require.NoError(t, err)
+	assert.Equal(t, int64(10), stats.Rows)
+	assert.Equal(t, int64(6), stats.Queries)
+	assert.Equal(t, int64(5), stats.Inserted)
+	assert.Equal(t, int64(1), stats.Existing, "the second row with id 1 is ignored")
+	assert.Equal(t, map[string]int64{ReasonEmpty: 2, ReasonMalformed: 1, ReasonNoUserTurn: 1}, stats.Skipped)
+	assert.Equal(t, int64(4), stats.SkippedTotal())
+	assert.Equal(t, int64(1), stats.Repaired)
+	assert.Equal(t, int64(2), stats.DerivedIDs)
+	assert.Equal(t, []string{"first query", "bad utf8 \uFFFD here", "hi", "hi", "last one"}, st.texts())
+	assert.Equal(t, []int{2, 2, 2}, st.batches)
+	require.NotEmpty(t, reports)
+	assert.Equal(t, int64(6), reports[len(reports)-1].Done)
+	q := st.queries[2]
+	assert.Equal(t, DeriveID("messy", "hi"), q.ConversationID, "the first id-less 'hi' gets DeriveID's id")
+	assert.NotEqual(t, q.ConversationID, st.queries[3].ConversationID, "repeated texts stay separate queries")
+	assert.Len(t, q.ConversationID, 32)
+
+	// Loading again inserts nothing and says so.
+	stats, err = Load(ctx, jsonlSource("messy.jsonl", messyJSONL), st, LoadOptions{DatasetName: "messy"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), stats.Inserted)
+	assert.Equal(t, int64(6), stats.Existing)
+	assert.Len(t, st.queries, 5)
+}
+
+func TestLoadStrictNamesTheRow(t *testing.T) {
+	for _, tc := range []struct{ data, want string }{
+		{"{\"text\":\"ok\"}\n{\"text\":\"ok2\"}\n{broken\n", "rows.jsonl:3: malformed row"},
+		{"{\"text\":\"ok\"}\n{\"text\":\"  \"}\n", "rows.jsonl:2: empty text"},
+	} {
+		st := newMemStore()
+		_, err := Load(context.Background(), jsonlSource("rows.jsonl", tc.data), st, LoadOptions{Strict: true, DatasetName: "d"})
+		require.Error(t, err)
+		assert.ErrorIs(t, err, lmsys.ErrInvalidInput)
+		assert.Contains(t, err.Error(), tc.want)
+	}
+}
+
+func TestLoadLimitAndDatasetColumn(t *testing.T) {
+	var b strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&b, "{\"id\":\"%d\",\"text\":\"q%d\",\"src\":\"%s\"}\n", i, i, []string{"alpha", "beta"}[i%2])
+		if i%10 == 0 {
+			b.WriteString("{\"id\":\"skip\",\"text\":\"\"}\n")
+		}
+	}
+	st := newMemStore()
+	stats, err := Load(context.Background(), &ReaderSource{Label: "x", Reader: strings.NewReader(b.String()), Mapping: Mapping{Dataset: "src"}}, st,
+		LoadOptions{Limit: 25, BatchSize: 10})
+	require.NoError(t, err)
+	assert.Equal(t, int64(25), stats.Queries)
+	assert.Equal(t, int64(25), stats.Inserted)
+	assert.Equal(t, []int{10, 10, 5}, st.batches)
+	names := map[int64]string{}
+	for _, d := range st.datasets {
+		names[d.ID] = d.Name
+	}
+	assert.Equal(t, "alpha", names[st.queries[0].DatasetID])
+	assert.Equal(t, "beta", names[st.queries[1].DatasetID])
+}
+
+func TestLoadStoreFailure(t *testing.T) {
+	st := newMemStore()
+	st.failAfter = 1
+	var b strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&b, "{\"id\":\"%d\",\"text\":\"q\"}\n", i)
+	}
+	stats, err := Load(context.Background(), jsonlSource("x", b.String()), st, LoadOptions{BatchSize: 10, DatasetName: "d"})
+	require.ErrorContains(t, err, "inserting queries 11–20")
+	assert.Equal(t, int64(10), stats.Inserted)
+}
+
+// cancellingSource cancels the load's context after n records, like a killed process.
+type cancellingSource struct {
+	Source
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancellingSource) Records(ctx context.Context) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		i := 0
+		for r, err := range c.Source.Records(ctx) {
+			if i++; i == c.n {
+				c.cancel()
+			}
+			if !yield(r, err) {
+				return
+			}
+		}
+	}
+}
+
+// TestLoadInterruptedThenRerun loads into the real SQLite store, kills the load
+// midway by cancelling its context, runs it again, and finds exactly the rows of one
+// complete load.
+func TestLoadInterruptedThenRerun(t *testing.T) {
+	ctx := context.Background()
+	var b strings.Builder
+	for i := range 3000 {
+		if i%3 == 0 {
+			fmt.Fprintf(&b, "{\"text\":\"repeated text\"}\n") // no id: derived
+		} else {
+			fmt.Fprintf(&b, "{\"id\":\"c%d\",\"text\":\"query %d\",\"model\":\"m%d\"}\n", i, i, i%4)
+		}
+	}
+	data := b.String()
+	file := writeFile(t, "logs.jsonl", []byte(data))
+
+	full, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "full.db")})
+	require.NoError(t, err)
+	defer full.Close()
+	src, err := OpenFile(file, Mapping{})
+	require.NoError(t, err)
+	want, err := Load(ctx, src, full, LoadOptions{BatchSize: 250})
+	require.NoError(t, err)
+	require.Equal(t, int64(3000), want.Inserted)
+
+	db, err := store.Open(ctx, store.Config{Path: filepath.Join(t.TempDir(), "killed.db")})
+	require.NoError(t, err)
+	defer db.Close()
+	for _, killAt := range []int{1, 1234, 2999} {
+		kctx, cancel := context.WithCancel(ctx)
+		_, err = Load(kctx, &cancellingSource{Source: src, n: killAt, cancel: cancel}, db, LoadOptions{BatchSize: 250})
+		cancel()
+		require.ErrorIs(t, err, context.Canceled)
+		n, err := db.CountQueries(ctx, lmsys.QueryFilter{})
+		require.NoError(t, err)
+		assert.LessOrEqual(t, n, int64(3000))
+	}
+	stats, err := Load(ctx, src, db, LoadOptions{BatchSize: 250})
+	require.NoError(t, err)
+	assert.Equal(t, int64(3000), stats.Inserted+stats.Existing)
+
+	dump := func(s lmsys.QueryStore) []string {
+		var out []string
+		require.NoError(t, s.ScanQueries(ctx, lmsys.QueryFilter{}, 500, func(qs []lmsys.Query) error {
+			for _, q := range qs {
+				out = append(out, q.ConversationID+"|"+q.Text+"|"+q.Model)
+			}
+			return nil
+		}))
+		return out
+	}
+	assert.ElementsMatch(t, dump(full), dump(db))
+	again, err := Load(ctx, src, db, LoadOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), again.Inserted)
+}
+
+func TestLoadRejectsFatalSourceErrors(t *testing.T) {
+	src := &ReaderSource{Label: "x.json", Format: FormatJSON, Reader: strings.NewReader(`[{"text":"a"}, {`)}
+	_, err := Load(context.Background(), src, newMemStore(), LoadOptions{DatasetName: "d"})
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, lmsys.ErrInvalidInput))
+}
