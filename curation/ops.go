@@ -570,6 +570,21 @@ func nextClusterID(ctx context.Context, tx *store.DB, runID string) (int, error)
 		return 0, fmt.Errorf("curation: next cluster id of %s: %w", runID, err)
 	}
 	id := int(m.Int64) + 1
+	// Ids created by splits that were undone since are not reused either.
+	splits, err := tx.Edits(ctx, store.EditFilter{RunID: runID, EditType: TypeSplit})
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range splits {
+		var used struct {
+			NewClusterIDs []int `json:"new_cluster_ids"`
+		}
+		if fromMap(e.NewValue, &used) == nil {
+			for _, u := range used.NewClusterIDs {
+				id = max(id, u+1)
+			}
+		}
+	}
 	for {
 		var n int
 		if err := tx.Gorm().WithContext(ctx).Raw(`SELECT COUNT(*) FROM cluster_hierarchies WHERE run_id = ? AND cluster_id = ?`, runID, id).

@@ -1,6 +1,7 @@
 package curation
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -32,15 +33,12 @@ func (c *Curator) Undo(ctx context.Context, runID string, editID int64, editor, 
 			return nil, fmt.Errorf("%w: edit %d (%s) records no snapshot to restore (it was not written by this library's curation)",
 				lmsys.ErrInvalidInput, editID, e.EditType)
 		}
-		later, err := tx.Edits(ctx, store.EditFilter{RunID: runID, AfterID: editID})
+		log, err := tx.Edits(ctx, store.EditFilter{RunID: runID})
 		if err != nil {
 			return nil, err
 		}
-		for _, l := range later {
-			if why := dependsOn(fp, e, l); why != "" {
-				return nil, fmt.Errorf("%w: cannot undo edit %d (%s): later edit %d (%s by %s at %s) %s; undo edit %d first",
-					lmsys.ErrConflict, editID, e.EditType, l.ID, l.EditType, l.Editor, l.CreatedAt.UTC().Format("2006-01-02 15:04:05"), why, l.ID)
-			}
+		if err := checkUndoable(fp, e, log); err != nil {
+			return nil, err
 		}
 		titleRun := ""
 		if len(snap.Titles) > 0 {
@@ -59,11 +57,64 @@ func (c *Curator) Undo(ctx context.Context, runID string, editID int64, editor, 
 	})
 }
 
+// checkUndoable replays the run's edit log to find what is in effect now. Each edit
+// belongs to a chain: an original edit and the undos that toggle it (an undo of an undo
+// redoes). Only the newest edit of a chain can be undone, and only while no other
+// chain that is in effect and was touched after it depends on it.
+func checkUndoable(fp footprint, e lmsys.Edit, log []lmsys.Edit) error {
+	origin := map[int64]int64{}
+	applied := map[int64]bool{}
+	latest := map[int64]lmsys.Edit{}
+	first := map[int64]lmsys.Edit{}
+	for _, l := range log {
+		o := l.ID
+		if u, ok := l.NewValue["undoes"].(float64); ok && l.EditType == TypeUndo {
+			o = int64(u)
+			if oo, ok := origin[o]; ok {
+				o = oo
+			}
+			applied[o] = !applied[o]
+		} else {
+			applied[o] = true
+			first[o] = l
+		}
+		origin[l.ID] = o
+		latest[o] = l
+	}
+	o := origin[e.ID]
+	if last := latest[o]; last.ID != e.ID {
+		verb := "undid"
+		if applied[o] {
+			verb = "redid"
+		}
+		return fmt.Errorf("%w: cannot undo edit %d (%s): later edit %d (%s by %s) already %s it; undo edit %d instead",
+			lmsys.ErrConflict, e.ID, e.EditType, last.ID, last.EditType, last.Editor, verb, last.ID)
+	}
+	others := make([]int64, 0, len(latest))
+	for other := range latest {
+		others = append(others, other)
+	}
+	// Name the newest dependent edit: it is the one to undo first.
+	slices.SortFunc(others, func(a, b int64) int { return cmp.Compare(latest[b].ID, latest[a].ID) })
+	for _, other := range others {
+		last := latest[other]
+		if other == o || !applied[other] || last.ID < e.ID {
+			continue
+		}
+		orig, ok := first[other]
+		if !ok {
+			continue
+		}
+		if why := dependsOn(fp, e, orig); why != "" {
+			return fmt.Errorf("%w: cannot undo edit %d (%s): later edit %d (%s by %s at %s) %s; undo edit %d first",
+				lmsys.ErrConflict, e.ID, e.EditType, last.ID, last.EditType, last.Editor, last.CreatedAt.UTC().Format("2006-01-02 15:04:05"), why, last.ID)
+		}
+	}
+	return nil
+}
+
 // dependsOn says why the later edit l depends on edit e (footprint fp), or "".
 func dependsOn(fp footprint, e, l lmsys.Edit) string {
-	if u, ok := l.NewValue["undoes"].(float64); ok && l.EditType == TypeUndo && int64(u) == e.ID {
-		return "already undid it"
-	}
 	var lf footprint
 	raw, ok := l.NewValue["footprint"]
 	if !ok || fromMap(raw, &lf) != nil {
