@@ -66,7 +66,18 @@ func Run(ctx context.Context, st lmsys.Store, spec RunSpec) (lmsys.Run, error) {
 	run := lmsys.Run{ID: spec.ID, Algorithm: spec.Algorithm, NumClusters: spec.K, Parameters: spec.Parameters,
 		Description: spec.Description, Space: spec.Space, Status: lmsys.RunRunning, CreatedAt: now}
 	if run.ID == "" {
-		run.ID = lmsys.NewRunID(spec.Algorithm, spec.K, now)
+		// The seed's id format has one-second resolution: two runs started in the same
+		// second get a numeric suffix instead of colliding.
+		base := lmsys.NewRunID(spec.Algorithm, spec.K, now)
+		run.ID = base
+		for i := 2; ; i++ {
+			if _, err := st.GetRun(ctx, run.ID); errors.Is(err, lmsys.ErrNotFound) {
+				break
+			} else if err != nil {
+				return run, err
+			}
+			run.ID = fmt.Sprintf("%s-%d", base, i)
+		}
 	}
 	if run.Parameters == nil {
 		run.Parameters = map[string]any{}
