@@ -159,7 +159,7 @@ func runKMeans(ctx context.Context, args []string, r *reporter) error {
 	if math.Abs(inertia-reported) > 1e-3*inertia {
 		r.Row("warning", "reported inertia differs", "reported", reported)
 	}
-	r.Row("algo", *algo, "n", n, "d", d, "k", *k, "wall_s", wall, "inertia", inertia,
+	r.Row("algo", *algo, "n", n, "d", d, "k", *k, "wall_s", wall, "inertia", fmt.Sprintf("%.0f", inertia),
 		"peak_rss_mb", PeakRSSMB(), "rss_before_fit_mb", rssBefore, "matrix_mb", matrixMB)
 	return nil
 }
