@@ -514,3 +514,51 @@ func ExampleOpen() {
 	// local/lexical@256 256 1
 	// true
 }
+
+func TestScriptHybrid(t *testing.T) {
+	sem, _ := lexical.New(lexical.Options{Dims: 32, WordWeight: 1})
+	lex, _ := lexical.New(lexical.Options{Dims: 48})
+	h, err := embed.NewScriptHybrid(lmsys.Space{}, sem, lex, 0.25)
+	require.NoError(t, err)
+	assert.Equal(t, 80, h.Space().Dims)
+	assert.Equal(t, "hybrid", h.Space().Provider)
+
+	tests := []struct {
+		text  string
+		share float64
+	}{
+		{"hello world", 0},
+		{"", 0},
+		{"1234 !!", 0},
+		{"你好世界", 1},
+		{"hi 你好", 0.5},
+		{"café", 0},
+		{"Привет", 1},
+	}
+	for _, tt := range tests {
+		assert.InDelta(t, tt.share, embed.NonLatinShare(tt.text), 1e-9, tt.text)
+		assert.InDelta(t, 0.25+0.75*tt.share, h.LexicalWeight(tt.text), 1e-9, tt.text)
+	}
+
+	texts := []string{"set an alarm", "set the alarm for six", "你好世界", "你好朋友"}
+	v, err := h.Embed(context.Background(), texts, lmsys.PurposeClustering)
+	require.NoError(t, err)
+	vs, _ := sem.Embed(context.Background(), texts, lmsys.PurposeClustering)
+	vl, _ := lex.Embed(context.Background(), texts, lmsys.PurposeClustering)
+	for i := range texts {
+		assert.InDelta(t, 1, dot(v[i], v[i]), 1e-5)
+	}
+	// Two Latin texts: the base mix of cosines.
+	assert.InDelta(t, 0.75*dot(vs[0], vs[1])+0.25*dot(vl[0], vl[1]), dot(v[0], v[1]), 1e-5)
+	// Two texts without Latin letters: the lexical cosine alone.
+	assert.InDelta(t, dot(vl[2], vl[3]), dot(v[2], v[3]), 1e-5)
+	// The semantic half of a Chinese text is empty.
+	for _, x := range v[2][:32] {
+		assert.Zero(t, x)
+	}
+
+	_, err = embed.NewScriptHybrid(lmsys.Space{}, sem, lex, 1)
+	assert.ErrorIs(t, err, lmsys.ErrInvalidInput)
+	_, err = embed.NewScriptHybrid(lmsys.Space{Provider: "a", Model: "b", Dims: 3}, sem, lex, 0.5)
+	assert.ErrorIs(t, err, lmsys.ErrSpaceMismatch)
+}

@@ -13,8 +13,9 @@ import (
 )
 
 // The recipe of local/hybrid: USE-lite's 512 dims and a lexical part of
-// HybridLexicalDims dims, with HybridLexicalWeight of the similarity going to the
-// lexical part. See the package README for the measurements behind these values.
+// HybridLexicalDims dims; HybridLexicalWeight of the similarity of two Latin-script
+// texts goes to the lexical part, all of it for texts without Latin letters. See the
+// package README for the measurements behind these values.
 const (
 	HybridLexicalDims   = 256
 	HybridLexicalWeight = 0.5
@@ -70,10 +71,11 @@ func openLocal(model string, c Config) (lmsys.Embedder, error) {
 	return nil, fmt.Errorf("%w: unknown local embedding model %q (local models: use-lite, lexical, hybrid)", lmsys.ErrInvalidInput, model)
 }
 
-// Hybrid returns local/hybrid: USE-lite concatenated with the lexical embedder, in
-// space local/hybrid@dims. dims 0 means 512 + HybridLexicalDims; otherwise the lexical
-// part gets dims − 512 dimensions (at least 64).
-func Hybrid(dims int) (*Concatenated, error) {
+// Hybrid returns local/hybrid: USE-lite and the lexical embedder combined per text by
+// script (see ScriptHybrid), with lexical base weight HybridLexicalWeight, in space
+// local/hybrid@dims. dims 0 means 512 + HybridLexicalDims; otherwise the lexical part
+// gets dims − 512 dimensions (at least 64).
+func Hybrid(dims int) (*ScriptHybrid, error) {
 	lexDims := HybridLexicalDims
 	if dims != 0 {
 		lexDims = dims - uselite.Dims
@@ -89,6 +91,5 @@ func Hybrid(dims int) (*Concatenated, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Concat(lmsys.Space{Provider: "local", Model: "hybrid", Dims: uselite.Dims + lexDims},
-		Part{Embedder: u, Weight: 1 - HybridLexicalWeight}, Part{Embedder: l, Weight: HybridLexicalWeight})
+	return NewScriptHybrid(lmsys.Space{Provider: "local", Model: "hybrid", Dims: uselite.Dims + lexDims}, u, l, HybridLexicalWeight)
 }
