@@ -243,7 +243,7 @@ func Open(model string, opts ...Option) (*Client, error) {
 		c.model = cfg.model
 		return c, nil
 	}
-	hc := wrapHTTPClient(cfg.httpClient)
+	hc := wrapHTTPClient(cfg.httpClient, cfg.concurrency)
 	var err error
 	switch provider {
 	case "openai", "groq":

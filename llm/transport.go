@@ -36,14 +36,20 @@ func (t infoTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // wrapHTTPClient returns a copy of h (or of a default client) whose transport records
 // statuses. Deadlines come from the per-attempt context, so the copy has no Timeout.
-func wrapHTTPClient(h *http.Client) *http.Client {
+// Without a transport of the caller's, it keeps up to conns idle connections to the
+// provider (the standard transport keeps 2, so a batch of 50 concurrent calls would
+// open — and for HTTPS, handshake — new connections all the time).
+func wrapHTTPClient(h *http.Client, conns int) *http.Client {
 	var out http.Client
 	if h != nil {
 		out = *h
 	}
 	base := out.Transport
 	if base == nil {
-		base = http.DefaultTransport
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = max(conns, 2)
+		t.MaxIdleConns = max(t.MaxIdleConns, conns)
+		base = t
 	}
 	out.Transport = infoTransport{base: base}
 	out.Timeout = 0

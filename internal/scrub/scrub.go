@@ -27,8 +27,6 @@ type rule struct {
 	placeholder string
 	// keep reports whether the match s (at s[i:j] of text) is really of this kind.
 	keep func(text string, i, j int) bool
-	// pre is a cheap test: the rule runs only when text contains one of these bytes.
-	pre string
 }
 
 var (
@@ -48,15 +46,81 @@ var (
 	dateRe   = regexp.MustCompile(`^(?:\d{4}[\-./ ]\d{1,2}[\-./ ]\d{1,2}|\d{1,2}[\-./ ]\d{1,2}[\-./ ]\d{2,4})$`)
 )
 
-var rules = []rule{
-	{re: jwtRe, placeholder: Token, pre: "e"},
-	{re: emailRe, placeholder: Email, pre: "@"},
-	{re: ipv4Re, placeholder: IP, pre: ".", keep: notInsideNumber},
-	{re: ipv6Re, placeholder: IP, pre: ":", keep: isIPv6},
-	{re: cardRe, placeholder: CreditCard, keep: isCard},
-	{re: phoneRe, placeholder: Phone, keep: isPhone},
-	{re: hexRe, placeholder: Secret},
-	{re: b64Re, placeholder: Secret, keep: isBase64Secret},
+// features are cheap facts about a text that rule out most rules before any regular
+// expression runs: replacements only remove digits, '@', ':' and long runs, so facts of
+// the original text bound those of every intermediate one.
+type features struct {
+	digits   int
+	at       bool
+	colons   int
+	dots     bool
+	longRun  int // longest run of [A-Za-z0-9+/_-]
+	keyHint  bool
+	authHint bool
+	jwtHint  bool
+}
+
+func featuresOf(s string) features {
+	var f features
+	run := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isDigit(c):
+			f.digits++
+		case c == '@':
+			f.at = true
+		case c == ':':
+			f.colons++
+		case c == '.':
+			f.dots = true
+		}
+		if isWordByte(c) || c == '+' || c == '/' || c == '-' {
+			run++
+			f.longRun = max(f.longRun, run)
+		} else {
+			run = 0
+		}
+	}
+	if f.longRun >= 16 {
+		for _, h := range []string{"sk-", "AKIA", "ASIA", "gh", "github_pat_", "xox", "AIza", "_live_", "_test_", "hf_"} {
+			if strings.Contains(s, h) {
+				f.keyHint = true
+				break
+			}
+		}
+		f.jwtHint = strings.Contains(s, "eyJ")
+		f.authHint = containsFold(s, "bearer") || containsFold(s, "basic") || containsFold(s, "token")
+	}
+	return f
+}
+
+// containsFold reports whether s contains the lower-case ASCII word w in any case.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		j := 0
+		for j < len(w) && (s[i+j]|0x20) == w[j] {
+			j++
+		}
+		if j == len(w) {
+			return true
+		}
+	}
+	return false
+}
+
+var rules = []struct {
+	rule
+	need func(f features) bool
+}{
+	{rule{re: jwtRe, placeholder: Token}, func(f features) bool { return f.jwtHint }},
+	{rule{re: emailRe, placeholder: Email}, func(f features) bool { return f.at }},
+	{rule{re: ipv4Re, placeholder: IP, keep: notInsideNumber}, func(f features) bool { return f.dots && f.digits >= 4 }},
+	{rule{re: ipv6Re, placeholder: IP, keep: isIPv6}, func(f features) bool { return f.colons >= 2 }},
+	{rule{re: cardRe, placeholder: CreditCard, keep: isCard}, func(f features) bool { return f.digits >= 13 }},
+	{rule{re: phoneRe, placeholder: Phone, keep: isPhone}, func(f features) bool { return f.digits >= 7 }},
+	{rule{re: hexRe, placeholder: Secret}, func(f features) bool { return f.longRun >= 32 }},
+	{rule{re: b64Re, placeholder: Secret, keep: isBase64Secret}, func(f features) bool { return f.longRun >= 32 }},
 }
 
 // Text returns s with personal data and secrets replaced by placeholders. It is safe
@@ -75,17 +139,13 @@ func Count(s string) (string, map[string]int) {
 		}
 		counts[p]++
 	}
-	if strings.IndexFunc(s, func(r rune) bool {
-		return r >= '0' && r <= '9' || r == '@' || r == '-' || r == '_' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z'
-	}) < 0 {
-		return s, nil
-	}
+	f := featuresOf(s)
 	// Known key formats first, so "token ghp_…" is named as the key it is.
-	if loc := keyRe.FindStringIndex(s); loc != nil {
+	if f.keyHint && keyRe.MatchString(s) {
 		s = keyRe.ReplaceAllStringFunc(s, func(string) string { add(APIKey); return APIKey })
 	}
 	// Bearer tokens keep their scheme word so the text still reads naturally.
-	if loc := bearerRe.FindStringIndex(s); loc != nil {
+	if f.authHint && bearerRe.MatchString(s) {
 		s = bearerRe.ReplaceAllStringFunc(s, func(m string) string {
 			sub := bearerRe.FindStringSubmatch(m)
 			if strings.HasPrefix(sub[3], "[") || !hasDigitOrMixed(sub[3]) {
@@ -96,7 +156,7 @@ func Count(s string) (string, map[string]int) {
 		})
 	}
 	for _, r := range rules {
-		if r.pre != "" && !strings.ContainsAny(s, r.pre) {
+		if !r.need(f) {
 			continue
 		}
 		locs := r.re.FindAllStringIndex(s, -1)

@@ -87,3 +87,31 @@ func FuzzText(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkText(b *testing.B) {
+	texts := []string{
+		"How do I sort a list of dictionaries by a key in Python? I tried sorted() but it fails.",
+		"write a poem about the sea, the moon and the stars at 10:30 pm on 2024-03-15",
+		"email me at jane.doe@example.com or call +1 555 123 4567, my key is sk-proj-abcdefghijklmnopqrstuvwx",
+		"请帮我写一封邮件，内容是关于明天的会议安排。",
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		Text(texts[i%len(texts)])
+	}
+}
+
+func BenchmarkTextEach(b *testing.B) {
+	for name, text := range map[string]string{
+		"plain":  "How do I sort a list of dictionaries by a key in Python? I tried sorted() but it fails.",
+		"digits": "write a poem about the sea, the moon and the stars at 10:30 pm on 2024-03-15",
+		"pii":    "email me at jane.doe@example.com or call +1 555 123 4567, my key is sk-proj-abcdefghijklmnopqrstuvwx",
+		"cjk":    "请帮我写一封邮件，内容是关于明天的会议安排。",
+	} {
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				Text(text)
+			}
+		})
+	}
+}
