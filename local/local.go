@@ -152,7 +152,9 @@ func (w *Workspace) Pipeline(a Analysis) *lmsys.Pipeline {
 	return &lmsys.Pipeline{Store: w.Store, Stages: stages, Progress: w.progress}
 }
 
-func (w *Workspace) filter(s *lmsys.State) lmsys.QueryFilter { return lmsys.QueryFilter{Dataset: s.Dataset} }
+func (w *Workspace) filter(s *lmsys.State) lmsys.QueryFilter {
+	return lmsys.QueryFilter{Dataset: s.Dataset}
+}
 
 func (w *Workspace) loadStage(a Analysis) func(context.Context, *lmsys.State) error {
 	return func(ctx context.Context, s *lmsys.State) error {
