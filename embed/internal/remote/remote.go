@@ -87,8 +87,8 @@ func DecodeError(err error) error {
 	return err
 }
 
-// Check verifies that vecs holds want vectors of dims finite floats (dims 0: any one
-// common length, not zero) and normalises each to unit length.
+// Check verifies that vecs holds want vectors of dims finite floats, not all zero
+// (dims 0: any one common length, not zero), and normalises each to unit length.
 func Check(provider string, vecs [][]float32, want, dims int) error {
 	if len(vecs) != want {
 		return fmt.Errorf("%s returned %d vectors for %d texts", provider, len(vecs), want)
@@ -108,7 +108,7 @@ func Check(provider string, vecs [][]float32, want, dims int) error {
 			return fmt.Errorf("%s returned a vector with non-finite values for text %d", provider, i)
 		}
 		if s == 0 {
-			continue
+			return fmt.Errorf("%s returned an all-zero vector for text %d", provider, i)
 		}
 		inv := float32(1 / math.Sqrt(s))
 		for j := range v {
