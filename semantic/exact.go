@@ -84,6 +84,7 @@ func (e *Exact) Upsert(ctx context.Context, collection string, its []lmsys.Vecto
 	if c.s == nil {
 		c.s = newItems(dims)
 	}
+	c.s.reserve(len(its))
 	for i, it := range its {
 		v := norm[i*dims : (i+1)*dims]
 		if r, ok := c.s.index[it.ID]; ok {

@@ -126,6 +126,7 @@ func (h *HNSW) Upsert(ctx context.Context, collection string, its []lmsys.Vector
 		c.g = newGraph(newItems(dims), h.opts.M, h.opts.EfConstruction, h.opts.Seed)
 	}
 	s := c.g.s
+	s.reserve(len(its))
 	for i, it := range its {
 		v := norm[i*dims : (i+1)*dims]
 		if r, ok := s.index[it.ID]; ok {

@@ -249,20 +249,24 @@ func perturbedQueries(data []lmsys.Vector, nq int, seed uint64) [][]float32 {
 }
 
 func TestHNSWRecall(t *testing.T) {
-	data := blobs(6000, 32, 30, 5)
+	n := 6000
+	if testing.Short() {
+		n = 2500
+	}
+	data := blobs(n, 32, 30, 5)
 	queries := perturbedQueries(data, 100, 9)
 	for _, workers := range []int{1, 2} {
 		h := NewHNSW(HNSWOptions{M: 12, EfConstruction: 100, EfSearch: 48, Workers: workers})
 		// Two batches: the second inserts into an existing graph.
-		require.NoError(t, h.Upsert(context.Background(), "c", data[:2000]))
-		require.NoError(t, h.Upsert(context.Background(), "c", data[2000:]))
+		require.NoError(t, h.Upsert(context.Background(), "c", data[:n/3]))
+		require.NoError(t, h.Upsert(context.Background(), "c", data[n/3:]))
 		r := recallAt10(t, h, data, queries, lmsys.Filter{})
 		t.Logf("workers=%d recall@10=%.3f", workers, r)
 		assert.GreaterOrEqual(t, r, 0.95, "workers=%d", workers)
 		rw := recallAt10(t, h, data, queries[:30], lmsys.Filter{Where: map[string]string{"parity": "1"}})
 		assert.GreaterOrEqual(t, rw, 0.95, "where filter")
 		ids := []string{}
-		for i := 0; i < 6000; i += 3 {
+		for i := 0; i < n; i += 3 {
 			ids = append(ids, fmt.Sprintf("v%d", i))
 		}
 		ri := recallAt10(t, h, data, queries[:30], lmsys.Filter{IDs: ids})

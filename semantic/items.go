@@ -3,6 +3,7 @@ package semantic
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/lmsys-go/lmsys"
@@ -36,6 +37,15 @@ func (s *items) live() int { return len(s.ids) - s.ndead }
 func (s *items) row(i uint32) []float32 {
 	d := s.dims
 	return s.vecs[int(i)*d : int(i)*d+d : int(i)*d+d]
+}
+
+// reserve makes room for n more rows so a large batch appends without regrowing.
+func (s *items) reserve(n int) {
+	s.ids = slices.Grow(s.ids, n)
+	s.vecs = slices.Grow(s.vecs, n*s.dims)
+	s.meta = slices.Grow(s.meta, n)
+	s.docs = slices.Grow(s.docs, n)
+	s.dead = slices.Grow(s.dead, n)
 }
 
 // append adds a row whose vector is already normalised and returns its number.

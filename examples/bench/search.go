@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"codeberg.org/sbinet/npyio/npy"
@@ -241,7 +242,7 @@ func loadNpy(path string) ([]float32, int, int, error) {
 		return nil, 0, 0, fmt.Errorf("%s: %w", path, err)
 	}
 	hd := rd.Header.Descr
-	if hd.Type != "<f4" || hd.Fortran || len(hd.Shape) != 2 {
+	if strings.Trim(hd.Type, "'\"") != "<f4" || hd.Fortran || len(hd.Shape) != 2 {
 		return nil, 0, 0, fmt.Errorf("%s: want a C-order <f4 2-D array, got %s fortran=%v shape=%v", path, hd.Type, hd.Fortran, hd.Shape)
 	}
 	rows, dims := hd.Shape[0], hd.Shape[1]
