@@ -274,9 +274,12 @@ type mstEdge struct {
 }
 
 // primMST returns the n−1 edges of a minimum spanning tree of the complete graph on
-// the rows weighted by mutual reachability max(core[a], core[b], ‖a − b‖). It keeps
-// the rows not yet in the tree contiguous (a permuted copy of x) so every step is one
-// streaming pass of dot products, split over workers.
+// the rows weighted by mutual reachability max(core[a], core[b], ‖a − b‖), by Prim's
+// algorithm with distances computed on the fly. Two facts keep it fast: the rows not
+// yet in the tree are kept contiguous (a permuted copy of x), so each step is one
+// streaming pass of dot products split over workers; and a row whose best edge has
+// fallen to its own core distance can never improve, so it leaves the scanned range
+// for a min-heap and costs nothing more until it is picked.
 func primMST(ctx context.Context, x []float32, n, d int, core []float64, workers int, progress lmsys.ProgressFunc) ([]mstEdge, error) {
 	xp := slices.Clone(x[:n*d])
 	norms := make([]float32, n)
@@ -290,7 +293,6 @@ func primMST(ctx context.Context, x []float32, n, d int, core []float64, workers
 		best[i] = math.Inf(1)
 	}
 	dots := make([]float32, n)
-	q := make([]float32, d)
 	edges := make([]mstEdge, 0, n-1)
 	swap := func(a, b int) {
 		if a == b {
@@ -306,81 +308,136 @@ func primMST(ctx context.Context, x []float32, n, d int, core []float64, workers
 		best[a], best[b] = best[b], best[a]
 		from[a], from[b] = from[b], from[a]
 	}
-	// Start from row 0: move it to the end and shrink the active range.
-	m := n - 1
-	swap(0, m)
-	cur := id[m]
-	copy(q, xp[m*d:(m+1)*d])
-	qn, qc := norms[m], cp[m]
+	var sat satHeap
+	// Start from row 0: move it out of the active range [0, a).
+	a := n - 1
+	swap(0, a)
+	cur := int32(0)
+	q := x[0:d]
+	qn, qc := norms[a], cp[a]
 	workers = vec.Workers(workers)
-	type argmin struct {
-		j int
-		w float64
-	}
-	parts := make([]argmin, workers)
-	scan := func(w, j0, j1 int) {
+	scan := func(j0, j1 int) {
 		if j0 >= j1 {
-			parts[w] = argmin{-1, math.Inf(1)}
 			return
 		}
 		vec.DotRows(dots[j0:j1], q, xp[j0*d:j1*d])
-		bj, bw := -1, math.Inf(1)
 		for j := j0; j < j1; j++ {
+			if best[j] <= qc {
+				continue
+			}
 			d2 := float64(qn + norms[j] - 2*dots[j])
 			dist := 0.0
 			if d2 > 0 {
 				dist = math.Sqrt(d2)
 			}
-			mr := max(dist, qc, cp[j])
-			if mr < best[j] {
+			if mr := max(dist, qc, cp[j]); mr < best[j] {
 				best[j] = mr
 				from[j] = cur
 			}
-			if best[j] < bw {
-				bj, bw = j, best[j]
-			}
 		}
-		parts[w] = argmin{bj, bw}
 	}
 	var wg sync.WaitGroup
-	for step := 0; m > 0; step++ {
+	for step := 0; step < n-1; step++ {
 		if step%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 			progress.Report("hdbscan spanning tree", int64(step), int64(n-1))
 		}
-		if workers == 1 || m < 2048 {
-			scan(0, 0, m)
-			for w := 1; w < workers; w++ {
-				parts[w] = argmin{-1, math.Inf(1)}
-			}
+		if workers == 1 || a < 1024 {
+			scan(0, a)
 		} else {
-			chunk := (m + workers - 1) / workers
+			chunk := (a + workers - 1) / workers
 			for w := 1; w < workers; w++ {
 				wg.Add(1)
 				go func(w int) {
 					defer wg.Done()
-					scan(w, w*chunk, min((w+1)*chunk, m))
+					scan(w*chunk, min((w+1)*chunk, a))
 				}(w)
 			}
-			scan(0, 0, min(chunk, m))
+			scan(0, min(chunk, a))
 			wg.Wait()
 		}
+		// Move saturated rows to the heap and find the best active row.
 		bj, bw := -1, math.Inf(1)
-		for _, p := range parts {
-			if p.j >= 0 && (p.w < bw || bj < 0) {
-				bj, bw = p.j, p.w
+		for j := 0; j < a; {
+			if best[j] <= cp[j] {
+				sat.push(satItem{w: best[j], id: id[j], from: from[j]})
+				a--
+				swap(j, a)
+				continue
 			}
+			if best[j] < bw {
+				bj, bw = j, best[j]
+			}
+			j++
+		}
+		if len(sat) > 0 && (bj < 0 || sat[0].w <= bw) {
+			it := sat.pop()
+			edges = append(edges, mstEdge{a: it.from, b: it.id, w: it.w})
+			cur = it.id
+			q = x[int(cur)*d : int(cur+1)*d]
+			qn, qc = vec.SqNorm(q), core[cur]
+			continue
 		}
 		edges = append(edges, mstEdge{a: from[bj], b: id[bj], w: bw})
-		m--
-		swap(bj, m)
-		cur = id[m]
-		copy(q, xp[m*d:(m+1)*d])
-		qn, qc = norms[m], cp[m]
+		a--
+		swap(bj, a)
+		cur = id[a]
+		q = x[int(cur)*d : int(cur+1)*d]
+		qn, qc = norms[a], cp[a]
 	}
 	return edges, nil
+}
+
+// satItem is a row whose best edge into the tree can no longer improve.
+type satItem struct {
+	w        float64
+	id, from int32
+}
+
+// satHeap is a binary min-heap of satItems by weight (ties by id, for determinism).
+type satHeap []satItem
+
+func (h satHeap) less(i, j int) bool {
+	return h[i].w < h[j].w || h[i].w == h[j].w && h[i].id < h[j].id
+}
+
+func (h *satHeap) push(it satItem) {
+	*h = append(*h, it)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s.less(i, p) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *satHeap) pop() satItem {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s = s[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(s) && s.less(l, m) {
+			m = l
+		}
+		if r < len(s) && s.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
 }
 
 // linkNode is one merge of the single-linkage hierarchy: clusters Left and Right

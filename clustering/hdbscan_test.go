@@ -165,7 +165,7 @@ func TestHDBSCANAllowSingleCluster(t *testing.T) {
 
 func TestPrimMSTMatchesKruskal(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
-	n, d := 120, 5
+	n, d := 1100, 3 // above the size where Prim's scan splits over workers
 	x := make([]float32, n*d)
 	for i := range x {
 		x[i] = float32(r.NormFloat64())
@@ -173,13 +173,44 @@ func TestPrimMSTMatchesKruskal(t *testing.T) {
 	core, err := coreDistances(context.Background(), x, n, d, 4, 2)
 	require.NoError(t, err)
 	// Brute-force core distances.
-	for i := 0; i < n; i++ {
+	for i := 0; i < 50; i++ {
 		ds := make([]float64, n)
 		for j := 0; j < n; j++ {
 			ds[j] = math.Sqrt(float64(vec.SqDist(x[i*d:(i+1)*d], x[j*d:(j+1)*d])))
 		}
 		slices.Sort(ds)
 		assert.InDelta(t, ds[3], core[i], 1e-4)
+	}
+	// Kruskal over all pairs.
+	type pair struct {
+		a, b int
+		w    float64
+	}
+	var all []pair
+	for a := 0; a < n; a++ {
+		for b := a + 1; b < n; b++ {
+			dist := math.Sqrt(float64(vec.SqDist(x[a*d:(a+1)*d], x[b*d:(b+1)*d])))
+			all = append(all, pair{a, b, max(dist, core[a], core[b])})
+		}
+	}
+	slices.SortFunc(all, func(p, q pair) int { return cmpFloat(p.w, q.w) })
+	parent := make([]int, n)
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(v int) int {
+		if parent[v] != v {
+			parent[v] = find(parent[v])
+		}
+		return parent[v]
+	}
+	var want float64
+	for _, p := range all {
+		if ra, rb := find(p.a), find(p.b); ra != rb {
+			parent[ra] = rb
+			want += p.w
+		}
 	}
 	for _, workers := range []int{1, 2} {
 		edges, err := primMST(context.Background(), x, n, d, core, workers, nil)
@@ -188,37 +219,6 @@ func TestPrimMSTMatchesKruskal(t *testing.T) {
 		var total float64
 		for _, e := range edges {
 			total += e.w
-		}
-		// Kruskal over all pairs.
-		type pair struct {
-			a, b int
-			w    float64
-		}
-		var all []pair
-		for a := 0; a < n; a++ {
-			for b := a + 1; b < n; b++ {
-				dist := math.Sqrt(float64(vec.SqDist(x[a*d:(a+1)*d], x[b*d:(b+1)*d])))
-				all = append(all, pair{a, b, max(dist, core[a], core[b])})
-			}
-		}
-		slices.SortFunc(all, func(p, q pair) int { return cmpFloat(p.w, q.w) })
-		parent := make([]int, n)
-		for i := range parent {
-			parent[i] = i
-		}
-		var find func(int) int
-		find = func(v int) int {
-			if parent[v] != v {
-				parent[v] = find(parent[v])
-			}
-			return parent[v]
-		}
-		var want float64
-		for _, p := range all {
-			if ra, rb := find(p.a), find(p.b); ra != rb {
-				parent[ra] = rb
-				want += p.w
-			}
 		}
 		assert.InDelta(t, want, total, 1e-3)
 	}
@@ -348,4 +348,13 @@ func ExampleHDBSCAN() {
 	}
 	fmt.Println(p.K(), p.Labels[len(p.Labels)-1])
 	// Output: 2 -1
+}
+
+func BenchmarkHDBSCAN5k(b *testing.B) {
+	data, _ := blobs(1, 5000, 256, 50, 1, nil)
+	for b.Loop() {
+		if _, err := (&HDBSCAN{MinClusterSize: 25, MinSamples: 10}).ClusterMatrix(context.Background(), data, 5000, 256); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -37,6 +37,9 @@ type KMeans struct {
 	// once against the final centres (as FAISS does with max_points_per_centroid).
 	// Zero iterates over all rows.
 	TrainSample int
+	// RefineIters is the number of Lloyd iterations over all rows that follow the
+	// sampled ones when TrainSample is in effect (default 0: only the final labelling).
+	RefineIters int
 	// SeedSample bounds the rows k-means++ seeding looks at (default max(40·K, 4096));
 	// seeding costs O(K·log K·SeedSample·d).
 	SeedSample int
@@ -168,31 +171,24 @@ func (km *KMeans) ClusterMatrix(ctx context.Context, data []float32, n, d int) (
 		}
 	}
 
-	res := &KMeansResult{Iterations: best.iters, Converged: best.converged}
-	labels := make([]int, n)
-	conf := make([]float32, n)
-	if tn == n {
-		res.Inertia = best.inertia
-		for i := range labels {
-			labels[i] = int(best.labels[i])
-			conf[i] = margin(best.d1[i], best.d2[i])
-		}
-	} else {
-		// Label every row once against the centres found on the sample.
-		panel := vec.NewPanel(best.cents, k, d)
-		idx := make([]int32, n)
-		d1 := make([]float32, n)
-		d2 := make([]float32, n)
-		if err := panel.Nearest(ctx, data, n, norms, idx, d1, d2, workers); err != nil {
+	if tn < n {
+		// Label every row against the centres found on the sample, after
+		// RefineIters Lloyd iterations over all rows.
+		full := newLloyd(data, norms, n, d, k, workers, km.Spherical)
+		copy(full.cents, best.cents)
+		if err := full.run(ctx, km.RefineIters, tolAbs, nil); err != nil {
 			return nil, fmt.Errorf("kmeans: labelling: %w", err)
 		}
-		var in float64
-		for i := range labels {
-			labels[i] = int(idx[i])
-			conf[i] = margin(d1[i], d2[i])
-			in += float64(d1[i])
-		}
-		res.Inertia = in
+		full.iters += best.iters
+		full.converged = full.converged || best.converged && km.RefineIters == 0
+		best = full
+	}
+	res := &KMeansResult{Iterations: best.iters, Converged: best.converged, Inertia: best.inertia}
+	labels := make([]int, n)
+	conf := make([]float32, n)
+	for i := range labels {
+		labels[i] = int(best.labels[i])
+		conf[i] = margin(best.d1[i], best.d2[i])
 	}
 	res.Labels = labels
 	res.Confidence = conf

@@ -22,6 +22,7 @@ func TestKMeansRecoversBlobs(t *testing.T) {
 		{"lloyd", KMeans{K: 5, Seed: 1}},
 		{"ninit", KMeans{K: 5, Seed: 2, NInit: 3}},
 		{"sampled", KMeans{K: 5, Seed: 3, TrainSample: 300}},
+		{"sampled-refined", KMeans{K: 5, Seed: 3, TrainSample: 300, RefineIters: 2}},
 		{"spherical", KMeans{K: 5, Seed: 4, Spherical: true}},
 		{"one-worker", KMeans{K: 5, Seed: 5, Workers: 1}},
 	} {
