@@ -119,14 +119,13 @@ func gemm(m int, a []float32, lda int, b *packed, c []float32, ldc int, tail *ge
 	}
 }
 
-// kernelGo is the portable 6-row micro-kernel: the same 6×16 register block, in Go.
+// kernelGo is the portable 6-row micro-kernel, in Go: two rows at a time against the
+// 16-float panel row (measured faster than scalar 2×4 or 3×4 register blocks).
 func kernelGo(k int, a []float32, lda int, p []float32, c []float32, ldc int) {
 	_ = a[5*lda+k-1]
 	_ = p[16*k-1]
 	_ = c[5*ldc+15]
 	for r := 0; r < 6; r += 2 {
-		// Two rows at a time keeps 32 accumulators, which the Go compiler handles
-		// without spilling much.
 		a0 := a[r*lda : r*lda+k]
 		a1 := a[(r+1)*lda : (r+1)*lda+k]
 		var s0, s1 [16]float32
