@@ -6,12 +6,19 @@
 //
 //	local/use-lite    Universal Sentence Encoder Lite, offline, 512 dims (the default)
 //	local/lexical     word + character n-gram feature hashing, offline, any script, 512 dims
-//	local/hybrid      USE-lite and lexical concatenated (see Hybrid), offline, 768 dims
+//	local/hybrid      USE-lite + lexical, weighted per text by script (see Hybrid), offline, 768 dims
 //	cohere/<model>    Cohere Embed (embed-v4.0: 256, 512, 1024 or 1536 dims; default 256)
 //	openai/<model>    OpenAI or any OpenAI-compatible embeddings API
 //	ollama/<model>    an Ollama server (nomic-embed-text …)
 //
 // Other packages add providers with Register, the way database/sql drivers register.
+//
+// Which local model: local/hybrid clusters English queries best (hwu64 NMI 0.755,
+// slurp 0.653, against USE-lite's 0.736 and 0.634) and keeps non-Latin queries apart
+// (on sharegpt, the largest cluster holds 28 % of them, against 90 % with USE-lite,
+// which maps most non-Latin text to "unknown"); it costs what USE-lite costs.
+// local/lexical is ~100× faster and script-agnostic but clusters English topics only
+// as well as TF-IDF (NMI 0.47). See README.md in this directory for the figures.
 package embed
 
 import (

@@ -18,7 +18,7 @@ import (
 // package README for the measurements behind these values.
 const (
 	HybridLexicalDims   = 256
-	HybridLexicalWeight = 0.5
+	HybridLexicalWeight = 0.35
 )
 
 func init() {
