@@ -45,8 +45,9 @@ type RunOptions struct {
 	Space lmsys.Space
 	// Prepare configures sampling and contrast.
 	Prepare PrepareOptions
-	// ClusterID, when set, summarises only that cluster (into the same summary run when
-	// SummaryRunID or Resume names one).
+	// ClusterID, when set, summarises only that cluster: into the summary run that
+	// SummaryRunID names (redoing it), or with Resume into the latest one (only when it
+	// lacks a good summary), else into a new summary run.
 	ClusterID *int
 	// Resume re-does only the clusters without a successful summary in the summary run.
 	Resume bool
@@ -151,7 +152,21 @@ func Run(ctx context.Context, st lmsys.Store, runID string, s lmsys.Summarizer, 
 		}
 	}
 	if sr.SummaryRunID == "" {
-		sr.SummaryRunID = lmsys.NewSummaryRunID(model, now())
+		// Ids have one-second resolution: two runs within a second get a suffix rather
+		// than overwriting each other.
+		runs, err := st.SummaryRuns(ctx, runID)
+		if err != nil {
+			return res, err
+		}
+		taken := map[string]bool{}
+		for _, r := range runs {
+			taken[r.SummaryRunID] = true
+		}
+		base := lmsys.NewSummaryRunID(model, now())
+		sr.SummaryRunID = base
+		for i := 2; taken[sr.SummaryRunID]; i++ {
+			sr.SummaryRunID = fmt.Sprintf("%s-%d", base, i)
+		}
 	}
 	if prior != nil {
 		sr.CreatedAt = prior.CreatedAt
@@ -169,8 +184,8 @@ func Run(ctx context.Context, st lmsys.Store, runID string, s lmsys.Summarizer, 
 	}
 	todo := inputs[:0:0]
 	for _, in := range inputs {
-		// A single named cluster is redone even when done; a resume skips done ones.
-		if opts.Resume && opts.ClusterID == nil && done[in.ClusterID] {
+		// A resume never re-asks a done cluster; without Resume a named cluster is redone.
+		if opts.Resume && done[in.ClusterID] {
 			res.Skipped++
 			continue
 		}
