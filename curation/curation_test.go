@@ -3,7 +3,9 @@ package curation_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"sync"
@@ -247,6 +249,7 @@ func undoAndCompare(t *testing.T, f *fixture, editID int64, before state) {
 }
 
 func TestMoveQueries(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
@@ -292,6 +295,7 @@ func TestMoveQueries(t *testing.T) {
 func withEdits(s state, n int) state { s.Edits = n; return s }
 
 func TestRenameCluster(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
@@ -317,6 +321,7 @@ func TestRenameCluster(t *testing.T) {
 }
 
 func TestMergeClusters(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
@@ -358,6 +363,7 @@ func TestMergeClusters(t *testing.T) {
 }
 
 func TestMergeDropsEmptiedParent(t *testing.T) {
+	t.Parallel()
 	db := testdb.SQLite(t)
 	ctx := context.Background()
 	f := newFixture(t, db)
@@ -372,6 +378,7 @@ func TestMergeDropsEmptiedParent(t *testing.T) {
 }
 
 func TestSplitCluster(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
@@ -426,6 +433,7 @@ func TestSplitCluster(t *testing.T) {
 }
 
 func TestSplitNeedsEmbeddings(t *testing.T) {
+	t.Parallel()
 	db := testdb.SQLite(t)
 	ctx := context.Background()
 	f := newFixture(t, db)
@@ -442,6 +450,7 @@ func TestSplitNeedsEmbeddings(t *testing.T) {
 }
 
 func TestDeleteCluster(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
@@ -511,6 +520,7 @@ func TestDeleteCluster(t *testing.T) {
 func ptr(i int) *int { return &i }
 
 func TestTagAndFlag(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
@@ -559,6 +569,7 @@ func TestTagAndFlag(t *testing.T) {
 }
 
 func TestUndoRules(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
@@ -617,6 +628,7 @@ func TestUndoRules(t *testing.T) {
 }
 
 func TestBadIDsChangeNothing(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
@@ -669,6 +681,7 @@ func TestBadIDsChangeNothing(t *testing.T) {
 }
 
 func TestHistoryAudit(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
@@ -714,6 +727,7 @@ func types(es []lmsys.Edit) []string {
 }
 
 func TestViewQuery(t *testing.T) {
+	t.Parallel()
 	db := testdb.SQLite(t)
 	ctx := context.Background()
 	f := newFixture(t, db)
@@ -725,6 +739,7 @@ func TestViewQuery(t *testing.T) {
 }
 
 func TestSelectBadClusters(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
@@ -775,6 +790,7 @@ func TestSelectBadClusters(t *testing.T) {
 }
 
 func TestGenericTitle(t *testing.T) {
+	t.Parallel()
 	for title, want := range map[string]bool{
 		"Various topics": true, "Diverse requests": true, "General questions": true, "Miscellaneous": true,
 		"Mixed bag": true, "User queries about programming": true, "Help with a wide range of tasks": true,
@@ -788,6 +804,7 @@ func TestGenericTitle(t *testing.T) {
 // of the same run at once: every move lands, the audit log holds all of them, and the
 // hierarchy counts stay exact.
 func TestConcurrentEdits(t *testing.T) {
+	t.Parallel()
 	t.Run("sqlite", func(t *testing.T) {
 		path := t.TempDir() + "/q.db"
 		open := func() *store.DB {
@@ -849,4 +866,86 @@ func concurrent(t *testing.T, open func() *store.DB) {
 	require.NoError(t, err)
 	assert.Len(t, es, 4*perClus)
 	checkConsistent(t, first)
+}
+
+// TestRandomEditSequences applies random sequences of edits, checking after each that
+// hierarchies and counts stay consistent and that a refused edit changed nothing, then
+// undoes every edit newest first and expects the run exactly as it started.
+func TestRandomEditSequences(t *testing.T) {
+	t.Parallel()
+	seeds := []uint64{1, 2, 3}
+	if testing.Short() {
+		seeds = seeds[:1]
+	}
+	for _, seed := range seeds {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			db := testdb.SQLite(t)
+			ctx := context.Background()
+			f := newFixture(t, db)
+			rng := rand.New(rand.NewPCG(seed, 7))
+			start := dump(t, db)
+			var done []int64
+			for step := 0; step < 25; step++ {
+				sizes, err := db.ClusterSizes(ctx, runID)
+				require.NoError(t, err)
+				var ids []int
+				for c := range sizes {
+					ids = append(ids, c)
+				}
+				slices.Sort(ids)
+				pick := func() int { return ids[rng.IntN(len(ids))] }
+				anyQuery := func() int64 {
+					as, err := db.Assignments(ctx, runID, nil)
+					require.NoError(t, err)
+					return as[rng.IntN(len(as))].QueryID
+				}
+				before := dump(t, db)
+				var res curation.Result
+				switch op := rng.IntN(7); op {
+				case 0:
+					res, err = f.cur.MoveQuery(ctx, runID, anyQuery(), pick(), "r", "")
+				case 1:
+					res, err = f.cur.MergeClusters(ctx, runID, []int{pick()}, pick(), "r", "")
+				case 2:
+					res, err = f.cur.SplitCluster(ctx, runID, pick(), curation.Split{K: 2}, "r", "")
+				case 3:
+					c := pick()
+					mem, _ := db.Assignments(ctx, runID, &c)
+					res, err = f.cur.SplitCluster(ctx, runID, c, curation.Split{QueryIDs: []int64{mem[0].QueryID}}, "r", "")
+				case 4:
+					if rng.IntN(2) == 0 {
+						res, err = f.cur.DeleteCluster(ctx, runID, pick(), curation.Delete{Orphan: true}, "r", "")
+					} else {
+						res, err = f.cur.DeleteCluster(ctx, runID, pick(), curation.Delete{MoveTo: ptr(pick())}, "r", "")
+					}
+				case 5:
+					res, err = f.cur.RenameCluster(ctx, runID, pick(), curation.Rename{Title: fmt.Sprintf("name %d", step)}, "r", "")
+				case 6:
+					orphans, _ := db.Orphans(ctx, runID)
+					if len(orphans) > 0 {
+						res, err = f.cur.ReassignOrphans(ctx, runID, pick(), nil, "r", "")
+					} else {
+						res, err = f.cur.TagCluster(ctx, runID, pick(), curation.Tag{Coherence: ptr(1 + rng.IntN(5))}, "r", "")
+					}
+				}
+				if err != nil {
+					require.True(t, errors.Is(err, lmsys.ErrInvalidInput) || errors.Is(err, lmsys.ErrNotFound), "step %d: %v", step, err)
+					require.Equal(t, before, dump(t, db), "step %d: a refused edit changed nothing", step)
+					continue
+				}
+				done = append(done, res.Edit.ID)
+				checkConsistent(t, db)
+			}
+			require.NotEmpty(t, done)
+			t.Logf("%d of 25 random edits applied", len(done))
+			for i := len(done) - 1; i >= 0; i-- {
+				_, err := f.cur.Undo(ctx, runID, done[i], "r", "")
+				require.NoError(t, err, "undo edit %d", done[i])
+				checkConsistent(t, db)
+			}
+			end := dump(t, db)
+			end.Edits = start.Edits
+			assert.Equal(t, start, end)
+		})
+	}
 }
