@@ -344,7 +344,7 @@ func primMST(ctx context.Context, x []float32, n, d int, core []float64, workers
 			}
 			progress.Report("hdbscan spanning tree", int64(step), int64(n-1))
 		}
-		if workers == 1 || a < 1024 {
+		if workers == 1 || a < primParallelMin {
 			scan(0, a)
 		} else {
 			chunk := (a + workers - 1) / workers
@@ -389,6 +389,10 @@ func primMST(ctx context.Context, x []float32, n, d int, core []float64, workers
 	}
 	return edges, nil
 }
+
+// primParallelMin is the number of active rows below which a Prim step runs on one
+// goroutine (splitting costs more than it saves).
+var primParallelMin = 1024
 
 // satItem is a row whose best edge into the tree can no longer improve.
 type satItem struct {

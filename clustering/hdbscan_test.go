@@ -165,7 +165,9 @@ func TestHDBSCANAllowSingleCluster(t *testing.T) {
 
 func TestPrimMSTMatchesKruskal(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
-	n, d := 1100, 3 // above the size where Prim's scan splits over workers
+	n, d := 400, 3
+	defer func(v int) { primParallelMin = v }(primParallelMin)
+	primParallelMin = 64 // exercise the split scan
 	x := make([]float32, n*d)
 	for i := range x {
 		x[i] = float32(r.NormFloat64())
