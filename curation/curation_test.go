@@ -949,3 +949,48 @@ func TestRandomEditSequences(t *testing.T) {
 		})
 	}
 }
+
+// TestUndoKeepsLaterRuns checks that undoing an edit leaves alone the summary and
+// hierarchy runs made after it (by summarize or merge-clusters, outside curation).
+func TestUndoKeepsLaterRuns(t *testing.T) {
+	t.Parallel()
+	db := testdb.SQLite(t)
+	ctx := context.Background()
+	f := newFixture(t, db)
+	res, err := f.cur.MergeClusters(ctx, runID, []int{1}, 0, "alice", "")
+	require.NoError(t, err)
+	later := "summary-later-20260102-000000"
+	var ss []lmsys.Summary
+	for _, c := range []int{0, 2, 3} {
+		n := perClus
+		if c == 0 {
+			n = 2 * perClus
+		}
+		ss = append(ss, lmsys.Summary{RunID: runID, ClusterID: c, SummaryRunID: later, Title: fmt.Sprintf("later %d", c), Model: "test", NumQueries: n,
+			GeneratedAt: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)})
+	}
+	require.NoError(t, db.SaveSummaries(ctx, ss))
+	root := 1_000_000
+	var nodes []lmsys.HierarchyNode
+	for _, c := range []int{0, 2, 3} {
+		nodes = append(nodes, lmsys.HierarchyNode{HierarchyRunID: "hier-later", RunID: runID, ClusterID: c, ParentClusterID: &root, Title: "x",
+			NumQueries: ss[len(nodes)].NumQueries, CreatedAt: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)})
+	}
+	nodes = append(nodes, lmsys.HierarchyNode{HierarchyRunID: "hier-later", RunID: runID, ClusterID: root, Level: 1, ChildrenIDs: []int{0, 2, 3},
+		NumQueries: 4 * perClus, CreatedAt: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, db.SaveHierarchy(ctx, nodes))
+
+	_, err = f.cur.Undo(ctx, runID, res.Edit.ID, "bob", "")
+	require.NoError(t, err)
+	got, err := db.Summaries(ctx, runID, later)
+	require.NoError(t, err)
+	assert.Len(t, got, 3, "the later summary run keeps its rows")
+	assert.Equal(t, perClus, got[0].NumQueries, "but its counts follow the undo")
+	old, err := db.Summaries(ctx, runID, sumID)
+	require.NoError(t, err)
+	assert.Len(t, old, 4, "the merged-away summary is back")
+	h, err := db.Hierarchy(ctx, "hier-later")
+	require.NoError(t, err)
+	assert.Len(t, h, 4, "the later hierarchy keeps its nodes")
+	checkConsistent(t, db)
+}

@@ -55,6 +55,10 @@ type snapshot struct {
 	Metadata    []lmsys.ClusterMetadata          `json:"metadata,omitempty"`
 	Centroids   map[int][]float32                `json:"centroids,omitempty"`
 	Hierarchy   map[string][]lmsys.HierarchyNode `json:"hierarchy,omitempty"`
+	// SummaryRuns and HierarchyRuns list the summary and hierarchy runs that existed
+	// when the snapshot was taken: restoring leaves the ones made since alone.
+	SummaryRuns   []string `json:"summary_runs,omitempty"`
+	HierarchyRuns []string `json:"hierarchy_runs,omitempty"`
 }
 
 func (s *snapshot) has(part string) bool { return slices.Contains(s.Parts, part) }
@@ -82,6 +86,7 @@ func take(ctx context.Context, tx *store.DB, runID string, parts []string, clust
 			return nil, err
 		}
 		for _, r := range runs {
+			s.SummaryRuns = append(s.SummaryRuns, r.SummaryRunID)
 			ss, err := tx.Summaries(ctx, runID, r.SummaryRunID)
 			if err != nil {
 				return nil, err
@@ -138,6 +143,7 @@ func take(ctx context.Context, tx *store.DB, runID string, parts []string, clust
 		if err != nil {
 			return nil, err
 		}
+		s.HierarchyRuns = hs
 		for _, h := range hs {
 			nodes, err := tx.Hierarchy(ctx, h)
 			if err != nil {
@@ -251,8 +257,9 @@ func restore(ctx context.Context, tx *store.DB, runID string, s *snapshot, refre
 		}
 	}
 	if len(s.Clusters) > 0 {
-		if s.has(partSummaries) {
-			if err := g.Exec(`DELETE FROM cluster_summaries WHERE run_id = ? AND cluster_id IN ?`, runID, s.Clusters).Error; err != nil {
+		if s.has(partSummaries) && len(s.SummaryRuns) > 0 {
+			if err := g.Exec(`DELETE FROM cluster_summaries WHERE run_id = ? AND cluster_id IN ? AND summary_run_id IN ?`,
+				runID, s.Clusters, s.SummaryRuns).Error; err != nil {
 				return nil, fmt.Errorf("curation: restore summaries: %w", err)
 			}
 			if err := tx.SaveSummaries(ctx, s.Summaries); err != nil {
@@ -294,8 +301,8 @@ func restore(ctx context.Context, tx *store.DB, runID string, s *snapshot, refre
 	structural := s.has(partHierarchy)
 	titles := s.has(partTitles)
 	return refreshCounts(ctx, tx, runID, refresh, func(t *tree) {
-		if !structural && !titles {
-			return
+		if (!structural && !titles) || !slices.Contains(s.HierarchyRuns, t.id) {
+			return // nothing recorded, or a hierarchy built after the edit
 		}
 		recorded := s.Hierarchy[t.id]
 		chain := make(map[int]lmsys.HierarchyNode, len(recorded))
