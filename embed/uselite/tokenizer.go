@@ -94,19 +94,25 @@ type tokScratch struct {
 	out   []int32
 }
 
-// normalize applies the reference's preprocessing: invalid UTF-8 becomes U+FFFD, then
-// NFKC, then a leading "▁" and every space replaced by "▁".
+// normalize applies the reference's normalisation: invalid UTF-8 becomes U+FFFD, then
+// NFKC. (encode then prefixes "▁" and turns every space into "▁".)
 func normalize(text string) string {
 	if !utf8.ValidString(text) {
 		text = strings.ToValidUTF8(text, "\uFFFD")
 	}
-	return "▁" + strings.ReplaceAll(norm.NFKC.String(text), " ", "▁")
+	if norm.NFKC.IsNormalString(text) {
+		return text
+	}
+	return norm.NFKC.String(text)
 }
 
 // encode appends text's token ids (all of them, unclipped) to s.out and returns it.
 func (t *tokenizer) encode(text string, s *tokScratch) []int32 {
-	s.syms = s.syms[:0]
+	s.syms = append(s.syms[:0], '▁')
 	for _, r := range normalize(text) {
+		if r == ' ' {
+			r = '▁'
+		}
 		s.syms = append(s.syms, r)
 	}
 	n := len(s.syms)
@@ -181,16 +187,18 @@ func (t *tokenizer) encode(text string, s *tokScratch) []int32 {
 	return out[:w]
 }
 
+// grow returns b resized to n, reallocating (contents lost) with headroom when it is
+// too small, so buffers reused across batches of varying size settle quickly.
 func grow(b []float32, n int) []float32 {
 	if cap(b) < n {
-		return make([]float32, n)
+		return make([]float32, n, max(n, 2*cap(b)))
 	}
 	return b[:n]
 }
 
 func growI(b []int32, n int) []int32 {
 	if cap(b) < n {
-		return make([]int32, n)
+		return make([]int32, n, max(n, 2*cap(b)))
 	}
 	return b[:n]
 }

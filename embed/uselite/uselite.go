@@ -49,8 +49,8 @@ type Model struct {
 	pool    packed
 	poolB   []float32
 	workers int
-	scratch sync.Pool // *worker
-	toks    sync.Pool // *tokScratch
+	free    chan *worker // idle workers' buffers; unlike a sync.Pool, they survive GC
+	toks    sync.Pool    // *tokScratch
 }
 
 type layer struct {
@@ -142,7 +142,7 @@ func load(wfile, vfile []byte) (*Model, error) {
 	if len(m.tok.scores)+2 != 8002 {
 		return nil, fmt.Errorf("uselite: vocabulary has %d pieces, embeddings have 8002 rows", len(m.tok.scores))
 	}
-	m.scratch.New = func() any { return new(worker) }
+	m.free = make(chan *worker, 2*m.workers)
 	m.toks.New = func() any { return new(tokScratch) }
 	return m, nil
 }
@@ -243,8 +243,18 @@ func (m *Model) EmbedInto(ctx context.Context, texts []string, dst []float32) er
 // run embeds texts into dst on the calling goroutine: all of them when claim is nil,
 // otherwise the ranges claim hands out until it returns an empty one.
 func (m *Model) run(ctx context.Context, texts []string, dst []float32, claim func() (int, int)) error {
-	w := m.scratch.Get().(*worker)
-	defer m.scratch.Put(w)
+	var w *worker
+	select {
+	case w = <-m.free:
+	default:
+		w = new(worker)
+	}
+	defer func() {
+		select {
+		case m.free <- w:
+		default: // more concurrent callers than slots: let this one go
+		}
+	}()
 	lo, hi := 0, len(texts)
 	if claim != nil {
 		lo, hi = claim()

@@ -236,9 +236,13 @@ func TestEveryKernelMatchesReference(t *testing.T) {
 	}
 	for _, k := range kernels {
 		useKernel(k)
-		v, err := m.Embed(context.Background(), texts, lmsys.PurposeClustering)
+		n := len(cases)
+		if k.name == "go" && testing.Short() {
+			n = 8 // the portable kernel is slow; its short run skips the long texts
+		}
+		v, err := m.Embed(context.Background(), texts[:n], lmsys.PurposeClustering)
 		require.NoError(t, err)
-		for i, c := range cases {
+		for i, c := range cases[:n] {
 			assert.GreaterOrEqual(t, cosine(v[i], c.Embedding), 0.9999, "kernel %s text %q", k.name, c.Text)
 		}
 	}
@@ -251,8 +255,10 @@ func TestCorruptWeightsAreRejected(t *testing.T) {
 	assert.ErrorIs(t, err, weights.ErrFormat)
 	assert.ErrorContains(t, err, "checksum")
 
-	_, err = load(weightsFile, []byte("not a vocabulary"))
+	_, err = newTokenizer([]byte("not a vocabulary"))
 	assert.ErrorContains(t, err, "vocabulary line 1")
+	_, err = newTokenizer([]byte("-1\ta\n"))
+	assert.ErrorContains(t, err, "no one-character unk")
 }
 
 func FuzzTokenize(f *testing.F) {
