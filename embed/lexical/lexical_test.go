@@ -111,6 +111,9 @@ func TestParallelBatchEqualsSequential(t *testing.T) {
 }
 
 func TestEmbedIntoAllocatesNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops buffers on purpose under -race")
+	}
 	e := mustNew(t, Options{})
 	dst := make([]float32, 512)
 	text := "Please write a short poem about autumn leaves 秋天 and rain"

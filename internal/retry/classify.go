@@ -82,7 +82,7 @@ func retryAfterHeader(h http.Header, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if v := h.Get("Retry-After-Ms"); v != "" {
-		if ms, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && ms >= 0 {
+		if ms, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && ms >= 0 && ms <= 1e12 {
 			return time.Duration(ms * float64(time.Millisecond)), true
 		}
 	}
@@ -98,7 +98,7 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s < 0 || s > 1e9 {
+		if !(s >= 0 && s <= 1e9) { // also rejects NaN
 			return 0, false
 		}
 		return time.Duration(s * float64(time.Second)), true
