@@ -49,7 +49,10 @@ type KMeans struct {
 	Progress lmsys.ProgressFunc
 }
 
-// KMeansResult is a k-means partition with its fit statistics.
+// KMeansResult is a k-means partition with its fit statistics. The confidence of a
+// row is (√d₂ − √d₁) / √d₂, where d₁ and d₂ are its squared distances to the nearest
+// and second-nearest centres: 1 on its centre (or when K = 1), 0 half-way between
+// two centres.
 type KMeansResult struct {
 	lmsys.Partition
 	// Inertia is the sum over rows of the squared Euclidean distance to the nearest

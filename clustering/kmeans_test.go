@@ -230,3 +230,21 @@ func ExampleKMeans() {
 	fmt.Println(p.Labels[0] == p.Labels[2], p.Labels[0] != p.Labels[3], p.Labels[3] == p.Labels[5])
 	// Output: true true true
 }
+
+func BenchmarkKMeans20kx64k50(b *testing.B) {
+	data, _ := blobs(1, 20000, 64, 50, 1, nil)
+	for b.Loop() {
+		if _, err := (&KMeans{K: 50, Seed: 1, MaxIter: 20}).ClusterMatrix(context.Background(), data, 20000, 64); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMiniBatch20kx64k50(b *testing.B) {
+	data, _ := blobs(1, 20000, 64, 50, 1, nil)
+	for b.Loop() {
+		if _, err := (&MiniBatch{K: 50, Seed: 1, BatchSize: 2048, ChunkSize: 8192}).Fit(context.Background(), memSource{data, 64}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

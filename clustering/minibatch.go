@@ -75,9 +75,9 @@ func errDims(id int64, got, want int) error {
 	return fmt.Errorf("minibatch: vector of id %d has %d dimensions, expected %d: %w", id, got, want, lmsys.ErrInvalidInput)
 }
 
-// Fit clusters the rows of src and calls emit once per row, in the Source's order,
-// with its id, cluster and confidence (the nearest/second-nearest margin, see
-// KMeans). An error from emit stops the fit and is returned.
+// Fit clusters the rows of src and calls emit (when not nil) once per row, in the
+// Source's order, with its id, cluster and confidence (the nearest/second-nearest
+// margin, see KMeansResult). An error from emit stops the fit and is returned.
 func (mb *MiniBatch) Fit(ctx context.Context, src Source, emit func(id int64, label int, confidence float32) error) (*MiniBatchResult, error) {
 	k := mb.K
 	if k < 1 {
@@ -247,8 +247,10 @@ func (mb *MiniBatch) Fit(ctx context.Context, src Source, emit func(id int64, la
 		for j := 0; j < m; j++ {
 			res.Sizes[lab[j]]++
 			res.Inertia += float64(d1[j])
-			if err := emit(ids[j], int(lab[j]), margin(d1[j], d2[j])); err != nil {
-				return err
+			if emit != nil {
+				if err := emit(ids[j], int(lab[j]), margin(d1[j], d2[j])); err != nil {
+					return err
+				}
 			}
 		}
 		done += int64(m)
