@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/retry"
 )
 
 // BackfillStore is what Backfill needs of a Store; every lmsys.Store has it.
@@ -187,41 +188,54 @@ func (b *backfiller) batch(qs []lmsys.Query) error {
 	return nil
 }
 
-// embed embeds texts, returning the vectors it got by hash. When the whole batch is
-// refused as invalid input (a provider rejecting one empty or oversized text), it
-// embeds the texts one by one so that only the bad ones fail.
+// embed embeds texts, returning the vectors it got by hash. When a batch is refused
+// because of its content (lmsys.ErrInvalidInput, or HTTP 400, 413 or 422 from a
+// provider: one empty or over-long text), it splits the batch in halves and retries
+// them, so that only the offending texts fail.
 func (b *backfiller) embed(texts, hashes []string) (map[string][]float32, error) {
 	out := make(map[string][]float32, len(texts))
+	err := b.embedSplit(texts, hashes, out)
+	return out, err
+}
+
+func (b *backfiller) embedSplit(texts, hashes []string, out map[string][]float32) error {
 	vecs, err := b.e.Embed(b.ctx, texts, lmsys.PurposeClustering)
 	if err == nil {
 		if err := checkVectors(b.space, vecs, len(texts)); err != nil {
-			return nil, err
+			return err
 		}
 		for i, v := range vecs {
 			out[hashes[i]] = v
 		}
-		return out, nil
+		return nil
 	}
-	if !errors.Is(err, lmsys.ErrInvalidInput) || len(texts) == 1 || b.ctx.Err() != nil {
-		return nil, err
+	if len(texts) == 1 || !refusedContent(err) || b.ctx.Err() != nil {
+		return err
 	}
-	var last error
-	for i, t := range texts {
-		v, err := b.e.Embed(b.ctx, []string{t}, lmsys.PurposeClustering)
-		if err == nil {
-			err = checkVectors(b.space, v, 1)
-			if errors.Is(err, lmsys.ErrSpaceMismatch) {
-				return out, err
-			}
+	mid := len(texts) / 2
+	errA := b.embedSplit(texts[:mid], hashes[:mid], out)
+	if errors.Is(errA, lmsys.ErrSpaceMismatch) || b.ctx.Err() != nil {
+		return errA
+	}
+	errB := b.embedSplit(texts[mid:], hashes[mid:], out)
+	if errB != nil {
+		return errB
+	}
+	return errA
+}
+
+// refusedContent reports whether err says the input itself was refused, so that a
+// smaller batch may succeed.
+func refusedContent(err error) bool {
+	if errors.Is(err, lmsys.ErrInvalidInput) {
+		return true
+	}
+	var re *retry.Error
+	if errors.As(err, &re) {
+		switch re.Status {
+		case 400, 413, 422:
+			return true
 		}
-		if err != nil {
-			if b.ctx.Err() != nil {
-				return out, err
-			}
-			last = err
-			continue
-		}
-		out[hashes[i]] = v[0]
 	}
-	return out, last
+	return false
 }

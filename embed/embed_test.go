@@ -562,3 +562,41 @@ func TestScriptHybrid(t *testing.T) {
 	_, err = embed.NewScriptHybrid(lmsys.Space{Provider: "a", Model: "b", Dims: 3}, sem, lex, 0.5)
 	assert.ErrorIs(t, err, lmsys.ErrSpaceMismatch)
 }
+
+func TestBackfillBisectsRefusedBatches(t *testing.T) {
+	// An OpenAI-compatible fake that refuses any request holding an over-long text
+	// with HTTP 400, as the real API does beyond the model's context.
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		var req struct {
+			Input []string `json:"input"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		for _, in := range req.Input {
+			if len(in) > 100 {
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"error":{"message":"This model's maximum context length is 8192 tokens"}}`))
+				return
+			}
+		}
+		data := []map[string]any{}
+		for i, in := range req.Input {
+			v := make([]float32, 8)
+			v[len(in)%8] = 1
+			data = append(data, map[string]any{"index": i, "embedding": v})
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"data": data})
+	}))
+	defer srv.Close()
+	e, err := embed.Open("openai/gw", embed.WithBaseURL(srv.URL), embed.WithAPIKey("k"), embed.WithDims(8), embed.WithBatchSize(64))
+	require.NoError(t, err)
+	in := texts(40, 40)
+	in[17] = strings.Repeat("long ", 50)
+	s := newMemStore(in...)
+	st, err := embed.Backfill(context.Background(), s, e, lmsys.QueryFilter{}, embed.BackfillOptions{})
+	assert.Equal(t, embed.BackfillStats{Embedded: 39, Failed: 1}, st)
+	assert.ErrorIs(t, err, lmsys.ErrProvider)
+	assert.ErrorContains(t, err, "HTTP 400")
+	assert.LessOrEqual(t, calls.Load(), int32(2*7+1), "bisection, not one call per text")
+}
