@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -993,4 +994,37 @@ func TestUndoKeepsLaterRuns(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, h, 4, "the later hierarchy keeps its nodes")
 	checkConsistent(t, db)
+}
+
+// TestBadText stores invalid UTF-8 and NUL bytes cleaned (PostgreSQL rejects both) and
+// refuses enormous texts without changing anything.
+func TestBadText(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		res, err := f.cur.RenameCluster(ctx, runID, 1, curation.Rename{Title: "caf\xe9\x00 talk"}, "ed\xffitor", "why\x00")
+		require.NoError(t, err)
+		assert.Equal(t, "ed\uFFFDitor", res.Edit.Editor)
+		ss, err := db.Summaries(ctx, runID, "")
+		require.NoError(t, err)
+		assert.Equal(t, "caf\uFFFD talk", ss[1].Title)
+		_, err = f.cur.FlagCluster(ctx, runID, 1, "bad\xff", "a", "")
+		require.NoError(t, err)
+
+		before := dump(t, db)
+		huge := strings.Repeat("x", 20000)
+		for name, op := range map[string]func() error{
+			"title":  func() error { _, err := f.cur.RenameCluster(ctx, runID, 1, curation.Rename{Title: huge}, "a", ""); return err },
+			"editor": func() error { _, err := f.cur.FlagCluster(ctx, runID, 1, "x", huge, ""); return err },
+			"reason": func() error { _, err := f.cur.FlagCluster(ctx, runID, 1, "x", "a", huge); return err },
+			"notes":  func() error { _, err := f.cur.TagCluster(ctx, runID, 1, curation.Tag{Notes: &huge}, "a", ""); return err },
+			"flag":   func() error { _, err := f.cur.TagCluster(ctx, runID, 1, curation.Tag{Flags: []string{huge}}, "a", ""); return err },
+		} {
+			err := op()
+			require.ErrorIs(t, err, lmsys.ErrInvalidInput, name)
+			assert.ErrorContains(t, err, "characters", name)
+		}
+		assert.Equal(t, before, dump(t, db))
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/store"
@@ -109,9 +110,15 @@ type change struct {
 // apply runs op in one transaction holding the run's lock, records its edit and calls
 // OnChange after the commit.
 func (c *Curator) apply(ctx context.Context, runID, editor, reason string, op func(tx *store.DB, run lmsys.Run) (*change, error)) (Result, error) {
-	editor = strings.TrimSpace(editor)
+	editor, reason = cleanText(strings.TrimSpace(editor)), cleanText(strings.TrimSpace(reason))
 	if editor == "" {
 		return Result{}, fmt.Errorf("%w: editor is empty (name who makes the edit)", lmsys.ErrInvalidInput)
+	}
+	if n := utf8.RuneCountInString(editor); n > maxEditor {
+		return Result{}, fmt.Errorf("%w: editor name has %d characters, at most %d are allowed", lmsys.ErrInvalidInput, n, maxEditor)
+	}
+	if n := utf8.RuneCountInString(reason); n > maxReason {
+		return Result{}, fmt.Errorf("%w: reason has %d characters, at most %d are allowed", lmsys.ErrInvalidInput, n, maxReason)
 	}
 	var res Result
 	err := c.db.Tx(ctx, func(tx *store.DB) error {
@@ -136,7 +143,7 @@ func (c *Curator) apply(ctx context.Context, runID, editor, reason string, op fu
 		}
 		ch.newValue["footprint"] = fpm
 		e := lmsys.Edit{RunID: runID, ClusterID: ch.cluster, EditType: ch.editType, Editor: editor, OldValue: oldV,
-			NewValue: ch.newValue, Reason: strings.TrimSpace(reason), CreatedAt: c.opts.Now().UTC()}
+			NewValue: ch.newValue, Reason: reason, CreatedAt: c.opts.Now().UTC()}
 		id, err := tx.AddEdit(ctx, e)
 		if err != nil {
 			return err
@@ -378,3 +385,27 @@ func roundTrip(m map[string]any) (map[string]any, error) {
 }
 
 func intPtr(i int) *int { return &i }
+
+// Length limits of the text an edit stores, in characters.
+const (
+	maxEditor      = 200
+	maxReason      = 4000
+	maxTitle       = 500
+	maxDescription = 10000
+	maxFlag        = 100
+	maxNotes       = 10000
+)
+
+// cleanText makes text storable in every database: valid UTF-8, no NUL bytes.
+func cleanText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
+// checkLen fails with ErrInvalidInput when s has more than limit characters.
+func checkLen(what, s string, limit int) error {
+	if n := utf8.RuneCountInString(s); n > limit {
+		return fmt.Errorf("%w: %s has %d characters, at most %d are allowed", lmsys.ErrInvalidInput, what, n, limit)
+	}
+	return nil
+}

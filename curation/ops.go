@@ -106,9 +106,12 @@ type Rename struct {
 // RenameCluster sets a cluster's title and description in one summary run (the latest
 // by default) and on its leaf in every hierarchy of the run.
 func (c *Curator) RenameCluster(ctx context.Context, runID string, clusterID int, r Rename, editor, reason string) (Result, error) {
-	r.Title, r.Description = strings.TrimSpace(r.Title), strings.TrimSpace(r.Description)
+	r.Title, r.Description = cleanText(strings.TrimSpace(r.Title)), cleanText(strings.TrimSpace(r.Description))
 	if r.Title == "" && r.Description == "" {
 		return Result{}, fmt.Errorf("%w: rename needs a title or a description", lmsys.ErrInvalidInput)
+	}
+	if err := errors.Join(checkLen("title", r.Title, maxTitle), checkLen("description", r.Description, maxDescription)); err != nil {
+		return Result{}, err
 	}
 	return c.apply(ctx, runID, editor, reason, func(tx *store.DB, run lmsys.Run) (*change, error) {
 		if err := needCluster(ctx, tx, runID, clusterID); err != nil {
@@ -706,10 +709,20 @@ func (c *Curator) TagCluster(ctx context.Context, runID string, clusterID int, t
 	if tag.Flags != nil {
 		flags = []string{}
 		for _, f := range tag.Flags {
-			if f = strings.TrimSpace(f); f != "" && !slices.Contains(flags, f) {
+			if f = cleanText(strings.TrimSpace(f)); f != "" && !slices.Contains(flags, f) {
+				if err := checkLen("flag", f, maxFlag); err != nil {
+					return Result{}, err
+				}
 				flags = append(flags, f)
 			}
 		}
+	}
+	if tag.Notes != nil {
+		notes := cleanText(*tag.Notes)
+		if err := checkLen("notes", notes, maxNotes); err != nil {
+			return Result{}, err
+		}
+		tag.Notes = &notes
 	}
 	return c.apply(ctx, runID, editor, reason, func(tx *store.DB, run lmsys.Run) (*change, error) {
 		if err := needCluster(ctx, tx, runID, clusterID); err != nil {
@@ -750,9 +763,12 @@ func (c *Curator) TagCluster(ctx context.Context, runID string, clusterID int, t
 // FlagCluster adds one flag to a cluster's metadata. Adding a flag it already has
 // fails with lmsys.ErrInvalidInput.
 func (c *Curator) FlagCluster(ctx context.Context, runID string, clusterID int, flag, editor, reason string) (Result, error) {
-	flag = strings.TrimSpace(flag)
+	flag = cleanText(strings.TrimSpace(flag))
 	if flag == "" {
 		return Result{}, fmt.Errorf("%w: flag is empty", lmsys.ErrInvalidInput)
+	}
+	if err := checkLen("flag", flag, maxFlag); err != nil {
+		return Result{}, err
 	}
 	return c.apply(ctx, runID, editor, reason, func(tx *store.DB, run lmsys.Run) (*change, error) {
 		if err := needCluster(ctx, tx, runID, clusterID); err != nil {

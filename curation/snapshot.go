@@ -240,8 +240,12 @@ func restore(ctx context.Context, tx *store.DB, runID string, s *snapshot, refre
 		}
 		var as []lmsys.Assignment
 		for _, grp := range s.Assignments {
+			late := make(map[int64]bool, len(grp.Late))
+			for _, q := range grp.Late {
+				late[q] = true
+			}
 			for i, q := range grp.QueryIDs {
-				a := lmsys.Assignment{RunID: runID, QueryID: q, ClusterID: grp.Cluster, Late: slices.Contains(grp.Late, q)}
+				a := lmsys.Assignment{RunID: runID, QueryID: q, ClusterID: grp.Cluster, Late: late[q]}
 				if i < len(grp.Confidence) {
 					a.Confidence = grp.Confidence[i]
 				}

@@ -3,6 +3,8 @@ package curation
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -33,7 +35,7 @@ func (c *Curator) Undo(ctx context.Context, runID string, editID int64, editor, 
 			return nil, fmt.Errorf("%w: edit %d (%s) records no snapshot to restore (it was not written by this library's curation)",
 				lmsys.ErrInvalidInput, editID, e.EditType)
 		}
-		log, err := tx.Edits(ctx, store.EditFilter{RunID: runID})
+		log, err := editLog(ctx, tx, runID)
 		if err != nil {
 			return nil, err
 		}
@@ -177,4 +179,35 @@ func firstShared64(a, b []int64) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// editLog returns a run's edits in id order without their old values (snapshots can
+// be large and checkUndoable needs only the new values).
+func editLog(ctx context.Context, tx *store.DB, runID string) ([]lmsys.Edit, error) {
+	rows, err := tx.Gorm().WithContext(ctx).Raw(`SELECT id, cluster_id, edit_type, COALESCE(editor, ''), timestamp, COALESCE(new_value, '')
+		FROM cluster_edits WHERE run_id = ? ORDER BY id`, runID).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("curation: read edit log of %s: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []lmsys.Edit
+	for rows.Next() {
+		e := lmsys.Edit{RunID: runID}
+		var cluster sql.NullInt64
+		var ts sql.NullTime
+		var nv string
+		if err := rows.Scan(&e.ID, &cluster, &e.EditType, &e.Editor, &ts, &nv); err != nil {
+			return nil, err
+		}
+		if cluster.Valid {
+			c := int(cluster.Int64)
+			e.ClusterID = &c
+		}
+		e.CreatedAt = ts.Time
+		if nv != "" {
+			_ = json.Unmarshal([]byte(nv), &e.NewValue)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
