@@ -1015,11 +1015,20 @@ func TestBadText(t *testing.T) {
 		before := dump(t, db)
 		huge := strings.Repeat("x", 20000)
 		for name, op := range map[string]func() error{
-			"title":  func() error { _, err := f.cur.RenameCluster(ctx, runID, 1, curation.Rename{Title: huge}, "a", ""); return err },
+			"title": func() error {
+				_, err := f.cur.RenameCluster(ctx, runID, 1, curation.Rename{Title: huge}, "a", "")
+				return err
+			},
 			"editor": func() error { _, err := f.cur.FlagCluster(ctx, runID, 1, "x", huge, ""); return err },
 			"reason": func() error { _, err := f.cur.FlagCluster(ctx, runID, 1, "x", "a", huge); return err },
-			"notes":  func() error { _, err := f.cur.TagCluster(ctx, runID, 1, curation.Tag{Notes: &huge}, "a", ""); return err },
-			"flag":   func() error { _, err := f.cur.TagCluster(ctx, runID, 1, curation.Tag{Flags: []string{huge}}, "a", ""); return err },
+			"notes": func() error {
+				_, err := f.cur.TagCluster(ctx, runID, 1, curation.Tag{Notes: &huge}, "a", "")
+				return err
+			},
+			"flag": func() error {
+				_, err := f.cur.TagCluster(ctx, runID, 1, curation.Tag{Flags: []string{huge}}, "a", "")
+				return err
+			},
 		} {
 			err := op()
 			require.ErrorIs(t, err, lmsys.ErrInvalidInput, name)
