@@ -314,7 +314,7 @@ func (e *Embedder) embed(s *scratch, text string, dst []float32) {
 	clear(char)
 	for _, slot := range s.used {
 		k := s.keys[slot]
-		w := float32(1 + math.Log(float64(s.cnt[slot])))
+		w := tfWeight(s.cnt[slot])
 		if k&2 != 0 {
 			w = -w
 		}
@@ -342,6 +342,22 @@ func (e *Embedder) embed(s *scratch, text string, dst []float32) {
 	for i := range dst {
 		dst[i] *= inv
 	}
+}
+
+// tfTable holds 1 + ln(c) for the small counts almost every feature has.
+var tfTable = func() (t [256]float32) {
+	for c := 1; c < len(t); c++ {
+		t[c] = float32(1 + math.Log(float64(c)))
+	}
+	return t
+}()
+
+// tfWeight returns the sublinear term frequency 1 + ln(c) of a count c ≥ 1.
+func tfWeight(c uint32) float32 {
+	if c < uint32(len(tfTable)) {
+		return tfTable[c]
+	}
+	return float32(1 + math.Log(float64(c)))
 }
 
 func invNorm(v []float32) float32 {

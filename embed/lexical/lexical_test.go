@@ -3,8 +3,10 @@ package lexical
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"os"
 	"strings"
@@ -213,4 +215,23 @@ func BenchmarkEmbedInto(b *testing.B) {
 		e.EmbedInto(dst, texts[i%len(texts)])
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
+}
+
+// TestSpaceIsStable pins the vectors of local/lexical: stored embeddings of this space
+// must stay comparable with new ones, so any change to the features, hashing or
+// weighting must come with a new model name instead.
+func TestSpaceIsStable(t *testing.T) {
+	e := mustNew(t, Options{})
+	texts := []string{"what alarms do i have set right now", "你好，请帮我写一首关于秋天的诗", "Write a Python function!", ""}
+	vecs, err := e.Embed(context.Background(), texts, lmsys.PurposeClustering)
+	require.NoError(t, err)
+	h := fnv.New64a()
+	for _, v := range vecs {
+		for _, x := range v {
+			var b [4]byte
+			binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
+			h.Write(b[:])
+		}
+	}
+	assert.Equal(t, uint64(0x97fb17c52177c00), h.Sum64(), "local/lexical vectors changed")
 }
