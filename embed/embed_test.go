@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -599,4 +600,30 @@ func TestBackfillBisectsRefusedBatches(t *testing.T) {
 	assert.ErrorIs(t, err, lmsys.ErrProvider)
 	assert.ErrorContains(t, err, "HTTP 400")
 	assert.LessOrEqual(t, calls.Load(), int32(2*7+1), "bisection, not one call per text")
+}
+
+func ExampleBackfill() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "lmsys-example-")
+	defer os.RemoveAll(dir)
+	db, err := store.Open(ctx, store.Config{Path: filepath.Join(dir, "queries.db")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+	ds, _ := db.EnsureDataset(ctx, lmsys.Dataset{Name: "demo"})
+	_, _ = db.InsertQueries(ctx, []lmsys.Query{
+		{DatasetID: ds.ID, ConversationID: "1", Text: "hi"},
+		{DatasetID: ds.ID, ConversationID: "2", Text: "hi"},
+		{DatasetID: ds.ID, ConversationID: "3", Text: "write a haiku about rain"},
+	})
+	e, _ := embed.Open("local/lexical")
+	st, err := embed.Backfill(ctx, db, e, lmsys.QueryFilter{}, embed.BackfillOptions{})
+	fmt.Printf("%+v %v\n", st, err)
+	st, err = embed.Backfill(ctx, db, e, lmsys.QueryFilter{}, embed.BackfillOptions{}) // nothing left to do
+	fmt.Printf("%+v %v\n", st, err)
+	// Output:
+	// {Embedded:2 Cached:1 Failed:0} <nil>
+	// {Embedded:0 Cached:3 Failed:0} <nil>
 }
