@@ -42,8 +42,9 @@ type MiniBatch struct {
 	ChunkSize int
 	// Passes is the number of update passes over the data (default 2).
 	Passes int
-	// NInit is the number of seeded inits tried on the reservoir, keeping the one of
-	// lowest reservoir inertia (default 3).
+	// NInit is the number of inits tried on the reservoir (k-means++ on up to
+	// max(40·K, 4096) of its rows, then up to 10 Lloyd iterations on all of it),
+	// keeping the one of lowest reservoir inertia (default 3).
 	NInit int
 	// Reservoir is the size of the seeding sample (default max(40·K, 3·BatchSize)).
 	Reservoir int
@@ -157,7 +158,7 @@ func (mb *MiniBatch) Fit(ctx context.Context, src Source, emit func(id int64, la
 	tolAbs := 1e-4 * meanVariance(reservoir, rn, d)
 	for run := 0; run < nInit; run++ {
 		r := rand.New(rand.NewPCG(mb.Seed, uint64(run)+101))
-		c, err := seedPlusPlus(ctx, r, reservoir, rnorms, rn, d, k, rn, workers)
+		c, err := seedPlusPlus(ctx, r, reservoir, rnorms, rn, d, k, max(40*k, 4096), workers)
 		if err != nil {
 			return nil, fmt.Errorf("minibatch: seeding: %w", err)
 		}
