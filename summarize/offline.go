@@ -225,7 +225,7 @@ func pickTitleTerms(ranked []scored, maxTerms, maxWords int) []scored {
 		parts := strings.Fields(r.term)
 		covered := true
 		for _, p := range parts {
-			if !words[p] {
+			if !words[stem(p)] {
 				covered = false
 			}
 		}
@@ -239,7 +239,7 @@ func pickTitleTerms(ranked []scored, maxTerms, maxWords int) []scored {
 		// Drop an earlier single word that this phrase contains.
 		kept := picked[:0]
 		for _, p := range picked {
-			if !p.phrase && r.phrase && containsWord(parts, p.term) {
+			if !p.phrase && r.phrase && containsWord(parts, stem(p.term)) {
 				nWords--
 				continue
 			}
@@ -247,20 +247,30 @@ func pickTitleTerms(ranked []scored, maxTerms, maxWords int) []scored {
 		}
 		picked = append(kept, r)
 		for _, p := range parts {
-			words[p] = true
+			words[stem(p)] = true
 		}
 		nWords += len(parts)
 	}
 	return picked
 }
 
+// containsWord reports whether one of parts has the stem w.
 func containsWord(parts []string, w string) bool {
 	for _, p := range parts {
-		if p == w {
+		if stem(p) == w {
 			return true
 		}
 	}
 	return false
+}
+
+// stem folds the plural of a Latin-script word onto its singular ("alarms" → "alarm",
+// "lights" → "light") so a title does not list both; other words are kept.
+func stem(w string) string {
+	if len(w) >= 4 && w[len(w)-1] == 's' && w[len(w)-2] != 's' && w[len(w)-2] != 'u' && w[len(w)-2] != 'i' {
+		return w[:len(w)-1]
+	}
+	return w
 }
 
 // titleOf joins the picked terms: "Python list, dictionary, sort".

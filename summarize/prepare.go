@@ -50,6 +50,7 @@ func (o *PrepareOptions) defaults() {
 type sample struct {
 	id   int64
 	text string
+	vec  []float32
 	dist float64
 }
 
@@ -64,7 +65,6 @@ type clusterAcc struct {
 	languages map[string]int
 	models    map[string]int
 	centroid  []float32
-	vecs      map[int64][]float32
 }
 
 // Prepare builds the summarizer input of every cluster of a run from the store: up to
@@ -99,7 +99,7 @@ func Prepare(ctx context.Context, st lmsys.Store, runID string, space lmsys.Spac
 		if a == nil {
 			seed := opts.Seed ^ uint64(int64(cid))*0x9E3779B97F4A7C15
 			a = &clusterAcc{id: cid, seen: map[uint64]struct{}{}, rng: rand.New(rand.NewPCG(seed, opts.Seed)),
-				languages: map[string]int{}, models: map[string]int{}, vecs: map[int64][]float32{}}
+				languages: map[string]int{}, models: map[string]int{}}
 			accs[cid] = a
 		}
 		return a
@@ -151,29 +151,31 @@ func Prepare(ctx context.Context, st lmsys.Store, runID string, space lmsys.Spac
 	for _, a := range accs {
 		a.seen = nil
 	}
-	// Vectors of the sampled queries, and the run's centroids.
+	// Vectors of the sampled queries, looked up by text hash in the embedding cache (a
+	// primary-key lookup; scanning the run's vectors would read every one of them).
 	if !space.IsZero() {
-		var ids []int64
-		owner := map[int64]*clusterAcc{}
+		var hashes []string
+		owners := map[string][]*sample{}
 		for _, a := range accs {
-			for _, s := range a.samples {
-				ids = append(ids, s.id)
-				owner[s.id] = a
+			for i := range a.samples {
+				h := lmsys.TextHash(a.samples[i].text)
+				if owners[h] == nil {
+					hashes = append(hashes, h)
+				}
+				owners[h] = append(owners[h], &a.samples[i])
 			}
 		}
-		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-		for start := 0; start < len(ids); start += 2000 {
-			chunk := ids[start:min(start+2000, len(ids))]
-			err := st.ScanQueryVectors(ctx, space, lmsys.QueryFilter{IDs: chunk}, len(chunk), func(qids []int64, vecs [][]float32) error {
-				for i, id := range qids {
-					if a := owner[id]; a != nil {
-						a.vecs[id] = append([]float32(nil), vecs[i]...)
-					}
-				}
-				return nil
-			})
+		sort.Strings(hashes)
+		for start := 0; start < len(hashes); start += 2000 {
+			chunk := hashes[start:min(start+2000, len(hashes))]
+			got, err := st.GetEmbeddings(ctx, space, chunk)
 			if err != nil {
 				return nil, fmt.Errorf("summarize: read embeddings of run %s: %w", runID, err)
+			}
+			for h, v := range got {
+				for _, s := range owners[h] {
+					s.vec = v
+				}
 			}
 		}
 	}
@@ -189,10 +191,10 @@ func Prepare(ctx context.Context, st lmsys.Store, runID string, space lmsys.Spac
 	for _, a := range ordered {
 		a.centroid = cents[a.id]
 		if len(a.centroid) == 0 {
-			a.centroid = meanOf(a.vecs)
+			a.centroid = meanOf(a.samples)
 		}
 		for i := range a.samples {
-			a.samples[i].dist = cosineDist(a.vecs[a.samples[i].id], a.centroid)
+			a.samples[i].dist = cosineDist(a.samples[i].vec, a.centroid)
 		}
 		sort.SliceStable(a.samples, func(i, j int) bool {
 			if a.samples[i].dist != a.samples[j].dist {
@@ -255,7 +257,7 @@ func contrast(a *clusterAcc, all []*clusterAcc, k, n int) []string {
 		b := nbs[i].c
 		ss := append([]sample(nil), b.samples...)
 		for j := range ss {
-			ss[j].dist = cosineDist(b.vecs[ss[j].id], a.centroid)
+			ss[j].dist = cosineDist(ss[j].vec, a.centroid)
 		}
 		sort.SliceStable(ss, func(x, y int) bool {
 			if ss[x].dist != ss[y].dist {
@@ -295,11 +297,15 @@ func cosineDist(a, b []float32) float64 {
 	return 1 - dot/math.Sqrt(na*nb)
 }
 
-// meanOf returns the mean of the vectors, or nil when there are none.
-func meanOf(vs map[int64][]float32) []float32 {
+// meanOf returns the mean of the samples' vectors, or nil when none has one.
+func meanOf(ss []sample) []float32 {
 	var sum []float64
 	n := 0
-	for _, v := range vs {
+	for _, s := range ss {
+		v := s.vec
+		if len(v) == 0 {
+			continue
+		}
 		if sum == nil {
 			sum = make([]float64, len(v))
 		}
