@@ -334,3 +334,45 @@ func TestHNSWDeletesNeverReturned(t *testing.T) {
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"v1", "v2"}, hitIDs(hs))
 }
+
+func TestConcurrentSearchesDuringWrites(t *testing.T) {
+	ctx := context.Background()
+	data := blobs(1200, 16, 5, 8)
+	for name, idx := range map[string]lmsys.VectorIndex{
+		"exact": NewExact(),
+		"hnsw":  NewHNSW(HNSWOptions{M: 8, EfConstruction: 32, RebuildRatio: 0.2}),
+	} {
+		t.Run(name, func(t *testing.T) {
+			require.NoError(t, idx.Upsert(ctx, "c", data[:300]))
+			done := make(chan struct{})
+			errs := make(chan error, 4)
+			for g := range 3 {
+				go func() {
+					for i := 0; ; i++ {
+						select {
+						case <-done:
+							errs <- nil
+							return
+						default:
+						}
+						if _, err := idx.Search(ctx, "c", data[(g*97+i)%len(data)].Values, 5, lmsys.Filter{}); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			for lo := 300; lo < len(data); lo += 150 {
+				require.NoError(t, idx.Upsert(ctx, "c", data[lo:lo+150]))
+				require.NoError(t, idx.Delete(ctx, "c", []string{data[lo-300].ID, data[lo-299].ID}))
+			}
+			close(done)
+			for range 3 {
+				require.NoError(t, <-errs)
+			}
+			n, err := idx.Count(ctx, "c")
+			require.NoError(t, err)
+			assert.Equal(t, len(data)-12, n)
+		})
+	}
+}
