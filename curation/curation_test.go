@@ -614,6 +614,19 @@ func TestUndoRules(t *testing.T) {
 		require.NoError(t, err)
 		checkConsistent(t, db)
 
+		// A later rename of the cluster a delete moved queries into blocks undoing the delete.
+		d, err := f.cur.DeleteCluster(ctx, runID, 1, curation.Delete{MoveTo: ptr(0)}, "alice", "")
+		require.NoError(t, err)
+		r0, err := f.cur.RenameCluster(ctx, runID, 0, curation.Rename{Title: "Python and more"}, "alice", "")
+		require.NoError(t, err)
+		_, err = f.cur.Undo(ctx, runID, d.Edit.ID, "bob", "")
+		assert.ErrorIs(t, err, lmsys.ErrConflict)
+		_, err = f.cur.Undo(ctx, runID, r0.Edit.ID, "bob", "")
+		require.NoError(t, err)
+		_, err = f.cur.Undo(ctx, runID, d.Edit.ID, "bob", "")
+		require.NoError(t, err)
+		checkConsistent(t, db)
+
 		// Unknown edits, and edits of other runs.
 		_, err = f.cur.Undo(ctx, runID, 9999, "bob", "")
 		assert.ErrorIs(t, err, lmsys.ErrNotFound)
@@ -874,9 +887,9 @@ func concurrent(t *testing.T, open func() *store.DB) {
 // undoes every edit newest first and expects the run exactly as it started.
 func TestRandomEditSequences(t *testing.T) {
 	t.Parallel()
-	seeds := []uint64{1, 2, 3}
+	seeds := []uint64{1, 2, 3, 4, 5, 6}
 	if testing.Short() {
-		seeds = seeds[:1]
+		seeds = seeds[:2]
 	}
 	for _, seed := range seeds {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
@@ -939,6 +952,19 @@ func TestRandomEditSequences(t *testing.T) {
 			}
 			require.NotEmpty(t, done)
 			t.Logf("%d of 25 random edits applied", len(done))
+			// Undo one edit out of order when nothing later depends on it; a refusal
+			// changes nothing.
+			k := rng.IntN(len(done))
+			before := dump(t, db)
+			if _, err := f.cur.Undo(ctx, runID, done[k], "r", ""); err != nil {
+				require.ErrorIs(t, err, lmsys.ErrConflict)
+				require.Equal(t, before, dump(t, db))
+				t.Logf("undo of edit %d of %d refused: %v", k+1, len(done), err)
+			} else {
+				t.Logf("undo of edit %d of %d done out of order", k+1, len(done))
+				checkConsistent(t, db)
+				done = slices.Delete(done, k, k+1)
+			}
 			for i := len(done) - 1; i >= 0; i-- {
 				_, err := f.cur.Undo(ctx, runID, done[i], "r", "")
 				require.NoError(t, err, "undo edit %d", done[i])

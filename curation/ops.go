@@ -676,7 +676,7 @@ func (c *Curator) DeleteCluster(ctx context.Context, runID string, clusterID int
 			return nil, err
 		}
 		return &change{editType: TypeDelete, cluster: intPtr(clusterID), old: snap, newValue: nv, hier: hier,
-			fp: footprint{Queries: mem, Members: all, Struct: []int{clusterID}}}, nil
+			fp: footprint{Queries: mem, Members: all, Struct: all}}, nil
 	})
 }
 
