@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/lmsys-go/lmsys/dataset"
+	"github.com/lmsys-go/lmsys/store"
+)
+
+func init() {
+	subcommands["load"] = subcommand{
+		summary: "load a JSONL/Parquet file into a fresh SQLite db: rows/s, peak RSS, db size (-gen N writes a test file)",
+		run:     runLoad,
+	}
+}
+
+// genWords feed the generated texts; a fixed seed makes the file the same every time.
+var genWords = strings.Fields(`how do i write a python function that reads csv file and returns the average of each column
+please explain the difference between tcp and udp with examples translate this paragraph into french summarize the
+following article about climate change write a short story about a dragon who learns to code what are the symptoms of
+vitamin d deficiency give me a recipe for vegan lasagna draft an email to my landlord about the broken heater solve
+the equation for x and show each step sql query to find duplicate rows in a table javascript promise async await error
+handling plan a three day trip to kyoto with a budget explain quantum entanglement like i am five write a cover letter
+for a junior data analyst role`)
+
+var genModels = []string{"vicuna-13b", "koala-13b", "gpt-4", "llama-2-13b-chat", "claude-1", "alpaca-13b"}
+var genLangs = []string{"English", "English", "English", "Spanish", "German", "French", "Chinese", "Portuguese"}
+
+type genRow struct {
+	ID       string `json:"id" parquet:"id"`
+	Text     string `json:"text" parquet:"text"`
+	Model    string `json:"model" parquet:"model"`
+	Language string `json:"language" parquet:"language"`
+}
+
+// genRows calls fn with n deterministic rows of about 600 characters of text.
+func genRows(n int, fn func(genRow) error) error {
+	rng := rand.New(rand.NewPCG(42, 1))
+	var b strings.Builder
+	for i := range n {
+		b.Reset()
+		target := 500 + rng.IntN(200)
+		for b.Len() < target {
+			if b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(genWords[rng.IntN(len(genWords))])
+		}
+		if err := fn(genRow{ID: fmt.Sprintf("gen-%08d", i), Text: b.String(), Model: genModels[rng.IntN(len(genModels))],
+			Language: genLangs[rng.IntN(len(genLangs))]}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeGenerated(path string, n int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if strings.HasSuffix(path, ".parquet") {
+		w := parquet.NewGenericWriter[genRow](f, parquet.Compression(&parquet.Snappy), parquet.MaxRowsPerRowGroup(100000))
+		buf := make([]genRow, 0, 1024)
+		err := genRows(n, func(r genRow) error {
+			if buf = append(buf, r); len(buf) == cap(buf) {
+				_, err := w.Write(buf)
+				buf = buf[:0]
+				return err
+			}
+			return nil
+		})
+		if err == nil {
+			_, err = w.Write(buf)
+		}
+		if err == nil {
+			err = w.Close()
+		}
+		if err != nil {
+			return err
+		}
+		return f.Close()
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	enc := json.NewEncoder(bw)
+	if err := genRows(n, func(r genRow) error { return enc.Encode(r) }); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func fileSizeMB(paths ...string) float64 {
+	var n int64
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil {
+			n += st.Size()
+		}
+	}
+	return float64(n) / (1 << 20)
+}
+
+func runLoad(ctx context.Context, args []string, r *reporter) error {
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	in := fs.String("in", "", "file to load (.jsonl, .parquet, … as `lmsys load --source` reads)")
+	gen := fs.Int("gen", 0, "write this many generated ~600-character rows to -out (JSONL, or Parquet when -out ends in .parquet) and exit")
+	out := fs.String("out", "", "file -gen writes")
+	dbPath := fs.String("db", "", "SQLite file to create (default: a fresh temporary file, removed afterwards)")
+	batch := fs.Int("batch", dataset.DefaultBatchSize, "queries per insert transaction")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file")
+	peer := fs.String("peer", "", "also run this peer loader script (e.g. ../shared/peers/peer_load.py) on the same file, for comparison")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *gen > 0 {
+		if *out == "" {
+			return errors.New("-gen needs -out FILE")
+		}
+		start := time.Now()
+		if err := writeGenerated(*out, *gen); err != nil {
+			return err
+		}
+		r.Row("generated", *gen, "file", *out, "size_mb", fileSizeMB(*out), "seconds", since(start))
+		return nil
+	}
+	if *in == "" {
+		return errors.New("need -in FILE (or -gen N -out FILE)")
+	}
+	path := *dbPath
+	if path == "" {
+		dir, err := os.MkdirTemp("", "bench-load")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		path = filepath.Join(dir, "queries.db")
+	} else if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("%s exists: the benchmark loads into a fresh database", path)
+	}
+	db, err := store.Open(ctx, store.Config{Path: path})
+	if err != nil {
+		return err
+	}
+	src, err := dataset.OpenFile(*in, dataset.Mapping{})
+	if err != nil {
+		db.Close()
+		return err
+	}
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			db.Close()
+			return err
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			db.Close()
+			return err
+		}
+		defer pf.Close()
+		defer pprof.StopCPUProfile()
+	}
+	start, cpu0 := time.Now(), selfCPUSeconds()
+	stats, err := dataset.Load(ctx, src, db, dataset.LoadOptions{BatchSize: *batch})
+	wall, cpu := since(start), selfCPUSeconds()-cpu0
+	db.Close()
+	if err != nil {
+		return err
+	}
+	reasons := make([]string, 0, len(stats.Skipped))
+	for k, v := range stats.Skipped {
+		reasons = append(reasons, fmt.Sprintf("%s:%d", strings.ReplaceAll(k, " ", "_"), v))
+	}
+	sort.Strings(reasons)
+	r.Row("loader", "lmsys-go", "file", filepath.Base(*in), "rows", stats.Rows, "inserted", stats.Inserted,
+		"skipped", stats.SkippedTotal(), "wall_s", wall, "cpu_s", cpu, "rows_per_s", float64(stats.Rows)/wall,
+		"peak_rss_mb", PeakRSSMB(), "db_mb", fileSizeMB(path, path+"-wal"))
+	if len(reasons) > 0 {
+		r.Row("skipped_by_reason", strings.Join(reasons, ","))
+	}
+	if *peer != "" {
+		return runPeerLoad(ctx, *peer, *in, r)
+	}
+	return nil
+}
+
+var peerRate = regexp.MustCompile(`rows=(\d+) wall=([\d.]+)s rate=(\d+)`)
+
+// runPeerLoad runs a peer loader script and reports its own printed rate and its
+// peak RSS from the child's resource usage.
+func runPeerLoad(ctx context.Context, script, in string, r *reporter) error {
+	dir, err := os.MkdirTemp("", "bench-peer")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	db := filepath.Join(dir, "peer.db")
+	// The script runs inside a small wrapper that prints its VmHWM: the child's rusage
+	// would report the parent's peak, inherited through vfork.
+	wrapper := `import runpy, sys
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+print("vmhwm_kb=" + [l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:")][0])`
+	cmd := exec.CommandContext(ctx, "/usr/bin/python3", "-c", wrapper, script, in, db)
+	cmd.Stderr = os.Stderr
+	outb, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("peer loader: %w", err)
+	}
+	var rssKB float64
+	if m := regexp.MustCompile(`vmhwm_kb=(\d+)`).FindStringSubmatch(string(outb)); m != nil {
+		_, _ = fmt.Sscan(m[1], &rssKB)
+	}
+	rssMB := rssKB / 1024
+	m := peerRate.FindStringSubmatch(string(outb))
+	if m == nil {
+		return fmt.Errorf("peer loader printed %q", outb)
+	}
+	r.Row("loader", filepath.Base(script), "rows", m[1], "wall_s", m[2], "cpu_s", (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds(), "rows_per_s", m[3], "peak_rss_mb", rssMB, "db_mb", fileSizeMB(db, db+"-wal"))
+	return nil
+}
