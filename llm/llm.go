@@ -24,11 +24,11 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/internal/jsonx"
+	"github.com/lmsys-go/lmsys/internal/retry"
 	"github.com/tmc/langchaingo/llms"
 	"github.com/tmc/langchaingo/llms/anthropic"
 	"github.com/tmc/langchaingo/llms/ollama"
 	"github.com/tmc/langchaingo/llms/openai"
-	"golang.org/x/time/rate"
 )
 
 // Default endpoints of the providers.
@@ -192,8 +192,7 @@ type Client struct {
 	provider string
 	model    llms.Model
 	cfg      config
-	sem      chan struct{}
-	limiter  *rate.Limiter
+	caller   *retry.Caller
 	price    Price
 
 	mu    sync.Mutex
@@ -230,10 +229,17 @@ func Open(model string, opts ...Option) (*Client, error) {
 	if cfg.rpm < 0 || cfg.maxRetries < 0 {
 		return nil, fmt.Errorf("%w: rpm and retries must not be negative", lmsys.ErrInvalidInput)
 	}
-	c := &Client{name: provider + "/" + name, provider: provider, cfg: cfg, sem: make(chan struct{}, cfg.concurrency)}
-	if cfg.rpm > 0 {
-		c.limiter = rate.NewLimiter(rate.Every(time.Minute/time.Duration(cfg.rpm)), 1)
-	}
+	c := &Client{name: provider + "/" + name, provider: provider, cfg: cfg}
+	c.caller = retry.New(retry.Policy{
+		Provider:       c.name,
+		MaxAttempts:    cfg.maxRetries + 1,
+		BaseDelay:      cfg.baseBackoff,
+		MaxDelay:       max(cfg.maxBackoff, cfg.maxWait),
+		RPM:            float64(cfg.rpm),
+		Concurrency:    cfg.concurrency,
+		AttemptTimeout: cfg.timeout,
+		Secrets:        nonEmpty(cfg.apiKey, os.Getenv("OPENAI_API_KEY"), os.Getenv("ANTHROPIC_API_KEY"), os.Getenv("GROQ_API_KEY")),
+	})
 	if cfg.price != nil {
 		c.price = *cfg.price
 	} else {
@@ -307,6 +313,16 @@ func ollamaBase(host string) (string, error) {
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
+func nonEmpty(vs ...string) []string {
+	var out []string
+	for _, v := range vs {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 func firstNonEmpty(vs ...string) string {
 	for _, v := range vs {
 		if v != "" {
@@ -345,7 +361,7 @@ func (c *Client) CacheKey(system, prompt string) string {
 
 // Complete sends one system and one user message and returns the reply text and what
 // this call spent. Cached replies cost nothing. After the retries are exhausted the
-// error wraps lmsys.ErrProvider and names the last status.
+// error (a *retry.Error) wraps lmsys.ErrProvider and names the last HTTP status.
 func (c *Client) Complete(ctx context.Context, system, prompt string) (string, Usage, error) {
 	var key string
 	if c.cfg.cache != nil {
@@ -371,7 +387,8 @@ func (c *Client) Complete(ctx context.Context, system, prompt string) (string, U
 	return text, u, nil
 }
 
-// call makes one request with retries.
+// call makes one request with retries (internal/retry: backoff with jitter,
+// Retry-After, rpm and concurrency limits, per-attempt timeout).
 func (c *Client) call(ctx context.Context, system, prompt string) (string, Usage, error) {
 	var u Usage
 	msgs := []llms.MessageContent{llms.TextParts(llms.ChatMessageTypeHuman, prompt)}
@@ -382,96 +399,39 @@ func (c *Client) call(ctx context.Context, system, prompt string) (string, Usage
 	if c.cfg.maxTokens > 0 {
 		callOpts = append(callOpts, llms.WithMaxTokens(c.cfg.maxTokens))
 	}
-	var lastErr error
-	lastStatus := 0
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			u.Retries++
+	attempts := 0
+	var resp *llms.ContentResponse
+	err := c.caller.Do(ctx, func(actx context.Context) error {
+		attempts++
+		r, err := c.model.GenerateContent(actx, msgs, callOpts...)
+		if err != nil {
+			return err
 		}
-		resp, info, err := c.attempt(ctx, msgs, callOpts)
-		if err == nil {
-			text, in, out, est := usageOf(resp, system, prompt)
-			u.Calls++
-			u.InputTokens += in
-			u.OutputTokens += out
-			u.Estimated = u.Estimated || est
-			u.CostUSD += c.price.Cost(in, out)
-			return text, u, nil
+		if len(r.Choices) == 0 || (r.Choices[0].Content == "" && len(r.Choices[0].ToolCalls) == 0) {
+			// Some clients (Ollama's) return no error for an error status with an empty
+			// body; the transport has recorded that status, which decides the retry.
+			return errEmptyReply
 		}
-		if ctx.Err() != nil {
-			return "", u, fmt.Errorf("%s: %w", c.name, ctx.Err())
-		}
-		lastErr, lastStatus = err, info.status
-		if !retryable(info, err) || attempt >= c.cfg.maxRetries {
-			break
-		}
-		wait := Backoff(attempt, c.cfg.baseBackoff, c.cfg.maxBackoff)
-		if info.retryAfter > 0 {
-			wait = min(info.retryAfter, c.cfg.maxWait)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return "", u, fmt.Errorf("%s: %w", c.name, ctx.Err())
-		case <-t.C:
-		}
+		resp = r
+		return nil
+	})
+	u.Retries = int64(max(attempts-1, 0))
+	if err != nil {
+		return "", u, err
 	}
-	status := "no HTTP status"
-	if lastStatus != 0 {
-		status = fmt.Sprintf("HTTP %d", lastStatus)
-	}
-	return "", u, fmt.Errorf("%w: %s: %s after %d attempt(s): %v", lmsys.ErrProvider, c.name, status, u.Retries+1, lastErr)
+	text, in, out, est := usageOf(resp, system, prompt)
+	u.Calls++
+	u.InputTokens += in
+	u.OutputTokens += out
+	u.Estimated = est
+	u.CostUSD += c.price.Cost(in, out)
+	return text, u, nil
 }
 
-// attempt makes one request under the concurrency and rate limits.
-func (c *Client) attempt(ctx context.Context, msgs []llms.MessageContent, opts []llms.CallOption) (*llms.ContentResponse, *callInfo, error) {
-	info := &callInfo{}
-	if c.limiter != nil {
-		if err := c.limiter.Wait(ctx); err != nil {
-			return nil, info, err
-		}
-	}
-	select {
-	case c.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, info, ctx.Err()
-	}
-	defer func() { <-c.sem }()
-	actx, cancel := context.WithTimeout(context.WithValue(ctx, callInfoKey{}, info), c.cfg.timeout)
-	defer cancel()
-	resp, err := c.model.GenerateContent(actx, msgs, opts...)
-	if err == nil && info.status >= 400 {
-		// Some clients (Ollama's) return no error for an error status with an empty body.
-		err = fmt.Errorf("HTTP %d with no error body", info.status)
-	}
-	if err == nil && (resp == nil || len(resp.Choices) == 0) {
-		err = errors.New("reply has no choices")
-		info.emptyReply = true
-	}
-	if err != nil && actx.Err() != nil && ctx.Err() == nil {
-		info.timedOut = true
-	}
-	return resp, info, err
-}
-
-// retryable reports whether a failed attempt is worth repeating: rate limits, server
-// errors, timeouts and connection failures are; other client errors are not.
-func retryable(info *callInfo, err error) bool {
-	switch {
-	case info.timedOut, info.emptyReply:
-		return true
-	case info.status == http.StatusTooManyRequests, info.status == http.StatusRequestTimeout, info.status >= 500:
-		return true
-	case info.status >= 400:
-		return false
-	case info.status == 0:
-		// No response at all: a connection error or a reply the client could not parse.
-		return true
-	}
-	// A 2xx whose body the client rejected (truncated JSON …).
-	return err != nil
-}
+// errEmptyReply reports a reply without text. It is retried when the transport saw an
+// error status (Ollama's client turns an error with an empty body into an empty reply),
+// and final otherwise.
+var errEmptyReply = errors.New("empty reply: the server sent no text")
 
 // usageOf returns the reply text and token counts, estimating them when the provider
 // reported none.

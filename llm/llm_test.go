@@ -283,35 +283,6 @@ func TestDefault(t *testing.T) {
 	assert.Equal(t, llm.DefaultModel, llm.Default())
 }
 
-func TestRetryAfterParsing(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	tests := []struct {
-		h    http.Header
-		want time.Duration
-	}{
-		{http.Header{"Retry-After": {"2"}}, 2 * time.Second},
-		{http.Header{"Retry-After": {"0.5"}}, 500 * time.Millisecond},
-		{http.Header{"Retry-After": {now.Add(3 * time.Second).Format(http.TimeFormat)}}, 3 * time.Second},
-		{http.Header{"Retry-After-Ms": {"250"}, "Retry-After": {"9"}}, 250 * time.Millisecond},
-		{http.Header{"Retry-After": {"soon"}}, 0},
-		{http.Header{"Retry-After": {"-1"}}, 0},
-		{http.Header{}, 0},
-	}
-	for _, tt := range tests {
-		assert.Equal(t, tt.want, llm.RetryAfter(tt.h, now), tt.h)
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	for attempt := 0; attempt < 10; attempt++ {
-		d := llm.Backoff(attempt, 100*time.Millisecond, time.Second)
-		full := min(100*time.Millisecond<<attempt, time.Second)
-		assert.GreaterOrEqual(t, d, full/2)
-		assert.LessOrEqual(t, d, full)
-	}
-	assert.Equal(t, time.Duration(0), llm.Backoff(3, 0, time.Second))
-}
-
 func TestPriceOf(t *testing.T) {
 	assert.Equal(t, llm.Price{InputPerM: 0.15, OutputPerM: 0.60}, llm.PriceOf("openai/gpt-4o-mini-2024-07-18"))
 	assert.Equal(t, llm.Price{InputPerM: 2.5, OutputPerM: 10}, llm.PriceOf("openai/gpt-4o"))
