@@ -145,13 +145,13 @@ func cleanField(s string) string {
 // (RowError) unless opts.Strict is set, in which case Load stops at the first one
 // with an error naming its file and line. Invalid UTF-8 in texts is repaired, and
 // the full text is kept. The returned stats are valid even when Load fails.
-func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions) (LoadStats, error) {
+func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions) (stats LoadStats, err error) {
 	start := time.Now()
 	name := opts.DatasetName
 	if name == "" {
 		name = src.DatasetName()
 	}
-	stats := LoadStats{Dataset: name, Source: src.Name(), Skipped: map[string]int64{}}
+	stats = LoadStats{Dataset: name, Source: src.Name(), Skipped: map[string]int64{}}
 	defer func() { stats.Seconds = time.Since(start).Seconds() }()
 	name = cleanField(name)
 	if name == "" {

@@ -48,6 +48,7 @@ func TestLoadCountsAndSkips(t *testing.T) {
 	assert.Equal(t, int64(4), stats.SkippedTotal())
 	assert.Equal(t, int64(1), stats.Repaired)
 	assert.Equal(t, int64(2), stats.DerivedIDs)
+	assert.Greater(t, stats.Seconds, 0.0)
 	assert.Equal(t, []string{"first query", "bad utf8 \uFFFD here", "hi", "hi", "last one"}, st.texts())
 	assert.Equal(t, []int{2, 2, 2}, st.batches)
 	require.NotEmpty(t, reports)
