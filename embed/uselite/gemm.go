@@ -16,7 +16,16 @@ const (
 type packed struct {
 	k, n int
 	data []float32
+	rows []float32 // the row-major matrix, kept only when a BLAS library does the work
 }
+
+// blasGemm, when set (build tag openblas), computes C += A·B for matrices that kept
+// their row-major form; blasName then names the library.
+var (
+	blasGemm     func(m int, a []float32, lda int, b *packed, c []float32, ldc int)
+	blasName     string
+	keepRowMajor bool
+)
 
 // pack packs the row-major K×N matrix b (N a multiple of 16).
 func pack(b []float32, k, n int) packed {
@@ -25,6 +34,9 @@ func pack(b []float32, k, n int) packed {
 	}
 	p := packed{k: k, n: n, data: make([]float32, k*n)}
 	packInto(p.data, b, k, n, n)
+	if keepRowMajor {
+		p.rows = b
+	}
 	return p
 }
 
@@ -76,6 +88,12 @@ type gemmTail struct {
 func gemm(m int, a []float32, lda int, b *packed, c []float32, ldc int, tail *gemmTail) {
 	k, n := b.k, b.n
 	if m == 0 || k == 0 {
+		return
+	}
+	if blasGemm != nil && b.rows != nil {
+		_ = a[(m-1)*lda+k-1]
+		_ = c[(m-1)*ldc+n-1]
+		blasGemm(m, a, lda, b, c, ldc)
 		return
 	}
 	mr := kernelRows
@@ -146,6 +164,12 @@ func kernelGo(k int, a []float32, lda int, p []float32, c []float32, ldc int) {
 	}
 }
 
-// Kernel names the matrix-multiply micro-kernel this process uses: "avx2-fma" (Go
-// assembly, chosen at start-up when the CPU supports it) or "go".
-func Kernel() string { return kernelName }
+// Kernel names the matrix-multiply code this process uses: "avx512" or "avx2-fma" (Go
+// assembly, chosen at start-up from what the CPU supports) or "go", prefixed with
+// "openblas+" in builds with the openblas tag.
+func Kernel() string {
+	if blasName != "" {
+		return blasName + "+" + kernelName
+	}
+	return kernelName
+}
