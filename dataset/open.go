@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/parquet-go/parquet-go"
+
 	"github.com/lmsys-go/lmsys"
 )
 
@@ -242,4 +244,28 @@ func (s *ReaderSource) Records(ctx context.Context) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
 		yield(Record{}, fmt.Errorf("%w: format %q cannot be read from a stream", lmsys.ErrInvalidInput, s.Format))
 	}
+}
+
+// Total returns the number of rows of a Parquet file, read from its footer; other
+// formats report an error (their row count is unknown until read). Load uses it to
+// size progress reports.
+func (s *FileSource) Total(ctx context.Context) (int64, error) {
+	f, err := os.Open(s.Path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	head := make([]byte, 4)
+	if _, err := io.ReadFull(f, head); err != nil || string(head) != "PAR1" {
+		return 0, fmt.Errorf("%s: row count unknown before reading", s.Path)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s is not a readable Parquet file: %v", lmsys.ErrInvalidInput, s.Path, err)
+	}
+	return pf.NumRows(), nil
 }

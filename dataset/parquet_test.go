@@ -204,6 +204,9 @@ func TestParquetLMSYSLayouts(t *testing.T) {
 			recs, rowErrs, err := collect(t, src)
 			require.NoError(t, err)
 			checkLMSYSRecords(t, recs, rowErrs, 230, 0)
+			total, err := src.Total(context.Background())
+			require.NoError(t, err)
+			assert.Equal(t, int64(230), total)
 			// conversation 223 is the last without a user turn: row 224, in the fifth row group.
 			assert.Equal(t, Position{p, 224}, rowErrs[len(rowErrs)-1].Pos, "rows are numbered across row groups")
 		})
