@@ -189,6 +189,28 @@ func (t *tokenizer) encode(text string, s *tokScratch) []int32 {
 
 // grow returns b resized to n, reallocating (contents lost) with headroom when it is
 // too small, so buffers reused across batches of varying size settle quickly.
+// prefixBytes is where encodeClipped first tries to cut a long text.
+const prefixBytes = 4096
+
+// encodeClipped returns the first MaxTokens ids of text without tokenising all of an
+// enormous text. No piece holds "▁" except as its first symbol, so every "▁" (every
+// space of the text) is a boundary that every segmentation shares, and NFKC never
+// composes across a space: the ids of text[:i], for a space at i, are a prefix of the
+// ids of text. It tokenises ever longer such prefixes until one yields MaxTokens ids.
+func (t *tokenizer) encodeClipped(text string, s *tokScratch, first int) []int32 {
+	for cut := first; cut < len(text); cut *= 4 {
+		sp := strings.IndexByte(text[cut:], ' ')
+		if sp < 0 {
+			break
+		}
+		if ids := t.encode(text[:cut+sp], s); len(ids) >= MaxTokens {
+			return ids[:MaxTokens]
+		}
+	}
+	ids := t.encode(text, s)
+	return ids[:min(len(ids), MaxTokens)]
+}
+
 func grow(b []float32, n int) []float32 {
 	if cap(b) < n {
 		return make([]float32, n, max(n, 2*cap(b)))

@@ -267,8 +267,7 @@ func (m *Model) run(ctx context.Context, texts []string, dst []float32, claim fu
 		w.reset()
 		i := lo
 		for ; i < hi && (i == lo || w.tokens() < batchTokens); i++ {
-			ids := m.tok.encode(texts[i], &w.tok)
-			w.add(ids[:min(len(ids), MaxTokens)])
+			w.add(m.tok.encodeClipped(texts[i], &w.tok, prefixBytes))
 		}
 		m.forward(w, dst[lo*Dims:i*Dims])
 		lo = i

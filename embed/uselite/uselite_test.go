@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -281,5 +282,43 @@ func FuzzTokenize(f *testing.F) {
 		}
 		// Deterministic, and the buffers reused across calls do not leak state.
 		require.Equal(t, ids, m.Tokenize(text))
+		// Tokenising prefixes gives the same first MaxTokens ids.
+		var sc tokScratch
+		clipped := m.tok.encodeClipped(text, &sc, 3)
+		require.Len(t, clipped, min(len(ids), MaxTokens))
+		for i, id := range clipped {
+			require.Equal(t, ids[i], int(id), "prefix tokenisation differs at %d", i)
+		}
 	})
+}
+
+// TestClippedPrefixTokenization checks that tokenising growing prefixes of a long text
+// gives exactly the first MaxTokens ids of tokenising all of it.
+func TestClippedPrefixTokenization(t *testing.T) {
+	m, err := New()
+	require.NoError(t, err)
+	words := []string{"the", "password", "日本語の文章", "😀", "naïve", "ﬁnance", "a\u0301", "´", "::", ":", "", "\t", "\xff",
+		"SELECT", "*", "http://x.io", "don't", "½", "Ｆｕｌｌ", "\u00a0", "e\u0301\u0301", "🤖🤖"}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := 0; trial < 300; trial++ {
+		var b strings.Builder
+		n := 20 + rng.IntN(400)
+		for i := 0; i < n; i++ {
+			b.WriteString(words[rng.IntN(len(words))])
+			for j := rng.IntN(3); j >= 0; j-- {
+				b.WriteByte(' ')
+			}
+		}
+		text := b.String()
+		full := m.Tokenize(text)
+		want := make([]int32, min(len(full), MaxTokens))
+		for i := range want {
+			want[i] = int32(full[i])
+		}
+		var s tokScratch
+		for _, first := range []int{1, 7, 64, prefixBytes} {
+			got := append([]int32(nil), m.tok.encodeClipped(text, &s, first)...)
+			require.Equal(t, want, got, "first=%d text=%q", first, text)
+		}
+	}
 }
