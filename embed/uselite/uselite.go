@@ -10,7 +10,14 @@
 //
 // Embedding is batched: the tokens of many sentences are packed into one matrix for
 // every dense layer (attention runs per sentence), and batches are spread over
-// GOMAXPROCS workers, each with its own reusable buffers.
+// GOMAXPROCS workers, each with its own reusable buffers. The matrix products run on a
+// register-blocked micro-kernel in Go assembly (AVX-512 or AVX2+FMA, picked at start-up;
+// a portable Go kernel elsewhere or with the purego build tag) against weights packed
+// once at load. The optional openblas build tag (cgo, libopenblas-dev) sends the weight
+// products to OpenBLAS instead; nothing needs it.
+//
+// Only the first MaxTokens tokens of a text count; an enormous text is tokenised only
+// as far as they need.
 //
 // The model is English-only: most non-Latin scripts tokenise to "unknown", so texts
 // in them embed close to one another whatever they say.
@@ -178,9 +185,12 @@ func (m *Model) Tokenize(text string) []int {
 // USE-lite embeds queries, documents and clustering inputs alike. Texts longer than
 // MaxTokens tokens are clipped. It returns ctx's error if ctx ends first.
 func (m *Model) Embed(ctx context.Context, texts []string, _ lmsys.Purpose) ([][]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	out := make([][]float32, len(texts))
 	if len(texts) == 0 {
-		return out, ctx.Err()
+		return out, nil
 	}
 	flat := make([]float32, len(texts)*Dims)
 	for i := range out {
