@@ -1,0 +1,666 @@
+package search
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/store"
+)
+
+// Search modes.
+const (
+	ModeSemantic = "semantic"
+	ModeFullText = "fulltext"
+	ModeHybrid   = "hybrid"
+)
+
+// rrfK is the constant of reciprocal-rank fusion: a hit ranked r in a list scores 1/(rrfK+r).
+const rrfK = 60
+
+// QuerySearchOptions configures SearchQueries.
+type QuerySearchOptions struct {
+	// RunID names the run; its space picks the collection and its query_clusters the
+	// membership. Only full-text search works without one.
+	RunID string
+	// NResults is the number of queries returned (50).
+	NResults int
+	// WithinClusters first finds the TopClusters clusters whose summaries are
+	// nearest this text, then searches queries inside them.
+	WithinClusters string
+	// TopClusters is the number of clusters WithinClusters keeps (5).
+	TopClusters int
+	// ClusterIDs restricts the search to these clusters (with WithinClusters: the
+	// nearest clusters among these).
+	ClusterIDs []int
+	// Facets names the counts computed over the results: "cluster", "language", "model".
+	Facets []string
+	// By "cluster" groups the results by cluster: it adds the cluster facet.
+	By string
+	// Mode is ModeSemantic (default), ModeFullText or ModeHybrid.
+	Mode string
+	// SummaryRef names the summary run (id or alias) whose titles and vectors are
+	// used for clusters; empty means the latest.
+	SummaryRef string
+}
+
+// QueryResults is the answer of SearchQueries, in the seed tool's JSON shape.
+type QueryResults struct {
+	Text            string           `json:"text"`
+	RunID           string           `json:"run_id"`
+	AppliedClusters []AppliedCluster `json:"applied_clusters"`
+	Results         []QueryHit       `json:"results"`
+	Facets          Facets           `json:"facets"`
+}
+
+// AppliedCluster is a cluster the search was restricted to. Distance is that of its
+// summary to the WithinClusters text (or, for ClusterIDs alone, to the search text);
+// null when the cluster has no indexed summary or the search is full-text only.
+type AppliedCluster struct {
+	ClusterID   int      `json:"cluster_id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description"`
+	NumQueries  int      `json:"num_queries"`
+	Distance    *float32 `json:"distance"`
+}
+
+// QueryHit is one query found. ClusterID is its cluster in the run (null without a run).
+type QueryHit struct {
+	QueryID   int64   `json:"query_id"`
+	Distance  float32 `json:"distance"`
+	Snippet   string  `json:"snippet"`
+	Model     string  `json:"model"`
+	Language  string  `json:"language"`
+	ClusterID *int    `json:"cluster_id"`
+}
+
+// Facets counts the results. A facet that was not asked for is nil and left out of
+// the JSON; one asked for is a list, empty when there are no results.
+type Facets struct {
+	Clusters []ClusterFacet `json:"clusters"`
+	Language []lmsys.Count  `json:"language"`
+	Model    []lmsys.Count  `json:"model"`
+}
+
+// MarshalJSON writes the facets that were asked for.
+func (f Facets) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	add := func(key string, v any, present bool) error {
+		if !present {
+			return nil
+		}
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "%q:", key)
+		j, err := json.Marshal(v)
+		b.Write(j)
+		return err
+	}
+	if err := add("clusters", f.Clusters, f.Clusters != nil); err != nil {
+		return nil, err
+	}
+	if err := add("language", f.Language, f.Language != nil); err != nil {
+		return nil, err
+	}
+	if err := add("model", f.Model, f.Model != nil); err != nil {
+		return nil, err
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// ClusterFacet counts the results in one cluster.
+type ClusterFacet struct {
+	ClusterID int       `json:"cluster_id"`
+	Count     int64     `json:"count"`
+	Meta      FacetMeta `json:"meta"`
+}
+
+// FacetMeta describes a cluster in a facet.
+type FacetMeta struct {
+	Title string `json:"title"`
+}
+
+// scoredID is one candidate query: a cosine distance (semantic) or a score (full text).
+type scoredID struct {
+	id    int64
+	value float64
+}
+
+// SearchQueries finds the queries nearest text (or matching it, in full-text mode),
+// restricted to the run, to clusters found by WithinClusters or named by ClusterIDs,
+// with facets over the results.
+func (s *Service) SearchQueries(ctx context.Context, text string, o QuerySearchOptions) (QueryResults, error) {
+	text, err := checkText(text)
+	if err != nil {
+		return QueryResults{}, err
+	}
+	o, facets, err := checkQueryOptions(o)
+	if err != nil {
+		return QueryResults{}, err
+	}
+	res := QueryResults{Text: text, RunID: o.RunID, AppliedClusters: []AppliedCluster{}, Results: []QueryHit{}}
+	var run lmsys.Run
+	if o.RunID != "" {
+		if run, err = s.runSpace(ctx, o.RunID); err != nil {
+			return res, err
+		}
+	}
+	needIndex := o.Mode != ModeFullText || o.WithinClusters != ""
+	if needIndex {
+		if err := s.ensureFresh(ctx, run); err != nil {
+			return res, err
+		}
+	}
+	var q []float32
+	if o.Mode != ModeFullText {
+		if q, err = s.embedText(ctx, run.Space, text); err != nil {
+			return res, err
+		}
+	}
+	var titles map[int]lmsys.Summary
+	if o.RunID != "" {
+		ss, err := s.latestSummaries(ctx, run.ID, o.SummaryRef)
+		if err != nil {
+			return res, err
+		}
+		titles = make(map[int]lmsys.Summary, len(ss))
+		for _, sm := range ss {
+			titles[sm.ClusterID] = sm
+		}
+	}
+
+	// The clusters the search is restricted to.
+	var restrict []int
+	switch {
+	case o.WithinClusters != "":
+		wt, err := checkText(o.WithinClusters)
+		if err != nil {
+			return res, fmt.Errorf("within-clusters: %w", err)
+		}
+		wq, err := s.embedText(ctx, run.Space, wt)
+		if err != nil {
+			return res, err
+		}
+		hits, err := s.searchClusters(ctx, run, wq, ClusterSearchOptions{TopK: o.TopClusters, SummaryRef: o.SummaryRef, ClusterIDs: o.ClusterIDs})
+		if err != nil {
+			return res, err
+		}
+		restrict = []int{}
+		for _, h := range hits {
+			d := h.Distance
+			res.AppliedClusters = append(res.AppliedClusters, AppliedCluster{ClusterID: h.ClusterID, Title: h.Title,
+				Description: h.Description, NumQueries: h.NumQueries, Distance: &d})
+			restrict = append(restrict, h.ClusterID)
+		}
+	case o.ClusterIDs != nil:
+		sizes, err := s.db.ClusterSizes(ctx, run.ID)
+		if err != nil {
+			return res, err
+		}
+		dist := map[int]float32{}
+		if q != nil && len(titles) > 0 {
+			hits, err := s.searchClusters(ctx, run, q, ClusterSearchOptions{TopK: len(o.ClusterIDs), SummaryRef: o.SummaryRef, ClusterIDs: o.ClusterIDs})
+			if err != nil {
+				return res, err
+			}
+			for _, h := range hits {
+				dist[h.ClusterID] = h.Distance
+			}
+		}
+		for _, c := range o.ClusterIDs {
+			sm, has := titles[c]
+			if _, ok := sizes[c]; !ok && !has {
+				return res, fmt.Errorf("cluster %d of run %q: %w", c, run.ID, lmsys.ErrNotFound)
+			}
+			ac := AppliedCluster{ClusterID: c, Title: sm.Title, Description: sm.Description, NumQueries: sizes[c]}
+			if d, ok := dist[c]; ok {
+				ac.Distance = &d
+			}
+			res.AppliedClusters = append(res.AppliedClusters, ac)
+		}
+		restrict = slices.Clone(o.ClusterIDs)
+	}
+
+	// Candidates, best first.
+	var ranked []scoredID
+	semDist := map[int64]float64{}
+	if restrict == nil || len(restrict) > 0 {
+		switch o.Mode {
+		case ModeSemantic:
+			if ranked, err = s.semanticHits(ctx, run, q, o.NResults, restrict); err != nil {
+				return res, err
+			}
+		case ModeFullText:
+			if ranked, err = s.textHits(ctx, text, o.RunID, o.NResults, restrict); err != nil {
+				return res, err
+			}
+			if len(ranked) > 0 && ranked[0].value > 0 {
+				best := ranked[0].value
+				for i := range ranked {
+					ranked[i].value = 1 - ranked[i].value/best
+				}
+			} else {
+				for i := range ranked {
+					ranked[i].value = 0
+				}
+			}
+		case ModeHybrid:
+			depth := max(2*o.NResults, 50)
+			sem, err := s.semanticHits(ctx, run, q, depth, restrict)
+			if err != nil {
+				return res, err
+			}
+			txt, err := s.textHits(ctx, text, o.RunID, depth, restrict)
+			if err != nil {
+				return res, err
+			}
+			for _, h := range sem {
+				semDist[h.id] = h.value
+			}
+			ranked = fuse(o.NResults, sem, txt)
+		}
+	}
+	ranked = ranked[:min(len(ranked), o.NResults)]
+
+	// Hydrate from the store.
+	ids := make([]int64, len(ranked))
+	for i, h := range ranked {
+		ids[i] = h.id
+	}
+	var qs []lmsys.Query
+	if len(ids) > 0 {
+		if qs, err = s.db.ListQueries(ctx, lmsys.QueryFilter{IDs: ids}); err != nil {
+			return res, err
+		}
+	}
+	byID := make(map[int64]lmsys.Query, len(qs))
+	for _, qq := range qs {
+		byID[qq.ID] = qq
+	}
+	var member map[int64]int
+	if o.RunID != "" {
+		if member, err = clusterOf(ctx, s.db, run.ID, ids); err != nil {
+			return res, err
+		}
+	}
+	if o.Mode == ModeHybrid {
+		if err := s.hybridDistances(ctx, run.Space, q, ranked, semDist, byID); err != nil {
+			return res, err
+		}
+	}
+	for _, h := range ranked {
+		qq, ok := byID[h.id]
+		if !ok {
+			continue
+		}
+		hit := QueryHit{QueryID: h.id, Distance: float32(h.value), Snippet: abbreviate(qq.Text, 200), Model: qq.Model, Language: qq.Language}
+		if c, ok := member[h.id]; ok {
+			hit.ClusterID = &c
+		}
+		res.Results = append(res.Results, hit)
+	}
+	res.Facets = facetsOf(res.Results, facets, titles)
+	return res, nil
+}
+
+// checkQueryOptions fills defaults and rejects bad options; it returns the facets asked for.
+func checkQueryOptions(o QuerySearchOptions) (QuerySearchOptions, map[string]bool, error) {
+	o.Mode = strings.ToLower(strings.TrimSpace(o.Mode))
+	switch o.Mode {
+	case "":
+		o.Mode = ModeSemantic
+	case ModeSemantic, ModeFullText, ModeHybrid:
+	default:
+		return o, nil, fmt.Errorf("%w: search mode %q is not semantic, fulltext or hybrid", lmsys.ErrInvalidInput, o.Mode)
+	}
+	if o.NResults < 0 || o.TopClusters < 0 {
+		return o, nil, fmt.Errorf("%w: n-results and top-clusters must be positive", lmsys.ErrInvalidInput)
+	}
+	if o.NResults == 0 {
+		o.NResults = 50
+	}
+	if o.TopClusters == 0 {
+		o.TopClusters = 5
+	}
+	facets := map[string]bool{}
+	for _, f := range o.Facets {
+		switch strings.ToLower(strings.TrimSpace(f)) {
+		case "cluster", "clusters":
+			facets["cluster"] = true
+		case "language", "languages":
+			facets["language"] = true
+		case "model", "models":
+			facets["model"] = true
+		case "":
+		default:
+			return o, nil, fmt.Errorf("%w: facet %q is not cluster, language or model", lmsys.ErrInvalidInput, f)
+		}
+	}
+	switch strings.ToLower(strings.TrimSpace(o.By)) {
+	case "":
+	case "cluster", "clusters":
+		facets["cluster"] = true
+		o.By = "cluster"
+	default:
+		return o, nil, fmt.Errorf("%w: --by %q is not cluster", lmsys.ErrInvalidInput, o.By)
+	}
+	if o.ClusterIDs != nil {
+		seen := map[int]bool{}
+		var ids []int
+		for _, c := range o.ClusterIDs {
+			if !seen[c] {
+				seen[c] = true
+				ids = append(ids, c)
+			}
+		}
+		o.ClusterIDs = ids
+		if len(ids) == 0 {
+			o.ClusterIDs = nil
+		}
+	}
+	if o.RunID == "" {
+		switch {
+		case o.Mode != ModeFullText:
+			return o, nil, fmt.Errorf("%w: %s search needs a run id (the run names the embedding space); full-text search works without one", lmsys.ErrInvalidInput, o.Mode)
+		case o.WithinClusters != "" || o.ClusterIDs != nil || facets["cluster"]:
+			return o, nil, fmt.Errorf("%w: clusters (within-clusters, cluster ids, the cluster facet, by cluster) need a run id", lmsys.ErrInvalidInput)
+		}
+	}
+	return o, facets, nil
+}
+
+// clusterOf returns the cluster of each of ids in the run (ids not in the run are absent).
+func clusterOf(ctx context.Context, db *store.DB, runID string, ids []int64) (map[int64]int, error) {
+	out := make(map[int64]int, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		part := ids[start:min(start+500, len(ids))]
+		rows, err := db.Gorm().WithContext(ctx).Raw(`SELECT query_id, cluster_id FROM query_clusters WHERE run_id = ? AND query_id IN ?`, runID, part).Rows()
+		if err != nil {
+			return nil, fmt.Errorf("search: clusters of queries in %s: %w", runID, err)
+		}
+		for rows.Next() {
+			var q int64
+			var c int
+			if err := rows.Scan(&q, &c); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[q] = c
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("search: clusters of queries in %s: %w", runID, err)
+		}
+	}
+	return out, nil
+}
+
+// members returns the item ids of the queries in the run's clusters (all clusters when nil).
+func members(ctx context.Context, db *store.DB, runID string, clusters []int) ([]string, error) {
+	stmt := `SELECT query_id FROM query_clusters WHERE run_id = ?`
+	args := []any{runID}
+	if clusters != nil {
+		stmt += ` AND cluster_id IN ?`
+		args = append(args, clusters)
+	}
+	rows, err := db.Gorm().WithContext(ctx).Raw(stmt, args...).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("search: members of %s: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, queryItemID(id))
+	}
+	return out, rows.Err()
+}
+
+// semanticHits returns up to n queries of the run nearest q (in the restricted
+// clusters when restrict is not nil), with cosine distances.
+func (s *Service) semanticHits(ctx context.Context, run lmsys.Run, q []float32, n int, restrict []int) ([]scoredID, error) {
+	coll := run.Space.Collection(KindQueries)
+	total, err := s.index.Count(ctx, coll)
+	if isNotFound(err) || total == 0 {
+		return []scoredID{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	search := func(k int, f lmsys.Filter) ([]lmsys.Hit, error) {
+		hs, err := s.index.Search(ctx, coll, q, k, f)
+		if err != nil {
+			return nil, fmt.Errorf("search: queries of %s: %w", run.ID, err)
+		}
+		return hs, nil
+	}
+	toScored := func(hs []lmsys.Hit, keep map[int64]int) []scoredID {
+		out := make([]scoredID, 0, len(hs))
+		for _, h := range hs {
+			id, ok := parseQueryItemID(h.ID)
+			if !ok {
+				continue
+			}
+			if keep != nil {
+				if _, in := keep[id]; !in {
+					continue
+				}
+			}
+			out = append(out, scoredID{id, float64(h.Distance)})
+			if len(out) == n {
+				break
+			}
+		}
+		return out
+	}
+	if restrict != nil {
+		ids, err := members(ctx, s.db, run.ID, restrict)
+		if err != nil || len(ids) == 0 {
+			return []scoredID{}, err
+		}
+		hs, err := search(min(n, len(ids)), lmsys.Filter{IDs: ids})
+		if err != nil {
+			return nil, err
+		}
+		return toScored(hs, nil), nil
+	}
+	var inRun int
+	if err := s.db.Gorm().WithContext(ctx).Raw(`SELECT COUNT(*) FROM query_clusters WHERE run_id = ?`, run.ID).Row().Scan(&inRun); err != nil {
+		return nil, fmt.Errorf("search: size of %s: %w", run.ID, err)
+	}
+	if inRun == 0 {
+		return []scoredID{}, nil
+	}
+	if 2*inRun < total {
+		// The run holds a small part of the space: name its members.
+		ids, err := members(ctx, s.db, run.ID, nil)
+		if err != nil {
+			return nil, err
+		}
+		hs, err := search(min(n, len(ids)), lmsys.Filter{IDs: ids})
+		if err != nil {
+			return nil, err
+		}
+		return toScored(hs, nil), nil
+	}
+	// The run holds most of the space: search a little deeper than n and keep members.
+	k := min(total, n*total/inRun+n/4+10)
+	for {
+		hs, err := search(k, lmsys.Filter{})
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]int64, 0, len(hs))
+		for _, h := range hs {
+			if id, ok := parseQueryItemID(h.ID); ok {
+				ids = append(ids, id)
+			}
+		}
+		in, err := clusterOf(ctx, s.db, run.ID, ids)
+		if err != nil {
+			return nil, err
+		}
+		out := toScored(hs, in)
+		if len(out) >= n || k >= total {
+			return out, nil
+		}
+		k = min(total, 4*k)
+	}
+}
+
+// textHits returns up to n queries matching text (of the run when runID is set, of the
+// restricted clusters when restrict is not nil), best first, with their scores.
+func (s *Service) textHits(ctx context.Context, text, runID string, n int, restrict []int) ([]scoredID, error) {
+	var hits []store.TextHit
+	if restrict == nil {
+		hs, err := s.db.SearchText(ctx, text, lmsys.QueryFilter{RunID: runID}, n)
+		if err != nil {
+			return nil, err
+		}
+		hits = hs
+	} else {
+		// Scores are comparable across clusters (one index, one ranking function).
+		for _, c := range restrict {
+			hs, err := s.db.SearchText(ctx, text, lmsys.QueryFilter{RunID: runID, ClusterID: &c}, n)
+			if err != nil {
+				return nil, err
+			}
+			hits = append(hits, hs...)
+		}
+		sort.SliceStable(hits, func(i, j int) bool {
+			if hits[i].Score != hits[j].Score {
+				return hits[i].Score > hits[j].Score
+			}
+			return hits[i].QueryID < hits[j].QueryID
+		})
+		hits = hits[:min(n, len(hits))]
+	}
+	out := make([]scoredID, len(hits))
+	for i, h := range hits {
+		out[i] = scoredID{h.QueryID, h.Score}
+	}
+	return out, nil
+}
+
+// fuse merges ranked lists by reciprocal-rank fusion and returns the best n, the
+// fused score in value (higher is better).
+func fuse(n int, lists ...[]scoredID) []scoredID {
+	score := map[int64]float64{}
+	var order []int64
+	for _, l := range lists {
+		for r, h := range l {
+			if _, ok := score[h.id]; !ok {
+				order = append(order, h.id)
+			}
+			score[h.id] += 1 / float64(rrfK+r+1)
+		}
+	}
+	out := make([]scoredID, len(order))
+	for i, id := range order {
+		out[i] = scoredID{id, score[id]}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].value != out[j].value {
+			return out[i].value > out[j].value
+		}
+		return out[i].id < out[j].id
+	})
+	return out[:min(n, len(out))]
+}
+
+// hybridDistances replaces the fused scores of ranked by cosine distances: the
+// semantic list's where it has one, else computed from the query's stored vector
+// (1 when it has none in space).
+func (s *Service) hybridDistances(ctx context.Context, space lmsys.Space, q []float32, ranked []scoredID, sem map[int64]float64, byID map[int64]lmsys.Query) error {
+	var hashes []string
+	for _, h := range ranked {
+		if _, ok := sem[h.id]; !ok {
+			if qq, ok := byID[h.id]; ok {
+				hashes = append(hashes, lmsys.TextHash(qq.Text))
+			}
+		}
+	}
+	var vecs map[string][]float32
+	if len(hashes) > 0 {
+		var err error
+		if vecs, err = s.db.GetEmbeddings(ctx, space, hashes); err != nil {
+			return err
+		}
+	}
+	for i, h := range ranked {
+		if d, ok := sem[h.id]; ok {
+			ranked[i].value = d
+			continue
+		}
+		ranked[i].value = 1
+		if qq, ok := byID[h.id]; ok {
+			if v, ok := vecs[lmsys.TextHash(qq.Text)]; ok {
+				ranked[i].value = float64(cosineDistance(q, v))
+			}
+		}
+	}
+	return nil
+}
+
+// facetsOf counts the results by the facets asked for.
+func facetsOf(hits []QueryHit, want map[string]bool, titles map[int]lmsys.Summary) Facets {
+	var f Facets
+	if want["cluster"] {
+		counts := map[int]int64{}
+		for _, h := range hits {
+			if h.ClusterID != nil {
+				counts[*h.ClusterID]++
+			}
+		}
+		f.Clusters = make([]ClusterFacet, 0, len(counts))
+		for c, n := range counts {
+			f.Clusters = append(f.Clusters, ClusterFacet{ClusterID: c, Count: n, Meta: FacetMeta{Title: titles[c].Title}})
+		}
+		sort.Slice(f.Clusters, func(i, j int) bool {
+			if f.Clusters[i].Count != f.Clusters[j].Count {
+				return f.Clusters[i].Count > f.Clusters[j].Count
+			}
+			return f.Clusters[i].ClusterID < f.Clusters[j].ClusterID
+		})
+	}
+	count := func(key func(QueryHit) string) []lmsys.Count {
+		m := map[string]int64{}
+		for _, h := range hits {
+			k := key(h)
+			if k == "" {
+				k = "(unknown)"
+			}
+			m[k]++
+		}
+		out := make([]lmsys.Count, 0, len(m))
+		for k, n := range m {
+			out = append(out, lmsys.Count{Key: k, Count: n})
+		}
+		sort.Slice(out, func(i, j int) bool {
+			if out[i].Count != out[j].Count {
+				return out[i].Count > out[j].Count
+			}
+			return out[i].Key < out[j].Key
+		})
+		return out
+	}
+	if want["language"] {
+		f.Language = count(func(h QueryHit) string { return h.Language })
+	}
+	if want["model"] {
+		f.Model = count(func(h QueryHit) string { return h.Model })
+	}
+	return f
+}

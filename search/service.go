@@ -1,0 +1,192 @@
+package search
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/embed"
+	"github.com/lmsys-go/lmsys/store"
+)
+
+// Collection kinds, the first part of a collection's name (lmsys.Space.Collection).
+const (
+	KindQueries   = "queries"
+	KindSummaries = "cluster_summaries"
+)
+
+// EmbedderFunc returns the embedder of a space.
+type EmbedderFunc func(lmsys.Space) (lmsys.Embedder, error)
+
+// OpenEmbedder is the default EmbedderFunc: embed.Open(space.Name(),
+// embed.WithDims(space.Dims)).
+func OpenEmbedder(space lmsys.Space) (lmsys.Embedder, error) {
+	return embed.Open(space.Name(), embed.WithDims(space.Dims))
+}
+
+// Options configures a Service.
+type Options struct {
+	// Embedder resolves the embedder of a run's space (default OpenEmbedder). The
+	// result is cached per space.
+	Embedder EmbedderFunc
+	// Progress receives the progress of syncing the index.
+	Progress lmsys.ProgressFunc
+	// BatchSize is the number of vectors per index upsert while syncing (2000).
+	BatchSize int
+}
+
+// ItemLister is implemented by indexes that can list a collection's ids and metadata
+// (semantic.Index). Without it Verify can only compare counts, and Sync upserts
+// instead of diffing.
+type ItemLister interface {
+	ListItems(ctx context.Context, collection string, fn func(id string, meta map[string]string) error) error
+}
+
+// dimser is implemented by indexes that report a collection's dimension.
+type dimser interface {
+	CollectionDims(ctx context.Context, collection string) (int, error)
+}
+
+type dropper interface {
+	Drop(ctx context.Context, collection string) error
+}
+
+type flusher interface {
+	Flush(ctx context.Context) error
+}
+
+// Service searches the runs of one store through one vector index. It is safe for
+// concurrent use.
+type Service struct {
+	db    *store.DB
+	index lmsys.VectorIndex
+	opts  Options
+
+	mu        sync.Mutex
+	embedders map[lmsys.Space]lmsys.Embedder
+	fresh     map[string]bool // runs checked against the store in this Service
+	syncMu    sync.Mutex      // serialises syncs
+}
+
+// New returns a Service over db and index.
+func New(db *store.DB, index lmsys.VectorIndex, opts Options) *Service {
+	if opts.Embedder == nil {
+		opts.Embedder = OpenEmbedder
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 2000
+	}
+	return &Service{db: db, index: index, opts: opts, embedders: map[lmsys.Space]lmsys.Embedder{}, fresh: map[string]bool{}}
+}
+
+// Index returns the vector index the Service uses.
+func (s *Service) Index() lmsys.VectorIndex { return s.index }
+
+// embedder returns the (cached) embedder of space, checking that it keeps to it.
+func (s *Service) embedder(space lmsys.Space) (lmsys.Embedder, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.embedders[space]; ok {
+		return e, nil
+	}
+	e, err := s.opts.Embedder(space)
+	if err != nil {
+		return nil, fmt.Errorf("search: embedder of space %s: %w", space, err)
+	}
+	if got := e.Space(); got != space {
+		return nil, fmt.Errorf("search: embedder for %s works in %s: %w", space, got, lmsys.ErrSpaceMismatch)
+	}
+	s.embedders[space] = e
+	return e, nil
+}
+
+// runSpace returns a run and its embedding space.
+func (s *Service) runSpace(ctx context.Context, runID string) (lmsys.Run, error) {
+	if strings.TrimSpace(runID) == "" {
+		return lmsys.Run{}, fmt.Errorf("%w: a run id is required", lmsys.ErrInvalidInput)
+	}
+	run, err := s.db.GetRun(ctx, runID)
+	if err != nil {
+		return run, err
+	}
+	if run.Space.IsZero() || run.Space.Dims <= 0 {
+		return run, fmt.Errorf("%w: run %q records no embedding space", lmsys.ErrInvalidInput, runID)
+	}
+	return run, nil
+}
+
+// embedText embeds one search text in space.
+func (s *Service) embedText(ctx context.Context, space lmsys.Space, text string) ([]float32, error) {
+	e, err := s.embedder(space)
+	if err != nil {
+		return nil, err
+	}
+	vs, err := e.Embed(ctx, []string{text}, lmsys.PurposeQuery)
+	if err != nil {
+		return nil, fmt.Errorf("search: embed %q: %w", abbreviate(text, 40), err)
+	}
+	if len(vs) != 1 || len(vs[0]) != space.Dims {
+		return nil, fmt.Errorf("search: embedder of %s returned a malformed vector: %w", space, lmsys.ErrSpaceMismatch)
+	}
+	return vs[0], nil
+}
+
+func checkText(text string) (string, error) {
+	t := strings.TrimSpace(text)
+	if t == "" {
+		return "", fmt.Errorf("%w: search text is empty", lmsys.ErrInvalidInput)
+	}
+	if len(t) > 100_000 {
+		return "", fmt.Errorf("%w: search text has %d bytes, at most 100000 are allowed", lmsys.ErrInvalidInput, len(t))
+	}
+	return t, nil
+}
+
+// Item ids.
+func queryItemID(id int64) string { return "query_" + strconv.FormatInt(id, 10) }
+
+func clusterItemID(runID string, cluster int) string {
+	return "cluster_" + runID + "_" + strconv.Itoa(cluster)
+}
+
+func parseQueryItemID(id string) (int64, bool) {
+	rest, ok := strings.CutPrefix(id, "query_")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(rest, 10, 64)
+	return n, err == nil
+}
+
+// abbreviate cuts s to n runes with an ellipsis.
+func abbreviate(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
+// cosineDistance returns 1 − cos(a, b); 1 when either is zero.
+func cosineDistance(a, b []float32) float32 {
+	var ab, aa, bb float64
+	for i := range a {
+		x, y := float64(a[i]), float64(b[i])
+		ab += x * y
+		aa += x * x
+		bb += y * y
+	}
+	if aa == 0 || bb == 0 {
+		return 1
+	}
+	return float32(1 - ab/math.Sqrt(aa*bb))
+}
+
+// isNotFound reports a missing collection.
+func isNotFound(err error) bool { return errors.Is(err, lmsys.ErrNotFound) }
