@@ -104,6 +104,7 @@ func runKMeans(ctx context.Context, args []string, r *reporter) error {
 	nInit := fs.Int("n-init", 0, "inits kept by lowest inertia (0: the algorithm's default, 1 for lloyd, 3 for minibatch)")
 	sample := fs.Int("sample", -1, "lloyd: iterate on this many sampled rows then label all (0 = all rows; -1 = 256·k like FAISS)")
 	refine := fs.Int("refine", 0, "lloyd with -sample: Lloyd iterations over all rows after the sampled ones")
+	seedSample := fs.Int("seed-sample", 0, "rows k-means++ seeding looks at (0: the algorithm's default)")
 	batch := fs.Int("batch", 8192, "minibatch: mini-batch size")
 	chunk := fs.Int("chunk", 65536, "minibatch: rows per streamed chunk")
 	if err := fs.Parse(args); err != nil {
@@ -128,7 +129,7 @@ func runKMeans(ctx context.Context, args []string, r *reporter) error {
 		if ts < 0 {
 			ts = 256 * *k
 		}
-		km := &clustering.KMeans{K: *k, MaxIter: *iter, NInit: *nInit, Seed: *seed, TrainSample: ts, RefineIters: *refine}
+		km := &clustering.KMeans{K: *k, MaxIter: *iter, NInit: *nInit, Seed: *seed, TrainSample: ts, RefineIters: *refine, SeedSample: *seedSample}
 		res, err := km.ClusterMatrix(ctx, data, n, d)
 		if err != nil {
 			return err
@@ -136,7 +137,7 @@ func runKMeans(ctx context.Context, args []string, r *reporter) error {
 		cents, reported = res.Centroids, res.Inertia
 		r.Row("phase", "fit", "iterations", res.Iterations, "converged", res.Converged)
 	case "minibatch":
-		mb := &clustering.MiniBatch{K: *k, BatchSize: *batch, ChunkSize: *chunk, Passes: *iter, Seed: *seed, NInit: *nInit}
+		mb := &clustering.MiniBatch{K: *k, BatchSize: *batch, ChunkSize: *chunk, Passes: *iter, Seed: *seed, NInit: *nInit, SeedSample: *seedSample}
 		var labelled int
 		res, err := mb.Fit(ctx, sliceSource{data, n, d}, func(id int64, label int, conf float32) error {
 			labelled++
