@@ -338,6 +338,7 @@ func (s *Service) planQueries(ctx context.Context, space lmsys.Space) (*queryPla
 			case meta["space"] != "" && meta["space"] != space.String():
 				wrong = append(wrong, id)
 				p.remove = append(p.remove, id)
+				seen[qid] = true // re-written with its right vector
 			case !m.matches(qid, space, meta):
 				stale = append(stale, id)
 				seen[qid] = true
