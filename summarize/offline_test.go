@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/stretchr/testify/assert"
@@ -110,4 +111,24 @@ func ExampleOffline() {
 	// Output:
 	// 0 List, python, sort
 	// 1 Poem, love, ocean
+}
+
+func FuzzTokenizer(f *testing.F) {
+	for _, s := range []string{"How do I sort a list?", "请帮我写代码", "c++ and c#", "don't", "\xff\xfe", "สวัสดีครับ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var tok tokenizer
+		for _, term := range tok.Terms(s) {
+			if term == breakTerm {
+				continue
+			}
+			if !utf8.ValidString(term) && utf8.ValidString(s) {
+				t.Fatalf("term %q of %q is not valid UTF-8", term, s)
+			}
+			if strings.ContainsAny(term, " \t\n") {
+				t.Fatalf("term %q holds white space", term)
+			}
+		}
+	})
 }
