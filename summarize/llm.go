@@ -154,7 +154,9 @@ func (l *LLM) Prompt(c lmsys.ClusterInput) (system, user string, err error) {
 	clean := func(xs []string) []string {
 		out := make([]string, 0, len(xs))
 		for _, x := range xs {
-			x = oneLine(x)
+			// Clip before scrubbing (a pasted megabyte need not be scanned) but with a
+			// margin, so a secret cut at the final limit was whole when it was scrubbed.
+			x = oneLine(clipRunes(x, 2*l.opts.MaxQueryChars+64))
 			if !l.opts.NoScrub {
 				x = scrub.Text(x)
 			}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/llm"
@@ -356,4 +357,17 @@ func TestRunCancelledSavesProgress(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, res.Summarized, len(ss))
 	assert.Less(t, len(ss), 5)
+}
+
+func TestPromptClipsHugeQueries(t *testing.T) {
+	srv := llmtest.OpenAI(llmtest.Text(goodReply(0)))
+	defer srv.Close()
+	s := newLLMSummarizer(t, srv, LLMOptions{MaxQueryChars: 50})
+	huge := "my key sk-proj-abcdefghijklmnopqrstuvwxyz0123 " + strings.Repeat("word ", 200000)
+	_, user, err := s.Prompt(lmsys.ClusterInput{ClusterID: 1, Queries: []string{huge, "ünïcödé " + strings.Repeat("é", 100)}})
+	require.NoError(t, err)
+	assert.Less(t, len(user), 4000)
+	assert.Contains(t, user, "my key [API_KEY] word")
+	assert.NotContains(t, user, "sk-proj")
+	assert.True(t, utf8.ValidString(user))
 }

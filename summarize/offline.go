@@ -429,7 +429,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // clipRunes shortens s to n runes, adding "…" when it cut.
 func clipRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	if len(s) <= n {
 		return s
 	}
 	i := 0
