@@ -266,3 +266,20 @@ func TestEditUsageAndErrors(t *testing.T) {
 	require.Equal(t, 0, code)
 	assert.JSONEq(t, "[]", out, "failed commands record nothing")
 }
+
+// FuzzEditParseIDs checks the id-list parser never panics, and that what it accepts
+// prints back to the same ids.
+func FuzzEditParseIDs(f *testing.F) {
+	for _, s := range []string{"1,2,3", " 4 , 5", ",", "", "x", "-1", "99999999999999999999", "1,,2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ids, err := editParseIDs64("--query-ids", s)
+		if err != nil {
+			return
+		}
+		again, err := editParseIDs64("--query-ids", strings.Trim(strings.ReplaceAll(fmt.Sprint(ids), " ", ","), "[]"))
+		require.NoError(t, err)
+		require.Equal(t, ids, again)
+	})
+}
