@@ -12,8 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/parquet-go/parquet-go"
-
 	"github.com/lmsys-go/lmsys"
 )
 
@@ -263,7 +261,7 @@ func (s *FileSource) Total(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	pf, err := openParquet(f, st.Size())
 	if err != nil {
 		return 0, fmt.Errorf("%w: %s is not a readable Parquet file: %v", lmsys.ErrInvalidInput, s.Path, err)
 	}

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -365,10 +366,33 @@ func pqPresent(v parquet.Value, l *pqLeaf) bool {
 	return v.DefinitionLevel() == l.maxDef && !v.IsNull()
 }
 
+// openParquet opens a Parquet file after checking its framing: the magic bytes at
+// both ends and a footer length that fits in the file, so a corrupt file fails fast
+// instead of asking for gigabytes.
+func openParquet(r io.ReaderAt, size int64) (*parquet.File, error) {
+	var head, tail [8]byte
+	if size < 12 {
+		return nil, fmt.Errorf("%d bytes is too short for Parquet", size)
+	}
+	if _, err := r.ReadAt(head[:4], 0); err != nil {
+		return nil, err
+	}
+	if _, err := r.ReadAt(tail[:], size-8); err != nil {
+		return nil, err
+	}
+	if string(head[:4]) != "PAR1" || string(tail[4:]) != "PAR1" {
+		return nil, errors.New("missing PAR1 magic bytes")
+	}
+	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 {
+		return nil, fmt.Errorf("footer length %d does not fit in %d bytes", n, size)
+	}
+	return parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(1<<20))
+}
+
 // parquetRecords streams the rows of a Parquet file.
 func parquetRecords(ctx context.Context, r io.ReaderAt, size int64, file string, m Mapping) iter.Seq2[Record, error] {
 	return func(yield func(Record, error) bool) {
-		pf, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(1<<20))
+		pf, err := openParquet(r, size)
 		if err != nil {
 			yield(Record{}, fmt.Errorf("%w: %s is not a readable Parquet file: %v", lmsys.ErrInvalidInput, file, err))
 			return
