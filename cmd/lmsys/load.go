@@ -54,6 +54,9 @@ login). HF_ENDPOINT and HF_HOME are honoured; files are cached under $HF_HOME/lm
 			if limit < 0 {
 				return usagef("--limit must be 0 (no limit) or positive, not %d", limit)
 			}
+			if hfDataset != "" && (strings.Count(hfDataset, "/") != 1 || strings.HasPrefix(hfDataset, "/") || strings.HasSuffix(hfDataset, "/")) {
+				return usagef("--hf-dataset %q: want owner/name, e.g. %s", hfDataset, dataset.DefaultHubDataset)
+			}
 			if batch < 0 {
 				return usagef("--batch-size must be positive, not %d", batch)
 			}

@@ -67,6 +67,7 @@ func TestLoadUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"load", "--source", "a.jsonl", "--hf-dataset", "x/y"},
 		{"load", "--demo", "--source", "a.jsonl"},
+		{"load", "--hf-dataset", "lmsys-chat-1m"},
 		{"load", "--limit", "-5", "--demo"},
 		{"load", "--demo", "--format", "xml"},
 		{"load", "extra-arg"},
