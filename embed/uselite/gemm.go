@@ -65,15 +65,20 @@ type kernelImpl struct {
 	name string
 	fn   func(k int, a []float32, lda int, p []float32, c []float32, ldc int)
 	rows int
+	// fn2, if set, does two adjacent panels (32 columns) per call.
+	fn2 func(k int, a []float32, lda int, p0, p1 []float32, c []float32, ldc int)
 }
 
 // kernels lists the usable micro-kernels, slowest first; init picks the last.
-var kernels = []kernelImpl{{"go", kernelGo, 6}}
+var kernels = []kernelImpl{{"go", kernelGo, 6, nil}}
 
 // useKernel makes k the kernel gemm calls.
 func useKernel(k kernelImpl) {
-	kernel, kernelRows, kernelName = k.fn, k.rows, k.name
+	kernel, kernel2, kernelRows, kernelName = k.fn, k.fn2, k.rows, k.name
 }
+
+// kernel2, when not nil, is kernel's two-panel form.
+var kernel2 func(k int, a []float32, lda int, p0, p1 []float32, c []float32, ldc int)
 
 // kernelName names the micro-kernel in use, for benchmarks and reports.
 var kernelName = "go"
@@ -102,7 +107,17 @@ func gemm(m int, a []float32, lda int, b *packed, c []float32, ldc int, tail *ge
 	_ = c[(m-1)*ldc+n-1]
 	for k0 := 0; k0 < k; k0 += kc {
 		kb := min(kc, k-k0)
-		for j := 0; j < n; j += nr {
+		j := 0
+		if kernel2 != nil {
+			for ; j+2*nr <= n; j += 2 * nr {
+				p0 := b.data[j*k+k0*nr : j*k+(k0+kb)*nr]
+				p1 := b.data[(j+nr)*k+k0*nr : (j+nr)*k+(k0+kb)*nr]
+				for i := 0; i < full; i += mr {
+					kernel2(kb, a[i*lda+k0:], lda, p0, p1, c[i*ldc+j:], ldc)
+				}
+			}
+		}
+		for ; j < n; j += nr {
 			panel := b.data[j*k+k0*nr : j*k+(k0+kb)*nr]
 			for i := 0; i < full; i += mr {
 				kernel(kb, a[i*lda+k0:], lda, panel, c[i*ldc+j:], ldc)

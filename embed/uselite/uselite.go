@@ -538,10 +538,11 @@ func addBias(c []float32, rows, n int, b []float32) {
 	}
 }
 
+// relu zeroes the negative values of x without branches (their signs are random, so a
+// branch would mispredict half the time).
 func relu(x []float32) {
 	for i, v := range x {
-		if v < 0 {
-			x[i] = 0
-		}
+		b := math.Float32bits(v)
+		x[i] = math.Float32frombits(b &^ uint32(int32(b)>>31))
 	}
 }

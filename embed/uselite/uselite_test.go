@@ -322,3 +322,9 @@ func TestClippedPrefixTokenization(t *testing.T) {
 		}
 	}
 }
+
+func TestRelu(t *testing.T) {
+	x := []float32{-1, 0, 2.5, float32(math.Copysign(0, -1)), -1e-30, 3e38}
+	relu(x)
+	assert.Equal(t, []float32{0, 0, 2.5, 0, 0, 3e38}, x)
+}
