@@ -133,8 +133,8 @@ func cleanField(s string) string {
 
 // Load streams the records of src into st.
 //
-// It creates the dataset (opts.DatasetName, else src.DatasetName()) when missing and
-// inserts queries in batches of opts.BatchSize, each batch one transaction. Reading
+// It creates the dataset (opts.DatasetName, else src.DatasetName()) when missing, once
+// the first usable row is read, and inserts queries in batches of opts.BatchSize, each batch one transaction. Reading
 // and writing overlap: rows are parsed while the previous batch is written. Load is
 // idempotent: the store ignores queries whose (dataset, conversation id) exists, and
 // a row without an id gets a deterministic one (see DeriveID), so loading a source
@@ -161,11 +161,9 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 	if batchSize <= 0 {
 		batchSize = DefaultBatchSize
 	}
-	ds, err := st.EnsureDataset(ctx, lmsys.Dataset{Name: name, Source: src.Name(), Description: opts.Description})
-	if err != nil {
-		return stats, fmt.Errorf("creating dataset %q: %w", name, err)
-	}
-	datasets := map[string]int64{name: ds.ID}
+	// Datasets are created when their first query is ready, so a source that fails
+	// at once (a refused download, a file that is not JSON) leaves nothing behind.
+	datasets := map[string]int64{}
 	var total int64
 	if opts.Limit > 0 {
 		total = opts.Limit
@@ -275,7 +273,11 @@ func produce(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOpti
 		}
 		dsID, ok := datasets[dsName]
 		if !ok {
-			d, err := st.EnsureDataset(ctx, lmsys.Dataset{Name: dsName, Source: src.Name()})
+			d := lmsys.Dataset{Name: dsName, Source: src.Name()}
+			if dsName == name {
+				d.Description = opts.Description
+			}
+			d, err := st.EnsureDataset(ctx, d)
 			if err != nil {
 				return fmt.Errorf("creating dataset %q: %w", dsName, err)
 			}

@@ -197,4 +197,10 @@ func TestLoadRejectsFatalSourceErrors(t *testing.T) {
 	_, err := Load(context.Background(), src, newMemStore(), LoadOptions{DatasetName: "d"})
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, lmsys.ErrInvalidInput))
+
+	// A source that fails before its first row leaves no dataset behind.
+	st := newMemStore()
+	_, err = Load(context.Background(), &ReaderSource{Label: "obj.json", Format: FormatJSON, Reader: strings.NewReader(`{"text":"a"}`)}, st, LoadOptions{})
+	require.ErrorIs(t, err, lmsys.ErrInvalidInput)
+	assert.Empty(t, st.datasets)
 }
