@@ -137,7 +137,7 @@ func runSummarize(cmd *cobra.Command, g *globals, runID string, f summarizeFlags
 		Alias:        f.alias,
 		Resume:       f.resume,
 		Prepare: summarize.PrepareOptions{MaxQueries: f.maxQueries, ContrastNeighbors: f.contrastNeighbors,
-			ContrastExamples: f.contrastExamples},
+			ContrastExamples: f.contrastExamples, Progress: p.Func()},
 		Progress: p.Func(),
 	}
 	if f.contrastNeighbors == 0 {
