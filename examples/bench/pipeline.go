@@ -133,6 +133,9 @@ func runPipelineBench(ctx context.Context, args []string, r *reporter) error {
 		defer os.RemoveAll(tmp)
 		*dir = tmp
 	}
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return err
+	}
 	pool, err := queryPool(*dataDir)
 	if err != nil {
 		return err
