@@ -222,6 +222,9 @@ func (g *graph) insert(v uint32, sc *scratch) {
 		g.searchLayer(q, sc.eps, g.efc, l, sc, nil)
 		cands := append(sc.buf[:0], sc.res.sorted()...)
 		sc.buf = cands
+		// A new node takes M links on every layer, as in the paper and hnswlib (layer 0
+		// lists grow to M0 as later nodes link back); taking M0 on layer 0, as FAISS
+		// does, measured lower recall at small efSearch and 1.7x the build CPU here.
 		sel := g.heuristic(cands, g.m, sc.own[:0])
 		sc.own = sel
 		own := g.links(v, l)

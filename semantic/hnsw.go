@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/lmsys-go/lmsys"
 )
@@ -62,6 +63,7 @@ func (o HNSWOptions) withDefaults() HNSWOptions {
 // graph walk that finds fewer than k matches falls back to an exact scan.
 type HNSW struct {
 	opts  HNSWOptions
+	efs   atomic.Int64
 	mu    sync.RWMutex
 	colls map[string]*hnswColl
 }
@@ -75,11 +77,25 @@ var _ lmsys.VectorIndex = (*HNSW)(nil)
 
 // NewHNSW returns an empty HNSW index.
 func NewHNSW(opts HNSWOptions) *HNSW {
-	return &HNSW{opts: opts.withDefaults(), colls: map[string]*hnswColl{}}
+	h := &HNSW{opts: opts.withDefaults(), colls: map[string]*hnswColl{}}
+	h.efs.Store(int64(h.opts.EfSearch))
+	return h
+}
+
+// SetEfSearch changes the search beam width of later searches (values below 1 are
+// ignored). Larger values trade speed for recall.
+func (h *HNSW) SetEfSearch(ef int) {
+	if ef > 0 {
+		h.efs.Store(int64(ef))
+	}
 }
 
 // Options returns the options in effect (defaults filled in).
-func (h *HNSW) Options() HNSWOptions { return h.opts }
+func (h *HNSW) Options() HNSWOptions {
+	o := h.opts
+	o.EfSearch = int(h.efs.Load())
+	return o
+}
 
 func (h *HNSW) coll(name string, create bool) *hnswColl {
 	h.mu.RLock()
@@ -216,7 +232,7 @@ func (h *HNSW) Search(ctx context.Context, collection string, q []float32, k int
 			return f.Where == nil || matchWhere(s.meta[r], f.Where)
 		}
 	}
-	res := c.g.search(qn, k, h.opts.EfSearch, accept)
+	res := c.g.search(qn, k, int(h.efs.Load()), accept)
 	if len(res) < k && len(res) < s.live() {
 		// The walk may have missed matches (a selective filter, or a tiny graph
 		// region): an exact scan cannot.

@@ -42,6 +42,7 @@ func runSearch(ctx context.Context, args []string, r *reporter) error {
 	efs := fs.Int("efs", 64, "HNSW efSearch")
 	workers := fs.Int("workers", 0, "HNSW build goroutines (0: GOMAXPROCS)")
 	skipExact := fs.Bool("skip-exact", false, "do not time the exact index (recall then needs it anyway: truth is still computed)")
+	efsMore := fs.String("efs-more", "", "comma-separated further efSearch values to measure on the same graph")
 	save := fs.String("save", "", "directory to save and reload the HNSW collection in, timing both")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -78,48 +79,40 @@ func runSearch(ctx context.Context, args []string, r *reporter) error {
 	}
 
 	// Exact: its answers are the truth for recall.
-	heap0 := heapMB()
-	exact := semantic.NewExact()
-	t0, c0 := time.Now(), cpuSeconds()
-	if err := upsertAll(ctx, exact, items); err != nil {
-		return err
-	}
-	build, buildCPU := since(t0), cpuSeconds()-c0
-	exactMem := heapMB() - heap0
-	truth := make([][]string, len(queries))
-	lat := make([]float64, len(queries))
-	for i, q := range queries {
-		t := time.Now()
-		hs, err := exact.Search(ctx, "bench", q, *k, lmsys.Filter{})
-		if err != nil {
-			return err
-		}
-		lat[i] = float64(time.Since(t).Nanoseconds()) / 1e6
-		truth[i] = ids(hs)
-	}
-	if !*skipExact {
-		p50, p95 := percentiles(lat)
-		r.Row("index", "exact", "n", rows, "d", dims, "data", src, "p50", fmt.Sprintf("%.2f ms", p50), "p95", fmt.Sprintf("%.2f ms", p95),
-			"recall@10", "1.000", "build", fmt.Sprintf("%.2f s", build), "build_cpu", fmt.Sprintf("%.2f s", buildCPU), "mem", fmt.Sprintf("%.0f MB", exactMem))
-	}
-	exact = nil
-	runtime.GC()
-
-	heap0 = heapMB()
-	h := semantic.NewHNSW(semantic.HNSWOptions{M: *m, EfConstruction: *efc, EfSearch: *efs, Workers: *workers})
-	t0, c0 = time.Now(), cpuSeconds()
-	if err := upsertAll(ctx, h, items); err != nil {
-		return err
-	}
-	build, buildCPU = since(t0), cpuSeconds()-c0
-	hnswMem := heapMB() - heap0
-	p50, p95, rec, err := measure(ctx, h, queries, truth, *k)
+	truth, err := runExact(ctx, r, items, queries, *k, !*skipExact, rows, dims, src)
 	if err != nil {
 		return err
 	}
+
+	heap0 := heapMB()
+	h := semantic.NewHNSW(semantic.HNSWOptions{M: *m, EfConstruction: *efc, EfSearch: *efs, Workers: *workers})
+	t0, c0 := time.Now(), cpuSeconds()
+	if err := upsertAll(ctx, h, items); err != nil {
+		return err
+	}
+	build, buildCPU := since(t0), cpuSeconds()-c0
+	hnswMem := heapMB() - heap0 // items (and X) are kept alive below, so their freeing does not hide the index
 	w := *workers
 	if w == 0 {
 		w = runtime.GOMAXPROCS(0)
+	}
+	for _, extra := range strings.Split(*efsMore, ",") {
+		e, err := strconv.Atoi(strings.TrimSpace(extra))
+		if extra == "" || err != nil || e == *efs {
+			continue
+		}
+		h.SetEfSearch(e)
+		p50, p95, rec, err := measure(ctx, h, queries, truth, *k)
+		if err != nil {
+			return err
+		}
+		r.Row("index", "hnsw", "n", rows, "d", dims, "p50", fmt.Sprintf("%.3f ms", p50), "p95", fmt.Sprintf("%.3f ms", p95),
+			"recall@10", fmt.Sprintf("%.3f", rec), "params", fmt.Sprintf("M=%d efC=%d efS=%d", *m, *efc, e))
+	}
+	h.SetEfSearch(*efs)
+	p50, p95, rec, err := measure(ctx, h, queries, truth, *k)
+	if err != nil {
+		return err
 	}
 	r.Row("index", "hnsw", "n", rows, "d", dims, "data", src, "p50", fmt.Sprintf("%.3f ms", p50), "p95", fmt.Sprintf("%.3f ms", p95),
 		"recall@10", fmt.Sprintf("%.3f", rec), "build", fmt.Sprintf("%.2f s", build), "build_cpu", fmt.Sprintf("%.2f s", buildCPU), "mem", fmt.Sprintf("%.0f MB", hnswMem),
@@ -145,7 +138,37 @@ func runSearch(ctx context.Context, args []string, r *reporter) error {
 		r.Row("index", "hnsw-reloaded", "save", fmt.Sprintf("%.2f s", saveS), "load", fmt.Sprintf("%.2f s", loadS),
 			"file", fmt.Sprintf("%.0f MB", float64(st.Size())/(1<<20)), "p50", fmt.Sprintf("%.3f ms", p50), "recall@10", fmt.Sprintf("%.3f", rec2))
 	}
+	runtime.KeepAlive(items)
 	return nil
+}
+
+// runExact times the exact index and returns its answers, the truth for recall.
+func runExact(ctx context.Context, r *reporter, items []lmsys.Vector, queries [][]float32, k int, report bool, rows, dims int, src string) ([][]string, error) {
+	heap0 := heapMB()
+	exact := semantic.NewExact()
+	t0, c0 := time.Now(), cpuSeconds()
+	if err := upsertAll(ctx, exact, items); err != nil {
+		return nil, err
+	}
+	build, buildCPU := since(t0), cpuSeconds()-c0
+	exactMem := heapMB() - heap0
+	truth := make([][]string, len(queries))
+	lat := make([]float64, len(queries))
+	for i, q := range queries {
+		t := time.Now()
+		hs, err := exact.Search(ctx, "bench", q, k, lmsys.Filter{})
+		if err != nil {
+			return nil, err
+		}
+		lat[i] = float64(time.Since(t).Nanoseconds()) / 1e6
+		truth[i] = ids(hs)
+	}
+	if report {
+		p50, p95 := percentiles(lat)
+		r.Row("index", "exact", "n", rows, "d", dims, "data", src, "p50", fmt.Sprintf("%.2f ms", p50), "p95", fmt.Sprintf("%.2f ms", p95),
+			"recall@10", "1.000", "build", fmt.Sprintf("%.2f s", build), "build_cpu", fmt.Sprintf("%.2f s", buildCPU), "mem", fmt.Sprintf("%.0f MB", exactMem))
+	}
+	return truth, nil
 }
 
 func measure(ctx context.Context, idx lmsys.VectorIndex, queries [][]float32, truth [][]string, k int) (p50, p95, recall float64, err error) {
