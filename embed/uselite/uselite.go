@@ -207,8 +207,9 @@ func (m *Model) Embed(ctx context.Context, texts []string, _ lmsys.Purpose) ([][
 const batchTokens = 256
 
 // EmbedInto writes the embedding of texts[i] to dst[i*Dims:(i+1)*Dims]; dst must hold
-// len(texts)*Dims floats. It allocates nothing per call beyond goroutine start-up once
-// the model's buffers are warm.
+// len(texts)*Dims floats. It reuses the model's worker buffers, so once they are warm
+// it allocates only a few bytes per call. On error, dst holds an unspecified mix of
+// written and unwritten rows.
 func (m *Model) EmbedInto(ctx context.Context, texts []string, dst []float32) error {
 	if len(dst) < len(texts)*Dims {
 		return fmt.Errorf("uselite: %w: dst holds %d floats, %d texts need %d", lmsys.ErrInvalidInput, len(dst), len(texts), len(texts)*Dims)
