@@ -342,6 +342,18 @@ func readCollection(r io.Reader, size int64) (*items, *graph, error) {
 				}
 			}
 		}
+		// A link on layer l must point at a node that exists on layer l.
+		for v := 0; v < n && d.err == nil; v++ {
+			for l := 1; l <= int(g.levels[v]); l++ {
+				lst := g.links(uint32(v), l)
+				for _, x := range lst[1 : 1+lst[0]] {
+					if int(g.levels[x]) < l {
+						d.fail("node %d layer %d links node %d, which is only on layers 0..%d", v, l, x, g.levels[x])
+						break
+					}
+				}
+			}
+		}
 		if d.err == nil && h.Entry >= 0 && uint32(g.levels[h.Entry]) != h.MaxLevel {
 			d.fail("entry node %d is on level %d, not the top level %d", h.Entry, g.levels[h.Entry], h.MaxLevel)
 		}

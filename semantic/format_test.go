@@ -127,3 +127,27 @@ func FuzzReadCollection(f *testing.F) {
 		}
 	})
 }
+
+func TestLoadRejectsInconsistentGraph(t *testing.T) {
+	// A file with a valid checksum whose graph is wrong (as a buggy writer could make)
+	// must still be refused, not panic later in a search.
+	ctx := context.Background()
+	h := NewHNSW(HNSWOptions{M: 4, EfConstruction: 16})
+	require.NoError(t, h.Upsert(ctx, "c", blobs(400, 8, 3, 2)))
+	g := h.coll("c", false).g
+	var top, flat uint32 = 0, 0
+	for v, l := range g.levels {
+		if l >= 1 && g.links(uint32(v), 1)[0] > 0 {
+			top = uint32(v)
+		}
+		if l == 0 {
+			flat = uint32(v)
+		}
+	}
+	g.links(top, 1)[1] = flat
+	var buf bytes.Buffer
+	require.NoError(t, writeCollection(&buf, g.s, g))
+	_, _, err := readCollection(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "only on layers")
+}
