@@ -17,6 +17,7 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/clustering"
+	"github.com/lmsys-go/lmsys/internal/scrub"
 	"github.com/lmsys-go/lmsys/llm"
 )
 
@@ -60,6 +61,9 @@ type clio struct {
 }
 
 func (c *clio) ask(ctx context.Context, step, prompt string, out any, validate func() error) error {
+	if !c.opts.NoScrub {
+		prompt = scrub.Text(prompt)
+	}
 	u, err := c.opts.LLM.CompleteJSON(ctx, systemPrompt, prompt, out, validate)
 	c.mu.Lock()
 	c.usage = c.usage.Add(u)

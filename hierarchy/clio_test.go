@@ -328,3 +328,23 @@ func TestCountRange(t *testing.T) {
 		assert.Equal(t, []int{tt.lo, tt.hi}, []int{lo, hi}, "%g", tt.d)
 	}
 }
+
+func FuzzMatchCategory(f *testing.F) {
+	cands := []category{{Name: "Cooking and Recipes"}, {Name: "Email Management"}, {Name: "Café Reviews"}}
+	for _, s := range []string{"Email Management", "none", "", "emial managment", "Café", "\xff\xfe", strings.Repeat("a", 500)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, answer string) {
+		i, err := matchCategory(answer, cands)
+		if err != nil {
+			return
+		}
+		if i < -1 || i >= len(cands) {
+			t.Fatalf("index %d out of range for %q", i, answer)
+		}
+		if i >= 0 && similarityRatio(nameKey(answer), nameKey(cands[i].Name)) < 0.85 {
+			t.Fatalf("%q matched %q", answer, cands[i].Name)
+		}
+		_ = tokens(nil, answer)
+	})
+}

@@ -11,9 +11,10 @@
 //     an explicit "Unassigned" parent when nothing fits) and rename each parent from
 //     the children it received.
 //   - The offline merge (Options.LLM nil) needs no network: it groups children with
-//     size-capped average-linkage clustering on a similarity that mixes their
-//     centroids with a TF-IDF of their titles, keywords and representative queries,
-//     and names parents by c-TF-IDF over their children's text.
+//     size-capped agglomerative clustering (Ward's linkage by default) on a locally
+//     scaled similarity that mixes their centroids with a TF-IDF of their titles,
+//     keywords and representative queries, and names parents by c-TF-IDF over their
+//     children's text.
 //
 // Parent cluster ids never collide with leaf ids: a parent at level l ≥ 1 gets the id
 // l·B + i, where i counts the parents of that level from 0 and B is IDBase(leaves),
@@ -58,7 +59,7 @@ const (
 	DefaultNeighborhoodSize = 40
 	DefaultContextClusters  = 5
 	DefaultConcurrency      = 10
-	DefaultMaxAttempts      = 3
+	DefaultLocalScaling     = 5
 )
 
 // Linkages of the offline merge.
@@ -101,16 +102,20 @@ type Options struct {
 	ContextClusters int
 	// Concurrency bounds the LLM calls in flight.
 	Concurrency int
-	// MaxAttempts bounds how often one child's assignment is asked before the child
-	// goes to the Unassigned parent.
-	MaxAttempts int
+	// NoScrub sends prompts as they are; by default e-mail addresses, phone numbers and
+	// similar personal data in them are masked first (internal/scrub).
+	NoScrub bool
 
 	// TextWeight is the weight of the text similarity against the centroid similarity
 	// in the offline merge, in [0, 1]; zero means 0.5. Use a negative value for 0.
 	TextWeight float64
-	// Linkage is the offline merge's agglomerative linkage: LinkageAverage (the
-	// default) or LinkageWard.
+	// Linkage is the offline merge's agglomerative linkage: LinkageWard (the
+	// default) or LinkageAverage.
 	Linkage string
+	// LocalScaling is k of the offline merge's self-tuning similarity kernel (each
+	// similarity scaled by the two items' distances to their k-th nearest neighbour);
+	// zero means DefaultLocalScaling, a negative value turns it off.
+	LocalScaling int
 	// Seed makes the k-means and shuffles deterministic.
 	Seed int64
 	// Now stamps the nodes and names the hierarchy run; nil means time.Now.
@@ -135,9 +140,6 @@ func (o Options) withDefaults() Options {
 	if o.Concurrency == 0 {
 		o.Concurrency = DefaultConcurrency
 	}
-	if o.MaxAttempts == 0 {
-		o.MaxAttempts = DefaultMaxAttempts
-	}
 	switch {
 	case o.TextWeight == 0:
 		o.TextWeight = 0.5
@@ -145,7 +147,13 @@ func (o Options) withDefaults() Options {
 		o.TextWeight = 0
 	}
 	if o.Linkage == "" {
-		o.Linkage = LinkageAverage
+		o.Linkage = LinkageWard
+	}
+	switch {
+	case o.LocalScaling == 0:
+		o.LocalScaling = DefaultLocalScaling
+	case o.LocalScaling < 0:
+		o.LocalScaling = 0
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -192,10 +200,11 @@ func (o Options) parameters() map[string]any {
 		p["neighborhood_size"] = o.NeighborhoodSize
 		p["context_clusters"] = o.ContextClusters
 		p["concurrency"] = o.Concurrency
-		p["max_attempts"] = o.MaxAttempts
+		p["scrubbed"] = !o.NoScrub
 	} else {
 		p["text_weight"] = o.TextWeight
 		p["linkage"] = o.Linkage
+		p["local_scaling"] = o.LocalScaling
 	}
 	if o.SummaryRun != "" {
 		p["summary_run"] = o.SummaryRun

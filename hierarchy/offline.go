@@ -122,8 +122,9 @@ func embedTexts(ctx context.Context, emb lmsys.Embedder, texts []string) ([][]fl
 }
 
 // similarity returns the n×n matrix (1−α)·cos(centroids) + α·cos(TF-IDF of bags),
-// with α = textWeight, or the text similarity alone when centroids are not usable.
-func similarity(nodes []*node, textWeight float64, useCentroids bool) [][]float32 {
+// with α = textWeight, or the text similarity alone when centroids are not usable,
+// locally scaled with the localK-th neighbour when localK > 0.
+func similarity(nodes []*node, textWeight float64, useCentroids bool, localK int) [][]float32 {
 	n := len(nodes)
 	bags := make([]bag, n)
 	for i, nd := range nodes {
@@ -150,7 +151,41 @@ func similarity(nodes []*node, textWeight float64, useCentroids bool) [][]float3
 			sim[i][j], sim[j][i] = float32(s), float32(s)
 		}
 	}
+	if localK > 0 {
+		localScale(sim, localK)
+	}
 	return sim
+}
+
+// localScale turns the similarities into a self-tuning Gaussian kernel (Zelnik-Manor
+// and Perona's local scaling): with d = 1 − sim and σᵢ the distance from item i to its
+// k-th nearest neighbour, sim(i, j) becomes exp(−d² / (σᵢσⱼ)). Dense regions then
+// no longer swallow sparse ones, which keeps small topics apart.
+func localScale(sim [][]float32, k int) {
+	n := len(sim)
+	if n < 3 {
+		return
+	}
+	k = min(k, n-1)
+	sig := make([]float64, n)
+	row := make([]float32, 0, n)
+	for i := range sim {
+		row = row[:0]
+		for j, v := range sim[i] {
+			if j != i {
+				row = append(row, v)
+			}
+		}
+		sort.Slice(row, func(a, b int) bool { return row[a] > row[b] })
+		sig[i] = math.Max(1-float64(row[k-1]), 1e-6)
+	}
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			d := 1 - float64(sim[i][j])
+			v := float32(math.Exp(-d * d / (sig[i] * sig[j])))
+			sim[i][j], sim[j][i] = v, v
+		}
+	}
 }
 
 // groupBalanced partitions n items into k groups by agglomerative clustering on sim
@@ -487,7 +522,7 @@ func buildOffline(ctx context.Context, runID string, leaves []Leaf, opts Options
 			return Result{}, err
 		}
 		children := levels[l-1]
-		sim := similarity(children, opts.TextWeight, useCentroids)
+		sim := similarity(children, opts.TextWeight, useCentroids, opts.LocalScaling)
 		labels := groupBalanced(sim, sizes[l], capacityFor(len(children), sizes[l]), opts.Linkage == LinkageWard)
 		parents := makeParents(children, labels, sizes[l], l, base)
 		nameOffline(parents, children)

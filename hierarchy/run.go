@@ -75,11 +75,7 @@ func LoadLeaves(ctx context.Context, st Store, runID, ref string, keywordsFallba
 	case errors.Is(err, lmsys.ErrNotFound) && ref == "" && keywordsFallback:
 		sums = nil
 	case err != nil:
-		what := "the latest summary run"
-		if ref != "" {
-			what = fmt.Sprintf("summary run %q", ref)
-		}
-		return nil, fmt.Errorf("hierarchy: %s of run %s (summarize the run first): %w", what, runID, err)
+		return nil, fmt.Errorf("hierarchy: %w", err)
 	}
 	byID := make(map[int]lmsys.Summary, len(sums))
 	for _, s := range sums {

@@ -220,7 +220,7 @@ func ctfidf(classes []bag, top int) [][]scoredTerm {
 }
 
 // pickTerms keeps the first top terms, skipping a unigram already inside a chosen
-// bigram and a bigram whose two words are both chosen.
+// bigram and a bigram sharing a word with a chosen term, so names do not repeat words.
 func pickTerms(st []scoredTerm, top int) []scoredTerm {
 	chosen := map[string]bool{}
 	var out []scoredTerm
@@ -229,10 +229,10 @@ func pickTerms(st []scoredTerm, top int) []scoredTerm {
 			break
 		}
 		if a, b, ok := strings.Cut(s.term, " "); ok {
-			if a == b || (chosen[a] && chosen[b]) {
+			if a == b || chosen[a] || chosen[b] {
 				continue
 			}
-		} else if covered(chosen, s.term) {
+		} else if chosen[s.term] {
 			continue
 		}
 		chosen[s.term] = true
@@ -243,8 +243,6 @@ func pickTerms(st []scoredTerm, top int) []scoredTerm {
 	}
 	return out
 }
-
-func covered(chosen map[string]bool, w string) bool { return chosen[w] }
 
 // titleCase upper-cases the first letter of each word.
 func titleCase(s string) string {

@@ -3,19 +3,24 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"hash/fnv"
 	"math"
-	"math/rand/v2"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/clustering"
+	"github.com/lmsys-go/lmsys/embed/uselite"
 	"github.com/lmsys-go/lmsys/hierarchy"
+	"github.com/lmsys-go/lmsys/llm"
+	"github.com/lmsys-go/lmsys/llm/llmtest"
 )
 
 func init() {
@@ -29,8 +34,15 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 	fs := flag.NewFlagSet("hierarchy", flag.ContinueOnError)
 	data := fs.String("slurp", "../shared/data/slurp/normalized.jsonl", "slurp normalized.jsonl (label, scenario)")
 	textWeight := fs.Float64("text-weight", 0, "offline merge text weight (0 = default)")
-	leavesMode := fs.String("leaves", "oracle", "slurp leaves: oracle (one per intent label) or kmeans")
-	linkage := fs.String("linkage", "", "offline merge linkage: average or ward")
+	leavesMode := fs.String("leaves", "kmeans", "slurp leaves: kmeans (81 k-means clusters) or oracle (one per intent label)")
+	embedder := fs.String("embed", "uselite", "slurp query embedding: uselite or hash (hashed lexical features)")
+	cache := fs.String("emb-cache", "/tmp/slurp-uselite.f32", "file caching the slurp USE-lite embeddings (empty: none)")
+	linkage := fs.String("linkage", "", "offline merge linkage: ward (default) or average")
+	local := fs.Int("local-scaling", 0, "offline merge local scaling k (0: default, -1: off)")
+	llmDelay := fs.Duration("llm-delay", 200*time.Millisecond, "reply delay of the fake LLM")
+	concurrency := fs.Int("concurrency", 10, "LLM calls in flight")
+	show := fs.Bool("show", false, "print the slurp parents with their leaves' majority scenarios")
+	seed := fs.Uint64("seed", 7, "k-means seed of the slurp leaves")
 	reps := fs.Int("reps", 3, "repetitions of the 200-cluster offline merge")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -40,22 +52,32 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 		return err
 	}
 	// Slurp purity: leaves of intents merged into as many parents as scenarios.
-	leaves, scen := slurpLeaves(rows, *leavesMode, 81)
-	opts := hierarchy.Options{TargetLevels: 2, TopClusters: 18, TextWeight: *textWeight, Linkage: *linkage}
+	vecs, err := slurpVectors(ctx, rows, *embedder, *cache)
+	if err != nil {
+		return err
+	}
+	leaves, scen, err := slurpLeaves(ctx, rows, vecs, *leavesMode, 81, *seed)
+	if err != nil {
+		return err
+	}
+	opts := hierarchy.Options{TargetLevels: 2, TopClusters: 18, TextWeight: *textWeight, Linkage: *linkage, LocalScaling: *local}
 	t0 := time.Now()
 	res, err := hierarchy.Build(ctx, "slurp", leaves, opts)
 	if err != nil {
 		return err
 	}
-	if os.Getenv("SHOW") != "" {
+	if *show {
 		for _, n := range res.Nodes {
 			if n.Level == 1 {
 				fmt.Printf("%s (%d):", n.Title, n.NumQueries)
 				for _, c := range n.ChildrenIDs {
-					for s := range scen[c] {
-						fmt.Printf(" %s", s)
-						break
+					best, bc := "", -1
+					for s, x := range scen[c] {
+						if x > bc || x == bc && s < best {
+							best, bc = s, x
+						}
 					}
+					fmt.Printf(" %s", best)
 					fmt.Printf("/%s", leaves[c].Title)
 				}
 				fmt.Println()
@@ -65,8 +87,14 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 	r.Row("case", "slurp-purity", "leaves", len(leaves), "leaf_mode", *leavesMode, "parents", res.Report.Levels[0].Nodes,
 		"purity", parentPurity(res.Nodes, scen), "leaf_purity", leafPurity(scen), "seconds", since(t0))
 
+	if *reps <= 0 && *llmDelay < 0 {
+		return nil
+	}
 	// Offline merge of 200 clusters into 3 levels.
-	leaves200, _ := slurpLeaves(rows, "kmeans", 200)
+	leaves200, _, err := slurpLeaves(ctx, rows, vecs, "kmeans", 200, *seed)
+	if err != nil {
+		return err
+	}
 	var best float64 = math.Inf(1)
 	for i := 0; i < *reps; i++ {
 		t := time.Now()
@@ -78,7 +106,129 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 	}
 	r.Row("case", "offline-200x3", "leaves", len(leaves200), "levels", fmt.Sprint(hierarchy.LevelSizes(200, hierarchy.Options{})),
 		"best_seconds", best, "reps", *reps)
+
+	// LLM merge of the same 200 clusters against a fake OpenAI answering in llmDelay.
+	if *llmDelay < 0 {
+		return nil
+	}
+	srv := llmtest.OpenAI(fakeTaxonomist(*llmDelay))
+	defer srv.Close()
+	client, err := llm.Open("openai/gpt-4o-mini", llm.WithBaseURL(srv.BaseURL()), llm.WithAPIKey("sk-bench"),
+		llm.WithConcurrency(*concurrency))
+	if err != nil {
+		return err
+	}
+	emb, err := uselite.New()
+	if err != nil {
+		return err
+	}
+	t1 := time.Now()
+	res, err = hierarchy.Build(ctx, "bench", leaves200, hierarchy.Options{TargetLevels: 3, MergeRatio: 0.2, LLM: client,
+		Embedder: emb, Concurrency: *concurrency})
+	if err != nil {
+		return err
+	}
+	wall := since(t1)
+	for _, lr := range res.Report.Levels {
+		r.Row("case", "llm-200x3", "level", lr.Level, "nodes", lr.Nodes, "unassigned", lr.Unassigned,
+			"propose", lr.LLMCalls["propose"], "dedupe", lr.LLMCalls["dedupe"], "assign", lr.LLMCalls["assign"],
+			"rename", lr.LLMCalls["rename"], "reasked", lr.Reasked)
+	}
+	r.Row("case", "llm-200x3", "seconds", wall, "llm_calls", res.Report.LLMCalls, "http_requests", srv.Calls(),
+		"delay_ms", llmDelay.Milliseconds(), "concurrency", *concurrency)
 	return nil
+}
+
+var (
+	benchLineRe = regexp.MustCompile(`(?m)^- ([^:\n]+)`)
+	benchRange  = regexp.MustCompile(`between (\d+) and (\d+)`)
+	benchTitle  = regexp.MustCompile(`(?m)^Title: (.+)$`)
+	benchOld    = regexp.MustCompile(`category "([^"]+)"`)
+)
+
+// fakeTaxonomist answers each step of the Clio method plausibly after delay:
+// categories from the clusters' leading title words, assignments by word overlap.
+func fakeTaxonomist(delay time.Duration) llmtest.Handler {
+	section := func(s, tag string) string {
+		_, after, _ := strings.Cut(s, "<"+tag+">")
+		body, _, _ := strings.Cut(after, "</"+tag+">")
+		return body
+	}
+	names := func(s string) []string {
+		var out []string
+		for _, m := range benchLineRe.FindAllStringSubmatch(s, -1) {
+			out = append(out, strings.TrimSpace(m[1]))
+		}
+		return out
+	}
+	reply := func(v any) llmtest.Reply {
+		b, _ := json.Marshal(v)
+		return llmtest.Reply{Text: string(b), Delay: delay}
+	}
+	type cat struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+	}
+	propose := func(titles []string, lo, hi int) []cat {
+		seen := map[string]bool{}
+		var cats []cat
+		for _, t := range titles {
+			w := strings.Fields(strings.Trim(strings.ToLower(t), " ,"))
+			if len(w) == 0 {
+				continue
+			}
+			k := strings.Trim(w[0], ",")
+			if !seen[k] && len(cats) < hi {
+				seen[k] = true
+				cats = append(cats, cat{Name: "Requests about " + k, Description: "Users asking about " + k + "."})
+			}
+		}
+		for i := 0; len(cats) < lo; i++ {
+			cats = append(cats, cat{Name: fmt.Sprintf("Other requests %d", i+1), Description: "Other requests."})
+		}
+		return cats
+	}
+	return func(req llmtest.Request) llmtest.Reply {
+		p := req.User
+		rng := benchRange.FindStringSubmatch(p)
+		switch {
+		case strings.Contains(p, "<candidates>"):
+			var lo, hi int
+			fmt.Sscan(rng[1], &lo)
+			fmt.Sscan(rng[2], &hi)
+			var cats []cat
+			for _, n := range names(section(p, "candidates")) {
+				if len(cats) < hi {
+					cats = append(cats, cat{Name: n, Description: "Merged."})
+				}
+			}
+			return reply(map[string]any{"categories": cats})
+		case strings.Contains(p, "Propose between"):
+			var lo, hi int
+			fmt.Sscan(rng[1], &lo)
+			fmt.Sscan(rng[2], &hi)
+			return reply(map[string]any{"categories": propose(names(section(p, "clusters")), lo, hi)})
+		case strings.Contains(p, "<categories>"):
+			title := strings.ToLower(benchTitle.FindStringSubmatch(p)[1])
+			best, score := "", -1
+			for _, c := range names(section(p, "categories")) {
+				n := 0
+				for _, w := range strings.Fields(strings.ToLower(c)) {
+					if strings.Contains(title, w) {
+						n++
+					}
+				}
+				if n > score {
+					best, score = c, n
+				}
+			}
+			return reply(map[string]string{"parent": best})
+		case strings.Contains(p, "were grouped under the category"):
+			old := benchOld.FindStringSubmatch(p)[1]
+			return reply(cat{Name: old, Description: "Renamed from its children."})
+		}
+		return llmtest.Reply{Status: 400, Text: "unexpected prompt"}
+	}
 }
 
 type slurpRow struct {
@@ -106,8 +256,59 @@ func readSlurp(path string) ([]slurpRow, error) {
 	return rows, sc.Err()
 }
 
+// slurpVectors embeds the slurp texts with USE-lite (cached in a raw float32 file) or
+// with hashEmbed.
+func slurpVectors(ctx context.Context, rows []slurpRow, kind, cache string) ([][]float32, error) {
+	texts := make([]string, len(rows))
+	for i, r := range rows {
+		texts[i] = r.Text
+	}
+	if kind == "hash" {
+		out := make([][]float32, len(texts))
+		for i, t := range texts {
+			out[i] = hashEmbed(t, 512)
+		}
+		return out, nil
+	}
+	m, err := uselite.New()
+	if err != nil {
+		return nil, err
+	}
+	dims := m.Space().Dims
+	if cache != "" {
+		if data, err := os.ReadFile(cache); err == nil && len(data) == 4*dims*len(texts) {
+			out := make([][]float32, len(texts))
+			for i := range out {
+				out[i] = make([]float32, dims)
+				for d := range out[i] {
+					out[i][d] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*(i*dims+d):]))
+				}
+			}
+			return out, nil
+		}
+	}
+	t0 := time.Now()
+	out, err := m.Embed(ctx, texts, lmsys.PurposeClustering)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "embedded %d slurp texts with USE-lite in %.1fs\n", len(texts), since(t0))
+	if cache != "" {
+		buf := make([]byte, 0, 4*dims*len(texts))
+		for _, v := range out {
+			for _, x := range v {
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(x))
+			}
+		}
+		if err := os.WriteFile(cache, buf, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // hashEmbed is a simple lexical embedding: hashed unigrams and bigrams, sublinear tf,
-// normalised. It stands in until USE-lite lands.
+// normalised.
 func hashEmbed(text string, dims int) []float32 {
 	v := make([]float32, dims)
 	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
@@ -150,12 +351,8 @@ func unit(v []float32) []float32 {
 // lexical embedding) and summarises each like an offline summarizer would: c-TF-IDF
 // keywords, a title from the top three, representative queries nearest the centroid.
 // It returns, per leaf id, the scenario counts of its queries.
-func slurpLeaves(rows []slurpRow, mode string, k int) ([]hierarchy.Leaf, map[int]map[string]int) {
-	const dims = 512
-	vecs := make([][]float32, len(rows))
-	for i, row := range rows {
-		vecs[i] = hashEmbed(row.Text, dims)
-	}
+func slurpLeaves(ctx context.Context, rows []slurpRow, vecs [][]float32, mode string, k int, seed uint64) ([]hierarchy.Leaf, map[int]map[string]int, error) {
+	dims := len(vecs[0])
 	labels := make([]int, len(rows))
 	switch mode {
 	case "oracle":
@@ -176,7 +373,12 @@ func slurpLeaves(rows []slurpRow, mode string, k int) ([]hierarchy.Leaf, map[int
 		}
 		k = len(names)
 	default:
-		labels = lloyd(vecs, k, 20)
+		km := clustering.KMeans{K: k, Seed: seed, Spherical: true, NInit: 3}
+		part, err := km.Cluster(ctx, vecs)
+		if err != nil {
+			return nil, nil, err
+		}
+		labels = part.Labels
 	}
 	members := make([][]int, k)
 	for i, l := range labels {
@@ -230,75 +432,7 @@ func slurpLeaves(rows []slurpRow, mode string, k int) ([]hierarchy.Leaf, map[int
 			Description: "Queries about " + strings.Join(kw[c], ", ") + ".",
 		})
 	}
-	return leaves, scen
-}
-
-// lloyd is a plain k-means (k-means++ seeding, spherical updates) used until the
-// clustering package lands.
-func lloyd(vecs [][]float32, k, iters int) []int {
-	rng := rand.New(rand.NewPCG(7, 7))
-	dims := len(vecs[0])
-	cents := [][]float32{append([]float32(nil), vecs[rng.IntN(len(vecs))]...)}
-	d2 := make([]float64, len(vecs))
-	for i := range d2 {
-		d2[i] = math.Inf(1)
-	}
-	dist := func(a, b []float32) float64 {
-		var s float64
-		for d := range a {
-			s += float64(a[d] * b[d])
-		}
-		return 2 - 2*s
-	}
-	for len(cents) < k {
-		var total float64
-		last := cents[len(cents)-1]
-		for i, v := range vecs {
-			d2[i] = math.Min(d2[i], dist(v, last))
-			total += d2[i]
-		}
-		x := rng.Float64() * total
-		pick := len(vecs) - 1
-		for i := range vecs {
-			x -= d2[i]
-			if x <= 0 {
-				pick = i
-				break
-			}
-		}
-		cents = append(cents, append([]float32(nil), vecs[pick]...))
-	}
-	labels := make([]int, len(vecs))
-	for it := 0; it < iters; it++ {
-		for i, v := range vecs {
-			best, bd := 0, math.Inf(1)
-			for c, cen := range cents {
-				if d := dist(v, cen); d < bd {
-					best, bd = c, d
-				}
-			}
-			labels[i] = best
-		}
-		sums := make([][]float32, k)
-		for c := range sums {
-			sums[c] = make([]float32, dims)
-		}
-		for i, v := range vecs {
-			for d, x := range v {
-				sums[labels[i]][d] += x
-			}
-		}
-		for c := range cents {
-			var s float64
-			for _, x := range sums[c] {
-				s += float64(x * x)
-			}
-			if s > 0 {
-				cents[c] = unit(sums[c])
-			}
-		}
-	}
-	return labels
+	return leaves, scen, nil
 }
 
 // parentPurity is the query-weighted purity of the level-1 parents against scenario.
