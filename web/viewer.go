@@ -1,0 +1,422 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/curation"
+	"github.com/lmsys-go/lmsys/search"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// views holds one parsed template per page.
+type views struct {
+	pages map[string]*template.Template
+}
+
+var funcs = template.FuncMap{
+	"pct": func(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) },
+	// bar returns the width of a size bar in percent of the largest (at least 1).
+	"bar": func(n, maxN int) string {
+		if maxN <= 0 {
+			return "0"
+		}
+		return strconv.FormatFloat(max(1, 100*float64(n)/float64(maxN)), 'f', 1, 64)
+	},
+	// sizeClass buckets a share of the queries into five colour classes.
+	"sizeClass": func(share float64) string {
+		switch {
+		case share >= 0.2:
+			return "s5"
+		case share >= 0.1:
+			return "s4"
+		case share >= 0.05:
+			return "s3"
+		case share >= 0.02:
+			return "s2"
+		}
+		return "s1"
+	},
+	"snippet": func(s string, n int) string {
+		s = strings.Join(strings.Fields(s), " ")
+		if r := []rune(s); len(r) > n {
+			return string(r[:n-1]) + "…"
+		}
+		return s
+	},
+	"json": func(v any) string {
+		if v == nil {
+			return ""
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Sprint(v)
+		}
+		return string(b)
+	},
+	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+	"add":  func(a, b int) int { return a + b },
+	"deref": func(p *int) string {
+		if p == nil {
+			return "–"
+		}
+		return strconv.Itoa(*p)
+	},
+	"join":     strings.Join,
+	"describe": describeEdit,
+}
+
+// describeEdit says in a few words what an edit did.
+func describeEdit(e lmsys.Edit) string {
+	nv := e.NewValue
+	get := func(k string) string {
+		if v, ok := nv[k]; ok && v != nil {
+			switch x := v.(type) {
+			case string:
+				return x
+			case []any:
+				parts := make([]string, len(x))
+				for i, p := range x {
+					parts[i] = fmt.Sprint(p)
+				}
+				return strings.Join(parts, ", ")
+			case float64:
+				return strconv.FormatFloat(x, 'f', -1, 64)
+			default:
+				return fmt.Sprint(x)
+			}
+		}
+		return ""
+	}
+	switch e.EditType {
+	case curation.TypeRename:
+		if t := get("title"); t != "" {
+			return fmt.Sprintf("renamed to %q", t)
+		}
+		return "new description"
+	case curation.TypeMove:
+		return fmt.Sprintf("moved queries %s to cluster %s", get("query_ids"), get("cluster_id"))
+	case curation.TypeMerge:
+		return fmt.Sprintf("merged clusters %s into %s", get("sources"), get("target"))
+	case curation.TypeSplit:
+		return fmt.Sprintf("split off clusters %s", get("new_cluster_ids"))
+	case curation.TypeDelete:
+		if get("orphaned") == "true" {
+			return fmt.Sprintf("deleted, %s queries orphaned", get("queries"))
+		}
+		return fmt.Sprintf("deleted, queries moved to %s", get("move_to"))
+	case curation.TypeTag:
+		var parts []string
+		for _, k := range []string{"coherence_score", "quality", "flags", "notes"} {
+			if v := get(k); v != "" {
+				parts = append(parts, k+"="+v)
+			}
+		}
+		return "tagged " + strings.Join(parts, " ")
+	case curation.TypeFlag:
+		return "flagged " + get("flag")
+	case curation.TypeReassign:
+		return fmt.Sprintf("reassigned orphans to cluster %s", get("cluster_id"))
+	case curation.TypeUndo:
+		return fmt.Sprintf("undid edit %s (%s)", get("undoes"), get("undone_type"))
+	}
+	return e.EditType
+}
+
+func mustViews() *views {
+	v := &views{pages: map[string]*template.Template{}}
+	entries, err := fs.ReadDir(templateFS, "templates")
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if name == "layout.html" {
+			continue
+		}
+		t := template.Must(template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/tree.html", "templates/"+name))
+		v.pages[strings.TrimSuffix(name, ".html")] = t
+	}
+	return v
+}
+
+// page is what every template gets.
+type page struct {
+	Title    string
+	Base     string
+	ReadOnly bool
+	NeedAuth bool
+	Data     any
+}
+
+// basePath returns the prefix the handler is mounted under (what http.StripPrefix
+// removed), so links work wherever the handler is mounted.
+func basePath(r *http.Request) string {
+	p := r.RequestURI
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	if strings.HasPrefix(p, "http://") || strings.HasPrefix(p, "https://") {
+		return ""
+	}
+	rest := r.URL.EscapedPath()
+	if strings.HasSuffix(p, rest) {
+		return strings.TrimSuffix(p[:len(p)-len(rest)], "/")
+	}
+	return ""
+}
+
+type viewFunc func(r *http.Request) (title string, data any, err error)
+
+func (s *server) view(path, tmpl string, f viewFunc) {
+	s.mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+		title, data, err := f(r)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, tmpl, title, data)
+	})
+}
+
+func (s *server) render(w http.ResponseWriter, r *http.Request, status int, tmpl, title string, data any) {
+	var buf bytes.Buffer
+	p := page{Title: title, Base: basePath(r), ReadOnly: s.opts.ReadOnly, NeedAuth: s.opts.Token != "", Data: data}
+	if err := s.views.pages[tmpl].ExecuteTemplate(&buf, "layout", p); err != nil {
+		s.log.Error("web: render", "template", tmpl, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func (s *server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code := classify(err)
+	msg := err.Error()
+	if status == http.StatusInternalServerError {
+		s.log.Error("web: page failed", "path", r.URL.Path, "err", err)
+		msg = "internal error (logged on the server)"
+	}
+	s.render(w, r, status, "error", http.StatusText(status), map[string]any{"Status": status, "Code": code, "Message": msg})
+}
+
+func (s *server) registerViewer() {
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err)
+	}
+	fileServer := http.StripPrefix("/static/", http.FileServerFS(static))
+	s.mux.Handle("GET /static/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fileServer.ServeHTTP(w, r)
+	}))
+	s.view("/{$}", "dashboard", s.viewDashboard)
+	s.view("/runs/{run_id}", "run", s.viewRun)
+	s.view("/clusters/{run_id}/{cluster_id}", "cluster", s.viewCluster)
+	s.view("/runs/{run_id}/audit", "audit", s.viewAudit)
+	s.view("/runs/{run_id}/orphaned", "orphaned", s.viewOrphaned)
+	s.view("/search", "search", s.viewSearch)
+	s.view("/hierarchy/{hierarchy_run_id}", "hierarchy", s.viewHierarchy)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, fmt.Errorf("%w: no page %s", lmsys.ErrNotFound, r.URL.Path))
+	})
+}
+
+// runSummary is one run on the dashboard.
+type runSummary struct {
+	lmsys.Run
+	Hierarchies  []HierarchyRef
+	SummaryRuns  []lmsys.SummaryRun
+	Orphaned     int
+	EditsAllowed bool
+}
+
+func (s *server) viewDashboard(r *http.Request) (string, any, error) {
+	ctx := r.Context()
+	st, err := s.deps.Store.Status(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	runs, err := s.deps.Store.ListRuns(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	out := make([]runSummary, 0, len(runs))
+	for _, run := range runs {
+		hs, err := s.hierarchies(ctx, run.ID)
+		if err != nil {
+			return "", nil, err
+		}
+		srs, err := s.deps.Store.SummaryRuns(ctx, run.ID)
+		if err != nil {
+			return "", nil, err
+		}
+		out = append(out, runSummary{Run: run, Hierarchies: hs, SummaryRuns: srs})
+	}
+	return "Runs", map[string]any{"Status": st, "Runs": out}, nil
+}
+
+func (s *server) viewRun(r *http.Request) (string, any, error) {
+	ctx := r.Context()
+	ref, err := summaryRef(r)
+	if err != nil {
+		return "", nil, err
+	}
+	run, err := s.deps.Store.GetRun(ctx, r.PathValue("run_id"))
+	if err != nil {
+		return "", nil, err
+	}
+	cl, err := s.clusterList(ctx, run.ID, ref, 0, 0)
+	if err != nil {
+		return "", nil, err
+	}
+	maxN := 0
+	for _, c := range cl.Clusters {
+		maxN = max(maxN, c.NumQueries)
+	}
+	hs, err := s.hierarchies(ctx, run.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	srs, err := s.deps.Store.SummaryRuns(ctx, run.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	return "Run " + run.ID, map[string]any{"Run": run, "List": cl, "Max": maxN, "Hierarchies": hs, "SummaryRuns": srs, "Ref": ref}, nil
+}
+
+func (s *server) viewCluster(r *http.Request) (string, any, error) {
+	ctx := r.Context()
+	cid, err := pathInt(r, "cluster_id")
+	if err != nil {
+		return "", nil, err
+	}
+	ref, err := summaryRef(r)
+	if err != nil {
+		return "", nil, err
+	}
+	pg, cursor, err := pageParams(r)
+	if err != nil {
+		return "", nil, err
+	}
+	d, err := s.clusterDetail(ctx, r.PathValue("run_id"), cid, ref, pg, cursor)
+	if err != nil {
+		return "", nil, err
+	}
+	hist, err := s.cur.History(ctx, d.RunID, cid)
+	if err != nil && !errors.Is(err, lmsys.ErrNotFound) {
+		return "", nil, err
+	}
+	title := fmt.Sprintf("Cluster %d", cid)
+	if d.Summary != nil && d.Summary.Title != "" {
+		title = d.Summary.Title
+	}
+	return title, map[string]any{"D": d, "History": hist, "Prev": pg - 1, "Next": nextPage(d.Pagination), "Ref": ref}, nil
+}
+
+func nextPage(p Page) int {
+	if p.Page > 0 && p.Page < p.TotalPages {
+		return p.Page + 1
+	}
+	return 0
+}
+
+func (s *server) viewAudit(r *http.Request) (string, any, error) {
+	runID, err := s.runParam(r, r.PathValue("run_id"))
+	if err != nil {
+		return "", nil, err
+	}
+	f, err := auditFilter(r)
+	if err != nil {
+		return "", nil, err
+	}
+	es, err := s.cur.Audit(r.Context(), runID, f)
+	if err != nil {
+		return "", nil, err
+	}
+	return "Audit log of " + runID, map[string]any{"RunID": runID, "Edits": es, "Types": curation.EditTypes, "Filter": f}, nil
+}
+
+func (s *server) viewOrphaned(r *http.Request) (string, any, error) {
+	runID, err := s.runParam(r, r.PathValue("run_id"))
+	if err != nil {
+		return "", nil, err
+	}
+	os, err := s.cur.Orphaned(r.Context(), runID)
+	if err != nil {
+		return "", nil, err
+	}
+	return "Orphaned queries of " + runID, map[string]any{"RunID": runID, "Orphans": os}, nil
+}
+
+func (s *server) viewSearch(r *http.Request) (string, any, error) {
+	ctx := r.Context()
+	runs, err := s.deps.Store.ListRuns(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	q := r.URL.Query()
+	data := map[string]any{"Runs": runs, "Text": q.Get("text"), "RunID": q.Get("run_id"), "Mode": q.Get("mode"),
+		"Modes": []string{search.ModeSemantic, search.ModeFullText, search.ModeHybrid}}
+	if data["Mode"] == "" {
+		data["Mode"] = search.ModeFullText
+		if q.Get("run_id") != "" {
+			data["Mode"] = search.ModeHybrid
+		}
+	}
+	if strings.TrimSpace(q.Get("text")) == "" {
+		return "Search", data, nil
+	}
+	// Reuse the API's validation and defaults.
+	r2 := r.Clone(ctx)
+	vals := r2.URL.Query()
+	vals.Set("mode", data["Mode"].(string))
+	if vals.Get("run_id") != "" {
+		vals.Set("facets", "cluster")
+	}
+	r2.URL.RawQuery = vals.Encode()
+	res, err := s.searchQueries(ctx, r2)
+	if err != nil {
+		if status, _ := classify(err); status == http.StatusBadRequest || status == http.StatusServiceUnavailable || status == http.StatusNotFound {
+			data["Error"] = err.Error()
+			return "Search", data, nil
+		}
+		return "", nil, err
+	}
+	data["Results"] = res
+	if runID := q.Get("run_id"); runID != "" && s.deps.Search != nil && data["Mode"] != search.ModeFullText {
+		if cr, err := s.deps.Search.SearchClusters(ctx, q.Get("text"), search.ClusterSearchOptions{RunID: runID, TopK: 5}); err == nil {
+			data["Clusters"] = cr
+		}
+	}
+	return "Search: " + q.Get("text"), data, nil
+}
+
+func (s *server) viewHierarchy(r *http.Request) (string, any, error) {
+	d, err := s.hierarchyDetail(r.Context(), r.PathValue("hierarchy_run_id"))
+	if err != nil {
+		return "", nil, err
+	}
+	return "Hierarchy " + d.HierarchyRunID, d, nil
+}

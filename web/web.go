@@ -1,0 +1,410 @@
+// Package web serves a store over HTTP: a JSON REST API (the seed tool's routes plus
+// every curation edit, search, analysis and verify), its OpenAPI 3 document at
+// /api/openapi.json, and a server-rendered viewer (html/template, a little vanilla
+// JavaScript, assets embedded in the binary).
+//
+// Handler returns an http.Handler that can be mounted anywhere:
+//
+//	mux.Handle("/lmsys/", http.StripPrefix("/lmsys", web.Handler(deps, web.Options{Token: token})))
+//
+// # Security
+//
+// Every write endpoint (POST) requires "Authorization: Bearer <Options.Token>" when a
+// token is set (401 without one, 403 with a wrong one); with Options.ReadOnly every
+// write answers 403 read_only. Request bodies are limited to Options.MaxBodyBytes
+// (1 MB; 413 beyond). CORS headers are sent only when Options.CORSOrigin is set. The
+// caller owns the http.Server and its timeouts (see NewServer).
+//
+// # Errors
+//
+// Errors are JSON {"error": message, "code": code} with the status of the root
+// sentinel the error wraps: lmsys.ErrNotFound 404 not_found, lmsys.ErrInvalidInput
+// and malformed JSON 400 invalid_input, lmsys.ErrSpaceMismatch 400 space_mismatch,
+// lmsys.ErrConflict 409 conflict, lmsys.ErrEmpty 422 empty, lmsys.ErrProvider 502
+// provider; anything else is 500 internal, logged but never detailed to the client.
+//
+// # Long jobs
+//
+// POST /api/clustering/kmeans, /api/clustering/hdbscan, /api/summaries/ and
+// /api/hierarchy/ run synchronously within the request: the response is the finished
+// run, and a client that disconnects cancels the job through the request context
+// (a cancelled clustering run is recorded as failed). Give such requests a long
+// client timeout; the server's WriteTimeout (NewServer) bounds them.
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/curation"
+	"github.com/lmsys-go/lmsys/embed"
+	"github.com/lmsys-go/lmsys/search"
+	"github.com/lmsys-go/lmsys/store"
+)
+
+// DefaultMaxBodyBytes is the default request body limit (1 MB).
+const DefaultMaxBodyBytes = 1 << 20
+
+// PageSize is the number of queries per page of a cluster or query listing.
+const PageSize = 50
+
+// Deps are what the handler serves.
+type Deps struct {
+	// Store is the system of record (required).
+	Store *store.DB
+	// Search answers the search and verify endpoints; nil makes them answer 503.
+	Search *search.Service
+	// Embedder resolves a "provider/model" string for the clustering endpoints, which
+	// embed the queries missing a vector first (default embed.Open).
+	Embedder func(model string) (lmsys.Embedder, error)
+}
+
+// Options configure the handler.
+type Options struct {
+	// Token, when set, is the bearer token every write endpoint requires.
+	Token string
+	// ReadOnly refuses every write endpoint with 403.
+	ReadOnly bool
+	// CORSOrigin, when set, is sent as Access-Control-Allow-Origin (CORS is off otherwise).
+	CORSOrigin string
+	// MaxBodyBytes limits request bodies (default DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+	// Editor is recorded on edits whose request names no editor (default "web").
+	Editor string
+	// Logger receives errors and edit re-index failures (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// server holds the handler's state.
+type server struct {
+	deps   Deps
+	opts   Options
+	cur    *curation.Curator
+	mux    *http.ServeMux
+	log    *slog.Logger
+	routes []string // registered patterns, "METHOD /path"
+	views  *views
+}
+
+// Handler returns the API, the OpenAPI document and the viewer as one http.Handler.
+// It panics when deps.Store is nil (a programming error).
+func Handler(deps Deps, opts Options) http.Handler {
+	return newServer(deps, opts)
+}
+
+func newServer(deps Deps, opts Options) *server {
+	if deps.Store == nil {
+		panic("web: Deps.Store is nil")
+	}
+	if deps.Embedder == nil {
+		deps.Embedder = func(model string) (lmsys.Embedder, error) { return embed.Open(model) }
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.Editor == "" {
+		opts.Editor = "web"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &server{deps: deps, opts: opts, mux: http.NewServeMux(), log: opts.Logger}
+	s.cur = curation.New(deps.Store, curation.Options{OnChange: func(ctx context.Context, runID string, ids []int) {
+		if s.deps.Search == nil {
+			return
+		}
+		// The edit is committed; re-indexing must not be cut short by the client leaving.
+		ctx = context.WithoutCancel(ctx)
+		if err := s.deps.Search.ReindexClusters(ctx, runID, ids); err != nil {
+			s.log.Warn("web: re-index edited clusters", "run", runID, "clusters", ids, "err", err)
+		}
+	}})
+	s.views = mustViews()
+	s.registerAPI()
+	s.registerViewer()
+	return s
+}
+
+// ServeHTTP applies CORS and the body limit, then routes.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opts.CORSOrigin != "" {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", s.opts.CORSOrigin)
+		h.Set("Vary", "Origin")
+		if r.Method == http.MethodOptions {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// apiFunc is an API endpoint: it returns the value to encode or an error.
+type apiFunc func(r *http.Request) (any, error)
+
+// get registers a read endpoint.
+func (s *server) get(path string, f apiFunc) { s.handle("GET", path, false, f) }
+
+// post registers a write endpoint (auth, read-only).
+func (s *server) post(path string, f apiFunc) { s.handle("POST", path, true, f) }
+
+func (s *server) handle(method, path string, write bool, f apiFunc) {
+	pattern := method + " " + path
+	s.routes = append(s.routes, pattern)
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if write {
+			if err := s.authorize(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		v, err := f(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		status := http.StatusOK
+		if c, ok := v.(created); ok {
+			status, v = http.StatusCreated, c.v
+		}
+		writeJSON(w, status, v)
+	})
+}
+
+// created marks a result answered with 201.
+type created struct{ v any }
+
+// httpError is an error with its own status and code (auth, read-only, bad request).
+type httpError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func badRequest(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", lmsys.ErrInvalidInput, fmt.Sprintf(format, a...))
+}
+
+// authorize checks a write request against the read-only flag and the token.
+func (s *server) authorize(r *http.Request) error {
+	if s.opts.ReadOnly {
+		return &httpError{http.StatusForbidden, "read_only", "the server is read-only: writes are disabled"}
+	}
+	return s.checkToken(r)
+}
+
+func (s *server) checkToken(r *http.Request) error {
+	if s.opts.Token == "" {
+		return nil
+	}
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || tok == "" {
+		return &httpError{http.StatusUnauthorized, "unauthorized", "this endpoint needs Authorization: Bearer <token>"}
+	}
+	if subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.opts.Token)) != 1 {
+		return &httpError{http.StatusForbidden, "forbidden", "wrong bearer token"}
+	}
+	return nil
+}
+
+// errorBody is the JSON of every error.
+type errorBody struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+// classify maps an error to its status and code.
+func classify(err error) (int, string) {
+	var he *httpError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &he):
+		return he.status, he.code
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge, "body_too_large"
+	case errors.Is(err, lmsys.ErrNotFound):
+		return http.StatusNotFound, "not_found"
+	case errors.Is(err, lmsys.ErrInvalidInput):
+		return http.StatusBadRequest, "invalid_input"
+	case errors.Is(err, lmsys.ErrSpaceMismatch):
+		return http.StatusBadRequest, "space_mismatch"
+	case errors.Is(err, lmsys.ErrConflict):
+		return http.StatusConflict, "conflict"
+	case errors.Is(err, lmsys.ErrEmpty):
+		return http.StatusUnprocessableEntity, "empty"
+	case errors.Is(err, lmsys.ErrProvider):
+		return http.StatusBadGateway, "provider"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, "cancelled"
+	}
+	return http.StatusInternalServerError, "internal"
+}
+
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code := classify(err)
+	msg := err.Error()
+	if status == http.StatusInternalServerError {
+		s.log.Error("web: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "internal error (logged on the server)"
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="lmsys"`)
+	}
+	writeJSON(w, status, errorBody{Error: msg, Code: code})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v)
+}
+
+// decode reads a JSON body into v; an empty body leaves v as it is. Unknown fields
+// are refused so typos do not pass silently.
+func decode(r *http.Request, v any) error {
+	if r.Body == nil {
+		return nil
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return badRequest("request body is not valid JSON for this endpoint: %v", err)
+	}
+	if dec.More() {
+		return badRequest("request body holds more than one JSON value")
+	}
+	return nil
+}
+
+// pathInt parses an integer path value.
+func pathInt(r *http.Request, name string) (int, error) {
+	v := r.PathValue(name)
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s %q is not an integer", lmsys.ErrNotFound, name, v)
+	}
+	return n, nil
+}
+
+// pathInt64 parses an int64 path value.
+func pathInt64(r *http.Request, name string) (int64, error) {
+	v := r.PathValue(name)
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s %q is not an integer", lmsys.ErrNotFound, name, v)
+	}
+	return n, nil
+}
+
+// queryInt parses an optional integer query parameter.
+func queryInt(r *http.Request, name string, def int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, badRequest("parameter %s=%q is not an integer", name, v)
+	}
+	return n, nil
+}
+
+// queryInts parses an optional comma-separated list of integers.
+func queryInts(r *http.Request, name string) ([]int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return nil, badRequest("parameter %s: %q is not an integer", name, p)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// queryList parses an optional comma-separated list.
+func queryList(r *http.Request, name string) []string {
+	var out []string
+	for _, p := range strings.Split(r.URL.Query().Get(name), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// summaryRef returns the summary run named by summary_run_id or alias.
+func summaryRef(r *http.Request) (string, error) {
+	q := r.URL.Query()
+	id, alias := q.Get("summary_run_id"), q.Get("alias")
+	if id != "" && alias != "" {
+		return "", badRequest("give summary_run_id or alias, not both")
+	}
+	return id + alias, nil
+}
+
+// IsLoopback reports whether addr ("host:port") listens only on a loopback interface.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// NewServer returns an http.Server for h with the timeouts a public server needs:
+// 10 s to read headers, 30 s to read a body, 10 minutes to write (long jobs run within
+// a request) and 2 minutes idle.
+func NewServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      10 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
