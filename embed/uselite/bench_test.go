@@ -52,6 +52,17 @@ func BenchmarkEmbedShort(b *testing.B) {
 	benchmarkEmbed(b, "../../../shared/data/hwu64/normalized.jsonl", 2000)
 }
 
+// BenchmarkEmbedShortKernels compares the assembly kernels end to end.
+func BenchmarkEmbedShortKernels(b *testing.B) {
+	defer useKernel(kernels[len(kernels)-1])
+	for _, k := range kernels[1:] {
+		b.Run(k.name, func(b *testing.B) {
+			useKernel(k)
+			benchmarkEmbed(b, "../../../shared/data/hwu64/normalized.jsonl", 1000)
+		})
+	}
+}
+
 func BenchmarkEmbedLong(b *testing.B) {
 	benchmarkEmbed(b, "../../../shared/data/sharegpt/normalized.jsonl", 200)
 }
