@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/lmsys-go/lmsys/web"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	commandRegistrars = append(commandRegistrars, registerServe)
+}
+
+func registerServe(root *cobra.Command, g *globals) {
+	var sf searchFlags
+	var addr, corsOrigin string
+	var readOnly bool
+	cmd := &cobra.Command{
+		Use:   "serve [--addr 127.0.0.1:8000] [--read-only] [--cors-origin URL] [--index-dir DIR]",
+		Short: "Serve the REST API (/api, OpenAPI at /api/openapi.json) and the web viewer (/)",
+		Long: `Serve the store over HTTP: the JSON API under /api (OpenAPI 3 at /api/openapi.json) and the viewer at /.
+Write endpoints (POST: clustering, summaries, hierarchy, every curation edit) need
+"Authorization: Bearer $LMSYS_API_TOKEN" when LMSYS_API_TOKEN is set; without a token the server only
+starts read-write on a loopback address. --read-only disables every write. Clustering, summarising and
+merging requests run synchronously (the response is the finished job). CORS is off unless --cors-origin
+is given. SIGINT / SIGTERM shut the server down gracefully.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			token := os.Getenv("LMSYS_API_TOKEN")
+			if !readOnly && token == "" && !web.IsLoopback(addr) {
+				return usagef("refusing to serve writes on non-loopback address %s without a token: set LMSYS_API_TOKEN or pass --read-only", addr)
+			}
+			svc, db, dir, _, err := openSearch(cmd, g, &sf)
+			if err != nil {
+				return err
+			}
+			logger := slog.Default()
+			h := web.Handler(web.Deps{Store: db, Search: svc}, web.Options{Token: token, ReadOnly: readOnly, CORSOrigin: corsOrigin, Logger: logger})
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listen on %s: %w", addr, err)
+			}
+			srv := web.NewServer(ln.Addr().String(), h)
+			mode := "read-write"
+			switch {
+			case readOnly:
+				mode = "read-only"
+			case token != "":
+				mode = "read-write, writes need the bearer token"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Serving %s on http://%s/ (%s; API at /api, OpenAPI at /api/openapi.json; index %s)\n", db.Where(), ln.Addr(), mode, dir)
+			errc := make(chan error, 1)
+			go func() { errc <- srv.Serve(ln) }()
+			select {
+			case err := <-errc:
+				return err
+			case <-cmd.Context().Done():
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), "Shutting down…")
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := srv.Shutdown(ctx); err != nil {
+				return fmt.Errorf("shutdown: %w", err)
+			}
+			if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8000", "address to listen on")
+	cmd.Flags().BoolVar(&readOnly, "read-only", false, "refuse every write endpoint")
+	cmd.Flags().StringVar(&corsOrigin, "cors-origin", "", "allow this origin to call the API from a browser (CORS off when empty)")
+	addIndexFlags(cmd, &sf)
+	root.AddCommand(cmd)
+}
