@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -166,14 +167,9 @@ func (s *Service) SearchQueries(ctx context.Context, text string, o QuerySearchO
 		}
 	}
 	var titles map[int]lmsys.Summary
-	if o.RunID != "" {
-		ss, err := s.latestSummaries(ctx, run.ID, o.SummaryRef)
-		if err != nil {
+	if o.ClusterIDs != nil && o.WithinClusters == "" {
+		if titles, err = s.clusterLabels(ctx, run.ID, o.SummaryRef, o.ClusterIDs); err != nil {
 			return res, err
-		}
-		titles = make(map[int]lmsys.Summary, len(ss))
-		for _, sm := range ss {
-			titles[sm.ClusterID] = sm
 		}
 	}
 
@@ -201,12 +197,12 @@ func (s *Service) SearchQueries(ctx context.Context, text string, o QuerySearchO
 			restrict = append(restrict, h.ClusterID)
 		}
 	case o.ClusterIDs != nil:
-		sizes, err := s.db.ClusterSizes(ctx, run.ID)
+		sizes, err := clusterSizes(ctx, s.db, run.ID, o.ClusterIDs)
 		if err != nil {
 			return res, err
 		}
 		dist := map[int]float32{}
-		if q != nil && len(titles) > 0 {
+		if q != nil && len(titles) > 0 && o.SummaryRef == "" {
 			hits, err := s.searchClusters(ctx, run, q, ClusterSearchOptions{TopK: len(o.ClusterIDs), SummaryRef: o.SummaryRef, ClusterIDs: o.ClusterIDs})
 			if err != nil {
 				return res, err
@@ -307,8 +303,53 @@ func (s *Service) SearchQueries(ctx context.Context, text string, o QuerySearchO
 		}
 		res.Results = append(res.Results, hit)
 	}
+	if facets["cluster"] {
+		var cs []int
+		for _, h := range res.Results {
+			if h.ClusterID != nil {
+				cs = append(cs, *h.ClusterID)
+			}
+		}
+		if titles, err = s.clusterLabels(ctx, run.ID, o.SummaryRef, cs); err != nil {
+			return res, err
+		}
+	}
 	res.Facets = facetsOf(res.Results, facets, titles)
 	return res, nil
+}
+
+// clusterLabels returns the summaries (title, description, size) of some clusters of a
+// run from its summary run ref (latest when empty; none when the run has no summaries).
+func (s *Service) clusterLabels(ctx context.Context, runID, ref string, clusters []int) (map[int]lmsys.Summary, error) {
+	out := map[int]lmsys.Summary{}
+	if len(clusters) == 0 {
+		return out, nil
+	}
+	sr, err := s.db.ResolveSummaryRun(ctx, runID, ref)
+	if errors.Is(err, lmsys.ErrNotFound) && ref == "" {
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cs := slices.Clone(clusters)
+	slices.Sort(cs)
+	cs = slices.Compact(cs)
+	rows, err := s.db.Gorm().WithContext(ctx).Raw(`SELECT cluster_id, COALESCE(title, ''), COALESCE(description, ''), COALESCE(num_queries, 0)
+		FROM cluster_summaries WHERE run_id = ? AND summary_run_id = ? AND cluster_id IN ?`, runID, sr, cs).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("search: cluster titles of %s: %w", runID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sm lmsys.Summary
+		if err := rows.Scan(&sm.ClusterID, &sm.Title, &sm.Description, &sm.NumQueries); err != nil {
+			return nil, err
+		}
+		sm.RunID, sm.SummaryRunID = runID, sr
+		out[sm.ClusterID] = sm
+	}
+	return out, rows.Err()
 }
 
 // checkQueryOptions fills defaults and rejects bad options; it returns the facets asked for.
@@ -476,9 +517,9 @@ func (s *Service) semanticHits(ctx context.Context, run lmsys.Run, q []float32, 
 		}
 		return toScored(hs, nil), nil
 	}
-	var inRun int
-	if err := s.db.Gorm().WithContext(ctx).Raw(`SELECT COUNT(*) FROM query_clusters WHERE run_id = ?`, run.ID).Row().Scan(&inRun); err != nil {
-		return nil, fmt.Errorf("search: size of %s: %w", run.ID, err)
+	inRun, err := s.runSize(ctx, run.ID)
+	if err != nil {
+		return nil, err
 	}
 	if inRun == 0 {
 		return []scoredID{}, nil
@@ -663,4 +704,41 @@ func facetsOf(hits []QueryHit, want map[string]bool, titles map[int]lmsys.Summar
 		f.Model = count(func(h QueryHit) string { return h.Model })
 	}
 	return f
+}
+
+// runSize returns the number of queries assigned in a run, counted once per Service: it
+// only chooses how semanticHits searches (a stale count costs time, never results).
+func (s *Service) runSize(ctx context.Context, runID string) (int, error) {
+	s.mu.Lock()
+	n, ok := s.sizes[runID]
+	s.mu.Unlock()
+	if ok {
+		return n, nil
+	}
+	if err := s.db.Gorm().WithContext(ctx).Raw(`SELECT COUNT(*) FROM query_clusters WHERE run_id = ?`, runID).Row().Scan(&n); err != nil {
+		return 0, fmt.Errorf("search: size of %s: %w", runID, err)
+	}
+	s.mu.Lock()
+	s.sizes[runID] = n
+	s.mu.Unlock()
+	return n, nil
+}
+
+// clusterSizes counts the queries of some clusters of a run.
+func clusterSizes(ctx context.Context, db *store.DB, runID string, clusters []int) (map[int]int, error) {
+	rows, err := db.Gorm().WithContext(ctx).Raw(`SELECT cluster_id, COUNT(*) FROM query_clusters WHERE run_id = ? AND cluster_id IN ?
+		GROUP BY cluster_id`, runID, clusters).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("search: cluster sizes of %s: %w", runID, err)
+	}
+	defer rows.Close()
+	out := map[int]int{}
+	for rows.Next() {
+		var c, n int
+		if err := rows.Scan(&c, &n); err != nil {
+			return nil, err
+		}
+		out[c] = n
+	}
+	return out, rows.Err()
 }

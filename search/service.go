@@ -70,6 +70,7 @@ type Service struct {
 	mu        sync.Mutex
 	embedders map[lmsys.Space]lmsys.Embedder
 	fresh     map[string]bool // runs checked against the store in this Service
+	sizes     map[string]int  // queries per run, see runSize
 	syncMu    sync.Mutex      // serialises syncs
 }
 
@@ -81,7 +82,7 @@ func New(db *store.DB, index lmsys.VectorIndex, opts Options) *Service {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 2000
 	}
-	return &Service{db: db, index: index, opts: opts, embedders: map[lmsys.Space]lmsys.Embedder{}, fresh: map[string]bool{}}
+	return &Service{db: db, index: index, opts: opts, embedders: map[lmsys.Space]lmsys.Embedder{}, fresh: map[string]bool{}, sizes: map[string]int{}}
 }
 
 // Index returns the vector index the Service uses.

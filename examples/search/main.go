@@ -21,6 +21,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -39,7 +40,19 @@ func main() {
 	db := flag.String("db", "", "time searches on this SQLite database instead of running the demo")
 	runID := flag.String("run-id", "", "run to time (default: the latest)")
 	n := flag.Int("bench", 200, "searches per mode when timing")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed searches to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "search:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx := context.Background()
 	var err error
 	if *db != "" {
@@ -49,6 +62,7 @@ func main() {
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "search:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
