@@ -96,6 +96,7 @@ type clusterOptions struct {
 	mbBatchSize int
 	chunkSize   int
 	algorithm   string
+	trainSample int
 	// hdbscan
 	minClusterSize int
 	minSamples     int
@@ -131,7 +132,13 @@ func registerCluster(root *cobra.Command, g *globals) {
 				spec.MiniBatch = &clustering.MiniBatch{K: ko.k, BatchSize: ko.mbBatchSize, ChunkSize: ko.chunkSize, Seed: ko.seed, NInit: ko.nInit, Spherical: true}
 			} else {
 				params["variant"] = "lloyd"
-				spec.Clusterer = &clustering.KMeans{K: ko.k, MaxIter: ko.maxIter, NInit: ko.nInit, Seed: ko.seed, Spherical: true}
+				sample := ko.trainSample
+				if sample == 0 {
+					sample = 256 * ko.k
+				}
+				params["train_sample"] = sample
+				spec.Clusterer = &clustering.KMeans{K: ko.k, MaxIter: ko.maxIter, NInit: ko.nInit, Seed: ko.seed, Spherical: true,
+					TrainSample: sample, RefineIters: 1}
 			}
 			spec.Parameters = params
 			return runCluster(cmd, g, &ko, spec)
@@ -147,6 +154,7 @@ func registerCluster(root *cobra.Command, g *globals) {
 	kmeans.Flags().IntVar(&ko.mbBatchSize, "mb-batch-size", 8192, "mini-batch size (setting it streams vectors with mini-batch k-means)")
 	kmeans.Flags().IntVar(&ko.chunkSize, "chunk-size", 65536, "vectors read from the database at a time in mini-batch mode")
 	kmeans.Flags().StringVar(&ko.algorithm, "algorithm", "", "lloyd (default, in memory) or minibatch (streamed)")
+	kmeans.Flags().IntVar(&ko.trainSample, "train-sample", 0, "Lloyd iterates on this many sampled rows, then labels all (default 256 per cluster; more rows than the data means all)")
 
 	var ho clusterOptions
 	hdb := &cobra.Command{
