@@ -62,8 +62,12 @@ type fixture struct {
 // vectors, centroids and one summary run, and a Service over a fresh on-disk index.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureOn(t, testdb.SQLite(t))
+}
+
+func newFixtureOn(t *testing.T, db *store.DB) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	db := testdb.SQLite(t)
 	f := &fixture{db: db, members: map[int][]int64{}, cluster: map[int64]int{}}
 	ds, err := db.EnsureDataset(ctx, lmsys.Dataset{Name: "demo"})
 	require.NoError(t, err)
@@ -630,4 +634,36 @@ func TestCurationKeepsIndexInSync(t *testing.T) {
 			assert.Equal(t, "Food and cooking", res.Results[0].Title)
 		})
 	}
+}
+
+// TestPostgres runs searches, verify and repair on PostgreSQL (full text through its
+// own search) when a test server is configured.
+func TestPostgres(t *testing.T) {
+	url := testdb.PostgresURL(t)
+	db, err := store.Open(context.Background(), store.Config{URL: url})
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	f := newFixtureOn(t, db)
+	ctx := context.Background()
+	rep, err := f.svc.Sync(ctx, runID)
+	require.NoError(t, err)
+	assert.False(t, rep.InSync)
+	rep, err = f.svc.Verify(ctx, runID, false)
+	require.NoError(t, err)
+	assert.True(t, rep.InSync, "%+v", rep)
+	for _, mode := range []string{search.ModeSemantic, search.ModeFullText, search.ModeHybrid} {
+		res, err := f.svc.SearchQueries(ctx, "recipe", search.QuerySearchOptions{RunID: runID, Mode: mode, ClusterIDs: []int{2, 1},
+			Facets: []string{"cluster", "language", "model"}, NResults: 5})
+		require.NoError(t, err, mode)
+		require.NotEmpty(t, res.Results, mode)
+		for _, h := range res.Results {
+			assert.Contains(t, []int{1, 2}, *h.ClusterID)
+		}
+	}
+	cr, err := f.svc.SearchClusters(ctx, "sql", search.ClusterSearchOptions{RunID: runID, TopK: 1})
+	require.NoError(t, err)
+	assert.Equal(t, "SQL databases", cr.Results[0].Title)
+	info, err := f.svc.Info(ctx)
+	require.NoError(t, err)
+	assert.Len(t, info, 2)
 }
