@@ -667,3 +667,39 @@ func TestPostgres(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, info, 2)
 }
+
+// TestConcurrentSearches runs searches of every kind while summaries are re-indexed
+// (run with -race).
+func TestConcurrentSearches(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := 0; i < 6; i++ {
+		wg.Go(func() {
+			for j := 0; j < 5; j++ {
+				mode := []string{search.ModeSemantic, search.ModeFullText, search.ModeHybrid}[(i+j)%3]
+				if _, err := f.svc.SearchQueries(ctx, "python recipe", search.QuerySearchOptions{RunID: runID, Mode: mode,
+					WithinClusters: "cooking", Facets: []string{"cluster"}}); err != nil {
+					errs <- err
+				}
+				if _, err := f.svc.SearchClusters(ctx, "sql", search.ClusterSearchOptions{RunID: runID}); err != nil {
+					errs <- err
+				}
+				if i == 0 {
+					if err := f.svc.ReindexClusters(ctx, runID, []int{j % 3}); err != nil {
+						errs <- err
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	rep, err := f.svc.Verify(ctx, runID, false)
+	require.NoError(t, err)
+	assert.True(t, rep.InSync)
+}
