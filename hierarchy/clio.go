@@ -482,12 +482,40 @@ func (c *clio) dedupe(ctx context.Context, cands []category, k int) ([]category,
 	if len(cands) <= k {
 		return cands, nil
 	}
-	// Groups of similar candidates, at most NeighborhoodSize each, deduplicated by the
-	// LLM in parallel towards their share of k.
+	// Rounds of LLM deduplication over groups of similar candidates, until at most
+	// 1.5·k remain (Clio's tolerance) or a round stops shrinking the list.
+	for round := 0; round < 3 && len(cands) > k; round++ {
+		before := len(cands)
+		next, err := c.dedupeGroups(ctx, round, cands, vecs, k)
+		if err != nil {
+			return nil, err
+		}
+		cands = next
+		if len(cands) <= (3*k+1)/2 || len(cands) >= before {
+			break
+		}
+		texts := make([]string, len(cands))
+		for i, cd := range cands {
+			texts[i] = strings.TrimSpace(cd.Name + ": " + cd.Description)
+		}
+		if vecs, err = embedTexts(ctx, c.opts.Embedder, texts); err != nil {
+			return nil, err
+		}
+		for i := range vecs {
+			vecs[i] = normalized(vecs[i])
+		}
+	}
+	return cands, nil
+}
+
+// dedupeGroups splits candidates into groups of similar ones (at most
+// NeighborhoodSize each) and asks the LLM, in parallel, to merge each group towards
+// its share of k.
+func (c *clio) dedupeGroups(ctx context.Context, round int, cands []category, vecs [][]float32, k int) ([]category, error) {
 	ng := int(math.Ceil(float64(len(cands)) / float64(c.opts.NeighborhoodSize)))
 	labels := make([]int, len(cands))
 	if ng > 1 && vecs[0] != nil {
-		km := clustering.KMeans{K: ng, Seed: uint64(c.opts.Seed) + 99, Spherical: true}
+		km := clustering.KMeans{K: ng, Seed: uint64(c.opts.Seed) + 99 + uint64(round), Spherical: true}
 		part, err := km.Cluster(ctx, vecs)
 		if err != nil {
 			return nil, fmt.Errorf("group candidates: %w", err)

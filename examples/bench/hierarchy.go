@@ -143,6 +143,7 @@ var (
 	benchLineRe = regexp.MustCompile(`(?m)^- ([^:\n]+)`)
 	benchRange  = regexp.MustCompile(`between (\d+) and (\d+)`)
 	benchTitle  = regexp.MustCompile(`(?m)^Title: (.+)$`)
+	benchAbout  = regexp.MustCompile(`\(about (\d+)\)`)
 	benchOld    = regexp.MustCompile(`category "([^"]+)"`)
 )
 
@@ -173,11 +174,16 @@ func fakeTaxonomist(delay time.Duration) llmtest.Handler {
 		seen := map[string]bool{}
 		var cats []cat
 		for _, t := range titles {
-			w := strings.Fields(strings.Trim(strings.ToLower(t), " ,"))
-			if len(w) == 0 {
+			k := ""
+			for _, w := range strings.Fields(strings.ToLower(t)) {
+				if w = strings.Trim(w, ",.;:"); w != "" && w != "requests" && w != "about" {
+					k = w
+					break
+				}
+			}
+			if k == "" {
 				continue
 			}
-			k := strings.Trim(w[0], ",")
 			if !seen[k] && len(cats) < hi {
 				seen[k] = true
 				cats = append(cats, cat{Name: "Requests about " + k, Description: "Users asking about " + k + "."})
@@ -196,9 +202,14 @@ func fakeTaxonomist(delay time.Duration) llmtest.Handler {
 			var lo, hi int
 			fmt.Sscan(rng[1], &lo)
 			fmt.Sscan(rng[2], &hi)
+			about := hi
+			if m := benchAbout.FindStringSubmatch(p); m != nil {
+				fmt.Sscan(m[1], &about)
+			}
+			about = max(lo, min(hi, about))
 			var cats []cat
 			for _, n := range names(section(p, "candidates")) {
-				if len(cats) < hi {
+				if len(cats) < about {
 					cats = append(cats, cat{Name: n, Description: "Merged."})
 				}
 			}
