@@ -40,6 +40,8 @@ func main() {
 	db := flag.String("db", "", "time searches on this SQLite database instead of running the demo")
 	runID := flag.String("run-id", "", "run to time (default: the latest)")
 	n := flag.Int("bench", 200, "searches per mode when timing")
+	indexDir := flag.String("index-dir", "", "index directory when timing (default: <dir of the db>/index)")
+	indexKind := flag.String("index-kind", "auto", "index kind when timing: auto, exact or hnsw")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed searches to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
@@ -56,7 +58,7 @@ func main() {
 	ctx := context.Background()
 	var err error
 	if *db != "" {
-		err = bench(ctx, os.Stdout, *db, *runID, *n)
+		err = bench(ctx, os.Stdout, *db, *runID, *indexDir, *indexKind, *n)
 	} else {
 		err = run(ctx, os.Stdout, "", *model, *clusters, *queries)
 	}
@@ -131,7 +133,14 @@ func run(ctx context.Context, w io.Writer, dir, model, clusterText, queryText st
 
 // bench times n searches per mode on the run of an existing database, with search
 // texts made of the first words of random stored queries.
-func bench(ctx context.Context, w io.Writer, path, runID string, n int) error {
+func bench(ctx context.Context, w io.Writer, path, runID, dir, kind string, n int) error {
+	k, err := semantic.ParseKind(kind)
+	if err != nil {
+		return err
+	}
+	if dir == "" {
+		dir = filepath.Join(filepath.Dir(path), "index")
+	}
 	db, err := store.Open(ctx, store.Config{Path: path})
 	if err != nil {
 		return err
@@ -144,7 +153,7 @@ func bench(ctx context.Context, w io.Writer, path, runID string, n int) error {
 		}
 		runID = runs[0].ID
 	}
-	idx, err := semantic.OpenIndex(ctx, semantic.IndexOptions{Dir: filepath.Join(filepath.Dir(path), "index")})
+	idx, err := semantic.OpenIndex(ctx, semantic.IndexOptions{Dir: dir, Kind: k})
 	if err != nil {
 		return err
 	}
@@ -153,7 +162,15 @@ func bench(ctx context.Context, w io.Writer, path, runID string, n int) error {
 	if _, err := svc.Sync(ctx, runID); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "run %s: index loaded and checked in %.1fs\n", runID, time.Since(start).Seconds())
+	info, err := idx.Info(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "run %s: index loaded, checked and synced in %.1fs:", runID, time.Since(start).Seconds())
+	for _, c := range info {
+		fmt.Fprintf(w, " %s=%s/%d", c.Name, c.Kind, c.Count)
+	}
+	fmt.Fprintln(w)
 	qs, err := db.ListQueries(ctx, lmsys.QueryFilter{RunID: runID, Limit: 20000})
 	if err != nil {
 		return err
