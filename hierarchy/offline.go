@@ -189,11 +189,12 @@ func localScale(sim [][]float32, k int) {
 }
 
 // groupBalanced partitions n items into k groups by agglomerative clustering on sim
-// (average linkage, or Ward's when ward is set), never letting a group exceed capacity items (capacity grows by
+// (average linkage, or Ward's when ward is set; items weighted by weight, 1 each when
+// nil), never letting a group exceed capacity items (capacity grows by
 // one only when no merge fits), then moves items between groups while that raises
 // their average similarity to their group. Labels are 0…k−1; ties break by index so
 // the result is deterministic.
-func groupBalanced(sim [][]float32, k, capacity int, ward bool) []int {
+func groupBalanced(sim [][]float32, k, capacity int, ward bool, weight []float64) []int {
 	n := len(sim)
 	labels := make([]int, n)
 	if k >= n {
@@ -219,6 +220,13 @@ func groupBalanced(sim [][]float32, k, capacity int, ward bool) []int {
 		}
 	}
 	size := make([]int, n)
+	wt := make([]float64, n)
+	for i := range wt {
+		wt[i] = 1
+		if weight != nil {
+			wt[i] = weight[i]
+		}
+	}
 	active := make([]bool, n)
 	owner := make([]int, n)
 	for i := range size {
@@ -260,13 +268,13 @@ func groupBalanced(sim [][]float32, k, capacity int, ward bool) []int {
 		if b < a {
 			a, b = b, a
 		}
-		na, nb := float64(size[a]), float64(size[b])
+		na, nb := wt[a], wt[b]
 		for c := 0; c < n; c++ {
 			if active[c] && c != a && c != b {
 				var v float64
 				if ward {
 					// Lance–Williams for Ward on negated squared distances.
-					nc := float64(size[c])
+					nc := wt[c]
 					v = ((na+nc)*s[a][c] + (nb+nc)*s[b][c] - nc*s[a][b]) / (na + nb + nc)
 				} else {
 					v = (na*s[a][c] + nb*s[b][c]) / (na + nb)
@@ -275,6 +283,7 @@ func groupBalanced(sim [][]float32, k, capacity int, ward bool) []int {
 			}
 		}
 		size[a] += size[b]
+		wt[a] += wt[b]
 		active[b] = false
 		for i := range owner {
 			if owner[i] == b {
@@ -523,7 +532,13 @@ func buildOffline(ctx context.Context, runID string, leaves []Leaf, opts Options
 		}
 		children := levels[l-1]
 		sim := similarity(children, opts.TextWeight, useCentroids, opts.LocalScaling)
-		labels := groupBalanced(sim, sizes[l], capacityFor(len(children), sizes[l]), opts.Linkage == LinkageWard)
+		// Linkage weights: the square root of each child's number of queries, so large
+		// clusters weigh more in the linkage without drowning small ones.
+		weight := make([]float64, len(children))
+		for i, c := range children {
+			weight[i] = math.Sqrt(float64(max(c.size, 1)))
+		}
+		labels := groupBalanced(sim, sizes[l], capacityFor(len(children), sizes[l]), opts.Linkage == LinkageWard, weight)
 		parents := makeParents(children, labels, sizes[l], l, base)
 		nameOffline(parents, children)
 		levels = append(levels, parents)
