@@ -131,12 +131,24 @@ func (s *Service) searchClusters(ctx context.Context, run lmsys.Run, q []float32
 		ids[i] = clusterItemID(run.ID, sm.ClusterID)
 	}
 	coll := run.Space.Collection(KindSummaries)
-	found, err := s.index.Search(ctx, coll, q, min(o.TopK, len(ids)), lmsys.Filter{IDs: ids})
-	if err != nil {
-		if errors.Is(err, lmsys.ErrNotFound) {
-			return nil, fmt.Errorf("search: %s is not indexed (run `lmsys verify sync %s --repair`): %w", coll, run.ID, err)
+	k := min(o.TopK, len(ids))
+	var found []lmsys.Hit
+	for attempt := 0; ; attempt++ {
+		found, err = s.index.Search(ctx, coll, q, k, lmsys.Filter{IDs: ids})
+		if err != nil && !errors.Is(err, lmsys.ErrNotFound) {
+			return nil, fmt.Errorf("search: clusters of %s: %w", run.ID, err)
 		}
-		return nil, fmt.Errorf("search: clusters of %s: %w", run.ID, err)
+		if attempt > 0 || (err == nil && len(found) == k && indexedAsStored(found, byID, run.Space)) {
+			break
+		}
+		// The store changed since the summaries were indexed (a new summary run, an edit
+		// made elsewhere): bring them in step, then search again.
+		if err := s.ReindexClusters(ctx, run.ID, nil); err != nil {
+			return nil, err
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("search: %s is not indexed (run `lmsys verify sync %s --repair`): %w", coll, run.ID, err)
 	}
 	for _, h := range found {
 		c, err := strconv.Atoi(h.Metadata["cluster_id"])
@@ -148,4 +160,19 @@ func (s *Service) searchClusters(ctx context.Context, run lmsys.Run, q []float32
 		}
 	}
 	return hits, nil
+}
+
+// indexedAsStored reports whether every hit's indexed copy matches the store's summary.
+func indexedAsStored(hits []lmsys.Hit, byID map[int]lmsys.Summary, space lmsys.Space) bool {
+	for _, h := range hits {
+		c, err := strconv.Atoi(h.Metadata["cluster_id"])
+		if err != nil {
+			return false
+		}
+		sm, ok := byID[c]
+		if !ok || !sameMeta(h.Metadata, summaryMetadata(sm, space)) {
+			return false
+		}
+	}
+	return true
 }

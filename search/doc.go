@@ -30,8 +30,11 @@
 //
 // The first search of a run in a Service checks the run's collections (summary items
 // are compared field by field with the store, the queries collection by count and
-// dimension) and syncs what is missing or stale, reporting progress; later searches of
-// that run in the same Service trust the index. Sync does the full comparison and
+// dimension) and syncs what is missing or stale, reporting progress. Later searches of
+// that run in the same Service trust the queries collection, while cluster search
+// still compares the summaries it returns with the store and re-indexes the run's
+// summaries when they differ (a summary run or an edit made by another process). Sync
+// does the full comparison and
 // repair; Verify reports differences (counts, ids missing or extra on either side,
 // vectors of another space, summaries changed since they were indexed) and repairs
 // them when asked.

@@ -703,3 +703,24 @@ func TestConcurrentSearches(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, rep.InSync)
 }
+
+// TestLongLivedServiceFollowsNewSummaries checks that a Service which already
+// searched a run notices a summary run written afterwards (by another process).
+func TestLongLivedServiceFollowsNewSummaries(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.svc.SearchClusters(ctx, "sql", search.ClusterSearchOptions{RunID: runID})
+	require.NoError(t, err)
+	var ss []lmsys.Summary
+	for c := range topics {
+		ss = append(ss, lmsys.Summary{RunID: runID, ClusterID: c, SummaryRunID: "summary-later", Title: []string{"Snakes", "Tables", "Kitchen"}[c],
+			NumQueries: 8, GeneratedAt: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)})
+	}
+	require.NoError(t, f.db.SaveSummaries(ctx, ss))
+	res, err := f.svc.SearchClusters(ctx, "kitchen", search.ClusterSearchOptions{RunID: runID, TopK: 1})
+	require.NoError(t, err)
+	assert.Equal(t, "Kitchen", res.Results[0].Title)
+	rep, err := f.svc.Verify(ctx, runID, false)
+	require.NoError(t, err)
+	assert.True(t, rep.InSync, "%+v", rep)
+}
