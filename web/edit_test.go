@@ -10,6 +10,7 @@ import (
 
 // TestEditsAndJobs drives every write endpoint on a fixture of its own.
 func TestEditsAndJobs(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	const tok = "tok"
 	h := f.handler(Options{Token: tok, Editor: "tester"})
