@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -82,15 +81,6 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// envOr returns the environment variable's value or def.
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-var errNoArgs = errors.New("missing argument")
 
 // openStore opens the database the global flags and environment name: --db-url or
 // LMSYS_DATABASE_URL (PostgreSQL), else --db-path, LMSYS_DB_PATH or the default SQLite
