@@ -128,7 +128,7 @@ func (d *DB) ScanQueryVectors(ctx context.Context, space lmsys.Space, f lmsys.Qu
 			return nil
 		}
 		from, args := d.filterSQLJoin(f, "JOIN embeddings e ON e.space = ? AND e.text_hash = q.text_hash", key)
-		rows, err := d.db.WithContext(ctx).Raw(`SELECT q.id, e.vector`+from+fmt.Sprintf(` ORDER BY q.id LIMIT %d`, page), args...).Rows()
+		rows, err := d.db.WithContext(ctx).Raw(`SELECT q.id, e.vector`+from+fmt.Sprintf(` ORDER BY %s LIMIT %d`, orderKey(f), page), args...).Rows()
 		if err != nil {
 			return fmt.Errorf("store: scan vectors: %w", err)
 		}

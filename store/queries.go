@@ -207,6 +207,18 @@ func scanQuery(rows interface{ Scan(...any) error }, q *lmsys.Query) error {
 	return nil
 }
 
+// orderKey is the column to page f's rows by in id order: the run's query_id when
+// f joins a run, else the queries' id. They are equal row by row, but only ordering by
+// the column of the index the plan walks (ux_query_clusters_run_query or the queries'
+// rowid) lets SQLite stop at LIMIT instead of sorting every remaining row of each page,
+// which made a keyset scan of a run O(n²).
+func orderKey(f lmsys.QueryFilter) string {
+	if f.RunID != "" {
+		return "qc.query_id"
+	}
+	return "q.id"
+}
+
 // filterSQL returns the FROM … WHERE … clause (with the alias q for queries) and its
 // arguments for f.
 func (d *DB) filterSQL(f lmsys.QueryFilter) (string, []any) {
@@ -283,7 +295,7 @@ func (d *DB) GetQuery(ctx context.Context, id int64) (lmsys.Query, error) {
 // ListQueries returns the queries f selects, in id order.
 func (d *DB) ListQueries(ctx context.Context, f lmsys.QueryFilter) ([]lmsys.Query, error) {
 	from, args := d.filterSQL(f)
-	stmt := `SELECT ` + queryColumns + from + ` ORDER BY q.id`
+	stmt := `SELECT ` + queryColumns + from + ` ORDER BY ` + orderKey(f)
 	if f.Limit > 0 {
 		stmt += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
@@ -341,7 +353,7 @@ func (d *DB) ScanQueries(ctx context.Context, f lmsys.QueryFilter, batch int, fn
 			return nil
 		}
 		from, args := d.filterSQL(f)
-		rows, err := d.db.WithContext(ctx).Raw(`SELECT `+queryColumns+from+fmt.Sprintf(` ORDER BY q.id LIMIT %d`, page), args...).Rows()
+		rows, err := d.db.WithContext(ctx).Raw(`SELECT `+queryColumns+from+fmt.Sprintf(` ORDER BY %s LIMIT %d`, orderKey(f), page), args...).Rows()
 		if err != nil {
 			return fmt.Errorf("store: scan queries: %w", err)
 		}

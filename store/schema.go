@@ -194,6 +194,13 @@ var migrations = []migration{
 		`DROP INDEX IF EXISTS ix_queries_text_hash`,
 		`DROP INDEX IF EXISTS ix_queries_timestamp`,
 	}},
+	// Scans of one dataset page through it in id order (WHERE dataset_id = ? AND id > ?
+	// ORDER BY id LIMIT n). With only the (dataset_id, conversation_id) index SQLite
+	// read and sorted every row of the dataset for each page, O(n²) over a scan: a
+	// million-query embed backfill crawled. This index seeks to the page instead.
+	{version: 5, name: "dataset and id index for keyset scans of a dataset", sql: []string{
+		`CREATE INDEX IF NOT EXISTS ix_queries_dataset_id ON queries (dataset_id, id)`,
+	}},
 }
 
 // SchemaVersion is the version of the newest migration this library knows.

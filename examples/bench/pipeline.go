@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -122,6 +123,8 @@ func runPipelineBench(ctx context.Context, args []string, r *reporter) error {
 	dir := fs.String("dir", "", "work directory (default: a temporary one, removed)")
 	dbURL := fs.String("db-url", "", "PostgreSQL URL instead of SQLite")
 	levels := fs.Int("target-levels", 3, "hierarchy levels")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline (all stages) to this file")
+	stageProfile := fs.String("stage-cpuprofile", "", "with -cpuprofile: profile only this stage (load, embed, cluster, summarize, merge)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -157,20 +160,58 @@ func runPipelineBench(ctx context.Context, args []string, r *reporter) error {
 	}
 	p := ws.Pipeline(local.Analysis{Source: file, DatasetName: "bench", K: *k, Offline: true, TargetLevels: *levels})
 	var stageStart time.Time
+	var stageCPU float64
+	profiling := false
+	stopProfile := func() {
+		if profiling {
+			pprof.StopCPUProfile()
+			profiling = false
+		}
+	}
+	defer stopProfile()
+	startProfile := func() error {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		profiling = true
+		return nil
+	}
+	if *cpuProfile != "" && *stageProfile == "" {
+		if err := startProfile(); err != nil {
+			return err
+		}
+	}
 	p.OnStage = func(s lmsys.StageReport) {
 		if s.Elapsed == 0 {
 			runtime.GC()
 			resetPeak()
+			if *cpuProfile != "" && *stageProfile == s.Stage {
+				if err := startProfile(); err != nil {
+					fmt.Fprintln(os.Stderr, "cpuprofile:", err)
+				}
+			}
 			stageStart = time.Now()
+			stageCPU = selfCPUSeconds()
 			return
+		}
+		cpu := selfCPUSeconds() - stageCPU
+		wall := time.Since(stageStart).Seconds()
+		if *stageProfile == s.Stage {
+			stopProfile()
 		}
 		status := "ok"
 		if s.Err != nil {
 			status = s.Err.Error()
 		}
-		r.Row("stage", s.Stage, "seconds", time.Since(stageStart).Seconds(), "peak_rss_mb", PeakRSSMB(), "db_mb", dirSize(*dir), "status", status)
+		r.Row("stage", s.Stage, "seconds", wall, "cpu_s", cpu, "peak_rss_mb", PeakRSSMB(), "db_mb", dirSize(*dir), "status", status)
 	}
 	start := time.Now()
+	cpu0 := selfCPUSeconds()
 	st, err := p.Run(ctx, nil)
 	if err != nil {
 		return err
@@ -178,6 +219,6 @@ func runPipelineBench(ctx context.Context, args []string, r *reporter) error {
 	for _, s := range []string{"load", "embed", "cluster", "summarize", "merge"} {
 		r.Row("result", s, "detail", st.Results[s])
 	}
-	r.Row("stage", "total", "queries", *n, "seconds", since(start), "db_mb", dirSize(*dir), "embedding", *model)
+	r.Row("stage", "total", "queries", *n, "seconds", since(start), "cpu_s", selfCPUSeconds()-cpu0, "db_mb", dirSize(*dir), "embedding", *model)
 	return nil
 }
