@@ -239,6 +239,18 @@ type HierarchyNode struct {
 	CreatedAt       time.Time `json:"created_at"`
 }
 
+// HierarchyRun records how one hierarchy was built: the method (offline or an LLM
+// method), the model, the parameters, and a report of counts per level.
+type HierarchyRun struct {
+	HierarchyRunID string         `json:"hierarchy_run_id"`
+	RunID          string         `json:"run_id"`
+	Method         string         `json:"method"`
+	Model          string         `json:"model,omitempty"`
+	Parameters     map[string]any `json:"parameters,omitempty"`
+	Report         map[string]any `json:"report,omitempty"`
+	CreatedAt      time.Time      `json:"created_at"`
+}
+
 // NewHierarchyRunID returns an id in the seed's format: hier-<run_id>-YYYYMMDD-HHMMSS.
 func NewHierarchyRunID(runID string, t time.Time) string {
 	return fmt.Sprintf("hier-%s-%s", runID, t.UTC().Format("20060102-150405"))

@@ -2,6 +2,7 @@ package hierarchy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -40,7 +41,26 @@ func Run(ctx context.Context, st Store, runID string, opts Options) (Result, err
 	if err := st.SaveHierarchy(ctx, res.Nodes); err != nil {
 		return Result{}, fmt.Errorf("hierarchy: save %s: %w", res.Report.HierarchyRunID, err)
 	}
+	// Stores that keep hierarchy run records (the GORM store does) get the report.
+	if rs, ok := st.(interface {
+		SaveHierarchyRun(context.Context, lmsys.HierarchyRun) error
+	}); ok {
+		if err := rs.SaveHierarchyRun(ctx, res.Report.Record()); err != nil {
+			return Result{}, fmt.Errorf("hierarchy: save report of %s: %w", res.Report.HierarchyRunID, err)
+		}
+	}
 	return res, nil
+}
+
+// Record returns the report as the lmsys.HierarchyRun a store keeps.
+func (r Report) Record() lmsys.HierarchyRun {
+	var report map[string]any
+	if b, err := json.Marshal(r); err == nil {
+		_ = json.Unmarshal(b, &report)
+	}
+	delete(report, "parameters")
+	return lmsys.HierarchyRun{HierarchyRunID: r.HierarchyRunID, RunID: r.RunID, Method: r.Method, Model: r.Model,
+		Parameters: r.Parameters, Report: report}
 }
 
 // LoadLeaves reads the leaves of a clustering run from st: every cluster with at least

@@ -107,3 +107,17 @@ func TestRunErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, ids, "nothing saved on failure")
 }
+
+func TestRunRecordsReport(t *testing.T) {
+	ctx := context.Background()
+	db := seedStore(t, true)
+	runID := "kmeans-12-20261127-050000"
+	res, err := hierarchy.Run(ctx, db, runID, hierarchy.Options{TargetLevels: 2, MergeRatio: 0.5})
+	require.NoError(t, err)
+	rec, err := db.HierarchyRun(ctx, res.Report.HierarchyRunID)
+	require.NoError(t, err)
+	assert.Equal(t, res.Report.Method, rec.Method)
+	assert.Equal(t, runID, rec.RunID)
+	assert.Equal(t, float64(res.Report.Leaves), rec.Report["leaves"])
+	assert.NotEmpty(t, rec.Parameters)
+}

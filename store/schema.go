@@ -201,6 +201,25 @@ var migrations = []migration{
 	{version: 5, name: "dataset and id index for keyset scans of a dataset", sql: []string{
 		`CREATE INDEX IF NOT EXISTS ix_queries_dataset_id ON queries (dataset_id, id)`,
 	}},
+	{version: 6, name: "hierarchy runs: how each hierarchy was built", sql: []string{
+		`CREATE TABLE IF NOT EXISTS hierarchy_runs (
+			hierarchy_run_id VARCHAR PRIMARY KEY,
+			run_id VARCHAR NOT NULL REFERENCES clustering_runs (run_id) ON DELETE CASCADE,
+			method VARCHAR NOT NULL,
+			model VARCHAR,
+			parameters TEXT,
+			report TEXT,
+			created_at {{ts}})`,
+		`CREATE INDEX IF NOT EXISTS ix_hierarchy_runs_run_id ON hierarchy_runs (run_id)`,
+	}},
+}
+
+func init() {
+	for i := 1; i < len(migrations); i++ {
+		if migrations[i].version != migrations[i-1].version+1 {
+			panic(fmt.Sprintf("store: migration %d follows %d: versions must increase by one", migrations[i].version, migrations[i-1].version))
+		}
+	}
 }
 
 // SchemaVersion is the version of the newest migration this library knows.

@@ -425,3 +425,23 @@ func TestOpenErrors(t *testing.T) {
 	_, err = store.Open(context.Background(), store.Config{Path: "/proc/definitely/not/writable/q.db"})
 	assert.Error(t, err)
 }
+
+func TestHierarchyRunRecord(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		require.NoError(t, db.CreateRun(ctx, lmsys.Run{ID: "r1", Algorithm: "kmeans"}))
+		h := lmsys.HierarchyRun{HierarchyRunID: "hier-r1-x", RunID: "r1", Method: "offline", Parameters: map[string]any{"merge_ratio": 0.2},
+			Report: map[string]any{"leaves": float64(10)}}
+		require.NoError(t, db.SaveHierarchyRun(ctx, h))
+		got, err := db.HierarchyRun(ctx, "hier-r1-x")
+		require.NoError(t, err)
+		assert.Equal(t, "offline", got.Method)
+		assert.Equal(t, 0.2, got.Parameters["merge_ratio"])
+		assert.Equal(t, float64(10), got.Report["leaves"])
+		_, err = db.HierarchyRun(ctx, "nope")
+		assert.ErrorIs(t, err, lmsys.ErrNotFound)
+		require.NoError(t, db.DeleteRun(ctx, "r1"))
+		_, err = db.HierarchyRun(ctx, "hier-r1-x")
+		assert.ErrorIs(t, err, lmsys.ErrNotFound)
+	})
+}
