@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lmsys-go/lmsys"
@@ -18,6 +19,7 @@ import (
 	"github.com/lmsys-go/lmsys/hierarchy"
 	"github.com/lmsys-go/lmsys/llm"
 	"github.com/lmsys-go/lmsys/search"
+	"github.com/lmsys-go/lmsys/store"
 	"github.com/lmsys-go/lmsys/summarize"
 )
 
@@ -143,23 +145,99 @@ type ClusterList struct {
 	Clusters     []ClusterRow `json:"clusters"`
 }
 
+// summaryTTL bounds how long a cached summary run is trusted without a change the
+// server can see (a resumed summarize by another process changes no audited state).
+const summaryTTL = 5 * time.Second
+
+// summaryEntry is one cached summary run: its summaries by cluster, and the newest
+// edit of the run when they were read.
+type summaryEntry struct {
+	sums     map[int]lmsys.Summary
+	lastEdit int64
+	at       time.Time
+}
+
+// summaryCache keeps the summaries of recently viewed summary runs: reading the 200
+// summaries of a run costs milliseconds, and every cluster page needs one of them.
+// An entry is dropped when the run has an edit newer than the entry (edits are
+// audited, so edits by other processes are seen too), after summaryTTL, and by this
+// server's own edits and summarize runs.
+type summaryCache struct {
+	mu sync.Mutex
+	m  map[string]*summaryEntry
+}
+
+func (c *summaryCache) get(key string) *summaryEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[key]
+}
+
+func (c *summaryCache) put(key string, e *summaryEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 64 {
+		c.m = map[string]*summaryEntry{}
+	}
+	c.m[key] = e
+}
+
+// reset drops every entry.
+func (c *summaryCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m = nil
+}
+
+// lastEdit returns the id of the run's newest edit at or after the known one.
+func (s *server) lastEdit(ctx context.Context, runID string, known int64) (int64, error) {
+	for {
+		es, err := s.deps.Store.Edits(ctx, store.EditFilter{RunID: runID, AfterID: known, Limit: 500})
+		if err != nil {
+			return 0, err
+		}
+		if len(es) == 0 {
+			return known, nil
+		}
+		known = es[len(es)-1].ID
+	}
+}
+
 // summaries returns a run's summaries by cluster (ref: id or alias, empty: latest); a
-// run without summaries gives an empty map when ref is empty.
+// run without summaries gives an empty map when ref is empty. The map is shared:
+// callers must not modify it.
 func (s *server) summaries(ctx context.Context, runID, ref string) (string, map[int]lmsys.Summary, error) {
-	out := map[int]lmsys.Summary{}
-	ss, err := s.deps.Store.Summaries(ctx, runID, ref)
+	srID, err := s.deps.Store.ResolveSummaryRun(ctx, runID, ref)
 	if err != nil {
 		if errors.Is(err, lmsys.ErrNotFound) && ref == "" {
-			return "", out, nil
+			return "", map[int]lmsys.Summary{}, nil
 		}
 		return "", nil, err
 	}
-	id := ""
+	key := runID + "\x00" + srID
+	if e := s.sumCache.get(key); e != nil && time.Since(e.at) < summaryTTL {
+		newer, err := s.deps.Store.Edits(ctx, store.EditFilter{RunID: runID, AfterID: e.lastEdit, Limit: 1})
+		if err != nil {
+			return "", nil, err
+		}
+		if len(newer) == 0 {
+			return srID, e.sums, nil
+		}
+	}
+	last, err := s.lastEdit(ctx, runID, 0)
+	if err != nil {
+		return "", nil, err
+	}
+	ss, err := s.deps.Store.Summaries(ctx, runID, srID)
+	if err != nil {
+		return "", nil, err
+	}
+	out := make(map[int]lmsys.Summary, len(ss))
 	for _, x := range ss {
 		out[x.ClusterID] = x
-		id = x.SummaryRunID
 	}
-	return id, out, nil
+	s.sumCache.put(key, &summaryEntry{sums: out, lastEdit: last, at: time.Now()})
+	return srID, out, nil
 }
 
 func (s *server) clusterList(ctx context.Context, runID, ref string, limit, examples int) (ClusterList, error) {
@@ -892,6 +970,7 @@ func (s *server) apiSummarize(r *http.Request) (any, error) {
 	}
 	res, err := summarize.Run(ctx, s.deps.Store, req.RunID, sm, summarize.RunOptions{SummaryRunID: req.SummaryRunID, Alias: req.Alias,
 		Resume: req.Resume, ClusterID: req.ClusterID, Prepare: summarize.PrepareOptions{MaxQueries: req.MaxQueries}})
+	s.sumCache.reset()
 	if err != nil {
 		return nil, err
 	}

@@ -95,6 +95,8 @@ type server struct {
 	log    *slog.Logger
 	routes []string // registered patterns, "METHOD /path"
 	views  *views
+	// sumCache holds recently read summary runs (see summaries).
+	sumCache summaryCache
 }
 
 // Handler returns the API, the OpenAPI document and the viewer as one http.Handler.
@@ -121,6 +123,7 @@ func newServer(deps Deps, opts Options) *server {
 	}
 	s := &server{deps: deps, opts: opts, mux: http.NewServeMux(), log: opts.Logger}
 	s.cur = curation.New(deps.Store, curation.Options{OnChange: func(ctx context.Context, runID string, ids []int) {
+		s.sumCache.reset()
 		if s.deps.Search == nil {
 			return
 		}
