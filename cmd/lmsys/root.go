@@ -81,7 +81,6 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-
 // openStore opens the database the global flags and environment name: --db-url or
 // LMSYS_DATABASE_URL (PostgreSQL), else --db-path, LMSYS_DB_PATH or the default SQLite
 // file. The store is closed when the command finishes.
