@@ -1,9 +1,11 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
+	"github.com/lmsys-go/lmsys/curation"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -37,6 +39,13 @@ func TestEditsAndJobs(t *testing.T) {
 	assert.Equal(t, "tester", m["edit"].(map[string]any)["editor"])
 	_, det := callJSON(t, h, "GET", fmt.Sprintf("/api/clustering/runs/%s/clusters/%d", run, a), nil, "")
 	assert.Equal(t, "Renamed <b>by</b> test", det["summary"].(map[string]any)["title"])
+	// A rename by another process (its own Curator, no hook into this server) shows at once:
+	// the cached summaries are dropped when the run has a newer audited edit.
+	_, err := curation.New(f.ws.Store, curation.Options{}).RenameCluster(context.Background(), run, a, curation.Rename{Title: "Renamed elsewhere"}, "cli", "")
+	require.NoError(t, err)
+	_, det = callJSON(t, h, "GET", fmt.Sprintf("/api/clustering/runs/%s/clusters/%d", run, a), nil, "")
+	assert.Equal(t, "Renamed elsewhere", det["summary"].(map[string]any)["title"])
+	m = post(fmt.Sprintf("/api/curation/clusters/%d/rename?run_id=%s", a, run), map[string]any{"title": "Renamed <b>by</b> test", "reason": "clearer"})
 	// The cluster search index followed the rename (the OnChange re-index): in sync.
 	_, v := callJSON(t, h, "GET", "/api/verify/runs/"+run, nil, "")
 	assert.Equal(t, true, v["in_sync"], "%v", v)
@@ -93,7 +102,7 @@ func TestEditsAndJobs(t *testing.T) {
 		assert.True(t, types[ty], "audit lacks %s", ty)
 	}
 	_, only := callJSON(t, h, "GET", "/api/curation/runs/"+run+"/audit?type=rename&editor=tester", nil, "")
-	assert.Len(t, only["edits"], 1)
+	assert.Len(t, only["edits"], 2, "two renames by tester (one by cli)")
 	_, hist := callJSON(t, h, "GET", fmt.Sprintf("/api/curation/clusters/%d/history?run_id=%s", a, run), nil, "")
 	assert.NotEmpty(t, hist["edits"])
 
