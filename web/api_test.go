@@ -345,6 +345,17 @@ func TestSecurity(t *testing.T) {
 		code, _ = call(t, small, "POST", rename, `{"title": "`+strings.Repeat("b", 100)+`"}`, "")
 		assert.Equal(t, 413, code)
 	})
+	t.Run("cross-origin writes", func(t *testing.T) {
+		h := f.handler(Options{CORSOrigin: "https://app.example"})
+		for origin, want := range map[string]int{"https://evil.example": 403, "null": 403, "https://app.example": 400, "http://example.com": 400} {
+			req := httptest.NewRequest("POST", "/api/curation/clusters/1/rename?run_id="+run, strings.NewReader(`{}`))
+			req.Header.Set("Content-Type", "text/plain")
+			req.Header.Set("Origin", origin)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			assert.Equal(t, want, rec.Code, "%s: %s", origin, rec.Body.String())
+		}
+	})
 	t.Run("cors", func(t *testing.T) {
 		h := f.handler(Options{})
 		req := httptest.NewRequest("GET", "/api/clustering/runs", nil)

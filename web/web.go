@@ -42,6 +42,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -207,10 +208,18 @@ func badRequest(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", lmsys.ErrInvalidInput, fmt.Sprintf(format, a...))
 }
 
-// authorize checks a write request against the read-only flag and the token.
+// authorize checks a write request against the read-only flag, its origin and the
+// token. A browser sends Origin with every cross-site POST; refusing foreign origins
+// stops another web page from making a visitor's browser write to a local server
+// that runs without a token (a text/plain POST needs no CORS preflight).
 func (s *server) authorize(r *http.Request) error {
 	if s.opts.ReadOnly {
 		return &httpError{http.StatusForbidden, "read_only", "the server is read-only: writes are disabled"}
+	}
+	if o := r.Header.Get("Origin"); o != "" && o != s.opts.CORSOrigin {
+		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
+			return &httpError{http.StatusForbidden, "cross_origin", fmt.Sprintf("writes from origin %q are refused (see --cors-origin)", o)}
+		}
 	}
 	return s.checkToken(r)
 }

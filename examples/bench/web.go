@@ -39,6 +39,7 @@ func runWebBench(ctx context.Context, args []string, r *reporter) error {
 	clients := fs.Int("clients", 50, "concurrent clients")
 	duration := fs.Duration("duration", 10*time.Second, "load time per scenario")
 	runID := fs.String("run-id", "", "run to query (default: the newest)")
+	indexKind := fs.String("index-kind", "auto", "vector index of collections built or reloaded: auto, exact or hnsw")
 	scenarios := fs.String("scenarios", "search-fulltext,cluster-page,cluster-api", "comma-separated: search-fulltext, search-hybrid, search-semantic, cluster-page, cluster-api, clusters-list, runs")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -73,7 +74,11 @@ func runWebBench(ctx context.Context, args []string, r *reporter) error {
 		total += n
 	}
 	slices.SortFunc(cls, func(a, b cl) int { return a.id - b.id })
-	idx, err := semantic.OpenIndex(ctx, semantic.IndexOptions{Dir: filepath.Join(*dir, "index")})
+	kind, err := semantic.ParseKind(*indexKind)
+	if err != nil {
+		return err
+	}
+	idx, err := semantic.OpenIndex(ctx, semantic.IndexOptions{Dir: filepath.Join(*dir, "index"), Kind: kind})
 	if err != nil {
 		return err
 	}
