@@ -14,7 +14,7 @@ import (
 func TestIndexSwitchesKindAndPersists(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	x, err := OpenIndex(ctx, IndexOptions{Dir: dir, HNSWThreshold: 500, HNSW: HNSWOptions{M: 8, EfConstruction: 64}})
+	x, err := OpenIndex(ctx, IndexOptions{Dir: dir, HNSWThreshold: 500, HNSW: HNSWOptions{M: 8, EfConstruction: 64, Workers: 1}})
 	require.NoError(t, err)
 	data := blobs(900, 16, 6, 4)
 	require.NoError(t, x.Upsert(ctx, "queries_x", data[:300]))

@@ -28,7 +28,7 @@ func ExampleExact() {
 
 func ExampleHNSW() {
 	ctx := context.Background()
-	idx := semantic.NewHNSW(semantic.HNSWOptions{M: 16, EfConstruction: 200, EfSearch: 64})
+	idx := semantic.NewHNSW(semantic.HNSWOptions{M: 16, EfConstruction: 200, EfSearch: 64, Workers: 1})
 	var items []lmsys.Vector
 	for i := range 1000 {
 		items = append(items, lmsys.Vector{ID: fmt.Sprint(i), Values: []float32{float32(i % 10), float32(i / 10), 1}})

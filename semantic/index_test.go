@@ -279,7 +279,7 @@ func TestHNSWRecall(t *testing.T) {
 func TestHNSWDeletesNeverReturned(t *testing.T) {
 	ctx := context.Background()
 	data := blobs(3000, 16, 10, 11)
-	h := NewHNSW(HNSWOptions{M: 8, EfConstruction: 64, RebuildRatio: 0.5})
+	h := NewHNSW(HNSWOptions{M: 8, EfConstruction: 64, RebuildRatio: 0.5, Workers: 1})
 	require.NoError(t, h.Upsert(ctx, "c", data))
 	deleted := map[string]bool{}
 	var del []string

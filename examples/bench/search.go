@@ -42,7 +42,7 @@ func runSearch(ctx context.Context, args []string, r *reporter) error {
 	efs := fs.Int("efs", 64, "HNSW efSearch")
 	workers := fs.Int("workers", 0, "HNSW build goroutines (0: GOMAXPROCS)")
 	skipExact := fs.Bool("skip-exact", false, "do not time the exact index (recall then needs it anyway: truth is still computed)")
-	efsMore := fs.String("efs-more", "", "comma-separated further efSearch values to measure on the same graph")
+	efsMore := fs.String("efs-more", "96,128", "comma-separated further efSearch values to measure on the same graph")
 	save := fs.String("save", "", "directory to save and reload the HNSW collection in, timing both")
 	if err := fs.Parse(args); err != nil {
 		return err
