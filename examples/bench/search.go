@@ -43,6 +43,7 @@ func runSearch(ctx context.Context, args []string, r *reporter) error {
 	workers := fs.Int("workers", 0, "HNSW build goroutines (0: GOMAXPROCS)")
 	skipExact := fs.Bool("skip-exact", false, "do not time the exact index (recall then needs it anyway: truth is still computed)")
 	efsMore := fs.String("efs-more", "96,128", "comma-separated further efSearch values to measure on the same graph")
+	doHNSW := fs.Bool("hnsw", true, "also build and measure HNSW")
 	save := fs.String("save", "", "directory to save and reload the HNSW collection in, timing both")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -84,6 +85,9 @@ func runSearch(ctx context.Context, args []string, r *reporter) error {
 		return err
 	}
 
+	if !*doHNSW {
+		return nil
+	}
 	heap0 := heapMB()
 	h := semantic.NewHNSW(semantic.HNSWOptions{M: *m, EfConstruction: *efc, EfSearch: *efs, Workers: *workers})
 	t0, c0 := time.Now(), cpuSeconds()
