@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -133,7 +134,8 @@ func (d *DB) ScanQueryVectors(ctx context.Context, space lmsys.Space, f lmsys.Qu
 			return fmt.Errorf("store: scan vectors: %w", err)
 		}
 		ids, vecs = ids[:0], vecs[:0]
-		var blob []byte
+		// RawBytes: the driver's copy of the blob is decoded in place, not copied again.
+		var blob sql.RawBytes
 		for rows.Next() {
 			var id int64
 			if err := rows.Scan(&id, &blob); err != nil {
