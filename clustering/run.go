@@ -91,7 +91,11 @@ func Run(ctx context.Context, st lmsys.Store, spec RunSpec) (lmsys.Run, error) {
 	if spec.MiniBatch != nil {
 		n, k, err = runStreaming(ctx, st, run.ID, spec)
 	} else {
-		n, k, err = runInMemory(ctx, st, run.ID, spec)
+		expect := total - missing
+		if spec.Filter.Limit > 0 {
+			expect = min(expect, int64(spec.Filter.Limit))
+		}
+		n, k, err = runInMemory(ctx, st, run.ID, spec, expect)
 	}
 	if err != nil {
 		// Clean up with a fresh context: ctx may be the reason we stopped.
@@ -121,11 +125,17 @@ func Run(ctx context.Context, st lmsys.Store, spec RunSpec) (lmsys.Run, error) {
 	return st.GetRun(ctx, run.ID)
 }
 
-// runInMemory reads every vector into one contiguous matrix and clusters it.
-func runInMemory(ctx context.Context, st lmsys.Store, runID string, spec RunSpec) (int, int, error) {
+// runInMemory reads every vector into one contiguous matrix and clusters it. expect,
+// the number of vectors the store counted, sizes the matrix up front: growing it by
+// appends held up to three times its size at once (old and new backing arrays).
+func runInMemory(ctx context.Context, st lmsys.Store, runID string, spec RunSpec, expect int64) (int, int, error) {
 	d := spec.Space.Dims
 	var ids []int64
 	var data []float32
+	if expect > 0 && d > 0 {
+		ids = make([]int64, 0, expect)
+		data = make([]float32, 0, expect*int64(d))
+	}
 	err := st.ScanQueryVectors(ctx, spec.Space, spec.Filter, 10000, func(bid []int64, bv [][]float32) error {
 		ids = append(ids, bid...)
 		for _, v := range bv {
