@@ -9,7 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -188,7 +188,9 @@ func runPipelineBench(ctx context.Context, args []string, r *reporter) error {
 	}
 	p.OnStage = func(s lmsys.StageReport) {
 		if s.Elapsed == 0 {
-			runtime.GC()
+			// Return the previous stages' freed heap to the OS first, so each stage's
+			// peak is its own and not memory the runtime had not yet released.
+			debug.FreeOSMemory()
 			resetPeak()
 			if *cpuProfile != "" && *stageProfile == s.Stage {
 				if err := startProfile(); err != nil {
