@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/lmsys-go/lmsys/curation"
@@ -111,6 +112,23 @@ func TestEditsAndJobs(t *testing.T) {
 	assert.Equal(t, 200, code2)
 	assert.Contains(t, string(page), "renamed to &#34;Renamed &lt;b&gt;by&lt;/b&gt; test&#34;")
 	assert.NotContains(t, string(page), "<b>by</b>")
+
+	// Reads running alongside edits (the summary cache is shared): run with -race.
+	var wg sync.WaitGroup
+	for g := 0; g < 6; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				code, _ := call(t, h, "GET", fmt.Sprintf("/clusters/%s/%d", run, []int{a, b}[(g+i)%2]), nil, "")
+				assert.Equal(t, 200, code)
+			}
+		}(g)
+	}
+	for i := 0; i < 3; i++ {
+		post(fmt.Sprintf("/api/curation/clusters/%d/tag?run_id=%s", b, run), map[string]any{"notes": fmt.Sprint("note ", i)})
+	}
+	wg.Wait()
 
 	// Long jobs: clustering, summaries, hierarchy, verify/sync.
 	m = post("/api/clustering/kmeans", map[string]any{"n_clusters": 5, "seed": 7, "description": "from the API"})
