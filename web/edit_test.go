@@ -47,6 +47,7 @@ func TestEditsAndJobs(t *testing.T) {
 	_, det = callJSON(t, h, "GET", fmt.Sprintf("/api/clustering/runs/%s/clusters/%d", run, a), nil, "")
 	assert.Equal(t, "Renamed elsewhere", det["summary"].(map[string]any)["title"])
 	m = post(fmt.Sprintf("/api/curation/clusters/%d/rename?run_id=%s", a, run), map[string]any{"title": "Renamed <b>by</b> test", "reason": "clearer"})
+	assert.Equal(t, "rename", m["edit"].(map[string]any)["edit_type"])
 	// The cluster search index followed the rename (the OnChange re-index): in sync.
 	_, v := callJSON(t, h, "GET", "/api/verify/runs/"+run, nil, "")
 	assert.Equal(t, true, v["in_sync"], "%v", v)
