@@ -200,14 +200,6 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return d.db.WithContext(ctx).Transaction(fn)
 }
 
-// notFound wraps gorm's not-found error into lmsys.ErrNotFound with a description.
-func notFound(err error, what string) error {
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return fmt.Errorf("%s: %w", what, lmsys.ErrNotFound)
-	}
-	return fmt.Errorf("store: %s: %w", what, err)
-}
-
 // anyTime scans a timestamp that SQLite may return as text (from aggregates such as
 // MAX, which lose the column's declared type).
 type anyTime time.Time
