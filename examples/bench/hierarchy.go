@@ -43,6 +43,7 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 	concurrency := fs.Int("concurrency", 10, "LLM calls in flight")
 	show := fs.Bool("show", false, "print the slurp parents with their leaves' majority scenarios")
 	seed := fs.Uint64("seed", 7, "k-means seed of the slurp leaves")
+	seedList := fs.String("seeds", "", "comma-separated k-means seeds: one slurp-purity row each and their mean (overrides -seed for purity)")
 	reps := fs.Int("reps", 3, "repetitions of the 200-cluster offline merge")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -56,11 +57,35 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 	if err != nil {
 		return err
 	}
+	opts := hierarchy.Options{TargetLevels: 2, TopClusters: 18, TextWeight: *textWeight, Linkage: *linkage, LocalScaling: *local}
+	if *seedList != "" {
+		var sum float64
+		var n int
+		for _, f := range strings.Split(*seedList, ",") {
+			var sd uint64
+			if _, err := fmt.Sscan(strings.TrimSpace(f), &sd); err != nil {
+				return fmt.Errorf("-seeds: %q is not a seed: %w", f, err)
+			}
+			leaves, scen, err := slurpLeaves(ctx, rows, vecs, *leavesMode, 81, sd)
+			if err != nil {
+				return err
+			}
+			res, err := hierarchy.Build(ctx, "slurp", leaves, opts)
+			if err != nil {
+				return err
+			}
+			p := parentPurity(res.Nodes, scen)
+			sum += p
+			n++
+			r.Row("case", "slurp-purity", "seed", sd, "leaves", len(leaves), "leaf_mode", *leavesMode,
+				"parents", res.Report.Levels[0].Nodes, "purity", p, "leaf_purity", leafPurity(scen))
+		}
+		r.Row("case", "slurp-purity-mean", "seeds", *seedList, "purity", sum/float64(max(n, 1)))
+	}
 	leaves, scen, err := slurpLeaves(ctx, rows, vecs, *leavesMode, 81, *seed)
 	if err != nil {
 		return err
 	}
-	opts := hierarchy.Options{TargetLevels: 2, TopClusters: 18, TextWeight: *textWeight, Linkage: *linkage, LocalScaling: *local}
 	t0 := time.Now()
 	res, err := hierarchy.Build(ctx, "slurp", leaves, opts)
 	if err != nil {
