@@ -212,6 +212,13 @@ var migrations = []migration{
 			created_at {{ts}})`,
 		`CREATE INDEX IF NOT EXISTS ix_hierarchy_runs_run_id ON hierarchy_runs (run_id)`,
 	}},
+	// A cluster's page of queries filtered (run_id, cluster_id) but ordered by query id,
+	// so SQLite walked the whole run's (run_id, query_id) index to find one cluster's
+	// rows; this index serves the filter and the order, covering the join.
+	{version: 7, name: "cluster pages seek by (run, cluster, query)", sql: []string{
+		`CREATE INDEX IF NOT EXISTS ix_query_clusters_run_cluster_query ON query_clusters (run_id, cluster_id, query_id)`,
+		`DROP INDEX IF EXISTS ix_query_clusters_run_cluster`,
+	}},
 }
 
 func init() {
