@@ -89,6 +89,17 @@ func (d *DB) syncFullText(ctx context.Context) error {
 		}
 		return nil
 	}
+	// The common case, an index already up to date, is answered by two reads without a
+	// transaction: SQLite write transactions (BEGIN IMMEDIATE) would serialise every
+	// concurrent search.
+	if tableExists(d.db, false, "fts_state") {
+		var last, maxID int64
+		if err := d.db.WithContext(ctx).Raw(`SELECT last_id FROM fts_state WHERE name = 'queries'`).Row().Scan(&last); err == nil {
+			if err := d.db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(id), 0) FROM queries`).Row().Scan(&maxID); err == nil && maxID <= last {
+				return nil
+			}
+		}
+	}
 	return d.inTx(ctx, func(tx *gorm.DB) error {
 		stmts := []string{
 			`CREATE VIRTUAL TABLE IF NOT EXISTS queries_fts USING fts5(query_text, content='', tokenize='unicode61 remove_diacritics 2')`,
