@@ -117,6 +117,14 @@ func (g *graph) randomLevel() int {
 	return min(l, maxLevels-1)
 }
 
+// onLevel reports whether node w exists on level l. A concurrent insert that prunes
+// a neighbour list rewrites it in place and zeroes its tail, so a reader holding the
+// old count can read a slot that is momentarily 0: node 0, which may not exist above
+// level 0. Readers skip such slots instead of indexing a level the node lacks.
+func (g *graph) onLevel(w uint32, l int) bool {
+	return l == 0 || (int(w) < len(g.levels) && int(g.levels[w]) >= l)
+}
+
 // links returns node v's slots at level l: [count, neighbours...].
 func (g *graph) links(v uint32, l int) []uint32 {
 	if l == 0 {
@@ -328,6 +336,9 @@ func (g *graph) greedy(q []float32, cur scored, l int) scored {
 		cnt := int(atomic.LoadUint32(&lst[0]))
 		for i := 1; i <= cnt; i++ {
 			w := atomic.LoadUint32(&lst[i])
+			if !g.onLevel(w, l) {
+				continue
+			}
 			if s := dot(q, g.s.row(w)); s > cur.sim {
 				cur = scored{s, w}
 				changed = true
@@ -364,7 +375,7 @@ func (g *graph) searchLayer(q []float32, eps []scored, ef, l int, sc *scratch, a
 		cnt := int(atomic.LoadUint32(&lst[0]))
 		for i := 1; i <= cnt; i++ {
 			w := atomic.LoadUint32(&lst[i])
-			if sc.visited[w] == gen {
+			if sc.visited[w] == gen || !g.onLevel(w, l) {
 				continue
 			}
 			sc.visited[w] = gen
