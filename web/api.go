@@ -124,26 +124,11 @@ func (s *server) apiRunStatus(r *http.Request) (any, error) {
 		"num_queries": run.NumQueries, "error": run.Error, "created_at": run.CreatedAt, "finished_at": run.FinishedAt}, nil
 }
 
-// ClusterRow is one cluster of a run as the API and the viewer list it (the CLI's
-// list-clusters --json row).
-type ClusterRow struct {
-	ClusterID   int      `json:"cluster_id"`
-	NumQueries  int      `json:"num_queries"`
-	Share       float64  `json:"share"`
-	Title       string   `json:"title,omitempty"`
-	Description string   `json:"description,omitempty"`
-	Keywords    []string `json:"keywords,omitempty"`
-	Examples    []string `json:"examples,omitempty"`
-}
+// ClusterRow is one cluster of a run (analysis.ClusterRow, shared with the CLI).
+type ClusterRow = analysis.ClusterRow
 
-// ClusterList is a run's clusters, largest first.
-type ClusterList struct {
-	RunID        string       `json:"run_id"`
-	SummaryRunID string       `json:"summary_run_id"`
-	TotalQueries int          `json:"total_queries"`
-	NumClusters  int          `json:"num_clusters"`
-	Clusters     []ClusterRow `json:"clusters"`
-}
+// ClusterList is a run's clusters, largest first (analysis.ClusterList).
+type ClusterList = analysis.ClusterList
 
 // summaryTTL bounds how long a cached summary run is trusted without a change the
 // server can see (a resumed summarize by another process changes no audited state).
@@ -249,43 +234,7 @@ func (s *server) clusterList(ctx context.Context, runID, ref string, limit, exam
 	if err != nil {
 		return ClusterList{}, err
 	}
-	sizes, err := s.deps.Store.ClusterSizes(ctx, run.ID)
-	if err != nil {
-		return ClusterList{}, err
-	}
-	total := 0
-	for _, n := range sizes {
-		total += n
-	}
-	rows := make([]ClusterRow, 0, len(sizes))
-	for c, n := range sizes {
-		x := sums[c]
-		rows = append(rows, ClusterRow{ClusterID: c, NumQueries: n, Share: float64(n) / float64(max(total, 1)),
-			Title: x.Title, Description: x.Description, Keywords: x.Keywords})
-	}
-	sort.Slice(rows, func(i, j int) bool {
-		if rows[i].NumQueries != rows[j].NumQueries {
-			return rows[i].NumQueries > rows[j].NumQueries
-		}
-		return rows[i].ClusterID < rows[j].ClusterID
-	})
-	if limit > 0 && len(rows) > limit {
-		rows = rows[:limit]
-	}
-	for i := range rows {
-		if examples <= 0 {
-			break
-		}
-		c := rows[i].ClusterID
-		qs, err := s.deps.Store.ListQueries(ctx, lmsys.QueryFilter{RunID: run.ID, ClusterID: &c, Limit: examples})
-		if err != nil {
-			return ClusterList{}, err
-		}
-		for _, q := range qs {
-			rows[i].Examples = append(rows[i].Examples, q.Text)
-		}
-	}
-	return ClusterList{RunID: run.ID, SummaryRunID: srID, TotalQueries: total, NumClusters: len(sizes), Clusters: rows}, nil
+	return analysis.Clusters(ctx, s.deps.Store, run.ID, srID, sums, limit, examples)
 }
 
 func (s *server) apiClusters(r *http.Request) (any, error) {

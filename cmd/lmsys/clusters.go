@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/analysis"
 	"github.com/lmsys-go/lmsys/clustering"
 	"github.com/lmsys-go/lmsys/store"
 	"github.com/spf13/cobra"
@@ -17,17 +18,6 @@ import (
 
 func init() {
 	commandRegistrars = append(commandRegistrars, registerClusterViews)
-}
-
-// clusterRow is one cluster as list-clusters and the API show it.
-type clusterRow struct {
-	ClusterID   int      `json:"cluster_id"`
-	NumQueries  int      `json:"num_queries"`
-	Share       float64  `json:"share"`
-	Title       string   `json:"title,omitempty"`
-	Description string   `json:"description,omitempty"`
-	Keywords    []string `json:"keywords,omitempty"`
-	Examples    []string `json:"examples,omitempty"`
 }
 
 // summariesByCluster returns the summaries of a run's summary run (ref: id or alias;
@@ -82,47 +72,16 @@ func registerClusterViews(root *cobra.Command, g *globals) {
 			if err != nil {
 				return err
 			}
-			sizes, err := db.ClusterSizes(ctx, run.ID)
+			cl, err := analysis.Clusters(ctx, db, run.ID, srID, sums, limit, examples)
 			if err != nil {
 				return err
 			}
-			total := 0
-			for _, n := range sizes {
-				total += n
-			}
-			rows := make([]clusterRow, 0, len(sizes))
-			for c, n := range sizes {
-				s := sums[c]
-				rows = append(rows, clusterRow{ClusterID: c, NumQueries: n, Share: float64(n) / float64(max(total, 1)),
-					Title: s.Title, Description: s.Description, Keywords: s.Keywords})
-			}
-			sort.Slice(rows, func(i, j int) bool {
-				if rows[i].NumQueries != rows[j].NumQueries {
-					return rows[i].NumQueries > rows[j].NumQueries
-				}
-				return rows[i].ClusterID < rows[j].ClusterID
-			})
-			if limit > 0 && len(rows) > limit {
-				rows = rows[:limit]
-			}
-			if examples > 0 {
-				for i := range rows {
-					c := rows[i].ClusterID
-					qs, err := db.ListQueries(ctx, lmsys.QueryFilter{RunID: run.ID, ClusterID: &c, Limit: examples})
-					if err != nil {
-						return err
-					}
-					for _, q := range qs {
-						rows[i].Examples = append(rows[i].Examples, q.Text)
-					}
-				}
-			}
+			rows, total := cl.Clusters, cl.TotalQueries
 			if g.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"run_id": run.ID, "summary_run_id": srID, "total_queries": total,
-					"num_clusters": len(sizes), "clusters": rows})
+				return printJSON(cmd.OutOrStdout(), cl)
 			}
 			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "Run %s: %d clusters, %d queries", run.ID, len(sizes), total)
+			fmt.Fprintf(w, "Run %s: %d clusters, %d queries", run.ID, cl.NumClusters, total)
 			if srID != "" {
 				fmt.Fprintf(w, ", titles from %s", srID)
 			} else {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/analysis"
 	"github.com/lmsys-go/lmsys/clustering"
 	"github.com/lmsys-go/lmsys/store"
 	"github.com/stretchr/testify/assert"
@@ -54,8 +55,8 @@ func TestListInspectCompare(t *testing.T) {
 	code, out, errOut := cli(t, "--db-path", path, "list-clusters", runs[0], "--json", "--show-examples", "2")
 	require.Equal(t, 0, code, errOut)
 	var lc struct {
-		SummaryRunID string       `json:"summary_run_id"`
-		Clusters     []clusterRow `json:"clusters"`
+		SummaryRunID string                `json:"summary_run_id"`
+		Clusters     []analysis.ClusterRow `json:"clusters"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &lc))
 	assert.Equal(t, "s1", lc.SummaryRunID)
