@@ -126,13 +126,8 @@ func New(cfg Config) (*Embedder, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 60 * time.Second
 	}
-	p := cfg.Retry
-	p.Provider = "cohere"
-	p.MaxAttempts = cfg.MaxAttempts
-	p.RPM = cfg.RPM
-	p.Concurrency = cfg.Concurrency
-	p.AttemptTimeout = cfg.Timeout
-	p.Secrets = append(p.Secrets, cfg.APIKey)
+	caller := remote.NewCaller("cohere", cfg.Retry, remote.Limits{MaxAttempts: cfg.MaxAttempts, RPM: cfg.RPM,
+		Concurrency: cfg.Concurrency, Timeout: cfg.Timeout, APIKey: cfg.APIKey})
 	client := coclient.NewClient(
 		option.WithToken(cfg.APIKey),
 		option.WithBaseURL(cfg.BaseURL),
@@ -142,7 +137,7 @@ func New(cfg Config) (*Embedder, error) {
 	return &Embedder{
 		cfg:    cfg,
 		client: client,
-		caller: retry.New(p),
+		caller: caller,
 		space:  lmsys.Space{Provider: "cohere", Model: cfg.Model, Dims: cfg.Dims},
 	}, nil
 }

@@ -124,19 +124,12 @@ func New(cfg Config) (*Embedder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: ollama: %v", lmsys.ErrInvalidInput, err)
 	}
-	p := cfg.Retry
-	p.Provider = "ollama"
-	p.MaxAttempts = cfg.MaxAttempts
-	p.RPM = cfg.RPM
-	p.Concurrency = cfg.Concurrency
-	p.AttemptTimeout = cfg.Timeout
-	if cfg.APIKey != "" {
-		p.Secrets = append(p.Secrets, cfg.APIKey)
-	}
+	caller := remote.NewCaller("ollama", cfg.Retry, remote.Limits{MaxAttempts: cfg.MaxAttempts, RPM: cfg.RPM,
+		Concurrency: cfg.Concurrency, Timeout: cfg.Timeout, APIKey: cfg.APIKey})
 	return &Embedder{
 		cfg:    cfg,
 		llm:    llm,
-		caller: retry.New(p),
+		caller: caller,
 		space:  lmsys.Space{Provider: "ollama", Model: cfg.Model, Dims: cfg.Dims},
 	}, nil
 }

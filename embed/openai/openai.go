@@ -139,17 +139,12 @@ func New(cfg Config) (*Embedder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: openai: %s", lmsys.ErrInvalidInput, retry.Redact(err.Error(), cfg.APIKey))
 	}
-	p := cfg.Retry
-	p.Provider = "openai"
-	p.MaxAttempts = cfg.MaxAttempts
-	p.RPM = cfg.RPM
-	p.Concurrency = cfg.Concurrency
-	p.AttemptTimeout = cfg.Timeout
-	p.Secrets = append(p.Secrets, cfg.APIKey)
+	caller := remote.NewCaller("openai", cfg.Retry, remote.Limits{MaxAttempts: cfg.MaxAttempts, RPM: cfg.RPM,
+		Concurrency: cfg.Concurrency, Timeout: cfg.Timeout, APIKey: cfg.APIKey})
 	return &Embedder{
 		cfg:    cfg,
 		llm:    llm,
-		caller: retry.New(p),
+		caller: caller,
 		space:  lmsys.Space{Provider: "openai", Model: cfg.Model, Dims: cfg.Dims},
 	}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -116,4 +117,29 @@ func Check(provider string, vecs [][]float32, want, dims int) error {
 		}
 	}
 	return nil
+}
+
+// Limits are the per-provider settings every remote embedder turns into a
+// retry.Caller.
+type Limits struct {
+	MaxAttempts int
+	RPM         float64
+	Concurrency int
+	Timeout     time.Duration
+	// APIKey is redacted from every error the caller returns.
+	APIKey string
+}
+
+// NewCaller returns the retry.Caller of a provider: base supplies the backoff details
+// (delays, logger), l the limits.
+func NewCaller(provider string, base retry.Policy, l Limits) *retry.Caller {
+	base.Provider = provider
+	base.MaxAttempts = l.MaxAttempts
+	base.RPM = l.RPM
+	base.Concurrency = l.Concurrency
+	base.AttemptTimeout = l.Timeout
+	if l.APIKey != "" {
+		base.Secrets = append(base.Secrets, l.APIKey)
+	}
+	return retry.New(base)
 }
