@@ -50,6 +50,11 @@ type Leaf struct {
 	// Centroid is the cluster's centroid in the run's embedding space, normalised to
 	// unit length. It may be nil when the run stored none.
 	Centroid []float32
+	// Texts is a sample of the cluster's distinct query texts (LoadLeaves reads up to
+	// TextSample of them for an offline merge). The offline merge compares leaves by
+	// the share of these texts holding each term, a far better estimate of what a
+	// cluster is about than a handful of representative queries. It may be nil.
+	Texts []string
 }
 
 // Defaults used when the corresponding Options field is zero.
@@ -60,6 +65,13 @@ const (
 	DefaultContextClusters  = 5
 	DefaultConcurrency      = 10
 	DefaultLocalScaling     = 5
+	// SampledTextWeight is the offline merge's default text weight when every leaf
+	// carries Texts: the term shares of a real sample are worth more than the text
+	// of a summary alone.
+	SampledTextWeight = 0.7
+	// TextSample is the number of distinct query texts per cluster LoadLeaves reads
+	// into Leaf.Texts for an offline merge.
+	TextSample = 200
 )
 
 // Linkages of the offline merge.
@@ -107,7 +119,8 @@ type Options struct {
 	NoScrub bool
 
 	// TextWeight is the weight of the text similarity against the centroid similarity
-	// in the offline merge, in [0, 1]; zero means 0.5. Use a negative value for 0.
+	// in the offline merge, in [0, 1]; zero means SampledTextWeight when every leaf
+	// carries Texts and 0.5 otherwise. Use a negative value for 0.
 	TextWeight float64
 	// Linkage is the offline merge's agglomerative linkage: LinkageWard (the
 	// default) or LinkageAverage.
@@ -325,6 +338,9 @@ type Result struct {
 // otherwise. runID is recorded on every node; the hierarchy run id is
 // lmsys.NewHierarchyRunID(runID, opts.Now()).
 func Build(ctx context.Context, runID string, leaves []Leaf, opts Options) (Result, error) {
+	if opts.TextWeight == 0 && opts.LLM == nil && len(leaves) > 0 && allSampled(leaves) {
+		opts.TextWeight = SampledTextWeight
+	}
 	opts = opts.withDefaults()
 	if err := opts.check(); err != nil {
 		return Result{}, err
@@ -336,6 +352,16 @@ func Build(ctx context.Context, runID string, leaves []Leaf, opts Options) (Resu
 		return buildClio(ctx, runID, leaves, opts)
 	}
 	return buildOffline(ctx, runID, leaves, opts)
+}
+
+// allSampled reports whether every leaf carries sampled texts.
+func allSampled(leaves []Leaf) bool {
+	for _, l := range leaves {
+		if len(l.Texts) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func checkLeaves(leaves []Leaf) error {

@@ -280,3 +280,82 @@ func TestTokens(t *testing.T) {
 	assert.Equal(t, []string{"café", "2nd", "ünïcode"}, tokens(nil, "What's the café, 2nd 42 a ÜNÏCODE?"))
 	assert.Equal(t, []string{"ok", "go"}, tokens(nil, "ok\xffgo"))
 }
+
+// sampledLeaves returns topics×per leaves whose centroids are noise and whose titles
+// and keywords are unique gibberish: only their sampled texts say which topic they
+// belong to. Leaf (t, i) has id t*100+i.
+func sampledLeaves(topics, per int, seed uint64) []Leaf {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	words := [][]string{
+		{"recipe", "oven", "bake", "flour"},
+		{"playlist", "song", "album", "guitar"},
+		{"forecast", "rain", "umbrella", "sunny"},
+		{"inbox", "email", "reply", "attachment"},
+		{"flight", "airport", "ticket", "boarding"},
+	}
+	filler := []string{"today", "quickly", "again", "later", "maybe", "really", "tonight", "there"}
+	var leaves []Leaf
+	for t := 0; t < topics; t++ {
+		for i := 0; i < per; i++ {
+			c := make([]float32, 16)
+			for d := range c {
+				c[d] = float32(rng.NormFloat64())
+			}
+			var texts []string
+			for q := 0; q < 30; q++ {
+				texts = append(texts, fmt.Sprintf("%s %s %s", words[t][rng.IntN(4)], filler[rng.IntN(len(filler))], filler[rng.IntN(len(filler))]))
+			}
+			id := t*100 + i
+			leaves = append(leaves, Leaf{ClusterID: id, Size: 30, Title: fmt.Sprintf("zz%dq", id), Keywords: []string{fmt.Sprintf("kw%dx", id)},
+				Queries: []string{texts[0]}, Centroid: normalized(c), Texts: texts})
+		}
+	}
+	return leaves
+}
+
+func TestOfflineUsesSampledTexts(t *testing.T) {
+	leaves := sampledLeaves(4, 5, 21)
+	res, err := Build(context.Background(), "r", leaves, Options{TargetLevels: 2, TopClusters: 4, Now: fixedNow})
+	require.NoError(t, err)
+	require.NoError(t, Validate(res.Nodes))
+	assert.Equal(t, SampledTextWeight, res.Report.Parameters["text_weight"])
+	for _, p := range byLevel(res.Nodes, 1) {
+		for _, c := range p.ChildrenIDs {
+			assert.Equal(t, p.ChildrenIDs[0]/100, c/100, "%s: %v", p.Title, p.ChildrenIDs)
+		}
+	}
+	// Without the samples the same leaves carry no topic, and the merge cannot find it.
+	for i := range leaves {
+		leaves[i].Texts = nil
+	}
+	res, err = Build(context.Background(), "r", leaves, Options{TargetLevels: 2, TopClusters: 4, Now: fixedNow})
+	require.NoError(t, err)
+	assert.Equal(t, 0.5, res.Report.Parameters["text_weight"])
+	mixed := 0
+	for _, p := range byLevel(res.Nodes, 1) {
+		for _, c := range p.ChildrenIDs {
+			if p.ChildrenIDs[0]/100 != c/100 {
+				mixed++
+				break
+			}
+		}
+	}
+	assert.Positive(t, mixed)
+}
+
+func TestLeafBagTextShares(t *testing.T) {
+	b := leafBag(Leaf{Texts: []string{"rain rain today", "rain tomorrow", "snow"}})
+	// "rain" is held by two of three texts, whatever it repeats.
+	assert.InDelta(t, sampleTermWeight*2.0/3, b["rain"], 1e-9)
+	assert.InDelta(t, sampleTermWeight*1.0/3, b["snow"], 1e-9)
+	assert.InDelta(t, sampleTermWeight*1.0/3, b["rain tomorrow"], 1e-9)
+	assert.Empty(t, leafBag(Leaf{}))
+}
+
+func TestClipText(t *testing.T) {
+	assert.Equal(t, "abc", clipText("abc", 10))
+	assert.Equal(t, "ab", clipText("abc", 2))
+	// Never cuts a rune in half.
+	assert.Equal(t, "a", clipText("aé", 2))
+	assert.Equal(t, "aé", clipText("aé", 3))
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/lmsys-go/lmsys"
 )
@@ -19,14 +20,15 @@ type Store interface {
 	lmsys.HierarchyStore
 }
 
-// keywordSample bounds the queries per cluster read to name clusters that have no summary.
-const keywordSample = 200
+// textClip bounds the bytes of each sampled text kept in Leaf.Texts: a topic shows in
+// a query's first words, and a pasted document must not cost megabytes per cluster.
+const textClip = 1000
 
 // Run loads the clusters of a clustering run from st — sizes, centroids and the
-// summaries of opts.SummaryRun (latest when empty) — builds their hierarchy with
-// Build and saves it with st.SaveHierarchy. The offline merge also works on a run that
-// was never summarised: it then names clusters by c-TF-IDF keywords of up to 200 of
-// their queries. An unknown run fails with lmsys.ErrNotFound; a run without clusters
+// summaries of opts.SummaryRun (latest when empty), and for the offline merge a sample
+// of each cluster's query texts — builds their hierarchy with Build and saves it with
+// st.SaveHierarchy. The offline merge also works on a run that was never summarised:
+// it then names clusters by c-TF-IDF keywords of their sampled queries. An unknown run fails with lmsys.ErrNotFound; a run without clusters
 // with lmsys.ErrEmpty. Nothing is saved unless the whole hierarchy was built and
 // validated.
 func Run(ctx context.Context, st Store, runID string, opts Options) (Result, error) {
@@ -65,10 +67,13 @@ func (r Report) Record() lmsys.HierarchyRun {
 
 // LoadLeaves reads the leaves of a clustering run from st: every cluster with at least
 // one query, its size, centroid and summary (summary run ref, latest when empty). When
-// the run has no summary and keywordsFallback is set, clusters are named by c-TF-IDF
-// keywords of their queries instead; otherwise a missing summary run is an error
-// wrapping lmsys.ErrNotFound.
-func LoadLeaves(ctx context.Context, st Store, runID, ref string, keywordsFallback bool) ([]Leaf, error) {
+// offline is set (the leaves are for the offline merge), every leaf also gets Texts,
+// up to TextSample distinct query texts of its cluster (the first in query id order,
+// each clipped to 1,000 bytes), and a run without summaries is named by c-TF-IDF
+// keywords of those texts; otherwise a missing summary run is an error wrapping
+// lmsys.ErrNotFound. Clusters the summary run left untitled are named the same way
+// (their leaves then get Texts too).
+func LoadLeaves(ctx context.Context, st Store, runID, ref string, offline bool) ([]Leaf, error) {
 	if _, err := st.GetRun(ctx, runID); err != nil {
 		return nil, fmt.Errorf("hierarchy: run %q: %w", runID, err)
 	}
@@ -92,7 +97,7 @@ func LoadLeaves(ctx context.Context, st Store, runID, ref string, keywordsFallba
 	}
 	sums, err := st.Summaries(ctx, runID, ref)
 	switch {
-	case errors.Is(err, lmsys.ErrNotFound) && ref == "" && keywordsFallback:
+	case errors.Is(err, lmsys.ErrNotFound) && ref == "" && offline:
 		sums = nil
 	case err != nil:
 		return nil, fmt.Errorf("hierarchy: %w", err)
@@ -113,46 +118,93 @@ func LoadLeaves(ctx context.Context, st Store, runID, ref string, keywordsFallba
 			unnamed = append(unnamed, i)
 		}
 	}
-	if len(unnamed) > 0 {
-		if err := nameFromQueries(ctx, st, runID, leaves, unnamed); err != nil {
+	if offline || len(unnamed) > 0 {
+		if err := sampleTexts(ctx, st, runID, leaves); err != nil {
 			return nil, err
 		}
+	}
+	if len(unnamed) > 0 {
+		nameFromTexts(leaves, unnamed)
 	}
 	return leaves, nil
 }
 
-// nameFromQueries gives the leaves at idx keywords, a title and sample queries from
-// c-TF-IDF over up to keywordSample queries of each cluster.
-func nameFromQueries(ctx context.Context, st Store, runID string, leaves []Leaf, idx []int) error {
-	want := map[int]int{} // cluster id → index into idx
-	for j, i := range idx {
-		want[leaves[i].ClusterID] = j
+// sampleTexts fills the Texts of every leaf with up to TextSample distinct query texts
+// of its cluster, in query id order, each clipped to textClip bytes.
+func sampleTexts(ctx context.Context, st Store, runID string, leaves []Leaf) error {
+	idx := make(map[int]int, len(leaves)) // cluster id → leaf index
+	for i, l := range leaves {
+		idx[l.ClusterID] = i
 	}
 	as, err := st.Assignments(ctx, runID, nil)
 	if err != nil {
 		return fmt.Errorf("hierarchy: assignments of %s: %w", runID, err)
 	}
-	clusterOf := map[int64]int{}
+	leafOf := make(map[int64]int32, len(as))
 	for _, a := range as {
-		if _, ok := want[a.ClusterID]; ok {
-			clusterOf[a.QueryID] = a.ClusterID
+		if i, ok := idx[a.ClusterID]; ok {
+			leafOf[a.QueryID] = int32(i)
 		}
 	}
-	texts := make([][]string, len(idx))
+	seen := make([]map[string]bool, len(leaves))
+	full := 0
 	err = st.ScanQueries(ctx, lmsys.QueryFilter{RunID: runID}, 2000, func(qs []lmsys.Query) error {
 		for _, q := range qs {
-			c, ok := clusterOf[q.ID]
+			i, ok := leafOf[q.ID]
 			if !ok {
 				continue
 			}
-			if j := want[c]; len(texts[j]) < keywordSample {
-				texts[j] = append(texts[j], q.Text)
+			l := &leaves[i]
+			if len(l.Texts) >= TextSample {
+				continue
 			}
+			t := clipText(strings.TrimSpace(q.Text), textClip)
+			if t == "" {
+				continue
+			}
+			if seen[i] == nil {
+				seen[i] = map[string]bool{}
+			}
+			if seen[i][t] {
+				continue
+			}
+			seen[i][t] = true
+			l.Texts = append(l.Texts, t)
+			if len(l.Texts) == TextSample {
+				full++
+			}
+		}
+		if full == len(leaves) {
+			return errStopScan
 		}
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errStopScan) {
 		return fmt.Errorf("hierarchy: queries of %s: %w", runID, err)
+	}
+	return nil
+}
+
+// errStopScan ends a query scan early once every leaf has its sample.
+var errStopScan = errors.New("hierarchy: sample complete")
+
+// clipText returns s cut to at most n bytes at a rune boundary.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// nameFromTexts gives the leaves at idx keywords, a title and sample queries from
+// c-TF-IDF over their sampled texts.
+func nameFromTexts(leaves []Leaf, idx []int) {
+	texts := make([][]string, len(idx))
+	for j, i := range idx {
+		texts[j] = leaves[i].Texts
 	}
 	kws := Keywords(texts, 10)
 	for j, i := range idx {
@@ -169,5 +221,4 @@ func nameFromQueries(ctx context.Context, st Store, runID string, leaves []Leaf,
 			l.Title = fmt.Sprintf("Cluster %d", l.ClusterID)
 		}
 	}
-	return nil
 }

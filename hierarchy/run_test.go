@@ -121,3 +121,34 @@ func TestRunRecordsReport(t *testing.T) {
 	assert.Equal(t, float64(res.Report.Leaves), rec.Report["leaves"])
 	assert.NotEmpty(t, rec.Parameters)
 }
+
+func TestLoadLeavesSamplesTexts(t *testing.T) {
+	ctx := context.Background()
+	db := seedStore(t, true)
+	runID := "kmeans-12-20261127-050000"
+	leaves, err := hierarchy.LoadLeaves(ctx, db, runID, "", true)
+	require.NoError(t, err)
+	require.Len(t, leaves, 12)
+	for _, l := range leaves {
+		// Cluster c holds c%4+3 queries "… question c variantI".
+		require.Len(t, l.Texts, l.ClusterID%4+3, "cluster %d", l.ClusterID)
+		assert.Equal(t, l.Size, len(l.Texts))
+		seen := map[string]bool{}
+		for _, tx := range l.Texts {
+			assert.Contains(t, tx, fmt.Sprintf("question %d variant", l.ClusterID))
+			assert.False(t, seen[tx], "distinct texts")
+			seen[tx] = true
+		}
+		assert.Contains(t, l.Title, "topic", "the summary's title is kept")
+	}
+	// Leaves for the LLM merge need no sample.
+	leaves, err = hierarchy.LoadLeaves(ctx, db, runID, "", false)
+	require.NoError(t, err)
+	for _, l := range leaves {
+		assert.Nil(t, l.Texts)
+	}
+	// The offline merge of the loaded leaves records the sampled text weight.
+	res, err := hierarchy.Run(ctx, db, runID, hierarchy.Options{TargetLevels: 2, TopClusters: 3})
+	require.NoError(t, err)
+	assert.Equal(t, hierarchy.SampledTextWeight, res.Report.Parameters["text_weight"])
+}

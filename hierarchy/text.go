@@ -93,8 +93,15 @@ func (b bag) addBag(o bag) {
 	}
 }
 
-// leafBag builds the term bag of a leaf from its summary: the title and keywords count
-// twice, the description and the representative queries once.
+// sampleTermWeight is the weight in a leaf's bag of a term that every sampled text
+// holds; a term held by a share s of the texts weighs s·sampleTermWeight.
+const sampleTermWeight = 20
+
+// leafBag builds the term bag of a leaf from its summary (the title and keywords count
+// twice, the description and the representative queries once) and, when the leaf
+// carries sampled texts, from the share of those texts holding each term (a text
+// repeating a term counts it once), so a leaf's terms weigh what they weigh in its
+// queries rather than in the few that were picked to represent it.
 func leafBag(l Leaf) bag {
 	b := bag{}
 	b.addText(l.Title, 2)
@@ -104,6 +111,22 @@ func leafBag(l Leaf) bag {
 	b.addText(l.Description, 1)
 	for _, q := range l.Queries {
 		b.addText(q, 1)
+	}
+	if len(l.Texts) == 0 {
+		return b
+	}
+	held := bag{}
+	one := bag{}
+	for _, t := range l.Texts {
+		clear(one)
+		one.addText(t, 1)
+		for term := range one {
+			held[term]++
+		}
+	}
+	w := sampleTermWeight / float64(len(l.Texts))
+	for term, n := range held {
+		b[term] += n * w
 	}
 	return b
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"sort"
@@ -17,10 +18,12 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/clustering"
+	"github.com/lmsys-go/lmsys/embed"
 	"github.com/lmsys-go/lmsys/embed/uselite"
 	"github.com/lmsys-go/lmsys/hierarchy"
 	"github.com/lmsys-go/lmsys/llm"
 	"github.com/lmsys-go/lmsys/llm/llmtest"
+	"github.com/lmsys-go/lmsys/summarize"
 )
 
 func init() {
@@ -35,8 +38,9 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 	data := fs.String("slurp", "../shared/data/slurp/normalized.jsonl", "slurp normalized.jsonl (label, scenario)")
 	textWeight := fs.Float64("text-weight", 0, "offline merge text weight (0 = default)")
 	leavesMode := fs.String("leaves", "kmeans", "slurp leaves: kmeans (81 k-means clusters) or oracle (one per intent label)")
-	embedder := fs.String("embed", "uselite", "slurp query embedding: uselite or hash (hashed lexical features)")
-	cache := fs.String("emb-cache", "/tmp/slurp-uselite.f32", "file caching the slurp USE-lite embeddings (empty: none)")
+	embedder := fs.String("embed", "uselite", "slurp query embedding: uselite (the product's default, local/use-lite), hybrid (local/hybrid) or hash (hashed lexical features)")
+	cache := fs.String("emb-cache", "auto", "file caching the slurp embeddings (auto: /tmp/slurp-<embed>.f32; empty: none)")
+	texts := fs.Bool("texts", true, "give leaves a sample of their query texts (Leaf.Texts), as hierarchy.Run does for the offline merge")
 	linkage := fs.String("linkage", "", "offline merge linkage: ward (default) or average")
 	local := fs.Int("local-scaling", 0, "offline merge local scaling k (0: default, -1: off)")
 	llmDelay := fs.Duration("llm-delay", 200*time.Millisecond, "reply delay of the fake LLM")
@@ -52,6 +56,10 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 	if err != nil {
 		return err
 	}
+	if *cache == "auto" {
+		*cache = "/tmp/slurp-" + *embedder + ".f32"
+	}
+	slurpTexts = *texts
 	// Slurp purity: leaves of intents merged into as many parents as scenarios.
 	vecs, err := slurpVectors(ctx, rows, *embedder, *cache)
 	if err != nil {
@@ -77,10 +85,10 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 			p := parentPurity(res.Nodes, scen)
 			sum += p
 			n++
-			r.Row("case", "slurp-purity", "seed", sd, "leaves", len(leaves), "leaf_mode", *leavesMode,
+			r.Row("case", "slurp-purity", "seed", sd, "embed", *embedder, "texts", *texts, "leaves", len(leaves), "leaf_mode", *leavesMode,
 				"parents", res.Report.Levels[0].Nodes, "purity", p, "leaf_purity", leafPurity(scen))
 		}
-		r.Row("case", "slurp-purity-mean", "seeds", *seedList, "purity", sum/float64(max(n, 1)))
+		r.Row("case", "slurp-purity-mean", "seeds", *seedList, "embed", *embedder, "texts", *texts, "purity", sum/float64(max(n, 1)))
 	}
 	leaves, scen, err := slurpLeaves(ctx, rows, vecs, *leavesMode, 81, *seed)
 	if err != nil {
@@ -292,8 +300,8 @@ func readSlurp(path string) ([]slurpRow, error) {
 	return rows, sc.Err()
 }
 
-// slurpVectors embeds the slurp texts with USE-lite (cached in a raw float32 file) or
-// with hashEmbed.
+// slurpVectors embeds the slurp texts with USE-lite or local/hybrid (cached in a raw
+// float32 file) or with hashEmbed.
 func slurpVectors(ctx context.Context, rows []slurpRow, kind, cache string) ([][]float32, error) {
 	texts := make([]string, len(rows))
 	for i, r := range rows {
@@ -306,9 +314,22 @@ func slurpVectors(ctx context.Context, rows []slurpRow, kind, cache string) ([][
 		}
 		return out, nil
 	}
-	m, err := uselite.New()
-	if err != nil {
-		return nil, err
+	var m lmsys.Embedder
+	switch kind {
+	case "uselite":
+		u, err := uselite.New()
+		if err != nil {
+			return nil, err
+		}
+		m = u
+	case "hybrid":
+		h, err := embed.Hybrid(0)
+		if err != nil {
+			return nil, err
+		}
+		m = h
+	default:
+		return nil, fmt.Errorf("-embed %q: want uselite, hybrid or hash", kind)
 	}
 	dims := m.Space().Dims
 	if cache != "" {
@@ -328,7 +349,7 @@ func slurpVectors(ctx context.Context, rows []slurpRow, kind, cache string) ([][
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(os.Stderr, "embedded %d slurp texts with USE-lite in %.1fs\n", len(texts), since(t0))
+	fmt.Fprintf(os.Stderr, "embedded %d slurp texts with %s in %.1fs\n", len(texts), m.Space(), since(t0))
 	if cache != "" {
 		buf := make([]byte, 0, 4*dims*len(texts))
 		for _, v := range out {
@@ -383,10 +404,15 @@ func unit(v []float32) []float32 {
 	return v
 }
 
-// slurpLeaves groups rows into leaf clusters (by intent label, or by k-means of the
-// lexical embedding) and summarises each like an offline summarizer would: c-TF-IDF
-// keywords, a title from the top three, representative queries nearest the centroid.
-// It returns, per leaf id, the scenario counts of its queries.
+// slurpTexts makes slurpLeaves fill Leaf.Texts (the -texts flag).
+var slurpTexts = true
+
+// slurpLeaves groups rows into leaf clusters (by intent label, or by spherical k-means
+// of the embeddings as lmsys analyze does) and builds each leaf as hierarchy.Run would
+// from the store: the product's offline summarizer names it (title, description,
+// keywords, representative queries nearest the centroid) and, unless -texts=false, it
+// carries a sample of its query texts. It returns, per leaf id, the scenario counts of
+// its queries.
 func slurpLeaves(ctx context.Context, rows []slurpRow, vecs [][]float32, mode string, k int, seed uint64) ([]hierarchy.Leaf, map[int]map[string]int, error) {
 	dims := len(vecs[0])
 	labels := make([]int, len(rows))
@@ -420,17 +446,19 @@ func slurpLeaves(ctx context.Context, rows []slurpRow, vecs [][]float32, mode st
 	for i, l := range labels {
 		members[l] = append(members[l], i)
 	}
-	texts := make([][]string, k)
 	scen := map[int]map[string]int{}
 	for c, ms := range members {
 		scen[c] = map[string]int{}
 		for _, i := range ms {
-			texts[c] = append(texts[c], rows[i].Text)
 			scen[c][rows[i].Scenario]++
 		}
 	}
-	kw := hierarchy.Keywords(texts, 10)
-	var leaves []hierarchy.Leaf
+	// Summarise as the product does (summarize.Prepare, then the offline summarizer):
+	// up to 50 distinct texts per cluster, a seeded sample when there are more, nearest
+	// the centroid first.
+	var ids []int
+	var inputs []lmsys.ClusterInput
+	var cents [][]float32
 	for c, ms := range members {
 		if len(ms) == 0 {
 			continue
@@ -442,7 +470,19 @@ func slurpLeaves(ctx context.Context, rows []slurpRow, vecs [][]float32, mode st
 			}
 		}
 		unit(cen)
-		near := append([]int(nil), ms...)
+		var distinct []int
+		seen := map[string]bool{}
+		for _, i := range ms {
+			if !seen[rows[i].Text] {
+				seen[rows[i].Text] = true
+				distinct = append(distinct, i)
+			}
+		}
+		if len(distinct) > 50 {
+			rng := rand.New(rand.NewPCG(42, uint64(c)))
+			rng.Shuffle(len(distinct), func(a, b int) { distinct[a], distinct[b] = distinct[b], distinct[a] })
+			distinct = distinct[:50]
+		}
 		score := func(i int) float64 {
 			var s float64
 			for d, x := range vecs[i] {
@@ -450,23 +490,38 @@ func slurpLeaves(ctx context.Context, rows []slurpRow, vecs [][]float32, mode st
 			}
 			return s
 		}
-		sort.Slice(near, func(a, b int) bool { return score(near[a]) > score(near[b]) })
-		var qs []string
-		seen := map[string]bool{}
-		for _, i := range near {
-			if len(qs) == 8 {
-				break
-			}
-			if !seen[rows[i].Text] {
-				seen[rows[i].Text] = true
-				qs = append(qs, rows[i].Text)
+		sort.SliceStable(distinct, func(a, b int) bool { return score(distinct[a]) > score(distinct[b]) })
+		in := lmsys.ClusterInput{ClusterID: c, Size: len(ms)}
+		for _, i := range distinct {
+			in.Queries = append(in.Queries, rows[i].Text)
+		}
+		ids = append(ids, c)
+		inputs = append(inputs, in)
+		cents = append(cents, cen)
+	}
+	sums, err := (&summarize.Offline{}).Summarize(ctx, inputs)
+	if err != nil {
+		return nil, nil, err
+	}
+	var leaves []hierarchy.Leaf
+	for j, c := range ids {
+		s := sums[j]
+		l := hierarchy.Leaf{ClusterID: c, Size: len(members[c]), Title: s.Title, Description: s.Description,
+			Keywords: s.Keywords, Queries: s.RepresentativeQueries, Centroid: cents[j]}
+		if slurpTexts {
+			// What hierarchy.LoadLeaves reads: the first distinct texts in id order.
+			seen := map[string]bool{}
+			for _, i := range members[c] {
+				if len(l.Texts) == hierarchy.TextSample {
+					break
+				}
+				if !seen[rows[i].Text] {
+					seen[rows[i].Text] = true
+					l.Texts = append(l.Texts, rows[i].Text)
+				}
 			}
 		}
-		title := strings.Join(kw[c][:min(3, len(kw[c]))], ", ")
-		leaves = append(leaves, hierarchy.Leaf{
-			ClusterID: c, Size: len(ms), Title: title, Keywords: kw[c], Queries: qs, Centroid: cen,
-			Description: "Queries about " + strings.Join(kw[c], ", ") + ".",
-		})
+		leaves = append(leaves, l)
 	}
 	return leaves, scen, nil
 }
