@@ -318,6 +318,86 @@ func groupBalanced(sim [][]float32, k, capacity int, ward bool, weight []float64
 	return labels
 }
 
+// satelliteShare is the size, relative to the mean child of a level, below which a
+// child is a satellite: it is not grouped on its own but joins the group it is most
+// similar to once the others are grouped, so a handful of stray queries never takes a
+// parent of its own.
+const satelliteShare = 0.125
+
+// groupWithSatellites groups children into k groups like groupBalanced, leaving
+// satellites (children with fewer than satelliteShare of the mean number of queries)
+// out of the agglomeration and then adding each to the group of highest average
+// similarity that has room, before the refinement.
+func groupWithSatellites(children []*node, sim [][]float32, k, capacity int, ward bool, weight []float64) []int {
+	n := len(children)
+	total := 0
+	for _, c := range children {
+		total += c.size
+	}
+	limit := satelliteShare * float64(total) / float64(max(n, 1))
+	var core, sats []int
+	for i, c := range children {
+		if float64(c.size) < limit {
+			sats = append(sats, i)
+		} else {
+			core = append(core, i)
+		}
+	}
+	if len(sats) == 0 || len(core) <= k {
+		return groupBalanced(sim, k, capacity, ward, weight)
+	}
+	sub := make([][]float32, len(core))
+	subW := make([]float64, len(core))
+	for a, i := range core {
+		sub[a] = make([]float32, len(core))
+		for b, j := range core {
+			sub[a][b] = sim[i][j]
+		}
+		subW[a] = weight[i]
+	}
+	coreLabels := groupBalanced(sub, k, capacity, ward, subW)
+	labels := make([]int, n)
+	count := make([]int, k)
+	for a, i := range core {
+		labels[i] = coreLabels[a]
+		count[coreLabels[a]]++
+	}
+	// Each satellite joins the group of the core children it is most similar to on
+	// average, among those with room (any group when none has room).
+	avg := make([]float64, k)
+	placed := make([]int, k)
+	for _, i := range sats {
+		clear(avg)
+		for a, j := range core {
+			avg[coreLabels[a]] += float64(sim[i][j])
+		}
+		best, bestFree := -1, -1
+		for g := range avg {
+			if count[g] == 0 {
+				continue
+			}
+			avg[g] /= float64(count[g])
+			if best < 0 || avg[g] > avg[best] {
+				best = g
+			}
+			if count[g]+placed[g] < capacity && (bestFree < 0 || avg[g] > avg[bestFree]) {
+				bestFree = g
+			}
+		}
+		if bestFree >= 0 {
+			best = bestFree
+		}
+		labels[i] = best
+		placed[best]++
+	}
+	most := 0
+	for g := range count {
+		most = max(most, count[g]+placed[g])
+	}
+	refine(sim, labels, k, max(capacity, most))
+	return labels
+}
+
 // refine moves single items to the group they are most similar to on average, while
 // that raises their similarity, keeps groups non-empty and within capacity.
 func refine(sim [][]float32, labels []int, k, capacity int) {
@@ -538,7 +618,7 @@ func buildOffline(ctx context.Context, runID string, leaves []Leaf, opts Options
 		for i, c := range children {
 			weight[i] = math.Sqrt(float64(max(c.size, 1)))
 		}
-		labels := groupBalanced(sim, sizes[l], capacityFor(len(children), sizes[l]), opts.Linkage == LinkageWard, weight)
+		labels := groupWithSatellites(children, sim, sizes[l], capacityFor(len(children), sizes[l]), opts.Linkage == LinkageWard, weight)
 		parents := makeParents(children, labels, sizes[l], l, base)
 		nameOffline(parents, children)
 		levels = append(levels, parents)

@@ -359,3 +359,41 @@ func TestClipText(t *testing.T) {
 	assert.Equal(t, "a", clipText("aé", 2))
 	assert.Equal(t, "aé", clipText("aé", 3))
 }
+
+func TestOfflineSatellitesJoinGroups(t *testing.T) {
+	leaves := planted(3, 2, 3, 17)
+	rng := rand.New(rand.NewPCG(4, 4))
+	// Six stray one-query clusters about one odd subject, tight together and unlike
+	// everything else: without satellites they took a parent of their own.
+	base := make([]float64, 32)
+	for d := range base {
+		base[d] = rng.NormFloat64()
+	}
+	for i := 0; i < 6; i++ {
+		c := make([]float32, 32)
+		for d := range c {
+			c[d] = float32(base[d] + 0.01*rng.NormFloat64())
+		}
+		leaves = append(leaves, Leaf{ClusterID: 900 + i, Size: 1, Title: fmt.Sprintf("stray oddity %d", i),
+			Keywords: []string{"stray", "oddity"}, Queries: []string{"a stray oddity"}, Centroid: normalized(c)})
+	}
+	res, err := Build(context.Background(), "r", leaves, Options{TargetLevels: 2, TopClusters: 3, Now: fixedNow})
+	require.NoError(t, err)
+	require.NoError(t, Validate(res.Nodes))
+	parents := byLevel(res.Nodes, 1)
+	require.Len(t, parents, 3)
+	for _, p := range parents {
+		topic := -1
+		for _, c := range p.ChildrenIDs {
+			if c >= 900 {
+				continue
+			}
+			if topic < 0 {
+				topic = c / 100
+			}
+			assert.Equal(t, topic, c/100, "%s: %v", p.Title, p.ChildrenIDs)
+		}
+		// No parent is spent on stray queries alone.
+		assert.GreaterOrEqual(t, topic, 0, "%s: %v", p.Title, p.ChildrenIDs)
+	}
+}
