@@ -13,8 +13,11 @@
 //   - The offline merge (Options.LLM nil) needs no network: it groups children with
 //     size-capped agglomerative clustering (Ward's linkage by default) on a locally
 //     scaled similarity that mixes their centroids with a TF-IDF of their titles,
-//     keywords and representative queries, and names parents by c-TF-IDF over their
-//     children's text.
+//     keywords, representative queries and, when leaves carry Texts (Run reads a
+//     sample of each cluster's queries), the share of those texts holding each term;
+//     children far smaller than their level's mean join the group they are most
+//     similar to afterwards instead of taking a parent of their own. Parents are
+//     named by c-TF-IDF over their children's text.
 //
 // Parent cluster ids never collide with leaf ids: a parent at level l ≥ 1 gets the id
 // l·B + i, where i counts the parents of that level from 0 and B is IDBase(leaves),
