@@ -17,3 +17,11 @@ func OpenAtVersion(ctx context.Context, path string, version int) (*gorm.DB, err
 	}
 	return db, migrate(ctx, db, false, version)
 }
+
+// SetRestartFrames sets the log length past which the checkpointer restarts the
+// log, and returns a function restoring the previous value.
+func SetRestartFrames(n int64) (restore func()) {
+	old := restartFrames
+	restartFrames = n
+	return func() { restartFrames = old }
+}

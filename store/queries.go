@@ -96,6 +96,10 @@ func placeholders(rows, cols int, postgres bool) string {
 // bulkExec runs "prefix VALUES (...),(...) suffix" over rows in chunks of chunk rows,
 // with a prepared statement for full chunks, inside the caller's transaction. It
 // returns the total rows affected.
+//
+// The rows' parameters are built (args) in a second goroutine while the previous
+// chunk executes, so cleaning, hashing and encoding run beside the database's own
+// work instead of before it; args must therefore only read shared state.
 func (d *DB) bulkExec(ctx context.Context, tx *gorm.DB, prefix, suffix string, cols, chunk, n int, args func(i int, dst []any) []any) (int64, error) {
 	pool := tx.Statement.ConnPool
 	var full *sql.Stmt
@@ -104,17 +108,40 @@ func (d *DB) bulkExec(ctx context.Context, tx *gorm.DB, prefix, suffix string, c
 			full.Close()
 		}
 	}()
-	var total int64
-	buf := make([]any, 0, cols*chunk)
-	for start := 0; start < n; start += chunk {
-		end := min(start+chunk, n)
-		buf = buf[:0]
-		for i := start; i < end; i++ {
-			buf = args(i, buf)
+	// Three buffers: one executing, one ready, one being filled.
+	free := make(chan []any, 3)
+	for range 3 {
+		free <- make([]any, 0, cols*min(chunk, n))
+	}
+	ready := make(chan []any, 1)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(ready)
+		for start := 0; start < n; start += chunk {
+			var buf []any
+			select {
+			case buf = <-free:
+			case <-stop:
+				return
+			}
+			buf = buf[:0]
+			for i := start; i < min(start+chunk, n); i++ {
+				buf = args(i, buf)
+			}
+			select {
+			case ready <- buf:
+			case <-stop:
+				return
+			}
 		}
+	}()
+	var total int64
+	for buf := range ready {
+		rows := len(buf) / cols
 		var res sql.Result
 		var err error
-		if end-start == chunk {
+		if rows == chunk {
 			if full == nil {
 				full, err = pool.PrepareContext(ctx, prefix+" VALUES "+placeholders(chunk, cols, d.postgres)+" "+suffix)
 				if err != nil {
@@ -123,7 +150,7 @@ func (d *DB) bulkExec(ctx context.Context, tx *gorm.DB, prefix, suffix string, c
 			}
 			res, err = full.ExecContext(ctx, buf...)
 		} else {
-			res, err = pool.ExecContext(ctx, prefix+" VALUES "+placeholders(end-start, cols, d.postgres)+" "+suffix, buf...)
+			res, err = pool.ExecContext(ctx, prefix+" VALUES "+placeholders(rows, cols, d.postgres)+" "+suffix, buf...)
 		}
 		if err != nil {
 			return total, err
@@ -131,6 +158,8 @@ func (d *DB) bulkExec(ctx context.Context, tx *gorm.DB, prefix, suffix string, c
 		if k, err := res.RowsAffected(); err == nil {
 			total += k
 		}
+		clear(buf) // drop references to the rows' strings before the buffer waits for reuse
+		free <- buf
 	}
 	return total, nil
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/lmsys-go/lmsys"
+	sqlite3 "github.com/mattn/go-sqlite3"
 	"gorm.io/driver/postgres"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -59,6 +60,8 @@ type DB struct {
 	postgres bool
 	// where names the database for messages (the file, or the URL without password).
 	where string
+	// ckpt checkpoints a SQLite file's write-ahead log; nil for PostgreSQL.
+	ckpt *checkpointer
 }
 
 var _ lmsys.Store = (*DB)(nil)
@@ -77,6 +80,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	d := &DB{}
 	var err error
+	var dsn string
 	if cfg.URL != "" {
 		if !strings.HasPrefix(cfg.URL, "postgres://") && !strings.HasPrefix(cfg.URL, "postgresql://") && !strings.Contains(cfg.URL, "host=") {
 			return nil, fmt.Errorf("%w: database URL %q is not a PostgreSQL URL (postgres://…)", lmsys.ErrInvalidInput, redact(cfg.URL))
@@ -94,8 +98,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		if err := createSQLite(ctx, cfg.Path); err != nil {
 			return nil, err
 		}
-		dsn := "file:" + cfg.Path + "?_journal_mode=WAL&_busy_timeout=30000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536"
-		d.db, err = gorm.Open(sqlite.Open(dsn), gcfg)
+		dsn = "file:" + cfg.Path + "?_journal_mode=WAL&_busy_timeout=30000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536"
+		d.db, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: sqliteDriver, DSN: dsn}), gcfg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", d.where, err)
@@ -115,7 +119,26 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		sqlDB.Close()
 		return nil, err
 	}
+	if !d.postgres && !strings.HasPrefix(cfg.Path, ":") && !strings.Contains(cfg.Path, "mode=memory") {
+		if d.ckpt, err = startCheckpointer(ctx, dsn); err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("store: open %s: %w", d.where, err)
+		}
+		d.ckpt.notify() // whatever the migrations wrote
+	}
 	return d, nil
+}
+
+// sqliteDriver is the database/sql name of the SQLite driver Open uses: mattn's driver
+// with a hook that sets, on every new connection, what its DSN cannot.
+const sqliteDriver = "sqlite3_lmsys"
+
+func init() {
+	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		// The checkpointer copies the log back (see checkpoint.go), not the writers.
+		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
+		return err
+	}})
 }
 
 // sqlitePageSize is the page size of the SQLite files Open creates. An embedding row
@@ -166,11 +189,15 @@ func redact(u string) string {
 
 // Close closes the database.
 func (d *DB) Close() error {
+	cerr := d.ckpt.close()
 	sqlDB, err := d.db.DB()
 	if err != nil {
 		return err
 	}
-	return sqlDB.Close()
+	if err := sqlDB.Close(); err != nil {
+		return err
+	}
+	return cerr
 }
 
 // Gorm returns the underlying *gorm.DB for packages that need SQL of their own
@@ -187,9 +214,13 @@ func (d *DB) Where() string { return d.where }
 // through it commits together or not at all. Writers are serialised (SQLite begins
 // transactions IMMEDIATE), so concurrent processes never lose an update.
 func (d *DB) Tx(ctx context.Context, fn func(tx *DB) error) error {
-	return d.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&DB{db: gtx, postgres: d.postgres, where: d.where})
+	err := d.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+		return fn(&DB{db: gtx, postgres: d.postgres, where: d.where, ckpt: d.ckpt})
 	})
+	if err == nil {
+		d.ckpt.notify()
+	}
+	return err
 }
 
 // inTx runs fn in a transaction unless d is already bound to one.
@@ -197,7 +228,11 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if _, ok := d.db.Statement.ConnPool.(gorm.TxCommitter); ok {
 		return fn(d.db.WithContext(ctx))
 	}
-	return d.db.WithContext(ctx).Transaction(fn)
+	err := d.db.WithContext(ctx).Transaction(fn)
+	if err == nil {
+		d.ckpt.notify()
+	}
+	return err
 }
 
 // anyTime scans a timestamp that SQLite may return as text (from aggregates such as

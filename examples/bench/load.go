@@ -180,10 +180,15 @@ func runLoad(ctx context.Context, args []string, r *reporter) error {
 	}
 	start, cpu0 := time.Now(), selfCPUSeconds()
 	stats, err := dataset.Load(ctx, src, db, dataset.LoadOptions{BatchSize: *batch})
+	// Closing is part of the load: it waits for the last of the write-ahead log to be
+	// copied into the database file.
+	cerr := db.Close()
 	wall, cpu := since(start), selfCPUSeconds()-cpu0
-	db.Close()
 	if err != nil {
 		return err
+	}
+	if cerr != nil {
+		return cerr
 	}
 	reasons := make([]string, 0, len(stats.Skipped))
 	for k, v := range stats.Skipped {
