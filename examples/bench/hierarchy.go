@@ -279,6 +279,7 @@ type slurpRow struct {
 	Text     string `json:"text"`
 	Label    string `json:"label"`
 	Scenario string `json:"scenario"`
+	Language string `json:"language"`
 }
 
 func readSlurp(path string) ([]slurpRow, error) {
@@ -491,7 +492,12 @@ func slurpLeaves(ctx context.Context, rows []slurpRow, vecs [][]float32, mode st
 			return s
 		}
 		sort.SliceStable(distinct, func(a, b int) bool { return score(distinct[a]) > score(distinct[b]) })
-		in := lmsys.ClusterInput{ClusterID: c, Size: len(ms)}
+		in := lmsys.ClusterInput{ClusterID: c, Size: len(ms), Languages: map[string]int{}}
+		for _, i := range ms {
+			if rows[i].Language != "" {
+				in.Languages[rows[i].Language]++
+			}
+		}
 		for _, i := range distinct {
 			in.Queries = append(in.Queries, rows[i].Text)
 		}
