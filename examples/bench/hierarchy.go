@@ -18,11 +18,13 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/clustering"
+	"github.com/lmsys-go/lmsys/dataset"
 	"github.com/lmsys-go/lmsys/embed"
 	"github.com/lmsys-go/lmsys/embed/uselite"
 	"github.com/lmsys-go/lmsys/hierarchy"
 	"github.com/lmsys-go/lmsys/llm"
 	"github.com/lmsys-go/lmsys/llm/llmtest"
+	"github.com/lmsys-go/lmsys/local"
 	"github.com/lmsys-go/lmsys/summarize"
 )
 
@@ -37,7 +39,7 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 	fs := flag.NewFlagSet("hierarchy", flag.ContinueOnError)
 	data := fs.String("slurp", "../shared/data/slurp/normalized.jsonl", "slurp normalized.jsonl (label, scenario)")
 	textWeight := fs.Float64("text-weight", 0, "offline merge text weight (0 = default)")
-	leavesMode := fs.String("leaves", "kmeans", "slurp leaves: kmeans (81 k-means clusters) or oracle (one per intent label)")
+	leavesMode := fs.String("leaves", "kmeans", "slurp leaves: kmeans (81 k-means clusters summarised as the product does), oracle (one per intent label) or product (lmsys analyze's real path: load, embed, cluster, summarize into a store, then hierarchy.Run; -seeds only)")
 	embedder := fs.String("embed", "uselite", "slurp query embedding: uselite (the product's default, local/use-lite), hybrid (local/hybrid) or hash (hashed lexical features)")
 	cache := fs.String("emb-cache", "auto", "file caching the slurp embeddings (auto: /tmp/slurp-<embed>.f32; empty: none)")
 	texts := fs.Bool("texts", true, "give leaves a sample of their query texts (Leaf.Texts), as hierarchy.Run does for the offline merge")
@@ -66,6 +68,7 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 		return err
 	}
 	opts := hierarchy.Options{TargetLevels: 2, TopClusters: 18, TextWeight: *textWeight, Linkage: *linkage, LocalScaling: *local}
+	defer closeSlurpProducts()
 	if *seedList != "" {
 		var sum float64
 		var n int
@@ -74,13 +77,24 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 			if _, err := fmt.Sscan(strings.TrimSpace(f), &sd); err != nil {
 				return fmt.Errorf("-seeds: %q is not a seed: %w", f, err)
 			}
-			leaves, scen, err := slurpLeaves(ctx, rows, vecs, *leavesMode, 81, sd)
-			if err != nil {
-				return err
-			}
-			res, err := hierarchy.Build(ctx, "slurp", leaves, opts)
-			if err != nil {
-				return err
+			var leaves []hierarchy.Leaf
+			var scen map[int]map[string]int
+			var res hierarchy.Result
+			if *leavesMode == "product" {
+				res, scen, err = slurpProduct(ctx, *data, rows, *embedder, sd, opts)
+				if err != nil {
+					return err
+				}
+				leaves = make([]hierarchy.Leaf, res.Report.Leaves)
+			} else {
+				leaves, scen, err = slurpLeaves(ctx, rows, vecs, *leavesMode, 81, sd)
+				if err != nil {
+					return err
+				}
+				res, err = hierarchy.Build(ctx, "slurp", leaves, opts)
+				if err != nil {
+					return err
+				}
 			}
 			p := parentPurity(res.Nodes, scen)
 			sum += p
@@ -88,7 +102,10 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 			r.Row("case", "slurp-purity", "seed", sd, "embed", *embedder, "texts", *texts, "leaves", len(leaves), "leaf_mode", *leavesMode,
 				"parents", res.Report.Levels[0].Nodes, "purity", p, "leaf_purity", leafPurity(scen))
 		}
-		r.Row("case", "slurp-purity-mean", "seeds", *seedList, "embed", *embedder, "texts", *texts, "purity", sum/float64(max(n, 1)))
+		r.Row("case", "slurp-purity-mean", "seeds", *seedList, "embed", *embedder, "texts", *texts, "leaf_mode", *leavesMode, "purity", sum/float64(max(n, 1)))
+	}
+	if *leavesMode == "product" {
+		return nil
 	}
 	leaves, scen, err := slurpLeaves(ctx, rows, vecs, *leavesMode, 81, *seed)
 	if err != nil {
@@ -276,6 +293,7 @@ func fakeTaxonomist(delay time.Duration) llmtest.Handler {
 }
 
 type slurpRow struct {
+	ID       string `json:"id"`
 	Text     string `json:"text"`
 	Label    string `json:"label"`
 	Scenario string `json:"scenario"`
@@ -530,6 +548,81 @@ func slurpLeaves(ctx context.Context, rows []slurpRow, vecs [][]float32, mode st
 		leaves = append(leaves, l)
 	}
 	return leaves, scen, nil
+}
+
+// slurpProducts caches one workspace per embedding model: loading and embedding are
+// done once, each seed adds a clustering run.
+var slurpProducts = map[string]*local.Workspace{}
+
+// closeSlurpProducts closes the workspaces of slurpProduct and removes their files.
+func closeSlurpProducts() {
+	for m, ws := range slurpProducts {
+		ws.Close()
+		os.RemoveAll(ws.Dir)
+		delete(slurpProducts, m)
+	}
+}
+
+// slurpProduct measures the product's own path on slurp: lmsys analyze's pipeline
+// (load, embed with the named local model, spherical k-means into 81 clusters with
+// seed, the offline summarizer) into a temporary store, then hierarchy.Run with opts,
+// which loads the leaves (summaries, centroids, sampled texts) from the store. It
+// returns the hierarchy and, per cluster id, the scenario counts of its queries.
+func slurpProduct(ctx context.Context, path string, rows []slurpRow, kind string, seed uint64, opts hierarchy.Options) (hierarchy.Result, map[int]map[string]int, error) {
+	model := map[string]string{"uselite": "local/use-lite", "hybrid": "local/hybrid"}[kind]
+	if model == "" {
+		return hierarchy.Result{}, nil, fmt.Errorf("-leaves product: -embed %q is not a local model (uselite or hybrid)", kind)
+	}
+	ws := slurpProducts[model]
+	var src dataset.Source
+	if ws == nil {
+		dir, err := os.MkdirTemp("", "bench-slurp-")
+		if err != nil {
+			return hierarchy.Result{}, nil, err
+		}
+		ws, err = local.Open(ctx, local.Config{Dir: dir, EmbeddingModel: model})
+		if err != nil {
+			return hierarchy.Result{}, nil, err
+		}
+		slurpProducts[model] = ws
+		fsrc, err := dataset.OpenFile(path, dataset.Mapping{Text: "text", ID: "id"})
+		if err != nil {
+			return hierarchy.Result{}, nil, err
+		}
+		src = fsrc
+	}
+	st, err := ws.Pipeline(local.Analysis{Source: src, DatasetName: "slurp", K: 81, Seed: seed, Offline: true, TargetLevels: 2}).Run(ctx, nil)
+	if err != nil {
+		return hierarchy.Result{}, nil, err
+	}
+	res, err := hierarchy.Run(ctx, ws.Store, st.RunID, opts)
+	if err != nil {
+		return hierarchy.Result{}, nil, err
+	}
+	scenOf := make(map[string]string, len(rows))
+	for _, r := range rows {
+		scenOf[r.ID] = r.Scenario
+	}
+	qs, err := ws.Store.ListQueries(ctx, lmsys.QueryFilter{Dataset: "slurp"})
+	if err != nil {
+		return hierarchy.Result{}, nil, err
+	}
+	conv := make(map[int64]string, len(qs))
+	for _, q := range qs {
+		conv[q.ID] = q.ConversationID
+	}
+	as, err := ws.Store.Assignments(ctx, st.RunID, nil)
+	if err != nil {
+		return hierarchy.Result{}, nil, err
+	}
+	scen := map[int]map[string]int{}
+	for _, a := range as {
+		if scen[a.ClusterID] == nil {
+			scen[a.ClusterID] = map[string]int{}
+		}
+		scen[a.ClusterID][scenOf[conv[a.QueryID]]]++
+	}
+	return res, scen, nil
 }
 
 // parentPurity is the query-weighted purity of the level-1 parents against scenario.
