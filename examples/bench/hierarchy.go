@@ -39,10 +39,10 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 	fs := flag.NewFlagSet("hierarchy", flag.ContinueOnError)
 	data := fs.String("slurp", "../shared/data/slurp/normalized.jsonl", "slurp normalized.jsonl (label, scenario)")
 	textWeight := fs.Float64("text-weight", 0, "offline merge text weight (0 = default)")
-	leavesMode := fs.String("leaves", "kmeans", "slurp leaves: kmeans (81 k-means clusters summarised as the product does), oracle (one per intent label) or product (lmsys analyze's real path: load, embed, cluster, summarize into a store, then hierarchy.Run; -seeds only)")
+	leavesMode := fs.String("leaves", "product", "slurp leaves: product (lmsys analyze's own path: load, embed, 81 k-means clusters, offline summaries into a temporary store, then hierarchy.Run), kmeans (the same clusters summarised in memory, close to the product but not the same sample of queries; -texts applies) or oracle (one leaf per intent label)")
 	embedder := fs.String("embed", "uselite", "slurp query embedding: uselite (the product's default, local/use-lite), hybrid (local/hybrid) or hash (hashed lexical features)")
 	cache := fs.String("emb-cache", "auto", "file caching the slurp embeddings (auto: /tmp/slurp-<embed>.f32; empty: none)")
-	texts := fs.Bool("texts", true, "give leaves a sample of their query texts (Leaf.Texts), as hierarchy.Run does for the offline merge")
+	texts := fs.Bool("texts", true, "kmeans and oracle leaves: give leaves a sample of their query texts (Leaf.Texts), as hierarchy.Run does for the offline merge")
 	linkage := fs.String("linkage", "", "offline merge linkage: ward (default) or average")
 	local := fs.Int("local-scaling", 0, "offline merge local scaling k (0: default, -1: off)")
 	llmDelay := fs.Duration("llm-delay", 200*time.Millisecond, "reply delay of the fake LLM")
@@ -69,6 +69,9 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 	}
 	opts := hierarchy.Options{TargetLevels: 2, TopClusters: 18, TextWeight: *textWeight, Linkage: *linkage, LocalScaling: *local}
 	defer closeSlurpProducts()
+	if *seedList == "" && *leavesMode == "product" {
+		*seedList = fmt.Sprint(*seed)
+	}
 	if *seedList != "" {
 		var sum float64
 		var n int
@@ -104,10 +107,22 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 		}
 		r.Row("case", "slurp-purity-mean", "seeds", *seedList, "embed", *embedder, "texts", *texts, "leaf_mode", *leavesMode, "purity", sum/float64(max(n, 1)))
 	}
-	if *leavesMode == "product" {
-		return nil
+	if *leavesMode != "product" || *show {
+		if err := slurpSingle(ctx, r, rows, vecs, *leavesMode, *seed, opts, *show); err != nil {
+			return err
+		}
 	}
-	leaves, scen, err := slurpLeaves(ctx, rows, vecs, *leavesMode, 81, *seed)
+	return hierarchyTimings(ctx, r, rows, vecs, *seed, *reps, *llmDelay, *concurrency)
+}
+
+// slurpSingle merges the slurp leaves of one k-means seed (kmeans or oracle; product
+// is shown with kmeans leaves) and reports their purity, printing the parents when
+// show is set.
+func slurpSingle(ctx context.Context, r *reporter, rows []slurpRow, vecs [][]float32, mode string, seed uint64, opts hierarchy.Options, show bool) error {
+	if mode == "product" {
+		mode = "kmeans"
+	}
+	leaves, scen, err := slurpLeaves(ctx, rows, vecs, mode, 81, seed)
 	if err != nil {
 		return err
 	}
@@ -116,7 +131,7 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 	if err != nil {
 		return err
 	}
-	if *show {
+	if show {
 		for _, n := range res.Nodes {
 			if n.Level == 1 {
 				fmt.Printf("%s (%d):", n.Title, n.NumQueries)
@@ -134,19 +149,26 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 			}
 		}
 	}
-	r.Row("case", "slurp-purity", "leaves", len(leaves), "leaf_mode", *leavesMode, "parents", res.Report.Levels[0].Nodes,
+	r.Row("case", "slurp-purity", "seed", seed, "leaves", len(leaves), "leaf_mode", mode, "parents", res.Report.Levels[0].Nodes,
 		"purity", parentPurity(res.Nodes, scen), "leaf_purity", leafPurity(scen), "seconds", since(t0))
+	return nil
+}
 
-	if *reps <= 0 && *llmDelay < 0 {
+// hierarchyTimings measures the offline merge of 200 slurp clusters into 3 levels
+// (best of reps) and, unless llmDelay is negative, the LLM merge of the same clusters
+// against a fake answering after llmDelay.
+func hierarchyTimings(ctx context.Context, r *reporter, rows []slurpRow, vecs [][]float32, seed uint64, reps int, llmDelay time.Duration, concurrency int) error {
+	if reps <= 0 && llmDelay < 0 {
 		return nil
 	}
 	// Offline merge of 200 clusters into 3 levels.
-	leaves200, _, err := slurpLeaves(ctx, rows, vecs, "kmeans", 200, *seed)
+	leaves200, _, err := slurpLeaves(ctx, rows, vecs, "kmeans", 200, seed)
 	if err != nil {
 		return err
 	}
+	var res hierarchy.Result
 	var best float64 = math.Inf(1)
-	for i := 0; i < *reps; i++ {
+	for i := 0; i < reps; i++ {
 		t := time.Now()
 		res, err = hierarchy.Build(ctx, "bench", leaves200, hierarchy.Options{TargetLevels: 3, MergeRatio: 0.2})
 		if err != nil {
@@ -155,16 +177,16 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 		best = math.Min(best, since(t))
 	}
 	r.Row("case", "offline-200x3", "leaves", len(leaves200), "levels", fmt.Sprint(hierarchy.LevelSizes(200, hierarchy.Options{})),
-		"best_seconds", best, "reps", *reps)
+		"best_seconds", best, "reps", reps)
 
 	// LLM merge of the same 200 clusters against a fake OpenAI answering in llmDelay.
-	if *llmDelay < 0 {
+	if llmDelay < 0 {
 		return nil
 	}
-	srv := llmtest.OpenAI(fakeTaxonomist(*llmDelay))
+	srv := llmtest.OpenAI(fakeTaxonomist(llmDelay))
 	defer srv.Close()
 	client, err := llm.Open("openai/gpt-4o-mini", llm.WithBaseURL(srv.BaseURL()), llm.WithAPIKey("sk-bench"),
-		llm.WithConcurrency(*concurrency))
+		llm.WithConcurrency(concurrency))
 	if err != nil {
 		return err
 	}
@@ -174,7 +196,7 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 	}
 	t1 := time.Now()
 	res, err = hierarchy.Build(ctx, "bench", leaves200, hierarchy.Options{TargetLevels: 3, MergeRatio: 0.2, LLM: client,
-		Embedder: emb, Concurrency: *concurrency})
+		Embedder: emb, Concurrency: concurrency})
 	if err != nil {
 		return err
 	}
@@ -185,7 +207,7 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 			"rename", lr.LLMCalls["rename"], "reasked", lr.Reasked)
 	}
 	r.Row("case", "llm-200x3", "seconds", wall, "llm_calls", res.Report.LLMCalls, "http_requests", srv.Calls(),
-		"delay_ms", llmDelay.Milliseconds(), "concurrency", *concurrency)
+		"delay_ms", llmDelay.Milliseconds(), "concurrency", concurrency)
 	return nil
 }
 
