@@ -227,6 +227,7 @@ func (s *Service) SearchQueries(ctx context.Context, text string, o QuerySearchO
 
 	// Candidates, best first.
 	var ranked []scoredID
+	var member map[int64]int // cluster of each candidate, when the search learnt it
 	semDist := map[int64]float64{}
 	if restrict == nil || len(restrict) > 0 {
 		switch o.Mode {
@@ -235,7 +236,7 @@ func (s *Service) SearchQueries(ctx context.Context, text string, o QuerySearchO
 				return res, err
 			}
 		case ModeFullText:
-			if ranked, err = s.textHits(ctx, text, o.RunID, o.NResults, restrict); err != nil {
+			if ranked, member, err = s.textHits(ctx, text, o.RunID, o.NResults, restrict); err != nil {
 				return res, err
 			}
 			if len(ranked) > 0 && ranked[0].value > 0 {
@@ -254,7 +255,7 @@ func (s *Service) SearchQueries(ctx context.Context, text string, o QuerySearchO
 			if err != nil {
 				return res, err
 			}
-			txt, err := s.textHits(ctx, text, o.RunID, depth, restrict)
+			txt, _, err := s.textHits(ctx, text, o.RunID, depth, restrict)
 			if err != nil {
 				return res, err
 			}
@@ -281,8 +282,7 @@ func (s *Service) SearchQueries(ctx context.Context, text string, o QuerySearchO
 	for _, qq := range qs {
 		byID[qq.ID] = qq
 	}
-	var member map[int64]int
-	if o.RunID != "" {
+	if o.RunID != "" && member == nil {
 		if member, err = clusterOf(ctx, s.db, run.ID, ids); err != nil {
 			return res, err
 		}
@@ -563,12 +563,27 @@ func (s *Service) semanticHits(ctx context.Context, run lmsys.Run, q []float32, 
 
 // textHits returns up to n queries matching text (of the run when runID is set, of the
 // restricted clusters when restrict is not nil), best first, with their scores.
-func (s *Service) textHits(ctx context.Context, text, runID string, n int, restrict []int) ([]scoredID, error) {
+//
+// The in-memory text index (Options.TextIndex) answers whole-run searches; it also
+// returns the cluster of each hit in the run, which it had to look up anyway.
+func (s *Service) textHits(ctx context.Context, text, runID string, n int, restrict []int) ([]scoredID, map[int64]int, error) {
 	var hits []store.TextHit
+	if restrict == nil && s.opts.TextIndex {
+		ix, err := s.readyText(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ix != nil {
+			out, member, ok, err := s.indexTextHits(ctx, ix, text, runID, n)
+			if err != nil || ok {
+				return out, member, err
+			}
+		}
+	}
 	if restrict == nil {
 		hs, err := s.db.SearchText(ctx, text, lmsys.QueryFilter{RunID: runID}, n)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		hits = hs
 	} else {
@@ -576,7 +591,7 @@ func (s *Service) textHits(ctx context.Context, text, runID string, n int, restr
 		for _, c := range restrict {
 			hs, err := s.db.SearchText(ctx, text, lmsys.QueryFilter{RunID: runID, ClusterID: &c}, n)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			hits = append(hits, hs...)
 		}
@@ -592,7 +607,7 @@ func (s *Service) textHits(ctx context.Context, text, runID string, n int, restr
 	for i, h := range hits {
 		out[i] = scoredID{h.QueryID, h.Score}
 	}
-	return out, nil
+	return out, nil, nil
 }
 
 // fuse merges ranked lists by reciprocal-rank fusion and returns the best n, the

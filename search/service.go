@@ -8,9 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/embed"
+	"github.com/lmsys-go/lmsys/fulltext"
 	"github.com/lmsys-go/lmsys/store"
 )
 
@@ -38,6 +41,12 @@ type Options struct {
 	Progress lmsys.ProgressFunc
 	// BatchSize is the number of vectors per index upsert while syncing (2000).
 	BatchSize int
+	// TextIndex answers full-text and hybrid searches of whole runs from an in-memory
+	// BM25 index of every query's text (package fulltext) instead of the store's
+	// full-text index: ~50× less CPU per search, for ~30 MB per 100,000 queries and a
+	// build on first use (see WarmTextIndex). For long-running servers; a one-shot
+	// search is faster through the store.
+	TextIndex bool
 }
 
 // ItemLister is implemented by indexes that can list a collection's ids and metadata
@@ -72,6 +81,8 @@ type Service struct {
 	fresh     map[string]bool // runs checked against the store in this Service
 	sizes     map[string]int  // queries per run, see runSize
 	syncMu    sync.Mutex      // serialises syncs
+	text      textState       // Options.TextIndex; guarded by mu
+	textSync  sync.Mutex      // serialises text index syncs
 }
 
 // New returns a Service over db and index.
@@ -82,7 +93,8 @@ func New(db *store.DB, index lmsys.VectorIndex, opts Options) *Service {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 2000
 	}
-	return &Service{db: db, index: index, opts: opts, embedders: map[lmsys.Space]lmsys.Embedder{}, fresh: map[string]bool{}, sizes: map[string]int{}}
+	return &Service{db: db, index: index, opts: opts, embedders: map[lmsys.Space]lmsys.Embedder{}, fresh: map[string]bool{}, sizes: map[string]int{},
+		text: textState{ix: fulltext.New()}}
 }
 
 // Index returns the vector index the Service uses.
@@ -166,12 +178,44 @@ func parseQueryItemID(id string) (int64, bool) {
 
 // abbreviate cuts s to n runes with an ellipsis.
 func abbreviate(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	r := []rune(s)
-	if len(r) <= n {
-		return s
+	// Only the first n runes matter: a long text is neither split nor converted whole.
+	n = max(n, 1)
+	var b strings.Builder
+	count, cut := 0, 0 // cut: bytes of the first n−1 runes
+	pending := false    // white space seen after the last rune written
+	emit := func(r string) bool {
+		if count == n {
+			return false
+		}
+		if count == n-1 {
+			cut = b.Len()
+		}
+		b.WriteString(r)
+		count++
+		return true
 	}
-	return string(r[:n-1]) + "…"
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		raw := s[i : i+size]
+		if r == utf8.RuneError && size == 1 {
+			raw = "\uFFFD" // snippets are valid UTF-8
+		}
+		i += size
+		if unicode.IsSpace(r) {
+			pending = count > 0
+			continue
+		}
+		if pending {
+			pending = false
+			if !emit(" ") {
+				return b.String()[:cut] + "…"
+			}
+		}
+		if !emit(raw) {
+			return b.String()[:cut] + "…"
+		}
+	}
+	return b.String()
 }
 
 // cosineDistance returns 1 − cos(a, b); 1 when either is zero.

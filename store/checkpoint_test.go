@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -77,4 +78,47 @@ func TestCheckpointerCopiesAndBoundsTheLog(t *testing.T) {
 	count, err = re.CountQueries(ctx, lmsys.QueryFilter{})
 	require.NoError(t, err)
 	assert.Equal(t, int64(batches*per), count)
+}
+
+// TestStatisticsKeepPlansRight loads a run and checks that, once the store is idle,
+// looking up a few of its queries by id uses the (run, query) index instead of
+// scanning the run through the (run, cluster, query) one, which is what SQLite does
+// without statistics.
+func TestStatisticsKeepPlansRight(t *testing.T) {
+	defer store.SetCheckpointTick(50 * time.Millisecond)()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "q.db")
+	db, err := store.Open(ctx, store.Config{Path: path})
+	require.NoError(t, err)
+	defer db.Close()
+	_, ids := seed(t, db, 3000)
+	run := lmsys.Run{ID: "plan-run", Algorithm: "kmeans", NumClusters: 30}
+	as := make([]lmsys.Assignment, len(ids))
+	for i, id := range ids {
+		as[i] = lmsys.Assignment{RunID: run.ID, QueryID: id, ClusterID: i % 30}
+	}
+	require.NoError(t, db.CreateRun(ctx, run))
+	require.NoError(t, db.SaveAssignments(ctx, as))
+
+	// Statistics reach a connection when it opens (the store's pool renews its
+	// connections after a while): plan on a new one each time.
+	plan := func() string {
+		raw, err := sql.Open("sqlite3", "file:"+path)
+		require.NoError(t, err)
+		defer raw.Close()
+		rows, err := raw.Query(`EXPLAIN QUERY PLAN SELECT query_id, cluster_id FROM query_clusters WHERE run_id = ? AND query_id IN (?, ?, ?)`,
+			run.ID, ids[1], ids[500], ids[2000])
+		require.NoError(t, err)
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var a, b, c int
+			var d string
+			require.NoError(t, rows.Scan(&a, &b, &c, &d))
+			out = append(out, d)
+		}
+		return strings.Join(out, "; ")
+	}
+	require.Eventually(t, func() bool { return strings.Contains(plan(), "ux_query_clusters_run_query") }, 10*time.Second, 50*time.Millisecond,
+		"the lookup still plans as %q", plan())
 }

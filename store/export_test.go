@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -24,4 +25,12 @@ func SetRestartFrames(n int64) (restore func()) {
 	old := restartFrames
 	restartFrames = n
 	return func() { restartFrames = old }
+}
+
+// SetCheckpointTick sets the idle tick of checkpointers started from now on, and
+// returns a function restoring the previous value.
+func SetCheckpointTick(d time.Duration) (restore func()) {
+	old := checkpointTick
+	checkpointTick = d
+	return func() { checkpointTick = old }
 }

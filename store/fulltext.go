@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -137,4 +139,72 @@ func (d *DB) dropFullText(tx *gorm.DB) error {
 		return fmt.Errorf("store: drop full-text index: %w", err)
 	}
 	return tx.Exec(`DROP TABLE IF EXISTS fts_state`).Error
+}
+
+// LastQuery returns the id and text hash of the newest query (0 and "" when there are
+// none), which tells a copy of the queries kept elsewhere (an in-memory text index)
+// whether it is complete and whether the table was replaced since.
+func (d *DB) LastQuery(ctx context.Context) (id int64, textHash string, err error) {
+	var h *string
+	err = d.db.WithContext(ctx).Raw(`SELECT id, text_hash FROM queries ORDER BY id DESC LIMIT 1`).Row().Scan(&id, &h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("store: newest query: %w", err)
+	}
+	if h != nil {
+		textHash = *h
+	}
+	return id, textHash, nil
+}
+
+// QueryTextHash returns the text hash of query id, or "" when there is no such query.
+func (d *DB) QueryTextHash(ctx context.Context, id int64) (string, error) {
+	var h *string
+	err := d.db.WithContext(ctx).Raw(`SELECT text_hash FROM queries WHERE id = ?`, id).Row().Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && h == nil {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: query %d: %w", id, err)
+	}
+	return *h, nil
+}
+
+// ScanQueryTexts calls fn with the id, text and text hash of every query whose id is
+// greater than afterID, in id order, reading batch rows at a time.
+func (d *DB) ScanQueryTexts(ctx context.Context, afterID int64, batch int, fn func(id int64, text, textHash string) error) error {
+	if batch <= 0 {
+		batch = 5000
+	}
+	for {
+		rows, err := d.db.WithContext(ctx).Raw(`SELECT id, query_text, COALESCE(text_hash, '') FROM queries WHERE id > ? ORDER BY id LIMIT ?`, afterID, batch).Rows()
+		if err != nil {
+			return fmt.Errorf("store: scan query texts: %w", err)
+		}
+		n := 0
+		for rows.Next() {
+			var id int64
+			var text, h string
+			if err := rows.Scan(&id, &text, &h); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: scan query texts: %w", err)
+			}
+			if err := fn(id, text, h); err != nil {
+				rows.Close()
+				return err
+			}
+			afterID = id
+			n++
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("store: scan query texts: %w", err)
+		}
+		if n < batch {
+			return nil
+		}
+	}
 }

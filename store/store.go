@@ -114,6 +114,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}
 	if !d.postgres {
 		sqlDB.SetMaxOpenConns(4)
+		// A SQLite connection reads the planner's statistics when it opens; renewing
+		// connections lets those the checkpointer refreshes (checkpoint.go) reach them.
+		sqlDB.SetConnMaxIdleTime(time.Minute)
+		sqlDB.SetConnMaxLifetime(10 * time.Minute)
 	}
 	if err := migrate(ctx, d.db, d.postgres, 0); err != nil {
 		sqlDB.Close()
@@ -125,6 +129,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			return nil, fmt.Errorf("store: open %s: %w", d.where, err)
 		}
 		d.ckpt.notify() // whatever the migrations wrote
+		// The connections opened so far predate the statistics startCheckpointer may
+		// just have written: let the pool open new ones.
+		sqlDB.SetMaxIdleConns(0)
+		sqlDB.SetMaxIdleConns(2)
 	}
 	return d, nil
 }

@@ -36,6 +36,7 @@ func defaultIndexDir(db *store.DB) string {
 type searchFlags struct {
 	indexDir  string
 	indexKind string
+	textIndex bool // search.Options.TextIndex (serve only)
 }
 
 func addIndexFlags(cmd *cobra.Command, f *searchFlags) {
@@ -64,7 +65,7 @@ func openSearch(cmd *cobra.Command, g *globals, f *searchFlags) (*search.Service
 	}
 	p := newProgress(cmd)
 	g.onClose(p.finish)
-	return search.New(db, idx, search.Options{Progress: p.Func()}), db, dir, p, nil
+	return search.New(db, idx, search.Options{Progress: p.Func(), TextIndex: f.textIndex}), db, dir, p, nil
 }
 
 // reindexAfterEdit re-indexes the summaries of the clusters an edit touched, when the

@@ -11,7 +11,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -41,6 +44,8 @@ func runWebBench(ctx context.Context, args []string, r *reporter) error {
 	runID := fs.String("run-id", "", "run to query (default: the newest)")
 	indexKind := fs.String("index-kind", "auto", "vector index of collections built or reloaded: auto, exact or hnsw")
 	scenarios := fs.String("scenarios", "search-fulltext,cluster-page,cluster-api", "comma-separated: search-fulltext, search-hybrid, search-semantic, cluster-page, cluster-api, clusters-list, runs")
+	textIndex := fs.Bool("text-index", true, "answer full-text searches from the in-memory BM25 index (as lmsys serve); false: SQLite FTS5")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,7 +87,17 @@ func runWebBench(ctx context.Context, args []string, r *reporter) error {
 	if err != nil {
 		return err
 	}
-	svc := search.New(db, idx, search.Options{})
+	svc := search.New(db, idx, search.Options{TextIndex: *textIndex})
+	if *textIndex {
+		start := time.Now()
+		if err := svc.WarmTextIndex(ctx); err != nil {
+			return err
+		}
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		r.Row("text_index_build_s", since(start), "heap_mb_after", float64(ms.HeapAlloc)/(1<<20))
+	}
 	h := web.Handler(web.Deps{Store: db, Search: svc}, web.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -128,6 +143,17 @@ func runWebBench(ctx context.Context, args []string, r *reporter) error {
 			err = fmt.Errorf("HTTP %d", resp.StatusCode)
 		}
 		return err
+	}
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	for _, sc := range strings.Split(*scenarios, ",") {
 		sc = strings.TrimSpace(sc)

@@ -67,7 +67,11 @@ func run(ctx context.Context, w io.Writer, addr, dir, token string, ready func(a
 	if err != nil {
 		return err
 	}
-	svc := search.New(ws.Store, idx, search.Options{})
+	// A server answers many full-text searches: keep their index in memory.
+	svc := search.New(ws.Store, idx, search.Options{TextIndex: true})
+	if err := svc.WarmTextIndex(ctx); err != nil {
+		return err
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/lmsys/", http.StripPrefix("/lmsys", web.Handler(web.Deps{Store: ws.Store, Search: svc}, web.Options{Token: token})))
