@@ -182,7 +182,7 @@ func abbreviate(s string, n int) string {
 	n = max(n, 1)
 	var b strings.Builder
 	count, cut := 0, 0 // cut: bytes of the first n−1 runes
-	pending := false    // white space seen after the last rune written
+	pending := false   // white space seen after the last rune written
 	emit := func(r string) bool {
 		if count == n {
 			return false
