@@ -323,19 +323,27 @@ func (d *DB) GetQuery(ctx context.Context, id int64) (lmsys.Query, error) {
 
 // ListQueries returns the queries f selects, in id order.
 func (d *DB) ListQueries(ctx context.Context, f lmsys.QueryFilter) ([]lmsys.Query, error) {
-	from, args := d.filterSQL(f)
-	stmt := `SELECT ` + queryColumns + from + ` ORDER BY ` + orderKey(f)
-	if f.Limit > 0 {
-		stmt += fmt.Sprintf(" LIMIT %d", f.Limit)
-	}
-	if f.Offset > 0 {
-		if f.Limit <= 0 {
-			stmt += " LIMIT -1"
-			if d.postgres {
-				stmt = strings.TrimSuffix(stmt, " LIMIT -1") + " LIMIT ALL"
-			}
+	var stmt string
+	var args []any
+	if membersOnly(f) {
+		// A page of a run's or cluster's members: page through the assignments' index
+		// first and read only the page's queries. Joining first made SQLite read the
+		// row of every query an OFFSET skips.
+		stmt = `SELECT query_id FROM query_clusters WHERE run_id = ?`
+		args = []any{f.RunID}
+		if f.ClusterID != nil {
+			stmt += ` AND cluster_id = ?`
+			args = append(args, *f.ClusterID)
 		}
-		stmt += fmt.Sprintf(" OFFSET %d", f.Offset)
+		if f.AfterID > 0 {
+			stmt += ` AND query_id > ?`
+			args = append(args, f.AfterID)
+		}
+		stmt = `SELECT ` + queryColumns + ` FROM (` + stmt + ` ORDER BY query_id` + d.limitOffset(f) + `) page JOIN queries q ON q.id = page.query_id ORDER BY q.id`
+	} else {
+		var from string
+		from, args = d.filterSQL(f)
+		stmt = `SELECT ` + queryColumns + from + ` ORDER BY ` + orderKey(f) + d.limitOffset(f)
 	}
 	rows, err := d.db.WithContext(ctx).Raw(stmt, args...).Rows()
 	if err != nil {
@@ -353,11 +361,48 @@ func (d *DB) ListQueries(ctx context.Context, f lmsys.QueryFilter) ([]lmsys.Quer
 	return out, rows.Err()
 }
 
+// limitOffset returns the LIMIT / OFFSET clause of f.
+func (d *DB) limitOffset(f lmsys.QueryFilter) string {
+	var b strings.Builder
+	if f.Limit > 0 {
+		fmt.Fprintf(&b, " LIMIT %d", f.Limit)
+	}
+	if f.Offset > 0 {
+		if f.Limit <= 0 {
+			if d.postgres {
+				b.WriteString(" LIMIT ALL")
+			} else {
+				b.WriteString(" LIMIT -1")
+			}
+		}
+		fmt.Fprintf(&b, " OFFSET %d", f.Offset)
+	}
+	return b.String()
+}
+
+// membersOnly reports whether f selects a run's (or one cluster's) members with no
+// condition on the queries themselves, which the assignments alone can answer:
+// every assignment has its query (a foreign key with ON DELETE CASCADE).
+func membersOnly(f lmsys.QueryFilter) bool {
+	return f.RunID != "" && f.Dataset == "" && f.Model == "" && f.Language == "" && f.Contains == "" && len(f.IDs) == 0
+}
+
 // CountQueries counts the queries f selects.
 func (d *DB) CountQueries(ctx context.Context, f lmsys.QueryFilter) (int64, error) {
 	from, args := d.filterSQL(f)
+	stmt := `SELECT COUNT(*)` + from
+	if membersOnly(f) && f.AfterID == 0 {
+		// Members of a run or cluster: the assignments' index alone, without a lookup
+		// of each query's row.
+		stmt = `SELECT COUNT(*) FROM query_clusters WHERE run_id = ?`
+		args = []any{f.RunID}
+		if f.ClusterID != nil {
+			stmt += ` AND cluster_id = ?`
+			args = append(args, *f.ClusterID)
+		}
+	}
 	var n int64
-	if err := d.db.WithContext(ctx).Raw(`SELECT COUNT(*)`+from, args...).Row().Scan(&n); err != nil {
+	if err := d.db.WithContext(ctx).Raw(stmt, args...).Row().Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: count queries: %w", err)
 	}
 	return n, nil

@@ -219,6 +219,11 @@ var migrations = []migration{
 		`CREATE INDEX IF NOT EXISTS ix_query_clusters_run_cluster_query ON query_clusters (run_id, cluster_id, query_id)`,
 		`DROP INDEX IF EXISTS ix_query_clusters_run_cluster`,
 	}},
+	// Every cluster page resolves the run's latest summary run; without this index that
+	// read and sorted all of the run's summaries (large rows) each time.
+	{version: 8, name: "latest summary run by index", sql: []string{
+		`CREATE INDEX IF NOT EXISTS ix_cluster_summaries_run_generated ON cluster_summaries (run_id, generated_at, summary_run_id)`,
+	}},
 }
 
 func init() {

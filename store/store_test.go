@@ -445,3 +445,51 @@ func TestHierarchyRunRecord(t *testing.T) {
 		assert.ErrorIs(t, err, lmsys.ErrNotFound)
 	})
 }
+
+// TestMemberPages checks the pages and counts of a run's and a cluster's members,
+// which the store answers from the assignments alone, against the same filter with a
+// condition on the queries (Dataset), which joins them.
+func TestMemberPages(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, ids := seed(t, db, 600)
+		run := lmsys.Run{ID: "pages", Algorithm: "kmeans", NumClusters: 7}
+		require.NoError(t, db.CreateRun(ctx, run))
+		var as []lmsys.Assignment
+		for i, id := range ids {
+			if i%5 == 4 {
+				continue // not every query is in the run
+			}
+			as = append(as, lmsys.Assignment{RunID: run.ID, QueryID: id, ClusterID: i % 7})
+		}
+		require.NoError(t, db.SaveAssignments(ctx, as))
+		three := 3
+		for _, f := range []lmsys.QueryFilter{
+			{RunID: run.ID},
+			{RunID: run.ID, ClusterID: &three},
+			{RunID: run.ID, ClusterID: &three, Limit: 10},
+			{RunID: run.ID, ClusterID: &three, Limit: 10, Offset: 30},
+			{RunID: run.ID, ClusterID: &three, Offset: 60},
+			{RunID: run.ID, ClusterID: &three, AfterID: ids[300], Limit: 5},
+			{RunID: run.ID, Limit: 50, Offset: 400},
+		} {
+			joined := f
+			joined.Dataset = "ds"
+			want, err := db.ListQueries(ctx, joined)
+			require.NoError(t, err)
+			got, err := db.ListQueries(ctx, f)
+			require.NoError(t, err)
+			assert.Equal(t, want, got, "%+v", f)
+			assert.NotEmpty(t, got, "%+v", f)
+			f.Limit, f.Offset, joined.Limit, joined.Offset = 0, 0, 0, 0
+			wantN, err := db.CountQueries(ctx, joined)
+			require.NoError(t, err)
+			gotN, err := db.CountQueries(ctx, f)
+			require.NoError(t, err)
+			assert.Equal(t, wantN, gotN, "%+v", f)
+		}
+		n, err := db.CountQueries(ctx, lmsys.QueryFilter{RunID: run.ID, ClusterID: &three})
+		require.NoError(t, err)
+		assert.Equal(t, int64(69), n) // i%7 == 3 and i%5 != 4 for i < 600
+	})
+}
