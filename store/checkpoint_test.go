@@ -56,7 +56,9 @@ func TestCheckpointerCopiesAndBoundsTheLog(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, per, n)
 		maxWAL = max(maxWAL, fileSize(t, path+"-wal"))
-		time.Sleep(20 * time.Millisecond) // let the checkpointer have a turn, as a producer's parsing would
+		// A short pause, as a loader's parsing between batches: the checkpointer keeps
+		// copying but never finds the log idle enough to start it again by itself.
+		time.Sleep(5 * time.Millisecond)
 	}
 	written := int64(batches * per * len(text))
 
@@ -64,7 +66,7 @@ func TestCheckpointerCopiesAndBoundsTheLog(t *testing.T) {
 	require.Eventually(t, func() bool { return fileSize(t, path) >= written }, 10*time.Second, 20*time.Millisecond,
 		"the checkpointer copied nothing into %s (size %d of %d written)", path, fileSize(t, path), written)
 	maxWAL = max(maxWAL, fileSize(t, path+"-wal"))
-	assert.Less(t, maxWAL, written/2, "the log restarts instead of growing with everything written")
+	assert.Less(t, maxWAL, written*3/4, "the log restarts instead of growing with everything written")
 
 	count, err := db.CountQueries(ctx, lmsys.QueryFilter{})
 	require.NoError(t, err)

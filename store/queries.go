@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lmsys-go/lmsys"
+	sqlite3 "github.com/mattn/go-sqlite3"
 	"gorm.io/gorm"
 )
 
@@ -173,6 +174,7 @@ func (d *DB) InsertQueries(ctx context.Context, qs []lmsys.Query) (int, error) {
 	}
 	now := time.Now().UTC()
 	var inserted int64
+	created, stamp := d.timeArgs(), d.timeArgs()
 	err := d.inTx(ctx, func(tx *gorm.DB) error {
 		n, err := d.bulkExec(ctx, tx,
 			`INSERT INTO queries (dataset_id, conversation_id, model, query_text, language, extra_metadata, created_at, timestamp, text_hash)`,
@@ -187,14 +189,14 @@ func (d *DB) InsertQueries(ctx context.Context, qs []lmsys.Query) (int, error) {
 				}
 				var ts any
 				if q.Timestamp != nil {
-					ts = q.Timestamp.UTC()
+					ts = stamp(q.Timestamp.UTC())
 				}
-				created := q.CreatedAt
-				if created.IsZero() {
-					created = now
+				at := q.CreatedAt
+				if at.IsZero() {
+					at = now
 				}
 				return append(dst, q.DatasetID, cleanText(q.ConversationID), nullString(cleanText(q.Model)), text,
-					nullString(cleanText(q.Language)), meta, created, ts, lmsys.TextHash(text))
+					nullString(cleanText(q.Language)), meta, created(at), ts, lmsys.TextHash(text))
 			})
 		inserted = n
 		return err
@@ -203,6 +205,25 @@ func (d *DB) InsertQueries(ctx context.Context, qs []lmsys.Query) (int, error) {
 		return 0, fmt.Errorf("store: insert %d queries: %w", len(qs), err)
 	}
 	return int(inserted), nil
+}
+
+// timeArgs returns a function turning times into statement arguments. For SQLite it
+// formats them as the driver would (sqlite3.SQLiteTimestampFormats[0]), remembering
+// the last one: the driver formats each time.Time on the writer's thread, while this
+// runs where bulkExec builds rows, and a batch's rows mostly share one creation time.
+// Each call returns a function with its own memory, for one goroutine.
+func (d *DB) timeArgs() func(time.Time) any {
+	if d.postgres {
+		return func(t time.Time) any { return t }
+	}
+	var last time.Time
+	var lastS string
+	return func(t time.Time) any {
+		if lastS == "" || !t.Equal(last) || t.Location() != last.Location() {
+			last, lastS = t, t.Format(sqlite3.SQLiteTimestampFormats[0])
+		}
+		return lastS
+	}
 }
 
 func nullString(s string) any {

@@ -222,6 +222,7 @@ func (d *DB) Where() string { return d.where }
 // through it commits together or not at all. Writers are serialised (SQLite begins
 // transactions IMMEDIATE), so concurrent processes never lose an update.
 func (d *DB) Tx(ctx context.Context, fn func(tx *DB) error) error {
+	d.restartLog(ctx)
 	err := d.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		return fn(&DB{db: gtx, postgres: d.postgres, where: d.where, ckpt: d.ckpt})
 	})
@@ -236,11 +237,21 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if _, ok := d.db.Statement.ConnPool.(gorm.TxCommitter); ok {
 		return fn(d.db.WithContext(ctx))
 	}
+	d.restartLog(ctx)
 	err := d.db.WithContext(ctx).Transaction(fn)
 	if err == nil {
 		d.ckpt.notify()
 	}
 	return err
+}
+
+// restartLog restarts a SQLite write-ahead log the checkpointer found long, before a
+// write transaction (see checkpoint.go). Failing to is harmless: the log only grows
+// until a later transaction manages.
+func (d *DB) restartLog(ctx context.Context) {
+	if d.ckpt.restartDue() {
+		_ = d.db.WithContext(ctx).Exec(`PRAGMA wal_checkpoint(TRUNCATE)`).Error
+	}
 }
 
 // anyTime scans a timestamp that SQLite may return as text (from aggregates such as

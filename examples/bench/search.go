@@ -122,6 +122,9 @@ func runSearch(ctx context.Context, args []string, r *reporter) error {
 		"recall@10", fmt.Sprintf("%.3f", rec), "build", fmt.Sprintf("%.2f s", build), "build_cpu", fmt.Sprintf("%.2f s", buildCPU), "mem", fmt.Sprintf("%.0f MB", hnswMem),
 		"params", fmt.Sprintf("M=%d efC=%d efS=%d workers=%d", *m, *efc, *efs, w), "peak_rss", fmt.Sprintf("%.0f MB", PeakRSSMB()))
 	if *save != "" {
+		if err := os.MkdirAll(*save, 0o755); err != nil {
+			return err
+		}
 		path := filepath.Join(*save, "bench.vec")
 		t := time.Now()
 		if err := h.SaveCollection(ctx, "bench", path); err != nil {
