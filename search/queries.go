@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/snippet"
 	"github.com/lmsys-go/lmsys/store"
 )
 
@@ -297,7 +298,7 @@ func (s *Service) SearchQueries(ctx context.Context, text string, o QuerySearchO
 		if !ok {
 			continue
 		}
-		hit := QueryHit{QueryID: h.id, Distance: float32(h.value), Snippet: abbreviate(qq.Text, 200), Model: qq.Model, Language: qq.Language}
+		hit := QueryHit{QueryID: h.id, Distance: float32(h.value), Snippet: snippet.Of(qq.Text, 200), Model: qq.Model, Language: qq.Language}
 		if c, ok := member[h.id]; ok {
 			hit.ClusterID = &c
 		}

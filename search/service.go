@@ -8,12 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/embed"
 	"github.com/lmsys-go/lmsys/fulltext"
+	"github.com/lmsys-go/lmsys/internal/snippet"
 	"github.com/lmsys-go/lmsys/store"
 )
 
@@ -141,7 +140,7 @@ func (s *Service) embedText(ctx context.Context, space lmsys.Space, text string)
 	}
 	vs, err := e.Embed(ctx, []string{text}, lmsys.PurposeQuery)
 	if err != nil {
-		return nil, fmt.Errorf("search: embed %q: %w", abbreviate(text, 40), err)
+		return nil, fmt.Errorf("search: embed %q: %w", snippet.Of(text, 40), err)
 	}
 	if len(vs) != 1 || len(vs[0]) != space.Dims {
 		return nil, fmt.Errorf("search: embedder of %s returned a malformed vector: %w", space, lmsys.ErrSpaceMismatch)
@@ -174,48 +173,6 @@ func parseQueryItemID(id string) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(rest, 10, 64)
 	return n, err == nil
-}
-
-// abbreviate cuts s to n runes with an ellipsis.
-func abbreviate(s string, n int) string {
-	// Only the first n runes matter: a long text is neither split nor converted whole.
-	n = max(n, 1)
-	var b strings.Builder
-	count, cut := 0, 0 // cut: bytes of the first n−1 runes
-	pending := false   // white space seen after the last rune written
-	emit := func(r string) bool {
-		if count == n {
-			return false
-		}
-		if count == n-1 {
-			cut = b.Len()
-		}
-		b.WriteString(r)
-		count++
-		return true
-	}
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		raw := s[i : i+size]
-		if r == utf8.RuneError && size == 1 {
-			raw = "\uFFFD" // snippets are valid UTF-8
-		}
-		i += size
-		if unicode.IsSpace(r) {
-			pending = count > 0
-			continue
-		}
-		if pending {
-			pending = false
-			if !emit(" ") {
-				return b.String()[:cut] + "…"
-			}
-		}
-		if !emit(raw) {
-			return b.String()[:cut] + "…"
-		}
-	}
-	return b.String()
 }
 
 // cosineDistance returns 1 − cos(a, b); 1 when either is zero.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/curation"
+	"github.com/lmsys-go/lmsys/internal/snippet"
 	"github.com/lmsys-go/lmsys/search"
 )
 
@@ -52,13 +53,7 @@ var funcs = template.FuncMap{
 		}
 		return "s1"
 	},
-	"snippet": func(s string, n int) string {
-		s = strings.Join(strings.Fields(s), " ")
-		if r := []rune(s); len(r) > n {
-			return string(r[:n-1]) + "…"
-		}
-		return s
-	},
+	"snippet": snippet.Of,
 	"json": func(v any) string {
 		if v == nil {
 			return ""
