@@ -42,7 +42,7 @@ type Options struct {
 	BatchSize int
 	// TextIndex answers full-text and hybrid searches of whole runs from an in-memory
 	// BM25 index of every query's text (package fulltext) instead of the store's
-	// full-text index: ~50× less CPU per search, for ~30 MB per 100,000 queries and a
+	// full-text index: ~50× less CPU per search, for ~20 MB per 100,000 short queries and a
 	// build on first use (see WarmTextIndex). For long-running servers; a one-shot
 	// search is faster through the store.
 	TextIndex bool

@@ -21,7 +21,7 @@ func (s *Service) textIndex() *fulltext.Index {
 }
 
 // WarmTextIndex brings the in-memory text index up to date with the store (building it
-// on first use: ~4 s per 100,000 queries on one core), so that the next full-text
+// on first use: 1–2 s per 100,000 short queries), so that the next full-text
 // search does not fall back to the store's index. Servers call it in the background
 // at start. Without Options.TextIndex it does nothing.
 func (s *Service) WarmTextIndex(ctx context.Context) error {
