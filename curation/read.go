@@ -97,9 +97,6 @@ func touches(e lmsys.Edit, cluster int) bool {
 // merges, splits, renames, tags …), oldest first. A cluster the run never had and no
 // edit names fails with lmsys.ErrNotFound.
 func (c *Curator) History(ctx context.Context, runID string, clusterID int) ([]lmsys.Edit, error) {
-	if _, err := c.db.GetRun(ctx, runID); err != nil {
-		return nil, err
-	}
 	all, err := c.db.Edits(ctx, store.EditFilter{RunID: runID})
 	if err != nil {
 		return nil, err
@@ -110,10 +107,15 @@ func (c *Curator) History(ctx context.Context, runID string, clusterID int) ([]l
 			out = append(out, e)
 		}
 	}
-	if len(out) == 0 {
-		if err := needCluster(ctx, c.db, runID, clusterID); err != nil {
-			return nil, err
+	if len(out) > 0 {
+		return out, nil // edits of the run exist, so the run does
+	}
+	// Nothing recorded: say whether the run or the cluster is unknown.
+	if err := needCluster(ctx, c.db, runID, clusterID); err != nil {
+		if _, rerr := c.db.GetRun(ctx, runID); rerr != nil {
+			return nil, rerr
 		}
+		return nil, err
 	}
 	return out, nil
 }

@@ -92,7 +92,9 @@ func (ix *Index) Terms() int {
 
 // Doc is one document to add.
 type Doc struct {
-	ID   int64
+	// ID is the document's id (a query id), greater than every id added before.
+	ID int64
+	// Text is tokenised with Tokenize.
 	Text string
 	// Fingerprint identifies the document's content (the store's text hash); Last
 	// returns the last one, so a caller can tell its source was replaced.

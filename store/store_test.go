@@ -481,6 +481,18 @@ func TestMemberPages(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, want, got, "%+v", f)
 			assert.NotEmpty(t, got, "%+v", f)
+			page, total, err := db.ListQueriesPage(ctx, f)
+			require.NoError(t, err)
+			assert.Equal(t, want, page, "%+v", f)
+			all := joined
+			all.Limit, all.Offset, all.AfterID = 0, 0, 0
+			wantTotal, err := db.CountQueries(ctx, all)
+			require.NoError(t, err)
+			assert.Equal(t, wantTotal, total, "%+v", f)
+			page, total, err = db.ListQueriesPage(ctx, joined)
+			require.NoError(t, err)
+			assert.Equal(t, want, page, "%+v", joined)
+			assert.Equal(t, wantTotal, total, "%+v", joined)
 			f.Limit, f.Offset, joined.Limit, joined.Offset = 0, 0, 0, 0
 			wantN, err := db.CountQueries(ctx, joined)
 			require.NoError(t, err)
@@ -491,5 +503,9 @@ func TestMemberPages(t *testing.T) {
 		n, err := db.CountQueries(ctx, lmsys.QueryFilter{RunID: run.ID, ClusterID: &three})
 		require.NoError(t, err)
 		assert.Equal(t, int64(69), n) // i%7 == 3 and i%5 != 4 for i < 600
+		beyond, total, err := db.ListQueriesPage(ctx, lmsys.QueryFilter{RunID: run.ID, ClusterID: &three, Limit: 50, Offset: 100})
+		require.NoError(t, err)
+		assert.Empty(t, beyond)
+		assert.Equal(t, int64(69), total, "an empty page still counts the cluster")
 	})
 }

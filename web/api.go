@@ -308,17 +308,13 @@ func pageParams(r *http.Request) (page int, cursor int64, err error) {
 
 // listPage lists one page of the queries f selects.
 func (s *server) listPage(ctx context.Context, f lmsys.QueryFilter, page int, cursor int64) ([]lmsys.Query, Page, error) {
-	total, err := s.deps.Store.CountQueries(ctx, f)
-	if err != nil {
-		return nil, Page{}, err
-	}
 	f.Limit = PageSize
 	if cursor > 0 {
 		f.AfterID = cursor
 	} else {
 		f.Offset = (page - 1) * PageSize
 	}
-	qs, err := s.deps.Store.ListQueries(ctx, f)
+	qs, total, err := s.deps.Store.ListQueriesPage(ctx, f)
 	if err != nil {
 		return nil, Page{}, err
 	}
