@@ -93,10 +93,10 @@ func touches(e lmsys.Edit, cluster int) bool {
 	return false
 }
 
-// History returns the edits of a run that concern a cluster (moves into or out of it,
-// merges, splits, renames, tags …), oldest first. A cluster the run never had and no
-// edit names fails with lmsys.ErrNotFound.
-func (c *Curator) History(ctx context.Context, runID string, clusterID int) ([]lmsys.Edit, error) {
+// ClusterEdits returns the edits of a run that concern a cluster, oldest first, as
+// History does but without checking that the run and the cluster exist: for callers
+// that just read the cluster (a cluster page), saving a query.
+func (c *Curator) ClusterEdits(ctx context.Context, runID string, clusterID int) ([]lmsys.Edit, error) {
 	all, err := c.db.Edits(ctx, store.EditFilter{RunID: runID})
 	if err != nil {
 		return nil, err
@@ -106,6 +106,17 @@ func (c *Curator) History(ctx context.Context, runID string, clusterID int) ([]l
 		if touches(e, clusterID) {
 			out = append(out, e)
 		}
+	}
+	return out, nil
+}
+
+// History returns the edits of a run that concern a cluster (moves into or out of it,
+// merges, splits, renames, tags …), oldest first. A cluster the run never had and no
+// edit names fails with lmsys.ErrNotFound.
+func (c *Curator) History(ctx context.Context, runID string, clusterID int) ([]lmsys.Edit, error) {
+	out, err := c.ClusterEdits(ctx, runID, clusterID)
+	if err != nil {
+		return nil, err
 	}
 	if len(out) > 0 {
 		return out, nil // edits of the run exist, so the run does

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -319,8 +318,8 @@ func (s *server) viewCluster(r *http.Request) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	hist, err := s.cur.History(ctx, d.RunID, cid)
-	if err != nil && !errors.Is(err, lmsys.ErrNotFound) {
+	hist, err := s.cur.ClusterEdits(ctx, d.RunID, cid) // clusterDetail found the cluster
+	if err != nil {
 		return "", nil, err
 	}
 	title := fmt.Sprintf("Cluster %d", cid)
