@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/pprof"
+	"runtime/trace"
 	"sort"
 	"strings"
 	"time"
@@ -127,6 +128,7 @@ func runLoad(ctx context.Context, args []string, r *reporter) error {
 	dbPath := fs.String("db", "", "SQLite file to create (default: a fresh temporary file, removed afterwards)")
 	batch := fs.Int("batch", dataset.DefaultBatchSize, "queries per insert transaction")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file")
+	traceFile := fs.String("trace", "", "write an execution trace of the load to this file (go tool trace)")
 	peer := fs.String("peer", "", "also run this peer loader script (e.g. ../shared/peers/peer_load.py) on the same file, for comparison")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -177,6 +179,19 @@ func runLoad(ctx context.Context, args []string, r *reporter) error {
 		}
 		defer pf.Close()
 		defer pprof.StopCPUProfile()
+	}
+	if *traceFile != "" {
+		tf, err := os.Create(*traceFile)
+		if err != nil {
+			db.Close()
+			return err
+		}
+		if err := trace.Start(tf); err != nil {
+			db.Close()
+			return err
+		}
+		defer tf.Close()
+		defer trace.Stop()
 	}
 	start, cpu0 := time.Now(), selfCPUSeconds()
 	stats, err := dataset.Load(ctx, src, db, dataset.LoadOptions{BatchSize: *batch})
