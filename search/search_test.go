@@ -666,6 +666,19 @@ func TestPostgres(t *testing.T) {
 	info, err := f.svc.Info(ctx)
 	require.NoError(t, err)
 	assert.Len(t, info, 2)
+
+	// The in-memory text index reads PostgreSQL too (its ranking is BM25, not ts_rank,
+	// so only the matches are compared).
+	ti := search.New(db, f.idx, search.Options{TextIndex: true})
+	require.NoError(t, ti.WarmTextIndex(ctx))
+	assert.Equal(t, 24, ti.TextIndexDocs())
+	res, err := ti.SearchQueries(ctx, "recipe", search.QuerySearchOptions{RunID: runID, Mode: search.ModeFullText, NResults: 50})
+	require.NoError(t, err)
+	require.Len(t, res.Results, 6)
+	for _, h := range res.Results {
+		assert.Contains(t, h.Snippet, "recipe")
+		assert.Equal(t, 2, *h.ClusterID)
+	}
 }
 
 // TestConcurrentSearches runs searches of every kind while summaries are re-indexed
