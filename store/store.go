@@ -249,6 +249,9 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 // write transaction (see checkpoint.go). Failing to is harmless: the log only grows
 // until a later transaction manages.
 func (d *DB) restartLog(ctx context.Context) {
+	if _, inTx := d.db.Statement.ConnPool.(gorm.TxCommitter); inTx {
+		return // a checkpoint cannot run inside a transaction; the outermost one restarts
+	}
 	if d.ckpt.restartDue() {
 		_ = d.db.WithContext(ctx).Exec(`PRAGMA wal_checkpoint(TRUNCATE)`).Error
 	}
