@@ -50,6 +50,10 @@ func TestBrowser(t *testing.T) {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
 		chromedp.UserDataDir(t.TempDir()),
+		// Chromium's own temporary files (its shared memory, with
+		// disable-dev-shm-usage) outlive a killed browser: keep them in a directory
+		// the test removes, not in /tmp.
+		chromedp.Env("TMPDIR="+t.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
 	defer cancelAlloc()
