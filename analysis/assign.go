@@ -8,6 +8,7 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/clustering"
+	"github.com/lmsys-go/lmsys/internal/vec"
 	"github.com/lmsys-go/lmsys/store"
 )
 
@@ -55,26 +56,11 @@ type AssignResult struct {
 	Candidates []Candidate    `json:"new_cluster_candidates"`
 }
 
-// cosineDistance returns 1 − cos(a, b).
-func cosineDistance(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		x, y := float64(a[i]), float64(b[i])
-		dot += x * y
-		na += x * x
-		nb += y * y
-	}
-	if na == 0 || nb == 0 {
-		return 1
-	}
-	return 1 - dot/math.Sqrt(na*nb)
-}
-
 // nearest returns the nearest and second-nearest centroid of v by cosine distance.
 func nearest(v []float32, ids []int, cents [][]float32) (best int, d1, d2 float64) {
 	best, d1, d2 = -1, math.Inf(1), math.Inf(1)
 	for i, c := range cents {
-		d := cosineDistance(v, c)
+		d := vec.CosineDistance(v, c)
 		if d < d1 {
 			best, d1, d2 = ids[i], d, d1
 		} else if d < d2 {
@@ -146,7 +132,7 @@ func Assign(ctx context.Context, db *store.DB, runID string, e lmsys.Embedder, o
 			if !ok || c < 0 || cm[c] == nil || seen%stride != 0 {
 				continue
 			}
-			dists = append(dists, cosineDistance(vecs[i], cm[c]))
+			dists = append(dists, vec.CosineDistance(vecs[i], cm[c]))
 		}
 		return nil
 	})
@@ -260,7 +246,7 @@ func candidates(ctx context.Context, texts []string, data []float32, d, minSize 
 		if l < 0 {
 			continue
 		}
-		groups[l] = append(groups[l], member{i, cosineDistance(data[i*d:(i+1)*d], fit.Centroids[l])})
+		groups[l] = append(groups[l], member{i, vec.CosineDistance(data[i*d:(i+1)*d], fit.Centroids[l])})
 	}
 	out := []Candidate{}
 	for _, g := range groups {

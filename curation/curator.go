@@ -214,27 +214,16 @@ func needCluster(ctx context.Context, tx *store.DB, runID string, cluster int) e
 
 // clusterSizes counts the members of the given clusters (absent ones count 0).
 func clusterSizes(ctx context.Context, tx *store.DB, runID string, clusters []int) (map[int]int, error) {
-	out := make(map[int]int, len(clusters))
-	for _, c := range clusters {
-		out[c] = 0
-	}
-	if len(clusters) == 0 {
-		return out, nil
-	}
-	rows, err := tx.Gorm().WithContext(ctx).Raw(`SELECT cluster_id, COUNT(*) FROM query_clusters WHERE run_id = ? AND cluster_id IN ? GROUP BY cluster_id`,
-		runID, clusters).Rows()
+	sizes, err := tx.SizesOf(ctx, runID, clusters)
 	if err != nil {
-		return nil, fmt.Errorf("curation: cluster sizes: %w", err)
+		return nil, fmt.Errorf("curation: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var c, n int
-		if err := rows.Scan(&c, &n); err != nil {
-			return nil, err
+	for _, c := range clusters {
+		if _, ok := sizes[c]; !ok {
+			sizes[c] = 0
 		}
-		out[c] = n
 	}
-	return out, rows.Err()
+	return sizes, nil
 }
 
 // assignmentsOf returns the run's assignments of these queries by query id.

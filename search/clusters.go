@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/vec"
 )
 
 // ClusterSearchOptions configures SearchClusters.
@@ -116,7 +117,7 @@ func (s *Service) searchClusters(ctx context.Context, run lmsys.Run, q []float32
 			return nil, err
 		}
 		for i, sm := range ss {
-			hits = append(hits, hit(sm.ClusterID, cosineDistance(q, vs[i])))
+			hits = append(hits, hit(sm.ClusterID, float32(vec.CosineDistance(q, vs[i]))))
 		}
 		sort.SliceStable(hits, func(i, j int) bool {
 			if hits[i].Distance != hits[j].Distance {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/internal/snippet"
+	"github.com/lmsys-go/lmsys/internal/vec"
 	"github.com/lmsys-go/lmsys/store"
 )
 
@@ -198,7 +199,7 @@ func (s *Service) SearchQueries(ctx context.Context, text string, o QuerySearchO
 			restrict = append(restrict, h.ClusterID)
 		}
 	case o.ClusterIDs != nil:
-		sizes, err := clusterSizes(ctx, s.db, run.ID, o.ClusterIDs)
+		sizes, err := s.db.SizesOf(ctx, run.ID, o.ClusterIDs)
 		if err != nil {
 			return res, err
 		}
@@ -664,7 +665,7 @@ func (s *Service) hybridDistances(ctx context.Context, space lmsys.Space, q []fl
 		ranked[i].value = 1
 		if qq, ok := byID[h.id]; ok {
 			if v, ok := vecs[lmsys.TextHash(qq.Text)]; ok {
-				ranked[i].value = float64(cosineDistance(q, v))
+				ranked[i].value = vec.CosineDistance(q, v)
 			}
 		}
 	}
@@ -738,23 +739,4 @@ func (s *Service) runSize(ctx context.Context, runID string) (int, error) {
 	s.sizes[runID] = n
 	s.mu.Unlock()
 	return n, nil
-}
-
-// clusterSizes counts the queries of some clusters of a run.
-func clusterSizes(ctx context.Context, db *store.DB, runID string, clusters []int) (map[int]int, error) {
-	rows, err := db.Gorm().WithContext(ctx).Raw(`SELECT cluster_id, COUNT(*) FROM query_clusters WHERE run_id = ? AND cluster_id IN ?
-		GROUP BY cluster_id`, runID, clusters).Rows()
-	if err != nil {
-		return nil, fmt.Errorf("search: cluster sizes of %s: %w", runID, err)
-	}
-	defer rows.Close()
-	out := map[int]int{}
-	for rows.Next() {
-		var c, n int
-		if err := rows.Scan(&c, &n); err != nil {
-			return nil, err
-		}
-		out[c] = n
-	}
-	return out, rows.Err()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -173,21 +172,6 @@ func parseQueryItemID(id string) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(rest, 10, 64)
 	return n, err == nil
-}
-
-// cosineDistance returns 1 − cos(a, b); 1 when either is zero.
-func cosineDistance(a, b []float32) float32 {
-	var ab, aa, bb float64
-	for i := range a {
-		x, y := float64(a[i]), float64(b[i])
-		ab += x * y
-		aa += x * x
-		bb += y * y
-	}
-	if aa == 0 || bb == 0 {
-		return 1
-	}
-	return float32(1 - ab/math.Sqrt(aa*bb))
 }
 
 // isNotFound reports a missing collection.

@@ -265,6 +265,24 @@ func (s *Service) countStoreVectors(ctx context.Context, space lmsys.Space) (int
 	return n, nil
 }
 
+// collectionState returns the number of vectors in a collection of the index and
+// whether it exists, and records its dimension in rep (when the index reports one).
+func (s *Service) collectionState(ctx context.Context, coll string, rep *CollectionReport) (n int, exists bool, err error) {
+	n, err = s.index.Count(ctx, coll)
+	if isNotFound(err) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("search: count %s: %w", coll, err)
+	}
+	if d, ok := s.index.(dimser); ok {
+		if rep.IndexDims, err = d.CollectionDims(ctx, coll); err != nil {
+			return 0, false, err
+		}
+	}
+	return n, true, nil
+}
+
 // planQueries compares the space's queries collection with the store.
 func (s *Service) planQueries(ctx context.Context, space lmsys.Space) (*queryPlan, error) {
 	coll := space.Collection(KindQueries)
@@ -289,17 +307,9 @@ func (s *Service) planQueries(ctx context.Context, space lmsys.Space) (*queryPla
 		return nil, fmt.Errorf("search: list queries with vectors of %s: %w", space, err)
 	}
 	p.StoreCount = len(p.store)
-	n, err := s.index.Count(ctx, coll)
-	exists := err == nil
-	if err != nil && !isNotFound(err) {
-		return nil, fmt.Errorf("search: count %s: %w", coll, err)
-	}
-	if exists {
-		if d, ok := s.index.(dimser); ok {
-			if p.IndexDims, err = d.CollectionDims(ctx, coll); err != nil {
-				return nil, err
-			}
-		}
+	n, exists, err := s.collectionState(ctx, coll, &p.CollectionReport)
+	if err != nil {
+		return nil, err
 	}
 	p.IndexCount = n
 	var missing, extra, wrong, stale []string
@@ -530,17 +540,9 @@ func (s *Service) planSummaries(ctx context.Context, run lmsys.Run) (*summaryPla
 		p.summaryRunID = sm.SummaryRunID
 	}
 	p.StoreCount = len(p.want)
-	n, err := s.index.Count(ctx, coll)
-	exists := err == nil
-	if err != nil && !isNotFound(err) {
-		return nil, fmt.Errorf("search: count %s: %w", coll, err)
-	}
-	if exists {
-		if d, ok := s.index.(dimser); ok {
-			if p.IndexDims, err = d.CollectionDims(ctx, coll); err != nil {
-				return nil, err
-			}
-		}
+	n, exists, err := s.collectionState(ctx, coll, &p.CollectionReport)
+	if err != nil {
+		return nil, err
 	}
 	var missing, extra, wrong, stale []string
 	seen := map[string]bool{}

@@ -198,7 +198,28 @@ func (d *DB) Assignments(ctx context.Context, runID string, clusterID *int) ([]l
 
 // ClusterSizes returns the number of queries per cluster of a run.
 func (d *DB) ClusterSizes(ctx context.Context, runID string) (map[int]int, error) {
-	rows, err := d.db.WithContext(ctx).Raw(`SELECT cluster_id, COUNT(*) FROM query_clusters WHERE run_id = ? GROUP BY cluster_id`, runID).Rows()
+	return d.clusterSizes(ctx, runID, nil)
+}
+
+// SizesOf returns the number of queries of the given clusters of a run; clusters
+// without queries are absent from the map.
+func (d *DB) SizesOf(ctx context.Context, runID string, clusters []int) (map[int]int, error) {
+	if len(clusters) == 0 {
+		return map[int]int{}, nil
+	}
+	return d.clusterSizes(ctx, runID, clusters)
+}
+
+// clusterSizes counts the queries per cluster of a run, of every cluster when
+// clusters is nil.
+func (d *DB) clusterSizes(ctx context.Context, runID string, clusters []int) (map[int]int, error) {
+	stmt := `SELECT cluster_id, COUNT(*) FROM query_clusters WHERE run_id = ?`
+	args := []any{runID}
+	if clusters != nil {
+		stmt += ` AND cluster_id IN ?`
+		args = append(args, clusters)
+	}
+	rows, err := d.db.WithContext(ctx).Raw(stmt+` GROUP BY cluster_id`, args...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("store: cluster sizes of %s: %w", runID, err)
 	}

@@ -507,5 +507,12 @@ func TestMemberPages(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, beyond)
 		assert.Equal(t, int64(69), total, "an empty page still counts the cluster")
+		sizes, err := db.SizesOf(ctx, run.ID, []int{3, 99})
+		require.NoError(t, err)
+		assert.Equal(t, map[int]int{3: 69}, sizes, "a cluster without queries is absent")
+		all, err := db.ClusterSizes(ctx, run.ID)
+		require.NoError(t, err)
+		assert.Len(t, all, 7)
+		assert.Equal(t, 69, all[3])
 	})
 }

@@ -1070,6 +1070,20 @@ type EditRequest struct {
 	Reason string `json:"reason"`
 }
 
+// editBody is a request body embedding EditRequest.
+type editBody interface{ editRequest() *EditRequest }
+
+func (e *EditRequest) editRequest() *EditRequest { return e }
+
+// decodeEdit decodes an edit's body into req and returns the run it names (in the
+// body or the run_id query parameter).
+func (s *server) decodeEdit(r *http.Request, req editBody) (string, error) {
+	if err := decode(r, req); err != nil {
+		return "", err
+	}
+	return s.runParam(r, req.editRequest().RunID)
+}
+
 func (s *server) editor(e EditRequest) string {
 	if e.Editor != "" {
 		return e.Editor
@@ -1090,10 +1104,7 @@ func (s *server) apiMove(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var req MoveRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	runID, err := s.runParam(r, req.RunID)
+	runID, err := s.decodeEdit(r, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -1105,10 +1116,7 @@ func (s *server) apiMove(r *http.Request) (any, error) {
 
 func (s *server) apiMoveMany(r *http.Request) (any, error) {
 	var req MoveRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	runID, err := s.runParam(r, req.RunID)
+	runID, err := s.decodeEdit(r, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -1132,10 +1140,7 @@ func (s *server) apiRename(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var req RenameRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	runID, err := s.runParam(r, req.RunID)
+	runID, err := s.decodeEdit(r, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -1155,10 +1160,7 @@ type MergeRequest struct {
 
 func (s *server) apiMerge(r *http.Request) (any, error) {
 	var req MergeRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	runID, err := s.runParam(r, req.RunID)
+	runID, err := s.decodeEdit(r, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -1182,10 +1184,7 @@ func (s *server) apiSplit(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var req SplitRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	runID, err := s.runParam(r, req.RunID)
+	runID, err := s.decodeEdit(r, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -1209,10 +1208,7 @@ func (s *server) apiDelete(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var req DeleteRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	runID, err := s.runParam(r, req.RunID)
+	runID, err := s.decodeEdit(r, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -1238,10 +1234,7 @@ func (s *server) apiTag(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var req TagRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	runID, err := s.runParam(r, req.RunID)
+	runID, err := s.decodeEdit(r, &req)
 	if err != nil {
 		return nil, err
 	}
@@ -1264,10 +1257,7 @@ func (s *server) apiFlag(r *http.Request) (any, error) {
 		return nil, err
 	}
 	var req FlagRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	runID, err := s.runParam(r, req.RunID)
+	runID, err := s.decodeEdit(r, &req)
 	if err != nil {
 		return nil, err
 	}

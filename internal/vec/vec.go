@@ -26,6 +26,22 @@ func Dot(a, b []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
+// CosineDistance returns 1 − cos(a, b), accumulated in float64; 1 when either is the
+// zero vector. a and b must have the same length.
+func CosineDistance(a, b []float32) float64 {
+	var dot, na, nb float64
+	for i := range a {
+		x, y := float64(a[i]), float64(b[i])
+		dot += x * y
+		na += x * x
+		nb += y * y
+	}
+	if na == 0 || nb == 0 {
+		return 1
+	}
+	return 1 - dot/math.Sqrt(na*nb)
+}
+
 // SqNorm returns the squared Euclidean norm of a.
 func SqNorm(a []float32) float32 { return Dot(a, a) }
 

@@ -229,3 +229,19 @@ func BenchmarkDotRows_1000x256(b *testing.B) {
 	}
 	b.ReportMetric(float64(2*1000*256)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
+
+func TestCosineDistance(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a, b []float32
+		want float64
+	}{
+		{"same direction", []float32{1, 2, 3}, []float32{2, 4, 6}, 0},
+		{"opposite", []float32{1, 0}, []float32{-3, 0}, 2},
+		{"orthogonal", []float32{1, 0}, []float32{0, 5}, 1},
+		{"45 degrees", []float32{1, 0}, []float32{1, 1}, 1 - 1/math.Sqrt2},
+		{"zero vector", []float32{0, 0}, []float32{1, 1}, 1},
+	} {
+		assert.InDelta(t, tc.want, CosineDistance(tc.a, tc.b), 1e-12, tc.name)
+	}
+}
