@@ -353,42 +353,38 @@ func (d *DB) GetQuery(ctx context.Context, id int64) (lmsys.Query, error) {
 
 // ListQueries returns the queries f selects, in id order.
 func (d *DB) ListQueries(ctx context.Context, f lmsys.QueryFilter) ([]lmsys.Query, error) {
-	var stmt string
-	var args []any
 	if membersOnly(f) {
-		// A page of a run's or cluster's members: page through the assignments' index
-		// first and read only the page's queries. Joining first made SQLite read the
-		// row of every query an OFFSET skips.
-		stmt = `SELECT query_id FROM query_clusters WHERE run_id = ?`
-		args = []any{f.RunID}
-		if f.ClusterID != nil {
-			stmt += ` AND cluster_id = ?`
-			args = append(args, *f.ClusterID)
-		}
-		if f.AfterID > 0 {
-			stmt += ` AND query_id > ?`
-			args = append(args, f.AfterID)
-		}
-		stmt = `SELECT ` + queryColumns + ` FROM (` + stmt + ` ORDER BY query_id` + d.limitOffset(f) + `) page JOIN queries q ON q.id = page.query_id ORDER BY q.id`
-	} else {
-		var from string
-		from, args = d.filterSQL(f)
-		stmt = `SELECT ` + queryColumns + from + ` ORDER BY ` + orderKey(f) + d.limitOffset(f)
+		from, args := d.memberPage(f)
+		return d.listQueries(ctx, `SELECT `+queryColumns+from, args, nil)
 	}
+	from, args := d.filterSQL(f)
+	return d.listQueries(ctx, `SELECT `+queryColumns+from+` ORDER BY `+orderKey(f)+d.limitOffset(f), args, nil)
+}
+
+// listQueries runs stmt, which selects queryColumns and, when extra is not nil, one
+// more column scanned into extra.
+func (d *DB) listQueries(ctx context.Context, stmt string, args []any, extra any) ([]lmsys.Query, error) {
 	rows, err := d.db.WithContext(ctx).Raw(stmt, args...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("store: list queries: %w", err)
 	}
 	defer rows.Close()
+	var sc interface{ Scan(...any) error } = rows
+	if extra != nil {
+		sc = withExtra{rows, extra}
+	}
 	out := []lmsys.Query{}
 	for rows.Next() {
 		var q lmsys.Query
-		if err := scanQuery(rows, &q); err != nil {
+		if err := scanQuery(sc, &q); err != nil {
 			return nil, fmt.Errorf("store: list queries: %w", err)
 		}
 		out = append(out, q)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list queries: %w", err)
+	}
+	return out, nil
 }
 
 // ListQueriesPage returns the page of queries f selects (its Limit, Offset and
@@ -405,37 +401,13 @@ func (d *DB) ListQueriesPage(ctx context.Context, f lmsys.QueryFilter) ([]lmsys.
 		qs, err := d.ListQueries(ctx, f)
 		return qs, total, err
 	}
-	count := `(SELECT COUNT(*) FROM query_clusters WHERE run_id = ?`
-	args := []any{f.RunID}
-	page := `SELECT query_id FROM query_clusters WHERE run_id = ?`
-	pageArgs := []any{f.RunID}
-	if f.ClusterID != nil {
-		count += ` AND cluster_id = ?`
-		args = append(args, *f.ClusterID)
-		page += ` AND cluster_id = ?`
-		pageArgs = append(pageArgs, *f.ClusterID)
-	}
-	if f.AfterID > 0 {
-		page += ` AND query_id > ?`
-		pageArgs = append(pageArgs, f.AfterID)
-	}
-	stmt := `SELECT ` + queryColumns + `, ` + count + `)` + ` FROM (` + page + ` ORDER BY query_id` + d.limitOffset(f) + `) page JOIN queries q ON q.id = page.query_id ORDER BY q.id`
-	rows, err := d.db.WithContext(ctx).Raw(stmt, append(args, pageArgs...)...).Rows()
-	if err != nil {
-		return nil, 0, fmt.Errorf("store: list queries: %w", err)
-	}
-	defer rows.Close()
-	out := []lmsys.Query{}
+	where, args := memberWhere(all)
+	from, pageArgs := d.memberPage(f)
 	var total int64
-	for rows.Next() {
-		var q lmsys.Query
-		if err := scanQuery(withExtra{rows, &total}, &q); err != nil {
-			return nil, 0, fmt.Errorf("store: list queries: %w", err)
-		}
-		out = append(out, q)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("store: list queries: %w", err)
+	out, err := d.listQueries(ctx, `SELECT `+queryColumns+`, (SELECT COUNT(*) FROM query_clusters`+where+`)`+from,
+		append(args, pageArgs...), &total)
+	if err != nil {
+		return nil, 0, err
 	}
 	if len(out) == 0 { // an empty page says nothing about the count
 		if total, err = d.CountQueries(ctx, all); err != nil {
@@ -480,19 +452,42 @@ func membersOnly(f lmsys.QueryFilter) bool {
 	return f.RunID != "" && f.Dataset == "" && f.Model == "" && f.Language == "" && f.Contains == "" && len(f.IDs) == 0
 }
 
+// memberWhere returns the WHERE clause on query_clusters selecting the members f
+// (membersOnly) selects, and its arguments.
+func memberWhere(f lmsys.QueryFilter) (string, []any) {
+	where := ` WHERE run_id = ?`
+	args := []any{f.RunID}
+	if f.ClusterID != nil {
+		where += ` AND cluster_id = ?`
+		args = append(args, *f.ClusterID)
+	}
+	if f.AfterID > 0 {
+		where += ` AND query_id > ?`
+		args = append(args, f.AfterID)
+	}
+	return where, args
+}
+
+// memberPage returns the FROM clause (with the alias q for queries, ordered by id)
+// of the page of members f (membersOnly) selects, and its arguments. It pages
+// through the assignments' index first and reads only the page's queries: joining
+// first made SQLite read the row of every query an OFFSET skips.
+func (d *DB) memberPage(f lmsys.QueryFilter) (string, []any) {
+	where, args := memberWhere(f)
+	return ` FROM (SELECT query_id FROM query_clusters` + where + ` ORDER BY query_id` + d.limitOffset(f) +
+		`) page JOIN queries q ON q.id = page.query_id ORDER BY q.id`, args
+}
+
 // CountQueries counts the queries f selects.
 func (d *DB) CountQueries(ctx context.Context, f lmsys.QueryFilter) (int64, error) {
 	from, args := d.filterSQL(f)
 	stmt := `SELECT COUNT(*)` + from
-	if membersOnly(f) && f.AfterID == 0 {
+	if membersOnly(f) {
 		// Members of a run or cluster: the assignments' index alone, without a lookup
 		// of each query's row.
-		stmt = `SELECT COUNT(*) FROM query_clusters WHERE run_id = ?`
-		args = []any{f.RunID}
-		if f.ClusterID != nil {
-			stmt += ` AND cluster_id = ?`
-			args = append(args, *f.ClusterID)
-		}
+		var where string
+		where, args = memberWhere(f)
+		stmt = `SELECT COUNT(*) FROM query_clusters` + where
 	}
 	var n int64
 	if err := d.db.WithContext(ctx).Raw(stmt, args...).Row().Scan(&n); err != nil {
