@@ -81,3 +81,36 @@ func TestTextIndexRanksLikeTheStore(t *testing.T) {
 	_, err = svc.SearchQueries(ctx, "?!", search.QuerySearchOptions{Mode: search.ModeFullText})
 	assert.ErrorIs(t, err, lmsys.ErrInvalidInput)
 }
+
+// TestTextIndexFallsBackForSmallRuns checks that a run holding too few of the matches
+// (its hits crowded out beyond 16 times the results asked for) is answered by the
+// store, with the same results a store-only service gives.
+func TestTextIndexFallsBackForSmallRuns(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	ds, err := f.db.EnsureDataset(ctx, lmsys.Dataset{Name: "demo"})
+	require.NoError(t, err)
+	var fillers []lmsys.Query
+	for i := 0; i < 40; i++ { // short texts: they outrank the run's longer ones
+		fillers = append(fillers, lmsys.Query{DatasetID: ds.ID, ConversationID: fmt.Sprint("filler-", i), Text: fmt.Sprint("python ", i)})
+	}
+	_, err = f.db.InsertQueries(ctx, fillers)
+	require.NoError(t, err)
+	small := "tiny-run"
+	require.NoError(t, f.db.CreateRun(ctx, lmsys.Run{ID: small, Algorithm: "kmeans", NumClusters: 1, Space: space, Status: lmsys.RunCompleted}))
+	require.NoError(t, f.db.SaveAssignments(ctx, []lmsys.Assignment{{RunID: small, QueryID: f.members[0][7], ClusterID: 0}}))
+
+	svc := search.New(f.db, f.idx, search.Options{TextIndex: true})
+	_, _, ok, err := svc.TextHitsFromIndex(ctx, "python", small, 1)
+	require.NoError(t, err)
+	assert.False(t, ok, "the index gives the search back to the store")
+
+	o := search.QuerySearchOptions{RunID: small, Mode: search.ModeFullText, NResults: 1}
+	got, err := svc.SearchQueries(ctx, "python", o)
+	require.NoError(t, err)
+	want, err := f.svc.SearchQueries(ctx, "python", o)
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+	require.Len(t, got.Results, 1)
+	assert.Equal(t, f.members[0][7], got.Results[0].QueryID)
+}
