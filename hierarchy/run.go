@@ -132,61 +132,34 @@ func LoadLeaves(ctx context.Context, st Store, runID, ref string, offline bool) 
 // sampleTexts fills the Texts of every leaf with up to TextSample distinct query texts
 // of its cluster, in query id order, each clipped to textClip bytes.
 func sampleTexts(ctx context.Context, st Store, runID string, leaves []Leaf) error {
-	idx := make(map[int]int, len(leaves)) // cluster id → leaf index
-	for i, l := range leaves {
-		idx[l.ClusterID] = i
-	}
-	as, err := st.Assignments(ctx, runID, nil)
-	if err != nil {
-		return fmt.Errorf("hierarchy: assignments of %s: %w", runID, err)
-	}
-	leafOf := make(map[int64]int32, len(as))
-	for _, a := range as {
-		if i, ok := idx[a.ClusterID]; ok {
-			leafOf[a.QueryID] = int32(i)
+	// Each cluster's members are read in id order, a page at a time, until the
+	// cluster has its sample: a few hundred rows per cluster, not the whole run.
+	for i := range leaves {
+		l := &leaves[i]
+		c := l.ClusterID
+		seen := map[string]bool{}
+		f := lmsys.QueryFilter{RunID: runID, ClusterID: &c, Limit: TextSample}
+		for len(l.Texts) < TextSample {
+			qs, err := st.ListQueries(ctx, f)
+			if err != nil {
+				return fmt.Errorf("hierarchy: queries of cluster %d of %s: %w", c, runID, err)
+			}
+			for _, q := range qs {
+				t := clipText(strings.TrimSpace(q.Text), textClip)
+				if t == "" || seen[t] || len(l.Texts) == TextSample {
+					continue
+				}
+				seen[t] = true
+				l.Texts = append(l.Texts, t)
+			}
+			if len(qs) < f.Limit {
+				break
+			}
+			f.AfterID = qs[len(qs)-1].ID
 		}
-	}
-	seen := make([]map[string]bool, len(leaves))
-	full := 0
-	err = st.ScanQueries(ctx, lmsys.QueryFilter{RunID: runID}, 2000, func(qs []lmsys.Query) error {
-		for _, q := range qs {
-			i, ok := leafOf[q.ID]
-			if !ok {
-				continue
-			}
-			l := &leaves[i]
-			if len(l.Texts) >= TextSample {
-				continue
-			}
-			t := clipText(strings.TrimSpace(q.Text), textClip)
-			if t == "" {
-				continue
-			}
-			if seen[i] == nil {
-				seen[i] = map[string]bool{}
-			}
-			if seen[i][t] {
-				continue
-			}
-			seen[i][t] = true
-			l.Texts = append(l.Texts, t)
-			if len(l.Texts) == TextSample {
-				full++
-			}
-		}
-		if full == len(leaves) {
-			return errStopScan
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errStopScan) {
-		return fmt.Errorf("hierarchy: queries of %s: %w", runID, err)
 	}
 	return nil
 }
-
-// errStopScan ends a query scan early once every leaf has its sample.
-var errStopScan = errors.New("hierarchy: sample complete")
 
 // clipText returns s cut to at most n bytes at a rune boundary.
 func clipText(s string, n int) string {
