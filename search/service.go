@@ -79,7 +79,7 @@ type Service struct {
 	fresh     map[string]bool // runs checked against the store in this Service
 	sizes     map[string]int  // queries per run, see runSize
 	syncMu    sync.Mutex      // serialises syncs
-	text      textState       // Options.TextIndex; guarded by mu
+	text      *fulltext.Index // Options.TextIndex; guarded by mu
 	textSync  sync.Mutex      // serialises text index syncs
 }
 
@@ -92,7 +92,7 @@ func New(db *store.DB, index lmsys.VectorIndex, opts Options) *Service {
 		opts.BatchSize = 2000
 	}
 	return &Service{db: db, index: index, opts: opts, embedders: map[lmsys.Space]lmsys.Embedder{}, fresh: map[string]bool{}, sizes: map[string]int{},
-		text: textState{ix: fulltext.New()}}
+		text: fulltext.New()}
 }
 
 // Index returns the vector index the Service uses.

@@ -8,16 +8,11 @@ import (
 	"github.com/lmsys-go/lmsys/fulltext"
 )
 
-// textState is the Service's in-memory text index (Options.TextIndex).
-type textState struct {
-	ix *fulltext.Index
-}
-
 // textIndex returns the current in-memory text index.
 func (s *Service) textIndex() *fulltext.Index {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.text.ix
+	return s.text
 }
 
 // WarmTextIndex brings the in-memory text index up to date with the store (building it
@@ -88,7 +83,7 @@ func (s *Service) syncTextLocked(ctx context.Context) error {
 	}
 	flush()
 	s.mu.Lock()
-	s.text.ix = ix
+	s.text = ix
 	s.mu.Unlock()
 	return nil
 }
