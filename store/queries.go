@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -69,11 +70,101 @@ func cleanText(s string) string {
 	return s
 }
 
-// placeholders returns "(?,?,…),(…)" for rows×cols parameters, numbered for PostgreSQL.
-func placeholders(rows, cols int, postgres bool) string {
-	var b strings.Builder
-	n := 1
+// bulkShape describes one chunk of a bulk statement: its row count and the columns
+// whose value is the same in every row (shared, bound once) or NULL in every row
+// (written as a literal). Bit c of a mask stands for column c.
+type bulkShape struct {
+	rows           int
+	shared, nulled uint32
+}
+
+// maxBulkCols bounds the columns of a bulk statement (the shape masks' width).
+const maxBulkCols = 32
+
+// fold finds the chunk's shared and NULL columns and rewrites buf in place to the
+// parameters shape's statement takes: the first row's values without its NULLs, then
+// the remaining rows' own values. The driver binds every parameter with a call into
+// SQLite of its own, so a load whose rows share their dataset, creation time and empty
+// timestamp binds four parameters fewer per row.
+func fold(buf []any, cols int) (bulkShape, []any) {
+	rows := len(buf) / cols
+	sh := bulkShape{rows: rows}
+	if rows < 2 || cols > maxBulkCols {
+		return sh, buf
+	}
+	for c := 0; c < cols; c++ {
+		v := buf[c]
+		same := true
+		for r := 1; r < rows && same; r++ {
+			same = sameArg(buf[r*cols+c], v)
+		}
+		switch {
+		case !same:
+		case v == nil:
+			sh.nulled |= 1 << c
+		default:
+			sh.shared |= 1 << c
+		}
+	}
+	if sh.shared|sh.nulled == 0 {
+		return sh, buf
+	}
+	// Values only ever move towards the front, so one forward pass compacts in place.
+	k := 0
 	for r := 0; r < rows; r++ {
+		skip := sh.nulled
+		if r > 0 {
+			skip |= sh.shared
+		}
+		for c := 0; c < cols; c++ {
+			if skip&(1<<c) == 0 {
+				buf[k] = buf[r*cols+c]
+				k++
+			}
+		}
+	}
+	clear(buf[k:])
+	return sh, buf[:k]
+}
+
+// sameArg reports whether a and b are the same statement argument. Only plain
+// comparable values count; anything else (byte slices, say) never matches.
+func sameArg(a, b any) bool {
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case int64:
+		y, ok := b.(int64)
+		return ok && x == y
+	case int:
+		y, ok := b.(int)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case time.Time:
+		y, ok := b.(time.Time)
+		return ok && x.Equal(y) && x.Location() == y.Location()
+	}
+	return false
+}
+
+// values returns the VALUES list for shape over cols columns, its parameters in
+// fold's order. A shared column's value is bound once, with the first row, and the
+// other rows name it again: SQLite by name (:cN; naming it by number, ?N, made
+// SQLite's parser quadratic in the parameters), PostgreSQL by number ($N). NULL
+// columns are written as NULL.
+func values(sh bulkShape, cols int, postgres bool) string {
+	var b strings.Builder
+	var ord [maxBulkCols]int // the shared columns' parameter numbers
+	n := 0
+	for r := 0; r < sh.rows; r++ {
 		if r > 0 {
 			b.WriteByte(',')
 		}
@@ -82,11 +173,30 @@ func placeholders(rows, cols int, postgres bool) string {
 			if c > 0 {
 				b.WriteByte(',')
 			}
-			if postgres {
-				fmt.Fprintf(&b, "$%d", n)
+			bit := uint32(1) << c
+			switch {
+			case sh.nulled&bit != 0:
+				b.WriteString("NULL")
+			case sh.shared&bit != 0 && r > 0 && postgres:
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(ord[c]))
+			case sh.shared&bit != 0 && !postgres:
+				b.WriteString(":c")
+				b.WriteString(strconv.Itoa(c))
+				if r == 0 {
+					n++
+				}
+			default:
 				n++
-			} else {
-				b.WriteByte('?')
+				if sh.shared&bit != 0 {
+					ord[c] = n
+				}
+				if postgres {
+					b.WriteByte('$')
+					b.WriteString(strconv.Itoa(n))
+				} else {
+					b.WriteByte('?')
+				}
 			}
 		}
 		b.WriteByte(')')
@@ -95,18 +205,19 @@ func placeholders(rows, cols int, postgres bool) string {
 }
 
 // bulkExec runs "prefix VALUES (...),(...) suffix" over rows in chunks of chunk rows,
-// with a prepared statement for full chunks, inside the caller's transaction. It
-// returns the total rows affected.
+// inside the caller's transaction, and returns the total rows affected. Each chunk
+// binds the values its rows share only once (see fold); statements for full chunks
+// are prepared once per shape.
 //
 // The rows' parameters are built (args) in a second goroutine while the previous
 // chunk executes, so cleaning, hashing and encoding run beside the database's own
 // work instead of before it; args must therefore only read shared state.
 func (d *DB) bulkExec(ctx context.Context, tx *gorm.DB, prefix, suffix string, cols, chunk, n int, args func(i int, dst []any) []any) (int64, error) {
 	pool := tx.Statement.ConnPool
-	var full *sql.Stmt
+	prepared := map[bulkShape]*sql.Stmt{}
 	defer func() {
-		if full != nil {
-			full.Close()
+		for _, st := range prepared {
+			st.Close()
 		}
 	}()
 	// Three buffers: one executing, one ready, one being filled.
@@ -148,19 +259,21 @@ func (d *DB) bulkExec(ctx context.Context, tx *gorm.DB, prefix, suffix string, c
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		rows := len(buf) / cols
+		sh, params := fold(buf, cols)
 		var res sql.Result
 		var err error
-		if rows == chunk {
-			if full == nil {
-				full, err = pool.PrepareContext(ectx, prefix+" VALUES "+placeholders(chunk, cols, d.postgres)+" "+suffix)
-				if err != nil {
-					return total, err
-				}
+		st := prepared[sh]
+		if st == nil {
+			stmt := prefix + " VALUES " + values(sh, cols, d.postgres) + " " + suffix
+			if sh.rows != chunk || len(prepared) >= 8 {
+				// A last, short chunk, or a load whose rows keep changing shape.
+				res, err = pool.ExecContext(ectx, stmt, params...)
+			} else if st, err = pool.PrepareContext(ectx, stmt); err == nil {
+				prepared[sh] = st
 			}
-			res, err = full.ExecContext(ectx, buf...)
-		} else {
-			res, err = pool.ExecContext(ectx, prefix+" VALUES "+placeholders(rows, cols, d.postgres)+" "+suffix, buf...)
+		}
+		if st != nil && err == nil {
+			res, err = st.ExecContext(ectx, params...)
 		}
 		if err != nil {
 			return total, err
@@ -168,8 +281,8 @@ func (d *DB) bulkExec(ctx context.Context, tx *gorm.DB, prefix, suffix string, c
 		if k, err := res.RowsAffected(); err == nil {
 			total += k
 		}
-		clear(buf) // drop references to the rows' strings before the buffer waits for reuse
-		free <- buf
+		clear(params) // drop references to the rows' strings before the buffer waits for reuse
+		free <- buf[:0]
 	}
 	return total, nil
 }

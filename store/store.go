@@ -98,7 +98,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		if err := createSQLite(ctx, cfg.Path); err != nil {
 			return nil, err
 		}
-		dsn = "file:" + cfg.Path + "?_journal_mode=WAL&_busy_timeout=30000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536"
+		// _mutex=no: database/sql hands a connection to one goroutine at a time, so
+		// SQLite's per-connection mutex (a lock and unlock around every bound parameter)
+		// protects nothing here.
+		dsn = "file:" + cfg.Path + "?_journal_mode=WAL&_busy_timeout=30000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536&_mutex=no"
 		d.db, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: sqliteDriver, DSN: dsn}), gcfg)
 	}
 	if err != nil {

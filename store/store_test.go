@@ -516,3 +516,72 @@ func TestMemberPages(t *testing.T) {
 		assert.Equal(t, 69, all[3])
 	})
 }
+
+// TestInsertQueriesChunkShapes inserts one batch whose chunks share different columns
+// (all, some, none; NULLs in some rows or all) and checks every field comes back as
+// written, so binding a shared value once per chunk never shifts a value into
+// another row or column.
+func TestInsertQueriesChunkShapes(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		a, err := db.EnsureDataset(ctx, lmsys.Dataset{Name: "a", Source: "test"})
+		require.NoError(t, err)
+		b, err := db.EnsureDataset(ctx, lmsys.Dataset{Name: "b", Source: "test"})
+		require.NoError(t, err)
+		day := time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)
+		created := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+		qs := make([]lmsys.Query, 1337)
+		for i := range qs {
+			q := lmsys.Query{DatasetID: a.ID, ConversationID: fmt.Sprintf("c%05d", i), Text: fmt.Sprintf("text %d", i), CreatedAt: created}
+			switch {
+			case i < 500: // one chunk: model, language, timestamp and metadata shared
+				q.Model, q.Language, q.Timestamp = "gpt-4", "English", &day
+				q.Metadata = map[string]any{"turn": float64(1)}
+			case i < 1000: // every column differs somewhere
+				ts := day.Add(time.Duration(i) * time.Minute)
+				q.Model, q.Timestamp = fmt.Sprintf("m%d", i%3), &ts
+				if i%2 == 0 {
+					q.Language = "German"
+				}
+				if i%7 == 0 {
+					q.DatasetID = b.ID
+					q.CreatedAt = created.Add(time.Hour)
+				}
+			default: // a short last chunk from the other dataset, NULLs throughout
+				q.DatasetID = b.ID
+			}
+			qs[i] = q
+		}
+		n, err := db.InsertQueries(ctx, qs)
+		require.NoError(t, err)
+		require.Equal(t, len(qs), n)
+
+		got, err := db.ListQueries(ctx, lmsys.QueryFilter{})
+		require.NoError(t, err)
+		require.Len(t, got, len(qs))
+		byConv := map[string]lmsys.Query{}
+		for _, q := range got {
+			byConv[q.ConversationID] = q
+		}
+		for _, want := range qs {
+			q, ok := byConv[want.ConversationID]
+			require.True(t, ok, want.ConversationID)
+			assert.Equal(t, want.DatasetID, q.DatasetID, want.ConversationID)
+			assert.Equal(t, want.Text, q.Text, want.ConversationID)
+			assert.Equal(t, want.Model, q.Model, want.ConversationID)
+			assert.Equal(t, want.Language, q.Language, want.ConversationID)
+			assert.Equal(t, want.Metadata, q.Metadata, want.ConversationID)
+			assert.True(t, want.CreatedAt.Equal(q.CreatedAt), "%s: created %v, want %v", want.ConversationID, q.CreatedAt, want.CreatedAt)
+			if want.Timestamp == nil {
+				assert.Nil(t, q.Timestamp, want.ConversationID)
+			} else if assert.NotNil(t, q.Timestamp, want.ConversationID) {
+				assert.True(t, want.Timestamp.Equal(*q.Timestamp), "%s: timestamp %v, want %v", want.ConversationID, *q.Timestamp, *want.Timestamp)
+			}
+		}
+
+		// The same batch again inserts nothing.
+		n, err = db.InsertQueries(ctx, qs)
+		require.NoError(t, err)
+		assert.Zero(t, n)
+	})
+}
