@@ -97,8 +97,8 @@ func (d *DB) PutEmbeddings(ctx context.Context, space lmsys.Space, vectors map[s
 	key := space.String()
 	now := time.Now().UTC()
 	return d.inTx(ctx, func(tx *gorm.DB) error {
-		_, err := d.bulkExec(ctx, tx, `INSERT INTO embeddings (space, text_hash, vector, created_at)`,
-			`ON CONFLICT (space, text_hash) DO NOTHING`, 4, 250, len(items),
+		prefix, suffix := d.insertIgnoring(`embeddings (space, text_hash, vector, created_at)`, `space, text_hash`)
+		_, err := d.bulkExec(ctx, tx, prefix, suffix, 4, 250, len(items),
 			func(i int, dst []any) []any { return append(dst, key, items[i].h, items[i].v, now) })
 		if err != nil {
 			return fmt.Errorf("store: put %d embeddings: %w", len(items), err)
