@@ -147,7 +147,7 @@ const sqliteDriver = "sqlite3_lmsys"
 func init() {
 	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
 		// The checkpointer copies the log back (see checkpoint.go), not the writers.
-		_, err := c.Exec("PRAGMA wal_autocheckpoint = 0", nil)
+		_, err := c.Exec(fmt.Sprintf("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = %d", logSizeLimit), nil)
 		return err
 	}})
 }
@@ -256,7 +256,7 @@ func (d *DB) restartLog(ctx context.Context) {
 		return // a checkpoint cannot run inside a transaction; the outermost one restarts
 	}
 	if d.ckpt.restartDue() {
-		_ = d.db.WithContext(ctx).Exec(`PRAGMA wal_checkpoint(TRUNCATE)`).Error
+		_ = d.db.WithContext(ctx).Exec(`PRAGMA wal_checkpoint(RESTART)`).Error
 	}
 }
 
