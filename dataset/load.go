@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/store"
 )
 
 // DefaultBatchSize is the number of queries Load hands to InsertQueries at a time.
@@ -176,8 +177,8 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan []lmsys.Query, 2)
-	free := make(chan []lmsys.Query, 3)
+	batches := make(chan loadBatch, 2)
+	free := make(chan loadBatch, 3)
 	prodErr := make(chan error, 1)
 	// The producer owns stats fields Rows, Queries, Skipped, Repaired and
 	// DerivedIDs until it closes batches; the consumer owns Inserted.
@@ -189,21 +190,28 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 	var werr error
 	for b := range batches {
 		if werr == nil {
-			n, err := st.InsertQueries(ctx, b)
+			var n int
+			var err error
+			if b.prepared != nil {
+				n, err = st.(preparingStore).InsertPrepared(ctx, b.prepared)
+			} else {
+				n, err = st.InsertQueries(ctx, b.qs)
+			}
 			if err != nil && ctx.Err() != nil {
 				werr = fmt.Errorf("load interrupted after %d queries: %w", queued, ctx.Err())
 				cancel()
 			} else if err != nil {
-				werr = fmt.Errorf("inserting queries %d–%d: %w", queued+1, queued+int64(len(b)), err)
+				werr = fmt.Errorf("inserting queries %d–%d: %w", queued+1, queued+int64(len(b.qs)), err)
 				cancel()
 			} else {
 				inserted += int64(n)
-				queued += int64(len(b))
+				queued += int64(len(b.qs))
 				opts.Progress.Report("load", queued, total)
 			}
 		}
+		b.qs = b.qs[:0]
 		select {
-		case free <- b[:0]:
+		case free <- b:
 		default:
 		}
 	}
@@ -220,14 +228,33 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 	return stats, nil
 }
 
+// loadBatch is one batch of queries on its way from the producer to the writer,
+// prepared for a preparingStore.
+type loadBatch struct {
+	qs       []lmsys.Query
+	prepared *store.PreparedQueries
+}
+
+// preparingStore is a store that can turn a batch into statement arguments on
+// another goroutine than the one writing (store.DB): the producer prepares each
+// batch, so the writer only binds and executes, and the two cores split the work.
+type preparingStore interface {
+	PrepareQueries(qs []lmsys.Query, reuse *store.PreparedQueries) *store.PreparedQueries
+	InsertPrepared(ctx context.Context, p *store.PreparedQueries) (int, error)
+}
+
 func produce(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions, name string, datasets map[string]int64,
-	batchSize int, stats *LoadStats, batches chan<- []lmsys.Query, free <-chan []lmsys.Query) error {
+	batchSize int, stats *LoadStats, batches chan<- loadBatch, free <-chan loadBatch) error {
 	var ids idDeriver
 	var accepted int64
-	batch := make([]lmsys.Query, 0, batchSize)
+	ps, _ := st.(preparingStore)
+	batch := loadBatch{qs: make([]lmsys.Query, 0, batchSize)}
 	send := func() bool {
-		if len(batch) == 0 {
+		if len(batch.qs) == 0 {
 			return true
+		}
+		if ps != nil {
+			batch.prepared = ps.PrepareQueries(batch.qs, batch.prepared)
 		}
 		select {
 		case batches <- batch:
@@ -237,7 +264,7 @@ func produce(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOpti
 		select {
 		case batch = <-free:
 		default:
-			batch = make([]lmsys.Query, 0, batchSize)
+			batch = loadBatch{qs: make([]lmsys.Query, 0, batchSize)}
 		}
 		return true
 	}
@@ -289,7 +316,7 @@ func produce(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOpti
 			id = ids.derive(dsName, text)
 			stats.DerivedIDs++
 		}
-		batch = append(batch, lmsys.Query{
+		batch.qs = append(batch.qs, lmsys.Query{
 			DatasetID:      dsID,
 			ConversationID: id,
 			Model:          cleanField(rec.Model),
@@ -300,7 +327,7 @@ func produce(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOpti
 			CreatedAt:      now,
 		})
 		accepted++
-		if len(batch) >= batchSize && !send() {
+		if len(batch.qs) >= batchSize && !send() {
 			return ctx.Err()
 		}
 		if opts.Limit > 0 && accepted >= opts.Limit {

@@ -1,10 +1,14 @@
 package store
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/lmsys-go/lmsys"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestFoldAndValues(t *testing.T) {
@@ -68,4 +72,16 @@ func TestFoldAndValues(t *testing.T) {
 			assert.Equal(t, tc.pg, values(sh, tc.cols, true))
 		})
 	}
+}
+
+func TestInsertPreparedRejectsAnotherKindOfStore(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, Config{Path: filepath.Join(t.TempDir(), "q.db")})
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.InsertPrepared(ctx, &PreparedQueries{n: 1, postgres: true})
+	require.ErrorIs(t, err, lmsys.ErrInvalidInput)
+	n, err := db.InsertPrepared(ctx, db.PrepareQueries(nil, nil))
+	require.NoError(t, err)
+	assert.Zero(t, n)
 }

@@ -227,13 +227,6 @@ func values(sh bulkShape, cols int, postgres bool) string {
 // chunk executes, so cleaning, hashing and encoding run beside the database's own
 // work instead of before it; args must therefore only read shared state.
 func (d *DB) bulkExec(ctx context.Context, tx *gorm.DB, prefix, suffix string, cols, chunk, n int, args func(i int, dst []any) []any) (int64, error) {
-	pool := tx.Statement.ConnPool
-	prepared := map[bulkShape]*sql.Stmt{}
-	defer func() {
-		for _, st := range prepared {
-			st.Close()
-		}
-	}()
 	// Three buffers: one executing, one ready, one being filled.
 	free := make(chan []any, 3)
 	for range 3 {
@@ -262,43 +255,111 @@ func (d *DB) bulkExec(ctx context.Context, tx *gorm.DB, prefix, suffix string, c
 			}
 		}
 	}()
-	// The statements run with a context that cannot be cancelled: given a cancellable
-	// one, the driver runs each statement on a goroutine of its own and waits for it,
-	// a hand-over per chunk that cost a bulk load a fifth of its time while parsing
-	// kept both cores busy. Cancellation is checked between chunks instead (a chunk
-	// takes a few milliseconds).
-	ectx := context.WithoutCancel(ctx)
+	ex := d.newChunkExec(tx, prefix, suffix, cols, chunk)
+	defer ex.close()
 	var total int64
 	for buf := range ready {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
 		sh, params := fold(buf, cols)
-		var res sql.Result
-		var err error
-		st := prepared[sh]
-		if st == nil {
-			stmt := prefix + " VALUES " + values(sh, cols, d.postgres) + " " + suffix
-			if sh.rows != chunk || len(prepared) >= 8 {
-				// A last, short chunk, or a load whose rows keep changing shape.
-				res, err = pool.ExecContext(ectx, stmt, params...)
-			} else if st, err = pool.PrepareContext(ectx, stmt); err == nil {
-				prepared[sh] = st
-			}
-		}
-		if st != nil && err == nil {
-			res, err = st.ExecContext(ectx, params...)
-		}
+		k, err := ex.exec(ctx, sh, params)
 		if err != nil {
 			return total, err
 		}
-		if k, err := res.RowsAffected(); err == nil {
-			total += k
-		}
+		total += k
 		clear(params) // drop references to the rows' strings before the buffer waits for reuse
 		free <- buf[:0]
 	}
 	return total, nil
+}
+
+// chunkExec runs the chunks of one bulk statement inside a transaction, with a
+// prepared statement per shape of full chunk.
+type chunkExec struct {
+	d              *DB
+	pool           gorm.ConnPool
+	prefix, suffix string
+	cols, chunk    int
+	prepared       map[bulkShape]*sql.Stmt
+}
+
+func (d *DB) newChunkExec(tx *gorm.DB, prefix, suffix string, cols, chunk int) *chunkExec {
+	return &chunkExec{d: d, pool: tx.Statement.ConnPool, prefix: prefix, suffix: suffix, cols: cols, chunk: chunk,
+		prepared: map[bulkShape]*sql.Stmt{}}
+}
+
+func (e *chunkExec) close() {
+	for _, st := range e.prepared {
+		st.Close()
+	}
+}
+
+// exec runs one folded chunk and returns the rows it affected.
+func (e *chunkExec) exec(ctx context.Context, sh bulkShape, params []any) (int64, error) {
+	// The statements run with a context that cannot be cancelled: given a cancellable
+	// one, the driver runs each statement on a goroutine of its own and waits for it,
+	// a hand-over per chunk that cost a bulk load a fifth of its time while parsing
+	// kept both cores busy. Callers check cancellation between chunks instead (a
+	// chunk takes a few milliseconds).
+	ectx := context.WithoutCancel(ctx)
+	var res sql.Result
+	var err error
+	st := e.prepared[sh]
+	if st == nil {
+		stmt := e.prefix + " VALUES " + values(sh, e.cols, e.d.postgres) + " " + e.suffix
+		if sh.rows != e.chunk || len(e.prepared) >= 8 {
+			// A last, short chunk, or a load whose rows keep changing shape.
+			res, err = e.pool.ExecContext(ectx, stmt, params...)
+		} else if st, err = e.pool.PrepareContext(ectx, stmt); err == nil {
+			e.prepared[sh] = st
+		}
+	}
+	if st != nil && err == nil {
+		res, err = st.ExecContext(ectx, params...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	k, _ := res.RowsAffected() // both drivers report it
+	return k, nil
+}
+
+// insertQueriesCols is the number of columns InsertQueries and InsertPrepared write.
+const insertQueriesCols = 9
+
+// insertQueriesStmt returns the prefix and suffix of the bulk statement of
+// InsertQueries and InsertPrepared.
+func (d *DB) insertQueriesStmt() (prefix, suffix string) {
+	return d.insertIgnoring(`queries (dataset_id, conversation_id, model, query_text, language, extra_metadata, created_at, timestamp, text_hash)`,
+		`dataset_id, conversation_id`)
+}
+
+// queryArgs returns the function that appends the statement arguments of qs[i]:
+// text cleaned and hashed, metadata encoded, times formatted. It is for one
+// goroutine at a time.
+func (d *DB) queryArgs(qs []lmsys.Query) func(i int, dst []any) []any {
+	now := time.Now().UTC()
+	created, stamp := d.timeArgs(), d.timeArgs()
+	return func(i int, dst []any) []any {
+		q := &qs[i]
+		text := cleanText(q.Text)
+		var meta any
+		if len(q.Metadata) > 0 {
+			b, _ := json.Marshal(q.Metadata)
+			meta = cleanText(string(b))
+		}
+		var ts any
+		if q.Timestamp != nil {
+			ts = stamp(q.Timestamp.UTC())
+		}
+		at := q.CreatedAt
+		if at.IsZero() {
+			at = now
+		}
+		return append(dst, q.DatasetID, cleanText(q.ConversationID), nullString(cleanText(q.Model)), text,
+			nullString(cleanText(q.Language)), meta, created(at), ts, lmsys.TextHash(text))
+	}
 }
 
 // InsertQueries inserts the queries whose (dataset, conversation id) is new, in one
@@ -308,37 +369,98 @@ func (d *DB) InsertQueries(ctx context.Context, qs []lmsys.Query) (int, error) {
 	if len(qs) == 0 {
 		return 0, nil
 	}
-	now := time.Now().UTC()
 	var inserted int64
-	created, stamp := d.timeArgs(), d.timeArgs()
 	err := d.inTx(ctx, func(tx *gorm.DB) error {
-		prefix, suffix := d.insertIgnoring(`queries (dataset_id, conversation_id, model, query_text, language, extra_metadata, created_at, timestamp, text_hash)`,
-			`dataset_id, conversation_id`)
-		n, err := d.bulkExec(ctx, tx, prefix, suffix, 9, insertChunk, len(qs),
-			func(i int, dst []any) []any {
-				q := &qs[i]
-				text := cleanText(q.Text)
-				var meta any
-				if len(q.Metadata) > 0 {
-					b, _ := json.Marshal(q.Metadata)
-					meta = cleanText(string(b))
-				}
-				var ts any
-				if q.Timestamp != nil {
-					ts = stamp(q.Timestamp.UTC())
-				}
-				at := q.CreatedAt
-				if at.IsZero() {
-					at = now
-				}
-				return append(dst, q.DatasetID, cleanText(q.ConversationID), nullString(cleanText(q.Model)), text,
-					nullString(cleanText(q.Language)), meta, created(at), ts, lmsys.TextHash(text))
-			})
+		prefix, suffix := d.insertQueriesStmt()
+		n, err := d.bulkExec(ctx, tx, prefix, suffix, insertQueriesCols, insertChunk, len(qs), d.queryArgs(qs))
 		inserted = n
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("store: insert %d queries: %w", len(qs), err)
+	}
+	return int(inserted), nil
+}
+
+// PreparedQueries is a batch of queries made ready for InsertPrepared: cleaned,
+// hashed, encoded as statement arguments and folded chunk by chunk. A loader
+// prepares the next batch on its own goroutine while the store writes the previous
+// one, so the writing goroutine only binds and executes.
+type PreparedQueries struct {
+	n        int
+	postgres bool // the kind of store that prepared it
+	chunks   []preparedChunk
+}
+
+type preparedChunk struct {
+	shape  bulkShape
+	params []any
+}
+
+// Len returns the number of queries in the batch.
+func (p *PreparedQueries) Len() int { return p.n }
+
+// PrepareQueries prepares qs for InsertPrepared, reusing the memory of reuse when it
+// is not nil (reuse must not be in use any more). It only reads the store's settings,
+// so any goroutine may call it.
+func (d *DB) PrepareQueries(qs []lmsys.Query, reuse *PreparedQueries) *PreparedQueries {
+	p := reuse
+	if p == nil {
+		p = &PreparedQueries{}
+	}
+	old := p.chunks
+	p.n, p.postgres, p.chunks = len(qs), d.postgres, p.chunks[:0]
+	args := d.queryArgs(qs)
+	for start, c := 0, 0; start < len(qs); start, c = start+insertChunk, c+1 {
+		var buf []any
+		if c < len(old) {
+			buf = old[c].params[:cap(old[c].params)]
+			clear(buf)
+			buf = buf[:0]
+		} else {
+			buf = make([]any, 0, insertQueriesCols*insertChunk)
+		}
+		for i := start; i < min(start+insertChunk, len(qs)); i++ {
+			buf = args(i, buf)
+		}
+		sh, params := fold(buf, insertQueriesCols)
+		p.chunks = append(p.chunks, preparedChunk{shape: sh, params: params})
+	}
+	for c := len(p.chunks); c < len(old); c++ {
+		clear(old[c].params[:cap(old[c].params)]) // unused chunks keep no strings alive
+	}
+	return p
+}
+
+// InsertPrepared inserts a batch prepared by a store of the same kind (SQLite or
+// PostgreSQL) as InsertQueries inserts its queries: the new (dataset, conversation id)
+// pairs, in one transaction. It returns how many were inserted.
+func (d *DB) InsertPrepared(ctx context.Context, p *PreparedQueries) (int, error) {
+	if p == nil || p.n == 0 {
+		return 0, nil
+	}
+	if p.postgres != d.postgres {
+		return 0, fmt.Errorf("%w: queries prepared for another kind of store", lmsys.ErrInvalidInput)
+	}
+	var inserted int64
+	err := d.inTx(ctx, func(tx *gorm.DB) error {
+		prefix, suffix := d.insertQueriesStmt()
+		ex := d.newChunkExec(tx, prefix, suffix, insertQueriesCols, insertChunk)
+		defer ex.close()
+		for _, c := range p.chunks {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			k, err := ex.exec(ctx, c.shape, c.params)
+			if err != nil {
+				return err
+			}
+			inserted += k
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: insert %d queries: %w", p.n, err)
 	}
 	return int(inserted), nil
 }

@@ -520,9 +520,32 @@ func TestMemberPages(t *testing.T) {
 // TestInsertQueriesChunkShapes inserts one batch whose chunks share different columns
 // (all, some, none; NULLs in some rows or all) and checks every field comes back as
 // written, so binding a shared value once per chunk never shifts a value into
-// another row or column.
+// another row or column; through InsertQueries and through PrepareQueries and
+// InsertPrepared, whose memory a smaller batch then reuses.
 func TestInsertQueriesChunkShapes(t *testing.T) {
-	testdb.Each(t, func(t *testing.T, db *store.DB) {
+	var prepared *store.PreparedQueries
+	paths := []struct {
+		name   string
+		insert func(db *store.DB, qs []lmsys.Query) (int, error)
+	}{
+		{"InsertQueries", func(db *store.DB, qs []lmsys.Query) (int, error) { return db.InsertQueries(context.Background(), qs) }},
+		{"InsertPrepared", func(db *store.DB, qs []lmsys.Query) (int, error) {
+			prepared = db.PrepareQueries(qs, prepared)
+			require.Equal(t, len(qs), prepared.Len())
+			return db.InsertPrepared(context.Background(), prepared)
+		}},
+	}
+	for _, path := range paths {
+		t.Run(path.name, func(t *testing.T) {
+			testdb.Each(t, func(t *testing.T, db *store.DB) {
+				testChunkShapes(t, db, path.insert)
+			})
+		})
+	}
+}
+
+func testChunkShapes(t *testing.T, db *store.DB, insert func(db *store.DB, qs []lmsys.Query) (int, error)) {
+	{
 		ctx := context.Background()
 		a, err := db.EnsureDataset(ctx, lmsys.Dataset{Name: "a", Source: "test"})
 		require.NoError(t, err)
@@ -552,13 +575,23 @@ func TestInsertQueriesChunkShapes(t *testing.T) {
 			}
 			qs[i] = q
 		}
-		n, err := db.InsertQueries(ctx, qs)
+		n, err := insert(db, qs)
 		require.NoError(t, err)
 		require.Equal(t, len(qs), n)
+		// A smaller batch after it, new and old queries mixed.
+		more := append([]lmsys.Query{}, qs[:600]...)
+		for i := 0; i < 100; i++ {
+			more[3*i] = lmsys.Query{DatasetID: b.ID, ConversationID: fmt.Sprintf("more%03d", i), Text: fmt.Sprintf("more %d", i),
+				Model: "claude", CreatedAt: created}
+		}
+		n, err = insert(db, more)
+		require.NoError(t, err)
+		require.Equal(t, 100, n)
+		qs = append(qs, more[:300]...)
 
 		got, err := db.ListQueries(ctx, lmsys.QueryFilter{})
 		require.NoError(t, err)
-		require.Len(t, got, len(qs))
+		require.Len(t, got, len(qs)-200)
 		byConv := map[string]lmsys.Query{}
 		for _, q := range got {
 			byConv[q.ConversationID] = q
@@ -580,8 +613,8 @@ func TestInsertQueriesChunkShapes(t *testing.T) {
 		}
 
 		// The same batch again inserts nothing.
-		n, err = db.InsertQueries(ctx, qs)
+		n, err = insert(db, qs)
 		require.NoError(t, err)
 		assert.Zero(t, n)
-	})
+	}
 }
