@@ -1,6 +1,8 @@
 package dataset
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,12 +44,40 @@ func skipWS(data []byte, i int) int {
 	return i
 }
 
+// Bytes repeated in each byte of a word, for plainRun.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plainRun returns how many leading bytes of b, in whole 8-byte words, are plain
+// string content: no quote, no backslash, no control character. It tests a word at a
+// time: for a word v, (v − ones) &^ v has a high bit set exactly when some byte of v
+// is zero, so applied to v XOR a repeated byte it finds that byte, and applied with
+// 0x20 in each byte it finds the bytes below 0x20. Long texts are scanned several
+// times faster than byte by byte.
+func plainRun(b []byte) int {
+	n := 0
+	for ; n+8 <= len(b); n += 8 {
+		v := binary.LittleEndian.Uint64(b[n:])
+		q := v ^ (ones * '"')
+		bs := v ^ (ones * '\\')
+		if ((q-ones)&^q|(bs-ones)&^bs|(v-ones*0x20)&^v)&highs != 0 {
+			break
+		}
+	}
+	return n
+}
+
 // scanString validates the string starting at data[i] == '"' and returns the index
 // after its closing quote and whether it contains escapes.
 func scanString(data []byte, i int) (int, bool, error) {
 	esc := false
 	i++
 	for i < len(data) {
+		if i += plainRun(data[i:]); i >= len(data) {
+			break
+		}
 		c := data[i]
 		switch {
 		case c == '"':
@@ -287,14 +317,7 @@ func decodeString(raw []byte) (string, error) {
 		return "", errNotString
 	}
 	body := raw[1 : len(raw)-1]
-	hasEsc := false
-	for _, c := range body {
-		if c == '\\' {
-			hasEsc = true
-			break
-		}
-	}
-	if !hasEsc {
+	if bytes.IndexByte(body, '\\') < 0 {
 		return string(body), nil
 	}
 	var s string
