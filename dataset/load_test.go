@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/testdb"
 	"github.com/lmsys-go/lmsys/store"
 )
 
@@ -203,4 +204,73 @@ func TestLoadRejectsFatalSourceErrors(t *testing.T) {
 	_, err = Load(context.Background(), &ReaderSource{Label: "obj.json", Format: FormatJSON, Reader: strings.NewReader(`{"text":"a"}`)}, st, LoadOptions{})
 	require.ErrorIs(t, err, lmsys.ErrInvalidInput)
 	assert.Empty(t, st.datasets)
+}
+
+// TestLoadIntoStores loads the same file into SQLite and PostgreSQL through the
+// stores' prepared path (PrepareQueries on the parsing goroutine, InsertPrepared on
+// the writer): batches that end mid-chunk, rows of two datasets, varied models and
+// languages, some with timestamps and extra fields, repeated ids; then loads it again.
+func TestLoadIntoStores(t *testing.T) {
+	var b strings.Builder
+	models := []string{"gpt-4", "claude-1", ""}
+	for i := range 3000 {
+		id := i
+		if i%97 == 0 {
+			id = i / 2 // an id seen before in the same dataset half the time
+		}
+		fmt.Fprintf(&b, `{"id":"c%d","text":"query %d about topic %d","src":"%s","model":"%s","language":"%s"`,
+			id, i, i%13, []string{"alpha", "beta"}[id%2], models[i%3], []string{"English", "German"}[i%2])
+		if i%5 == 0 {
+			fmt.Fprintf(&b, `,"timestamp":"2026-0%d-1%dT08:00:00Z","turn":%d`, 1+i%9, i%10, i%4)
+		}
+		b.WriteString("}\n")
+	}
+	data := b.String()
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		src := func() Source {
+			return &ReaderSource{Label: "x.jsonl", Reader: strings.NewReader(data), Mapping: Mapping{Dataset: "src"}}
+		}
+		stats, err := Load(ctx, src(), db, LoadOptions{BatchSize: 700})
+		require.NoError(t, err)
+		assert.Equal(t, int64(3000), stats.Queries)
+		n, err := db.CountQueries(ctx, lmsys.QueryFilter{})
+		require.NoError(t, err)
+		assert.Equal(t, stats.Inserted, n)
+		assert.Equal(t, stats.Queries-stats.Inserted, stats.Existing)
+		assert.Greater(t, stats.Existing, int64(0), "repeated ids are left as they are")
+
+		alpha, err := db.ListQueries(ctx, lmsys.QueryFilter{Dataset: "alpha", Limit: 5000})
+		require.NoError(t, err)
+		beta, err := db.CountQueries(ctx, lmsys.QueryFilter{Dataset: "beta"})
+		require.NoError(t, err)
+		assert.Equal(t, n, int64(len(alpha))+beta)
+		for _, q := range alpha {
+			var id, i, topic int
+			_, err := fmt.Sscanf(q.ConversationID, "c%d", &id)
+			require.NoError(t, err)
+			_, err = fmt.Sscanf(q.Text, "query %d about topic %d", &i, &topic)
+			require.NoError(t, err, q.Text)
+			assert.Zero(t, id%2, "alpha holds even ids")
+			assert.Equal(t, i%13, topic)
+			assert.Equal(t, models[i%3], q.Model, q.Text)
+			assert.Equal(t, []string{"English", "German"}[i%2], q.Language, q.Text)
+			if i%5 == 0 {
+				if assert.NotNil(t, q.Timestamp, q.Text) {
+					assert.Equal(t, 1+i%9, int(q.Timestamp.Month()), q.Text)
+				}
+				assert.EqualValues(t, i%4, q.Metadata["turn"], q.Text)
+			} else {
+				assert.Nil(t, q.Timestamp, q.Text)
+			}
+		}
+
+		again, err := Load(ctx, src(), db, LoadOptions{BatchSize: 700})
+		require.NoError(t, err)
+		assert.Zero(t, again.Inserted)
+		assert.Equal(t, int64(3000), again.Existing)
+		m, err := db.CountQueries(ctx, lmsys.QueryFilter{})
+		require.NoError(t, err)
+		assert.Equal(t, n, m)
+	})
 }
