@@ -70,6 +70,25 @@ type QueryStore interface {
 	Clear(ctx context.Context) error
 }
 
+// PreparedQueries is a batch of queries a QueryPreparer made ready to insert.
+type PreparedQueries interface {
+	// Len returns the number of queries in the batch.
+	Len() int
+}
+
+// QueryPreparer is an optional extension of QueryStore for bulk loads: a loader
+// prepares each batch (cleaning, hashing, encoding) on its own goroutine while the
+// store writes the previous one, so the writing goroutine only writes.
+type QueryPreparer interface {
+	// PrepareQueries prepares qs for InsertPrepared, reusing the memory of reuse (a
+	// batch this store prepared and no longer in use) when it is not nil. It may be
+	// called from any goroutine.
+	PrepareQueries(qs []Query, reuse PreparedQueries) PreparedQueries
+	// InsertPrepared inserts a batch this store prepared, as InsertQueries inserts
+	// queries, and returns how many were inserted. It is one transaction.
+	InsertPrepared(ctx context.Context, p PreparedQueries) (int, error)
+}
+
 // EmbeddingStore caches embeddings keyed by (space, TextHash(text)).
 type EmbeddingStore interface {
 	// GetEmbeddings returns the cached vectors of the given hashes that exist.

@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/lmsys-go/lmsys"
-	"github.com/lmsys-go/lmsys/store"
 )
 
 // DefaultBatchSize is the number of queries Load hands to InsertQueries at a time.
@@ -193,7 +192,7 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 			var n int
 			var err error
 			if b.prepared != nil {
-				n, err = st.(preparingStore).InsertPrepared(ctx, b.prepared)
+				n, err = st.(lmsys.QueryPreparer).InsertPrepared(ctx, b.prepared)
 			} else {
 				n, err = st.InsertQueries(ctx, b.qs)
 			}
@@ -229,25 +228,19 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 }
 
 // loadBatch is one batch of queries on its way from the producer to the writer,
-// prepared for a preparingStore.
+// prepared when the store is a lmsys.QueryPreparer: the producer then does the
+// cleaning, hashing and encoding, so the writer only writes and the two cores split
+// the work.
 type loadBatch struct {
 	qs       []lmsys.Query
-	prepared *store.PreparedQueries
-}
-
-// preparingStore is a store that can turn a batch into statement arguments on
-// another goroutine than the one writing (store.DB): the producer prepares each
-// batch, so the writer only binds and executes, and the two cores split the work.
-type preparingStore interface {
-	PrepareQueries(qs []lmsys.Query, reuse *store.PreparedQueries) *store.PreparedQueries
-	InsertPrepared(ctx context.Context, p *store.PreparedQueries) (int, error)
+	prepared lmsys.PreparedQueries
 }
 
 func produce(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions, name string, datasets map[string]int64,
 	batchSize int, stats *LoadStats, batches chan<- loadBatch, free <-chan loadBatch) error {
 	var ids idDeriver
 	var accepted int64
-	ps, _ := st.(preparingStore)
+	ps, _ := st.(lmsys.QueryPreparer)
 	batch := loadBatch{qs: make([]lmsys.Query, 0, batchSize)}
 	send := func() bool {
 		if len(batch.qs) == 0 {

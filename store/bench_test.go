@@ -24,7 +24,7 @@ func BenchmarkInsertQueries(b *testing.B) {
 // prepared (PrepareQueries) outside the timer, as dataset.Load prepares them on its
 // parsing goroutine, so this is the rate the single SQLite writer can sustain.
 func BenchmarkInsertPrepared(b *testing.B) {
-	var p *store.PreparedQueries
+	var p lmsys.PreparedQueries
 	benchmarkInsert(b, func(db *store.DB, qs []lmsys.Query) (func() (int, error), error) {
 		p = db.PrepareQueries(qs, p)
 		return func() (int, error) { return db.InsertPrepared(context.Background(), p) }, nil

@@ -81,7 +81,14 @@ func TestInsertPreparedRejectsAnotherKindOfStore(t *testing.T) {
 	defer db.Close()
 	_, err = db.InsertPrepared(ctx, &PreparedQueries{n: 1, postgres: true})
 	require.ErrorIs(t, err, lmsys.ErrInvalidInput)
+	_, err = db.InsertPrepared(ctx, foreignBatch{})
+	require.ErrorIs(t, err, lmsys.ErrInvalidInput)
 	n, err := db.InsertPrepared(ctx, db.PrepareQueries(nil, nil))
 	require.NoError(t, err)
 	assert.Zero(t, n)
 }
+
+// foreignBatch is a lmsys.PreparedQueries that no store.DB prepared.
+type foreignBatch struct{}
+
+func (foreignBatch) Len() int { return 1 }

@@ -385,7 +385,7 @@ func (d *DB) InsertQueries(ctx context.Context, qs []lmsys.Query) (int, error) {
 // PreparedQueries is a batch of queries made ready for InsertPrepared: cleaned,
 // hashed, encoded as statement arguments and folded chunk by chunk. A loader
 // prepares the next batch on its own goroutine while the store writes the previous
-// one, so the writing goroutine only binds and executes.
+// one, so the writing goroutine only binds and executes (lmsys.QueryPreparer).
 type PreparedQueries struct {
 	n        int
 	postgres bool // the kind of store that prepared it
@@ -401,10 +401,10 @@ type preparedChunk struct {
 func (p *PreparedQueries) Len() int { return p.n }
 
 // PrepareQueries prepares qs for InsertPrepared, reusing the memory of reuse when it
-// is not nil (reuse must not be in use any more). It only reads the store's settings,
-// so any goroutine may call it.
-func (d *DB) PrepareQueries(qs []lmsys.Query, reuse *PreparedQueries) *PreparedQueries {
-	p := reuse
+// is a *PreparedQueries no longer in use. It only reads the store's settings, so any
+// goroutine may call it. The result is a *PreparedQueries.
+func (d *DB) PrepareQueries(qs []lmsys.Query, reuse lmsys.PreparedQueries) lmsys.PreparedQueries {
+	p, _ := reuse.(*PreparedQueries)
 	if p == nil {
 		p = &PreparedQueries{}
 	}
@@ -432,15 +432,20 @@ func (d *DB) PrepareQueries(qs []lmsys.Query, reuse *PreparedQueries) *PreparedQ
 	return p
 }
 
-// InsertPrepared inserts a batch prepared by a store of the same kind (SQLite or
+// InsertPrepared inserts a batch prepared by a store.DB of the same kind (SQLite or
 // PostgreSQL) as InsertQueries inserts its queries: the new (dataset, conversation id)
 // pairs, in one transaction. It returns how many were inserted.
-func (d *DB) InsertPrepared(ctx context.Context, p *PreparedQueries) (int, error) {
-	if p == nil || p.n == 0 {
+func (d *DB) InsertPrepared(ctx context.Context, prepared lmsys.PreparedQueries) (int, error) {
+	p, ok := prepared.(*PreparedQueries)
+	switch {
+	case prepared == nil || ok && p == nil:
 		return 0, nil
-	}
-	if p.postgres != d.postgres {
+	case !ok:
+		return 0, fmt.Errorf("%w: queries prepared by %T, not by a store.DB", lmsys.ErrInvalidInput, prepared)
+	case p.postgres != d.postgres:
 		return 0, fmt.Errorf("%w: queries prepared for another kind of store", lmsys.ErrInvalidInput)
+	case p.n == 0:
+		return 0, nil
 	}
 	var inserted int64
 	err := d.inTx(ctx, func(tx *gorm.DB) error {

@@ -64,7 +64,10 @@ type DB struct {
 	ckpt *checkpointer
 }
 
-var _ lmsys.Store = (*DB)(nil)
+var (
+	_ lmsys.Store         = (*DB)(nil)
+	_ lmsys.QueryPreparer = (*DB)(nil)
+)
 
 // Open opens (creating and migrating when needed) the database cfg names.
 func Open(ctx context.Context, cfg Config) (*DB, error) {

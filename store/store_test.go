@@ -523,7 +523,7 @@ func TestMemberPages(t *testing.T) {
 // another row or column; through InsertQueries and through PrepareQueries and
 // InsertPrepared, whose memory a smaller batch then reuses.
 func TestInsertQueriesChunkShapes(t *testing.T) {
-	var prepared *store.PreparedQueries
+	var prepared lmsys.PreparedQueries
 	paths := []struct {
 		name   string
 		insert func(db *store.DB, qs []lmsys.Query) (int, error)
