@@ -84,9 +84,10 @@ type QueryPreparer interface {
 	// batch this store prepared and no longer in use) when it is not nil. It may be
 	// called from any goroutine.
 	PrepareQueries(qs []Query, reuse PreparedQueries) PreparedQueries
-	// InsertPrepared inserts a batch this store prepared, as InsertQueries inserts
-	// queries, and returns how many were inserted. It is one transaction.
-	InsertPrepared(ctx context.Context, p PreparedQueries) (int, error)
+	// InsertPrepared inserts batches this store prepared, as InsertQueries inserts
+	// queries, and returns how many were inserted. It is one transaction for all of
+	// them: a loader that falls behind hands over the batches it has queued at once.
+	InsertPrepared(ctx context.Context, batches ...PreparedQueries) (int, error)
 }
 
 // EmbeddingStore caches embeddings keyed by (space, TextHash(text)).

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -273,4 +274,45 @@ func TestLoadIntoStores(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, n, m)
 	})
+}
+
+// slowPreparer is a store whose first prepared insert is slow, so batches queue up
+// behind it; it records how many batches each InsertPrepared call got.
+type slowPreparer struct {
+	*store.DB
+	calls []int
+}
+
+func (s *slowPreparer) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQueries) (int, error) {
+	if len(s.calls) == 0 {
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.calls = append(s.calls, len(batches))
+	return s.DB.InsertPrepared(ctx, batches...)
+}
+
+// TestLoadGroupsQueuedBatches checks that batches which queued up while the writer was
+// busy are written together, one transaction of at most groupRows rows, and that
+// nothing is lost or doubled.
+func TestLoadGroupsQueuedBatches(t *testing.T) {
+	var b strings.Builder
+	for i := range 4000 {
+		fmt.Fprintf(&b, "{\"id\":\"%x\",\"text\":\"query %d\"}\n", i*2654435761, i)
+	}
+	st := &slowPreparer{DB: testdb.SQLite(t)}
+	stats, err := Load(context.Background(), jsonlSource("g.jsonl", b.String()), st, LoadOptions{DatasetName: "g", BatchSize: 100})
+	require.NoError(t, err)
+	assert.Equal(t, int64(4000), stats.Inserted)
+	n, err := st.CountQueries(context.Background(), lmsys.QueryFilter{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(4000), n)
+	total, most := 0, 0
+	for _, c := range st.calls {
+		total += c
+		most = max(most, c)
+	}
+	assert.Equal(t, 40, total, "every batch once")
+	assert.Greater(t, most, 1, "batches queued behind the slow first call went in together")
+	assert.Less(t, most*100, groupRows+100, "a group stays within groupRows")
+	assert.Less(t, len(st.calls), 40)
 }

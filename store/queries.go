@@ -432,19 +432,26 @@ func (d *DB) PrepareQueries(qs []lmsys.Query, reuse lmsys.PreparedQueries) lmsys
 	return p
 }
 
-// InsertPrepared inserts a batch prepared by a store.DB of the same kind (SQLite or
-// PostgreSQL) as InsertQueries inserts its queries: the new (dataset, conversation id)
-// pairs, in one transaction. It returns how many were inserted.
-func (d *DB) InsertPrepared(ctx context.Context, prepared lmsys.PreparedQueries) (int, error) {
-	p, ok := prepared.(*PreparedQueries)
-	switch {
-	case prepared == nil || ok && p == nil:
-		return 0, nil
-	case !ok:
-		return 0, fmt.Errorf("%w: queries prepared by %T, not by a store.DB", lmsys.ErrInvalidInput, prepared)
-	case p.postgres != d.postgres:
-		return 0, fmt.Errorf("%w: queries prepared for another kind of store", lmsys.ErrInvalidInput)
-	case p.n == 0:
+// InsertPrepared inserts batches prepared by a store.DB of the same kind (SQLite or
+// PostgreSQL) as InsertQueries inserts queries: the new (dataset, conversation id)
+// pairs, all batches in one transaction. It returns how many were inserted.
+func (d *DB) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQueries) (int, error) {
+	ps := make([]*PreparedQueries, 0, len(batches))
+	n := 0
+	for _, b := range batches {
+		p, ok := b.(*PreparedQueries)
+		switch {
+		case b == nil || ok && p == nil:
+			continue
+		case !ok:
+			return 0, fmt.Errorf("%w: queries prepared by %T, not by a store.DB", lmsys.ErrInvalidInput, b)
+		case p.postgres != d.postgres:
+			return 0, fmt.Errorf("%w: queries prepared for another kind of store", lmsys.ErrInvalidInput)
+		}
+		ps = append(ps, p)
+		n += p.n
+	}
+	if n == 0 {
 		return 0, nil
 	}
 	var inserted int64
@@ -452,20 +459,22 @@ func (d *DB) InsertPrepared(ctx context.Context, prepared lmsys.PreparedQueries)
 		prefix, suffix := d.insertQueriesStmt()
 		ex := d.newChunkExec(tx, prefix, suffix, insertQueriesCols, insertChunk)
 		defer ex.close()
-		for _, c := range p.chunks {
-			if err := ctx.Err(); err != nil {
-				return err
+		for _, p := range ps {
+			for _, c := range p.chunks {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				k, err := ex.exec(ctx, c.shape, c.params)
+				if err != nil {
+					return err
+				}
+				inserted += k
 			}
-			k, err := ex.exec(ctx, c.shape, c.params)
-			if err != nil {
-				return err
-			}
-			inserted += k
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("store: insert %d queries: %w", p.n, err)
+		return 0, fmt.Errorf("store: insert %d queries: %w", n, err)
 	}
 	return int(inserted), nil
 }

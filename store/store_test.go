@@ -618,3 +618,41 @@ func testChunkShapes(t *testing.T, db *store.DB, insert func(db *store.DB, qs []
 		assert.Zero(t, n)
 	}
 }
+
+// TestInsertPreparedBatchesInOneTransaction hands InsertPrepared several batches at
+// once: all are inserted, and a batch it cannot take refuses the whole call before
+// anything is written.
+func TestInsertPreparedBatchesInOneTransaction(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ds, err := db.EnsureDataset(ctx, lmsys.Dataset{Name: "g", Source: "test"})
+		require.NoError(t, err)
+		batch := func(from, n int) lmsys.PreparedQueries {
+			qs := make([]lmsys.Query, n)
+			for i := range qs {
+				qs[i] = lmsys.Query{DatasetID: ds.ID, ConversationID: fmt.Sprint("g", from+i), Text: fmt.Sprint("text ", from+i)}
+			}
+			return db.PrepareQueries(qs, nil)
+		}
+		_, err = db.InsertPrepared(ctx, batch(0, 10), otherBatch{})
+		require.ErrorIs(t, err, lmsys.ErrInvalidInput)
+		n, err := db.CountQueries(ctx, lmsys.QueryFilter{})
+		require.NoError(t, err)
+		assert.Zero(t, n, "nothing of a refused call is written")
+
+		got, err := db.InsertPrepared(ctx, batch(0, 700), nil, batch(700, 3), batch(500, 600))
+		require.NoError(t, err)
+		assert.Equal(t, 1100, got, "the last batch repeats 203 earlier ids")
+		n, err = db.CountQueries(ctx, lmsys.QueryFilter{})
+		require.NoError(t, err)
+		assert.Equal(t, int64(1100), n)
+		got, err = db.InsertPrepared(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, got)
+	})
+}
+
+// otherBatch is a lmsys.PreparedQueries that no store.DB prepared.
+type otherBatch struct{}
+
+func (otherBatch) Len() int { return 1 }
