@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -50,8 +52,10 @@ type genRow struct {
 	Language string `json:"language" parquet:"language"`
 }
 
-// genRows calls fn with n deterministic rows of about 600 characters of text.
-func genRows(n int, fn func(genRow) error) error {
+// genRows calls fn with n deterministic rows of about 600 characters of text. Their
+// ids are "gen-00000000", "gen-00000001", … or, with randomIDs, 32 hex digits (the
+// first half of the SHA-256 of that id) like LMSYS-Chat-1M's conversation ids.
+func genRows(n int, randomIDs bool, fn func(genRow) error) error {
 	rng := rand.New(rand.NewPCG(42, 1))
 	var b strings.Builder
 	for i := range n {
@@ -63,7 +67,12 @@ func genRows(n int, fn func(genRow) error) error {
 			}
 			b.WriteString(genWords[rng.IntN(len(genWords))])
 		}
-		if err := fn(genRow{ID: fmt.Sprintf("gen-%08d", i), Text: b.String(), Model: genModels[rng.IntN(len(genModels))],
+		id := fmt.Sprintf("gen-%08d", i)
+		if randomIDs {
+			sum := sha256.Sum256([]byte(id))
+			id = hex.EncodeToString(sum[:16])
+		}
+		if err := fn(genRow{ID: id, Text: b.String(), Model: genModels[rng.IntN(len(genModels))],
 			Language: genLangs[rng.IntN(len(genLangs))]}); err != nil {
 			return err
 		}
@@ -71,7 +80,7 @@ func genRows(n int, fn func(genRow) error) error {
 	return nil
 }
 
-func writeGenerated(path string, n int) error {
+func writeGenerated(path string, n int, randomIDs bool) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -80,7 +89,7 @@ func writeGenerated(path string, n int) error {
 	if strings.HasSuffix(path, ".parquet") {
 		w := parquet.NewGenericWriter[genRow](f, parquet.Compression(&parquet.Snappy), parquet.MaxRowsPerRowGroup(100000))
 		buf := make([]genRow, 0, 1024)
-		err := genRows(n, func(r genRow) error {
+		err := genRows(n, randomIDs, func(r genRow) error {
 			if buf = append(buf, r); len(buf) == cap(buf) {
 				_, err := w.Write(buf)
 				buf = buf[:0]
@@ -101,7 +110,7 @@ func writeGenerated(path string, n int) error {
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
 	enc := json.NewEncoder(bw)
-	if err := genRows(n, func(r genRow) error { return enc.Encode(r) }); err != nil {
+	if err := genRows(n, randomIDs, func(r genRow) error { return enc.Encode(r) }); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
@@ -125,6 +134,7 @@ func runLoad(ctx context.Context, args []string, r *reporter) error {
 	in := fs.String("in", "", "file to load (.jsonl, .parquet, … as `lmsys load --source` reads)")
 	gen := fs.Int("gen", 0, "write this many generated ~600-character rows to -out (JSONL, or Parquet when -out ends in .parquet) and exit")
 	out := fs.String("out", "", "file -gen writes")
+	randomIDs := fs.Bool("random-ids", false, "-gen: random 32-hex-digit conversation ids, like LMSYS-Chat-1M's, instead of sequential ones")
 	dbPath := fs.String("db", "", "SQLite file to create (default: a fresh temporary file, removed afterwards)")
 	batch := fs.Int("batch", dataset.DefaultBatchSize, "queries per insert transaction")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file")
@@ -138,7 +148,7 @@ func runLoad(ctx context.Context, args []string, r *reporter) error {
 			return errors.New("-gen needs -out FILE")
 		}
 		start := time.Now()
-		if err := writeGenerated(*out, *gen); err != nil {
+		if err := writeGenerated(*out, *gen, *randomIDs); err != nil {
 			return err
 		}
 		r.Row("generated", *gen, "file", *out, "size_mb", fileSizeMB(*out), "seconds", since(start))
