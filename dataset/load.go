@@ -18,7 +18,7 @@ import (
 // groupRows is the most rows of prepared batches Load writes in one transaction.
 const groupRows = 25_000
 
-// DefaultBatchSize is the number of queries Load hands to InsertQueries at a time.
+// DefaultBatchSize is the number of queries Load hands to the store at a time.
 const DefaultBatchSize = 5000
 
 // LoadOptions configure Load.
@@ -28,8 +28,10 @@ type LoadOptions struct {
 	DatasetName string
 	// Description is stored on the dataset when Load creates it.
 	Description string
-	// BatchSize is the number of queries per InsertQueries call (one transaction);
-	// 0 means DefaultBatchSize.
+	// BatchSize is the number of queries per batch, each one InsertQueries call (one
+	// transaction), or, for a lmsys.QueryPreparer, prepared at once; the batches that
+	// queue up behind a preparer's writer are written together, in one transaction of
+	// up to 25,000 queries. 0 means DefaultBatchSize.
 	BatchSize int
 	// Limit stops after this many usable queries (skipped rows do not count); 0 means
 	// no limit.
@@ -137,7 +139,7 @@ func cleanField(s string) string {
 // Load streams the records of src into st.
 //
 // It creates the dataset (opts.DatasetName, else src.DatasetName()) when missing, once
-// the first usable row is read, and inserts queries in batches of opts.BatchSize, each batch one transaction. Reading
+// the first usable row is read, and inserts queries in batches of opts.BatchSize (see LoadOptions). Reading
 // and writing overlap: rows are parsed while the previous batch is written. Load is
 // idempotent: the store ignores queries whose (dataset, conversation id) exists, and
 // a row without an id gets a deterministic one (see DeriveID), so loading a source

@@ -141,7 +141,7 @@ login). HF_ENDPOINT and HF_HOME are honoured; files are cached under $HF_HOME/lm
 	f.BoolVar(&useDemo, "demo", false, "load the bundled demo set ("+fmt.Sprint(len(demo.Queries()))+" queries)")
 	f.StringVar(&format, "format", "", "file format when the name does not say: parquet, jsonl, json, csv or tsv")
 	f.Int64Var(&limit, "limit", 0, "stop after this many usable queries (0: all)")
-	f.IntVar(&batch, "batch-size", dataset.DefaultBatchSize, "queries per insert transaction")
+	f.IntVar(&batch, "batch-size", dataset.DefaultBatchSize, "queries per batch (batches queued behind the database writer are committed together, up to 25,000 queries)")
 	f.StringVar(&datasetName, "dataset-name", "", "dataset name to load under (default: the file's or HF dataset's name)")
 	f.BoolVar(&strict, "strict", false, "stop at the first bad row, naming its file and line, instead of skipping it")
 	f.StringVar(&m.Text, "text-field", "", "field holding the query text (default: text, query, prompt, … or a chat field)")
