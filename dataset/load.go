@@ -183,8 +183,9 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 	defer cancel()
 	// Up to groupRows rows of prepared batches wait for the writer, which takes all
 	// those waiting in one transaction (see below).
+	ps, _ := st.(lmsys.QueryPreparer)
 	queue := 2
-	if _, ok := st.(lmsys.QueryPreparer); ok {
+	if ps != nil {
 		queue = min(max(2, groupRows/batchSize), 64)
 	}
 	batches := make(chan loadBatch, queue)
@@ -194,7 +195,7 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 	// DerivedIDs until it closes batches; the consumer owns Inserted.
 	go func() {
 		defer close(batches)
-		prodErr <- produce(ctx, src, st, opts, name, datasets, batchSize, &stats, batches, free)
+		prodErr <- produce(ctx, src, st, ps, opts, name, datasets, batchSize, &stats, batches, free)
 	}()
 	var inserted, queued int64
 	var werr error
@@ -209,7 +210,7 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 		group, prepared = append(group[:0], b), prepared[:0]
 		rows := len(b.qs)
 	drain:
-		for b.prepared != nil && rows < groupRows {
+		for ps != nil && rows < groupRows {
 			select {
 			case next, ok := <-batches:
 				if !ok {
@@ -224,11 +225,11 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 		if werr == nil {
 			var n int
 			var err error
-			if b.prepared != nil {
+			if ps != nil {
 				for _, g := range group {
 					prepared = append(prepared, g.prepared)
 				}
-				n, err = st.(lmsys.QueryPreparer).InsertPrepared(ctx, prepared...)
+				n, err = ps.InsertPrepared(ctx, prepared...)
 			} else {
 				n, err = st.InsertQueries(ctx, b.qs)
 			}
@@ -275,11 +276,11 @@ type loadBatch struct {
 	prepared lmsys.PreparedQueries
 }
 
-func produce(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions, name string, datasets map[string]int64,
+// produce reads src into batches; with ps set, it prepares each batch for ps.
+func produce(ctx context.Context, src Source, st lmsys.QueryStore, ps lmsys.QueryPreparer, opts LoadOptions, name string, datasets map[string]int64,
 	batchSize int, stats *LoadStats, batches chan<- loadBatch, free <-chan loadBatch) error {
 	var ids idDeriver
 	var accepted int64
-	ps, _ := st.(lmsys.QueryPreparer)
 	batch := loadBatch{qs: make([]lmsys.Query, 0, batchSize)}
 	send := func() bool {
 		if len(batch.qs) == 0 {

@@ -145,23 +145,8 @@ func fold(buf []any, cols int) (bulkShape, []any) {
 // comparable values count; anything else (byte slices, say) never matches.
 func sameArg(a, b any) bool {
 	switch x := a.(type) {
-	case nil:
-		return b == nil
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case int64:
-		y, ok := b.(int64)
-		return ok && x == y
-	case int:
-		y, ok := b.(int)
-		return ok && x == y
-	case float64:
-		y, ok := b.(float64)
-		return ok && x == y
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
+	case nil, string, int64, int, float64, bool:
+		return a == b // never panics: a's dynamic type is comparable
 	case time.Time:
 		y, ok := b.(time.Time)
 		return ok && x.Equal(y) && x.Location() == y.Location()
@@ -218,21 +203,31 @@ func values(sh bulkShape, cols int, postgres bool) string {
 	return b.String()
 }
 
+// buildChunk appends the arguments of rows from to to−1 (args) to buf and folds them
+// (see fold).
+func buildChunk(buf []any, from, to, cols int, args func(i int, dst []any) []any) preparedChunk {
+	for i := from; i < to; i++ {
+		buf = args(i, buf)
+	}
+	sh, params := fold(buf, cols)
+	return preparedChunk{shape: sh, params: params}
+}
+
 // bulkExec runs "prefix VALUES (...),(...) suffix" over rows in chunks of chunk rows,
 // inside the caller's transaction, and returns the total rows affected. Each chunk
 // binds the values its rows share only once (see fold); statements for full chunks
 // are prepared once per shape.
 //
-// The rows' parameters are built (args) in a second goroutine while the previous
-// chunk executes, so cleaning, hashing and encoding run beside the database's own
-// work instead of before it; args must therefore only read shared state.
+// The chunks are built (args, then fold) in a second goroutine while the previous
+// chunk executes, so encoding runs beside the database's own work instead of before
+// it; args must therefore only read shared state.
 func (d *DB) bulkExec(ctx context.Context, tx *gorm.DB, prefix, suffix string, cols, chunk, n int, args func(i int, dst []any) []any) (int64, error) {
 	// Three buffers: one executing, one ready, one being filled.
 	free := make(chan []any, 3)
 	for range 3 {
 		free <- make([]any, 0, cols*min(chunk, n))
 	}
-	ready := make(chan []any, 1)
+	ready := make(chan preparedChunk, 1)
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -244,12 +239,8 @@ func (d *DB) bulkExec(ctx context.Context, tx *gorm.DB, prefix, suffix string, c
 			case <-stop:
 				return
 			}
-			buf = buf[:0]
-			for i := start; i < min(start+chunk, n); i++ {
-				buf = args(i, buf)
-			}
 			select {
-			case ready <- buf:
+			case ready <- buildChunk(buf[:0], start, min(start+chunk, n), cols, args):
 			case <-stop:
 				return
 			}
@@ -258,18 +249,17 @@ func (d *DB) bulkExec(ctx context.Context, tx *gorm.DB, prefix, suffix string, c
 	ex := d.newChunkExec(tx, prefix, suffix, cols, chunk)
 	defer ex.close()
 	var total int64
-	for buf := range ready {
+	for c := range ready {
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		sh, params := fold(buf, cols)
-		k, err := ex.exec(ctx, sh, params)
+		k, err := ex.exec(ctx, c)
 		if err != nil {
 			return total, err
 		}
 		total += k
-		clear(params) // drop references to the rows' strings before the buffer waits for reuse
-		free <- buf[:0]
+		clear(c.params) // drop references to the rows' strings before the buffer waits for reuse
+		free <- c.params[:0]
 	}
 	return total, nil
 }
@@ -277,15 +267,15 @@ func (d *DB) bulkExec(ctx context.Context, tx *gorm.DB, prefix, suffix string, c
 // chunkExec runs the chunks of one bulk statement inside a transaction, with a
 // prepared statement per shape of full chunk.
 type chunkExec struct {
-	d              *DB
 	pool           gorm.ConnPool
+	postgres       bool
 	prefix, suffix string
 	cols, chunk    int
 	prepared       map[bulkShape]*sql.Stmt
 }
 
 func (d *DB) newChunkExec(tx *gorm.DB, prefix, suffix string, cols, chunk int) *chunkExec {
-	return &chunkExec{d: d, pool: tx.Statement.ConnPool, prefix: prefix, suffix: suffix, cols: cols, chunk: chunk,
+	return &chunkExec{pool: tx.Statement.ConnPool, postgres: d.postgres, prefix: prefix, suffix: suffix, cols: cols, chunk: chunk,
 		prepared: map[bulkShape]*sql.Stmt{}}
 }
 
@@ -295,45 +285,41 @@ func (e *chunkExec) close() {
 	}
 }
 
-// exec runs one folded chunk and returns the rows it affected.
-func (e *chunkExec) exec(ctx context.Context, sh bulkShape, params []any) (int64, error) {
+// exec runs one chunk and returns the rows it affected.
+func (e *chunkExec) exec(ctx context.Context, c preparedChunk) (int64, error) {
 	// The statements run with a context that cannot be cancelled: given a cancellable
 	// one, the driver runs each statement on a goroutine of its own and waits for it,
 	// a hand-over per chunk that cost a bulk load a fifth of its time while parsing
 	// kept both cores busy. Callers check cancellation between chunks instead (a
 	// chunk takes a few milliseconds).
 	ectx := context.WithoutCancel(ctx)
-	var res sql.Result
-	var err error
-	st := e.prepared[sh]
+	st := e.prepared[c.shape]
 	if st == nil {
-		stmt := e.prefix + " VALUES " + values(sh, e.cols, e.d.postgres) + " " + e.suffix
-		if sh.rows != e.chunk || len(e.prepared) >= 8 {
+		stmt := e.prefix + " VALUES " + values(c.shape, e.cols, e.postgres) + " " + e.suffix
+		if c.shape.rows != e.chunk || len(e.prepared) >= 8 {
 			// A last, short chunk, or a load whose rows keep changing shape.
-			res, err = e.pool.ExecContext(ectx, stmt, params...)
-		} else if st, err = e.pool.PrepareContext(ectx, stmt); err == nil {
-			e.prepared[sh] = st
+			return rowsAffected(e.pool.ExecContext(ectx, stmt, c.params...))
 		}
+		var err error
+		if st, err = e.pool.PrepareContext(ectx, stmt); err != nil {
+			return 0, err
+		}
+		e.prepared[c.shape] = st
 	}
-	if st != nil && err == nil {
-		res, err = st.ExecContext(ectx, params...)
-	}
+	return rowsAffected(st.ExecContext(ectx, c.params...))
+}
+
+// rowsAffected returns the rows a statement affected (both drivers report them).
+func rowsAffected(res sql.Result, err error) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	k, _ := res.RowsAffected() // both drivers report it
+	k, _ := res.RowsAffected()
 	return k, nil
 }
 
-// insertQueriesCols is the number of columns InsertQueries and InsertPrepared write.
+// insertQueriesCols is the number of columns PrepareQueries encodes per query.
 const insertQueriesCols = 9
-
-// insertQueriesStmt returns the prefix and suffix of the bulk statement of
-// InsertQueries and InsertPrepared.
-func (d *DB) insertQueriesStmt() (prefix, suffix string) {
-	return d.insertIgnoring(`queries (dataset_id, conversation_id, model, query_text, language, extra_metadata, created_at, timestamp, text_hash)`,
-		`dataset_id, conversation_id`)
-}
 
 // queryArgs returns the function that appends the statement arguments of qs[i]:
 // text cleaned and hashed, metadata encoded, times formatted. It is for one
@@ -364,22 +350,9 @@ func (d *DB) queryArgs(qs []lmsys.Query) func(i int, dst []any) []any {
 
 // InsertQueries inserts the queries whose (dataset, conversation id) is new, in one
 // transaction, and returns how many were inserted. Text is stored whole; invalid UTF-8
-// is repaired and NUL bytes are dropped.
+// is repaired and NUL bytes are dropped. It is PrepareQueries then InsertPrepared.
 func (d *DB) InsertQueries(ctx context.Context, qs []lmsys.Query) (int, error) {
-	if len(qs) == 0 {
-		return 0, nil
-	}
-	var inserted int64
-	err := d.inTx(ctx, func(tx *gorm.DB) error {
-		prefix, suffix := d.insertQueriesStmt()
-		n, err := d.bulkExec(ctx, tx, prefix, suffix, insertQueriesCols, insertChunk, len(qs), d.queryArgs(qs))
-		inserted = n
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("store: insert %d queries: %w", len(qs), err)
-	}
-	return int(inserted), nil
+	return d.InsertPrepared(ctx, d.PrepareQueries(qs, nil))
 }
 
 // PreparedQueries is a batch of queries made ready for InsertPrepared: cleaned,
@@ -416,15 +389,10 @@ func (d *DB) PrepareQueries(qs []lmsys.Query, reuse lmsys.PreparedQueries) lmsys
 		if c < len(old) {
 			buf = old[c].params[:cap(old[c].params)]
 			clear(buf)
-			buf = buf[:0]
 		} else {
 			buf = make([]any, 0, insertQueriesCols*insertChunk)
 		}
-		for i := start; i < min(start+insertChunk, len(qs)); i++ {
-			buf = args(i, buf)
-		}
-		sh, params := fold(buf, insertQueriesCols)
-		p.chunks = append(p.chunks, preparedChunk{shape: sh, params: params})
+		p.chunks = append(p.chunks, buildChunk(buf[:0], start, min(start+insertChunk, len(qs)), insertQueriesCols, args))
 	}
 	for c := len(p.chunks); c < len(old); c++ {
 		clear(old[c].params[:cap(old[c].params)]) // unused chunks keep no strings alive
@@ -456,7 +424,8 @@ func (d *DB) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQuerie
 	}
 	var inserted int64
 	err := d.inTx(ctx, func(tx *gorm.DB) error {
-		prefix, suffix := d.insertQueriesStmt()
+		prefix, suffix := d.insertIgnoring(`queries (dataset_id, conversation_id, model, query_text, language, extra_metadata, created_at, timestamp, text_hash)`,
+			`dataset_id, conversation_id`)
 		ex := d.newChunkExec(tx, prefix, suffix, insertQueriesCols, insertChunk)
 		defer ex.close()
 		for _, p := range ps {
@@ -464,7 +433,7 @@ func (d *DB) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQuerie
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				k, err := ex.exec(ctx, c.shape, c.params)
+				k, err := ex.exec(ctx, c)
 				if err != nil {
 					return err
 				}
@@ -482,7 +451,7 @@ func (d *DB) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQuerie
 // timeArgs returns a function turning times into statement arguments. For SQLite it
 // formats them as the driver would (sqlite3.SQLiteTimestampFormats[0]), remembering
 // the last one: the driver formats each time.Time on the writer's thread, while this
-// runs where bulkExec builds rows, and a batch's rows mostly share one creation time.
+// runs where PrepareQueries builds rows, and a batch's rows mostly share one creation time.
 // Each call returns a function with its own memory, for one goroutine.
 func (d *DB) timeArgs() func(time.Time) any {
 	if d.postgres {
