@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/vec"
 )
 
 // PrepareOptions configures Prepare.
@@ -284,17 +285,11 @@ func cosineDist(a, b []float32) float64 {
 	if len(a) == 0 || len(a) != len(b) {
 		return math.Inf(1)
 	}
-	var dot, na, nb float64
-	for i := range a {
-		x, y := float64(a[i]), float64(b[i])
-		dot += x * y
-		na += x * x
-		nb += y * y
-	}
-	if na == 0 || nb == 0 {
+	c, ok := vec.Cosine(a, b)
+	if !ok {
 		return math.Inf(1)
 	}
-	return 1 - dot/math.Sqrt(na*nb)
+	return 1 - c
 }
 
 // meanOf returns the mean of the samples' vectors, or nil when none has one.

@@ -26,9 +26,9 @@ func Dot(a, b []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// CosineDistance returns 1 − cos(a, b), accumulated in float64; 1 when either is the
-// zero vector. a and b must have the same length.
-func CosineDistance(a, b []float32) float64 {
+// Cosine returns cos(a, b), accumulated in float64, and false when either is the zero
+// vector (the cosine is then undefined). a and b must have the same length.
+func Cosine(a, b []float32) (float64, bool) {
 	var dot, na, nb float64
 	for i := range a {
 		x, y := float64(a[i]), float64(b[i])
@@ -37,9 +37,19 @@ func CosineDistance(a, b []float32) float64 {
 		nb += y * y
 	}
 	if na == 0 || nb == 0 {
+		return 0, false
+	}
+	return dot / math.Sqrt(na*nb), true
+}
+
+// CosineDistance returns 1 − cos(a, b); 1 when either is the zero vector. a and b must
+// have the same length.
+func CosineDistance(a, b []float32) float64 {
+	c, ok := Cosine(a, b)
+	if !ok {
 		return 1
 	}
-	return 1 - dot/math.Sqrt(na*nb)
+	return 1 - c
 }
 
 // SqNorm returns the squared Euclidean norm of a.

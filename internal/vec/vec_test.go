@@ -243,5 +243,10 @@ func TestCosineDistance(t *testing.T) {
 		{"zero vector", []float32{0, 0}, []float32{1, 1}, 1},
 	} {
 		assert.InDelta(t, tc.want, CosineDistance(tc.a, tc.b), 1e-12, tc.name)
+		c, ok := Cosine(tc.a, tc.b)
+		assert.Equal(t, tc.name != "zero vector", ok, tc.name)
+		if ok {
+			assert.InDelta(t, 1-tc.want, c, 1e-12, tc.name)
+		}
 	}
 }
