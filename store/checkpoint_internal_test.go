@@ -63,3 +63,37 @@ func TestLongLogIsRestartedByTheNextWriter(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1001), n)
 }
+
+// TestCheckpointerWaitsForADueRestart checks that the checkpointer runs no passive
+// round while a restart is due: SQLite refuses a checkpoint while another runs, so such
+// a round would make the writer's restart fail. The checkpointer's connection is
+// closed here, so a round that runs leaves an error behind.
+func TestCheckpointerWaitsForADueRestart(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, Config{Path: filepath.Join(t.TempDir(), "q.db")})
+	require.NoError(t, err)
+	defer db.Close()
+	c := db.ckpt
+	close(c.stop)
+	<-c.done
+	c.stop = make(chan struct{}) // for Close
+	require.NoError(t, c.db.Close())
+
+	c.long.Store(true)
+	c.checkpoint()
+	assert.NoError(t, c.lastErr(), "no round while the restart is due")
+	assert.True(t, c.long.Load(), "the restart is still due")
+
+	require.True(t, c.restartDue())
+	c.checkpoint()
+	assert.Error(t, c.lastErr(), "a round once the restart was taken")
+	c.restartFailed()
+	assert.True(t, c.restartDue(), "a failed restart is due again")
+}
+
+// lastErr returns the error of the checkpointer's last round or optimize.
+func (c *checkpointer) lastErr() error {
+	c.errMu.Lock()
+	defer c.errMu.Unlock()
+	return c.err
+}

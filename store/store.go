@@ -252,14 +252,19 @@ func (d *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 }
 
 // restartLog restarts a SQLite write-ahead log the checkpointer found long, before a
-// write transaction (see checkpoint.go). Failing to is harmless: the log only grows
-// until a later transaction manages.
+// write transaction (see checkpoint.go). A restart that could not complete (another
+// connection was checkpointing) is tried again before the next transaction; the log
+// only grows meanwhile.
 func (d *DB) restartLog(ctx context.Context) {
 	if _, inTx := d.db.Statement.ConnPool.(gorm.TxCommitter); inTx {
 		return // a checkpoint cannot run inside a transaction; the outermost one restarts
 	}
 	if d.ckpt.restartDue() {
-		_ = d.db.WithContext(ctx).Exec(`PRAGMA wal_checkpoint(RESTART)`).Error
+		var busy, logFrames, done int64
+		err := d.db.WithContext(ctx).Raw(`PRAGMA wal_checkpoint(RESTART)`).Row().Scan(&busy, &logFrames, &done)
+		if err != nil || busy != 0 {
+			d.ckpt.restartFailed()
+		}
 	}
 }
 
