@@ -65,6 +65,13 @@ var funcs = template.FuncMap{
 	},
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
 	"add":  func(a, b int) int { return a + b },
+	// children says "1 child" or "n children".
+	"children": func(n int) string {
+		if n == 1 {
+			return "1 child"
+		}
+		return strconv.Itoa(n) + " children"
+	},
 	"deref": func(p *int) string {
 		if p == nil {
 			return "–"

@@ -297,7 +297,7 @@ func printTree(w io.Writer, nodes []lmsys.HierarchyNode, depth int) {
 		}
 		extra := ""
 		if len(n.ChildrenIDs) > 0 {
-			extra = fmt.Sprintf(", %d children", len(n.ChildrenIDs))
+			extra = ", " + childCount(len(n.ChildrenIDs))
 		}
 		fmt.Fprintf(w, "%s%s%s [%d] (%d queries, %.1f%%%s)\n", prefix, branch, title, n.ClusterID, n.NumQueries, share(n.NumQueries), extra)
 		if depth > 0 && d >= depth {
@@ -317,4 +317,12 @@ func printTree(w io.Writer, nodes []lmsys.HierarchyNode, depth int) {
 	for _, r := range roots {
 		walk(r, "", true, 0)
 	}
+}
+
+// childCount says "1 child" or "n children".
+func childCount(n int) string {
+	if n == 1 {
+		return "1 child"
+	}
+	return fmt.Sprintf("%d children", n)
 }
