@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/plural"
 )
 
 // OfflineModel is the model name recorded on summaries written by Offline.
@@ -358,7 +359,7 @@ func describeCounts(c lmsys.ClusterInput) string {
 		n = len(c.Queries)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d %s", n, plural(n, "query", "queries"))
+	b.WriteString(plural.Count(n, "query", "queries"))
 	if langs := topShares(c.Languages, 2); langs != "" {
 		b.WriteString(", mostly in " + langs)
 	}
@@ -408,13 +409,6 @@ func joinAnd(xs []string) string {
 		return xs[0]
 	}
 	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 func firstN(xs []string, n int) []string {

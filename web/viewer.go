@@ -14,6 +14,7 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/curation"
+	"github.com/lmsys-go/lmsys/internal/plural"
 	"github.com/lmsys-go/lmsys/internal/snippet"
 	"github.com/lmsys-go/lmsys/search"
 )
@@ -63,15 +64,9 @@ var funcs = template.FuncMap{
 		}
 		return string(b)
 	},
-	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
-	"add":  func(a, b int) int { return a + b },
-	// children says "1 child" or "n children".
-	"children": func(n int) string {
-		if n == 1 {
-			return "1 child"
-		}
-		return strconv.Itoa(n) + " children"
-	},
+	"when":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+	"add":   func(a, b int) int { return a + b },
+	"count": plural.Count,
 	"deref": func(p *int) string {
 		if p == nil {
 			return "–"

@@ -9,6 +9,7 @@ import (
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/dataset"
 	"github.com/lmsys-go/lmsys/embed"
+	"github.com/lmsys-go/lmsys/internal/plural"
 	"github.com/lmsys-go/lmsys/local"
 	"github.com/lmsys-go/lmsys/store"
 	"github.com/spf13/cobra"
@@ -158,7 +159,7 @@ func printAnalysis(cmd *cobra.Command, g *globals, ws *local.Workspace, st *lmsy
 	if len(top) > 0 {
 		fmt.Fprintf(w, "\nTop-level categories:\n")
 		for _, n := range top {
-			fmt.Fprintf(w, "  %6d  %5.1f%%  %s (%s)\n", n.NumQueries, 100*float64(n.NumQueries)/float64(max(total, 1)), n.Title, childCount(len(n.ChildrenIDs)))
+			fmt.Fprintf(w, "  %6d  %5.1f%%  %s (%s)\n", n.NumQueries, 100*float64(n.NumQueries)/float64(max(total, 1)), n.Title, plural.Count(len(n.ChildrenIDs), "child", "children"))
 		}
 	}
 	fmt.Fprintf(w, "\nResults are in %s. Explore them with:\n", ws.Store.Where())

@@ -9,6 +9,7 @@ import (
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/embed"
 	"github.com/lmsys-go/lmsys/hierarchy"
+	"github.com/lmsys-go/lmsys/internal/plural"
 	"github.com/lmsys-go/lmsys/llm"
 	"github.com/spf13/cobra"
 )
@@ -297,7 +298,7 @@ func printTree(w io.Writer, nodes []lmsys.HierarchyNode, depth int) {
 		}
 		extra := ""
 		if len(n.ChildrenIDs) > 0 {
-			extra = ", " + childCount(len(n.ChildrenIDs))
+			extra = ", " + plural.Count(len(n.ChildrenIDs), "child", "children")
 		}
 		fmt.Fprintf(w, "%s%s%s [%d] (%d queries, %.1f%%%s)\n", prefix, branch, title, n.ClusterID, n.NumQueries, share(n.NumQueries), extra)
 		if depth > 0 && d >= depth {
@@ -317,12 +318,4 @@ func printTree(w io.Writer, nodes []lmsys.HierarchyNode, depth int) {
 	for _, r := range roots {
 		walk(r, "", true, 0)
 	}
-}
-
-// childCount says "1 child" or "n children".
-func childCount(n int) string {
-	if n == 1 {
-		return "1 child"
-	}
-	return fmt.Sprintf("%d children", n)
 }

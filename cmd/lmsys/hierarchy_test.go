@@ -111,12 +111,3 @@ func TestMergeClustersUsageErrors(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "not found")
 }
-
-func TestChildCount(t *testing.T) {
-	for _, tc := range []struct {
-		n    int
-		want string
-	}{{0, "0 children"}, {1, "1 child"}, {2, "2 children"}, {40, "40 children"}} {
-		assert.Equal(t, tc.want, childCount(tc.n))
-	}
-}
