@@ -14,8 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime/pprof"
-	"runtime/trace"
 	"sort"
 	"strings"
 	"time"
@@ -136,7 +134,7 @@ func runLoad(ctx context.Context, args []string, r *reporter) error {
 	out := fs.String("out", "", "file -gen writes")
 	randomIDs := fs.Bool("random-ids", false, "-gen: random 32-hex-digit conversation ids, like LMSYS-Chat-1M's, instead of sequential ones")
 	dbPath := fs.String("db", "", "SQLite file to create (default: a fresh temporary file, removed afterwards)")
-	batch := fs.Int("batch", dataset.DefaultBatchSize, "queries per insert transaction")
+	batch := fs.Int("batch", dataset.DefaultBatchSize, "queries per batch (batches queued behind the writer are committed together, up to 25,000 queries), as lmsys load --batch-size")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file")
 	traceFile := fs.String("trace", "", "write an execution trace of the load to this file (go tool trace)")
 	peer := fs.String("peer", "", "also run this peer loader script (e.g. ../shared/peers/peer_load.py) on the same file, for comparison")
@@ -177,32 +175,18 @@ func runLoad(ctx context.Context, args []string, r *reporter) error {
 		db.Close()
 		return err
 	}
-	if *cpuProfile != "" {
-		pf, err := os.Create(*cpuProfile)
-		if err != nil {
-			db.Close()
-			return err
-		}
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			db.Close()
-			return err
-		}
-		defer pf.Close()
-		defer pprof.StopCPUProfile()
+	stopCPU, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		db.Close()
+		return err
 	}
-	if *traceFile != "" {
-		tf, err := os.Create(*traceFile)
-		if err != nil {
-			db.Close()
-			return err
-		}
-		if err := trace.Start(tf); err != nil {
-			db.Close()
-			return err
-		}
-		defer tf.Close()
-		defer trace.Stop()
+	defer stopCPU()
+	stopTrace, err := startTrace(*traceFile)
+	if err != nil {
+		db.Close()
+		return err
 	}
+	defer stopTrace()
 	start, cpu0 := time.Now(), selfCPUSeconds()
 	stats, err := dataset.Load(ctx, src, db, dataset.LoadOptions{BatchSize: *batch})
 	// Closing is part of the load: it waits for the last of the write-ahead log to be

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -161,25 +160,17 @@ func runPipelineBench(ctx context.Context, args []string, r *reporter) error {
 	p := ws.Pipeline(local.Analysis{Source: file, DatasetName: "bench", K: *k, Offline: true, TargetLevels: *levels})
 	var stageStart time.Time
 	var stageCPU float64
-	profiling := false
+	var stopCPU func() // set while a profile is being written
 	stopProfile := func() {
-		if profiling {
-			pprof.StopCPUProfile()
-			profiling = false
+		if stopCPU != nil {
+			stopCPU()
+			stopCPU = nil
 		}
 	}
 	defer stopProfile()
-	startProfile := func() error {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return err
-		}
-		profiling = true
-		return nil
+	startProfile := func() (err error) {
+		stopCPU, err = startCPUProfile(*cpuProfile)
+		return err
 	}
 	if *cpuProfile != "" && *stageProfile == "" {
 		if err := startProfile(); err != nil {
