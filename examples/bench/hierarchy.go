@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -80,7 +81,6 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 			if _, err := fmt.Sscan(strings.TrimSpace(f), &sd); err != nil {
 				return fmt.Errorf("-seeds: %q is not a seed: %w", f, err)
 			}
-			var leaves []hierarchy.Leaf
 			var scen map[int]map[string]int
 			var res hierarchy.Result
 			if *leavesMode == "product" {
@@ -88,8 +88,8 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 				if err != nil {
 					return err
 				}
-				leaves = make([]hierarchy.Leaf, res.Report.Leaves)
 			} else {
+				var leaves []hierarchy.Leaf
 				leaves, scen, err = slurpLeaves(ctx, rows, vecs, *leavesMode, 81, sd)
 				if err != nil {
 					return err
@@ -102,7 +102,7 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 			p := parentPurity(res.Nodes, scen)
 			sum += p
 			n++
-			r.Row("case", "slurp-purity", "seed", sd, "embed", *embedder, "texts", *texts, "leaves", len(leaves), "leaf_mode", *leavesMode,
+			r.Row("case", "slurp-purity", "seed", sd, "embed", *embedder, "texts", *texts, "leaves", res.Report.Leaves, "leaf_mode", *leavesMode,
 				"parents", res.Report.Levels[0].Nodes, "purity", p, "leaf_purity", leafPurity(scen))
 		}
 		r.Row("case", "slurp-purity-mean", "seeds", *seedList, "embed", *embedder, "texts", *texts, "leaf_mode", *leavesMode, "purity", sum/float64(max(n, 1)))
@@ -613,7 +613,10 @@ func slurpProduct(ctx context.Context, path string, rows []slurpRow, kind string
 		}
 		src = fsrc
 	}
-	st, err := ws.Pipeline(local.Analysis{Source: src, DatasetName: "slurp", K: 81, Seed: seed, Offline: true, TargetLevels: 2}).Run(ctx, nil)
+	// The pipeline up to the summaries; the merge is hierarchy.Run's below, with opts.
+	p := ws.Pipeline(local.Analysis{Source: src, DatasetName: "slurp", K: 81, Seed: seed, Offline: true})
+	p.Stages = slices.DeleteFunc(p.Stages, func(s lmsys.Stage) bool { return s.Name() == "merge" })
+	st, err := p.Run(ctx, nil)
 	if err != nil {
 		return hierarchy.Result{}, nil, err
 	}
