@@ -712,14 +712,18 @@ func (d *DB) memberPage(f lmsys.QueryFilter) (string, []any) {
 
 // CountQueries counts the queries f selects.
 func (d *DB) CountQueries(ctx context.Context, f lmsys.QueryFilter) (int64, error) {
-	from, args := d.filterSQL(f)
-	stmt := `SELECT COUNT(*)` + from
+	var stmt string
+	var args []any
 	if membersOnly(f) {
 		// Members of a run or cluster: the assignments' index alone, without a lookup
 		// of each query's row.
 		var where string
 		where, args = memberWhere(f)
 		stmt = `SELECT COUNT(*) FROM query_clusters` + where
+	} else {
+		var from string
+		from, args = d.filterSQL(f)
+		stmt = `SELECT COUNT(*)` + from
 	}
 	var n int64
 	if err := d.db.WithContext(ctx).Raw(stmt, args...).Row().Scan(&n); err != nil {
