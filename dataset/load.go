@@ -245,8 +245,11 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 				opts.Progress.Report("load", queued, total)
 			}
 		}
+		// Batches go back for reuse, up to the free list's three; the others are
+		// garbage. A reused batch's queries are cleared, but its prepared arguments
+		// (texts included) stay until the batch is prepared again.
 		for _, g := range group {
-			clear(g.qs) // the queries' texts are not kept alive while the batch waits
+			clear(g.qs)
 			g.qs = g.qs[:0]
 			select {
 			case free <- g:
