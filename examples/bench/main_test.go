@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// run runs one subcommand as `bench -json NAME args…` does and returns its rows.
+func run(t *testing.T, name string, args ...string) []map[string]any {
+	t.Helper()
+	r := &reporter{json: true}
+	require.NoError(t, subcommands[name].run(context.Background(), args, r))
+	return r.rows
+}
+
+// nonEmpty asserts that path is a file with something in it.
+func nonEmpty(t *testing.T, path string) {
+	t.Helper()
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Positive(t, st.Size(), path)
+}
+
+func TestLoadBench(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "gen.jsonl")
+	rows := run(t, "load", "-gen", "3000", "-random-ids", "-out", in)
+	require.Len(t, rows, 1)
+	assert.Equal(t, 3000, rows[0]["generated"])
+
+	prof, tr := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "trace.out")
+	rows = run(t, "load", "-in", in, "-batch", "500", "-cpuprofile", prof, "-trace", tr)
+	require.Len(t, rows, 1)
+	assert.Equal(t, int64(3000), rows[0]["rows"])
+	assert.Equal(t, int64(3000), rows[0]["inserted"])
+	nonEmpty(t, prof)
+	nonEmpty(t, tr)
+}
+
+func TestPipelineBench(t *testing.T) {
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "embed.prof")
+	rows := run(t, "pipeline", "-n", "2000", "-k", "8", "-data", filepath.Join(dir, "none"), "-dir", filepath.Join(dir, "work"),
+		"-cpuprofile", prof, "-stage-cpuprofile", "embed")
+	stages := map[string]bool{}
+	for _, r := range rows {
+		if s, ok := r["stage"].(string); ok {
+			stages[s] = true
+			if st, ok := r["status"]; ok {
+				assert.Equal(t, "ok", st, s)
+			}
+		}
+	}
+	for _, s := range []string{"load", "embed", "cluster", "summarize", "merge", "total"} {
+		assert.True(t, stages[s], "stage %s reported", s)
+	}
+	nonEmpty(t, prof)
+}
