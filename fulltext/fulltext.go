@@ -11,13 +11,16 @@
 // unicode61 tokenizer with remove_diacritics 2, so both paths rank alike.
 //
 // Documents are added in increasing id order (queries' ids); a search matches
-// documents containing every word of the text.
+// documents containing every word of the text, each word as a prefix ("alarm" also
+// matches "alarms"), as an FTS5 prefix query "alarm"* does: a word's frequency in a
+// document counts every token it begins, and its idf the documents holding one.
 package fulltext
 
 import (
 	"container/heap"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"unicode"
 	"unicode/utf8"
@@ -58,6 +61,11 @@ type Index struct {
 	// scratch for Add, guarded by mu (write): term frequencies of one document.
 	counts map[int32]int
 	order  []int32
+
+	// sorted holds the terms in order, for prefix lookups; rebuilt by the first search
+	// after an Add (sortMu guards it while searches share mu).
+	sortMu sync.Mutex
+	sorted []string
 }
 
 // New returns an empty index.
@@ -141,6 +149,9 @@ func (ix *Index) add(d Doc) {
 		p.docs = append(p.docs, ord)
 		p.tfs = append(p.tfs, uint8(min(ix.counts[li], math.MaxUint8)))
 	}
+	if len(ix.sorted) != len(ix.terms) {
+		ix.sorted = nil // new terms: rebuilt by the next search
+	}
 	ix.ids = append(ix.ids, d.ID)
 	ix.lens = append(ix.lens, uint16(min(n, math.MaxUint16)))
 	ix.totalLen += int64(n)
@@ -172,11 +183,10 @@ func (ix *Index) Search(text string, k int, accept func(id int64) bool) []Hit {
 	lists := make([]*postings, len(words))
 	idf := make([]float64, len(words))
 	for i, w := range words {
-		li, ok := ix.terms[w]
-		if !ok {
+		lists[i] = ix.prefixPostings(w)
+		if lists[i] == nil {
 			return nil
 		}
-		lists[i] = &ix.lists[li]
 		nt := float64(len(lists[i].docs))
 		idf[i] = math.Log((float64(n) - nt + 0.5) / (nt + 0.5))
 		if idf[i] <= 0 {
@@ -232,6 +242,49 @@ docs:
 	out := make([]Hit, top.Len())
 	for i := len(out) - 1; i >= 0; i-- {
 		out[i] = heap.Pop(top).(Hit)
+	}
+	return out
+}
+
+// prefixPostings returns the postings of every term beginning with w: the term's own
+// when it is the only one, else their union with the frequencies summed (nil when
+// no term begins with w). The caller holds mu for reading.
+func (ix *Index) prefixPostings(w string) *postings {
+	ix.sortMu.Lock()
+	if len(ix.sorted) != len(ix.terms) {
+		ix.sorted = make([]string, 0, len(ix.terms))
+		for t := range ix.terms {
+			ix.sorted = append(ix.sorted, t)
+		}
+		slices.Sort(ix.sorted)
+	}
+	sorted := ix.sorted
+	ix.sortMu.Unlock()
+	lo, _ := slices.BinarySearch(sorted, w)
+	hi := lo
+	for hi < len(sorted) && strings.HasPrefix(sorted[hi], w) {
+		hi++
+	}
+	switch hi - lo {
+	case 0:
+		return nil
+	case 1:
+		return &ix.lists[ix.terms[sorted[lo]]]
+	}
+	tf := map[uint32]int{}
+	for _, t := range sorted[lo:hi] {
+		p := &ix.lists[ix.terms[t]]
+		for j, d := range p.docs {
+			tf[d] += int(p.tfs[j])
+		}
+	}
+	out := &postings{docs: make([]uint32, 0, len(tf)), tfs: make([]uint8, 0, len(tf))}
+	for d := range tf {
+		out.docs = append(out.docs, d)
+	}
+	slices.Sort(out.docs)
+	for _, d := range out.docs {
+		out.tfs = append(out.tfs, uint8(min(tf[d], math.MaxUint8)))
 	}
 	return out
 }

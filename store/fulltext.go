@@ -31,41 +31,25 @@ func ftsTerms(text string) []string {
 	return out
 }
 
-// SearchText finds queries containing every word of text (SQLite FTS5 with BM25
-// ranking, PostgreSQL full-text search with ts_rank), restricted by f, best first.
-// The full-text index is built lazily and kept up to date incrementally, so loading
+// SearchText finds queries holding every word of text, each word as a prefix
+// ("alarm" also finds "alarms"), restricted by f, best first: SQLite FTS5 prefix
+// queries ranked by BM25, PostgreSQL prefix tsqueries ranked by ts_rank. The
+// full-text index is built lazily and kept up to date incrementally, so loading
 // stays fast and the first search after a load indexes only the new rows.
 func (d *DB) SearchText(ctx context.Context, text string, f lmsys.QueryFilter, limit int) ([]TextHit, error) {
-	terms := ftsTerms(text)
-	if len(terms) == 0 {
-		return nil, fmt.Errorf("%w: full-text search %q has no words", lmsys.ErrInvalidInput, text)
-	}
 	if limit <= 0 {
 		limit = 20
 	}
-	if err := d.syncFullText(ctx); err != nil {
+	from, args, err := d.textFrom(ctx, text, f)
+	if err != nil {
 		return nil, err
 	}
-	f.Limit, f.Offset = 0, 0
-	var stmt string
-	var args []any
+	score := `-bm25(queries_fts)`
 	if d.postgres {
-		from, fargs := d.filterSQL(f)
-		stmt = `SELECT q.id, ts_rank(to_tsvector('simple', q.query_text), plainto_tsquery('simple', ?)) AS score` + from +
-			` AND to_tsvector('simple', q.query_text) @@ plainto_tsquery('simple', ?) ORDER BY score DESC, q.id LIMIT ?`
-		joined := strings.Join(terms, " ")
-		args = append([]any{joined}, fargs...)
-		args = append(args, joined, limit)
-	} else {
-		quoted := make([]string, len(terms))
-		for i, t := range terms {
-			quoted[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"`
-		}
-		from, fargs := d.filterSQLJoin(f, "JOIN queries_fts ON queries_fts.rowid = q.id")
-		stmt = `SELECT q.id, -bm25(queries_fts) AS score` + from + ` AND queries_fts MATCH ? ORDER BY score DESC, q.id LIMIT ?`
-		args = append(fargs, strings.Join(quoted, " "), limit)
+		score = `ts_rank(to_tsvector('simple', q.query_text), to_tsquery('simple', ?))`
+		args = append([]any{prefixTSQuery(ftsTerms(text))}, args...)
 	}
-	rows, err := d.db.WithContext(ctx).Raw(stmt, args...).Rows()
+	rows, err := d.db.WithContext(ctx).Raw(`SELECT q.id, `+score+` AS score`+from+` ORDER BY score DESC, q.id LIMIT ?`, append(args, limit)...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("store: full-text search: %w", err)
 	}
@@ -79,6 +63,52 @@ func (d *DB) SearchText(ctx context.Context, text string, f lmsys.QueryFilter, l
 		out = append(out, h)
 	}
 	return out, rows.Err()
+}
+
+// CountText counts the queries SearchText finds for text and f, without a limit.
+func (d *DB) CountText(ctx context.Context, text string, f lmsys.QueryFilter) (int64, error) {
+	from, args, err := d.textFrom(ctx, text, f)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	if err := d.db.WithContext(ctx).Raw(`SELECT COUNT(*)`+from, args...).Row().Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count full-text matches: %w", err)
+	}
+	return n, nil
+}
+
+// textFrom returns the FROM … WHERE clause selecting the queries holding every word
+// of text (as prefixes) and f, and its arguments, after bringing the index up to date.
+func (d *DB) textFrom(ctx context.Context, text string, f lmsys.QueryFilter) (string, []any, error) {
+	terms := ftsTerms(text)
+	if len(terms) == 0 {
+		return "", nil, fmt.Errorf("%w: full-text search %q has no words", lmsys.ErrInvalidInput, text)
+	}
+	if err := d.syncFullText(ctx); err != nil {
+		return "", nil, err
+	}
+	f.Limit, f.Offset = 0, 0
+	if d.postgres {
+		from, args := d.filterSQL(f)
+		return from + ` AND to_tsvector('simple', q.query_text) @@ to_tsquery('simple', ?)`, append(args, prefixTSQuery(terms)), nil
+	}
+	quoted := make([]string, len(terms))
+	for i, t := range terms {
+		quoted[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"*`
+	}
+	from, args := d.filterSQLJoin(f, "JOIN queries_fts ON queries_fts.rowid = q.id")
+	return from + ` AND queries_fts MATCH ?`, append(args, strings.Join(quoted, " ")), nil
+}
+
+// prefixTSQuery is a PostgreSQL tsquery matching every term as a prefix. Terms hold
+// only letters, digits and underscores (ftsTerms), none of them tsquery syntax.
+func prefixTSQuery(terms []string) string {
+	parts := make([]string, len(terms))
+	for i, t := range terms {
+		parts[i] = t + ":*"
+	}
+	return strings.Join(parts, " & ")
 }
 
 // syncFullText creates the full-text index when missing and indexes queries added

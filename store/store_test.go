@@ -290,9 +290,19 @@ func TestEmbeddingsAndRuns(t *testing.T) {
 		assert.ErrorIs(t, err, lmsys.ErrNotFound)
 
 		// Full-text search, alone and within a cluster.
+		// Every word is a prefix: "3" matches topic 3 (10 queries) and numbers 3, 30–39 (11, 3 of them topic 3).
 		hits, err := db.SearchText(ctx, "topic 3", lmsys.QueryFilter{}, 100)
 		require.NoError(t, err)
-		assert.Len(t, hits, 10)
+		assert.Len(t, hits, 18)
+		n, err = db.CountText(ctx, "topic 3", lmsys.QueryFilter{})
+		require.NoError(t, err)
+		assert.EqualValues(t, 18, n)
+		hits, err = db.SearchText(ctx, "quer TOPIC", lmsys.QueryFilter{}, 100)
+		require.NoError(t, err)
+		assert.Len(t, hits, 50, "a word finds the words it begins, in any case")
+		n, err = db.CountText(ctx, "quer", lmsys.QueryFilter{RunID: "nope"})
+		require.NoError(t, err)
+		assert.Zero(t, n)
 		hits, err = db.SearchText(ctx, "topic 3", lmsys.QueryFilter{RunID: run.ID, ClusterID: ptr(1)}, 100)
 		require.NoError(t, err)
 		for _, h := range hits {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,7 +16,6 @@ import (
 	"github.com/lmsys-go/lmsys/embed"
 	"github.com/lmsys-go/lmsys/hierarchy"
 	"github.com/lmsys-go/lmsys/llm"
-	"github.com/lmsys-go/lmsys/search"
 	"github.com/lmsys-go/lmsys/store"
 	"github.com/lmsys-go/lmsys/summarize"
 )
@@ -27,6 +24,8 @@ import (
 // same routes; TestOpenAPICoversRoutes keeps the two equal.
 func (s *server) registerAPI() {
 	s.get("/api/openapi.json", func(r *http.Request) (any, error) { return openAPIDocument(), nil })
+	s.get("/openapi.json", func(r *http.Request) (any, error) { return openAPIDocument(), nil })
+	s.get("/api/health", s.apiHealth)
 	s.get("/api/status", s.apiStatus)
 
 	s.get("/api/clustering/runs", s.apiRuns)
@@ -47,10 +46,12 @@ func (s *server) registerAPI() {
 	s.post("/api/verify/runs/{run_id}/sync", s.apiSync)
 
 	s.get("/api/hierarchy/{$}", s.apiHierarchies)
+	s.get("/api/hierarchy", s.apiHierarchies)
 	s.get("/api/hierarchy/{hierarchy_run_id}", s.apiHierarchy)
 	s.post("/api/hierarchy/{$}", s.apiBuildHierarchy)
 
 	s.get("/api/summaries/{$}", s.apiSummaryRuns)
+	s.get("/api/summaries", s.apiSummaryRuns)
 	s.get("/api/summaries/{summary_run_id}/clusters/{cluster_id}", s.apiSummary)
 	s.post("/api/summaries/{$}", s.apiSummarize)
 
@@ -97,38 +98,6 @@ func (s *server) registerAPI() {
 func (s *server) apiStatus(r *http.Request) (any, error) {
 	return s.deps.Store.Status(r.Context())
 }
-
-// ---- clustering runs ----
-
-func (s *server) apiRuns(r *http.Request) (any, error) {
-	runs, err := s.deps.Store.ListRuns(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	if runs == nil {
-		runs = []lmsys.Run{}
-	}
-	return map[string]any{"runs": runs, "total": len(runs)}, nil
-}
-
-func (s *server) apiRun(r *http.Request) (any, error) {
-	return s.deps.Store.GetRun(r.Context(), r.PathValue("run_id"))
-}
-
-func (s *server) apiRunStatus(r *http.Request) (any, error) {
-	run, err := s.deps.Store.GetRun(r.Context(), r.PathValue("run_id"))
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"run_id": run.ID, "status": run.Status, "num_clusters": run.NumClusters,
-		"num_queries": run.NumQueries, "error": run.Error, "created_at": run.CreatedAt, "finished_at": run.FinishedAt}, nil
-}
-
-// ClusterRow is one cluster of a run (analysis.ClusterRow, shared with the CLI).
-type ClusterRow = analysis.ClusterRow
-
-// ClusterList is a run's clusters, largest first (analysis.ClusterList).
-type ClusterList = analysis.ClusterList
 
 // summaryTTL bounds how long a cached summary run is trusted without a change the
 // server can see (a resumed summarize by another process changes no audited state).
@@ -223,163 +192,6 @@ func (s *server) summaries(ctx context.Context, runID, ref string) (string, map[
 	}
 	s.sumCache.put(key, &summaryEntry{sums: out, lastEdit: last, at: time.Now()})
 	return srID, out, nil
-}
-
-func (s *server) clusterList(ctx context.Context, runID, ref string, limit, examples int) (ClusterList, error) {
-	run, err := s.deps.Store.GetRun(ctx, runID)
-	if err != nil {
-		return ClusterList{}, err
-	}
-	srID, sums, err := s.summaries(ctx, run.ID, ref)
-	if err != nil {
-		return ClusterList{}, err
-	}
-	return analysis.Clusters(ctx, s.deps.Store, run.ID, srID, sums, limit, examples)
-}
-
-func (s *server) apiClusters(r *http.Request) (any, error) {
-	ref, err := summaryRef(r)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := queryInt(r, "limit", 0)
-	if err != nil {
-		return nil, err
-	}
-	examples, err := queryInt(r, "examples", 0)
-	if err != nil {
-		return nil, err
-	}
-	if limit < 0 || examples < 0 || examples > 50 {
-		return nil, badRequest("limit must not be negative and examples must be in [0, 50]")
-	}
-	return s.clusterList(r.Context(), r.PathValue("run_id"), ref, limit, examples)
-}
-
-// QueryRow is one query of a listing.
-type QueryRow struct {
-	QueryID        int64      `json:"query_id"`
-	ConversationID string     `json:"conversation_id,omitempty"`
-	Text           string     `json:"query_text"`
-	Model          string     `json:"model,omitempty"`
-	Language       string     `json:"language,omitempty"`
-	Timestamp      *time.Time `json:"timestamp,omitempty"`
-}
-
-func queryRows(qs []lmsys.Query) []QueryRow {
-	rows := make([]QueryRow, len(qs))
-	for i, q := range qs {
-		rows[i] = QueryRow{QueryID: q.ID, ConversationID: q.ConversationID, Text: q.Text, Model: q.Model, Language: q.Language, Timestamp: q.Timestamp}
-	}
-	return rows
-}
-
-// Page says where a page of queries sits. With a cursor (the last query id of the
-// previous page) Page is 0; NextCursor is the cursor of the next page (0: none).
-type Page struct {
-	Page       int   `json:"page"`
-	PageSize   int   `json:"page_size"`
-	TotalPages int   `json:"total_pages"`
-	Total      int64 `json:"total"`
-	NextCursor int64 `json:"next_cursor,omitempty"`
-}
-
-// pageParams reads page (1-based) or cursor from the request.
-func pageParams(r *http.Request) (page int, cursor int64, err error) {
-	page, err = queryInt(r, "page", 1)
-	if err != nil {
-		return 0, 0, err
-	}
-	if c := r.URL.Query().Get("cursor"); c != "" {
-		cursor, err = strconv.ParseInt(c, 10, 64)
-		if err != nil || cursor < 0 {
-			return 0, 0, badRequest("cursor %q is not a query id", c)
-		}
-		if r.URL.Query().Has("page") {
-			return 0, 0, badRequest("give page or cursor, not both")
-		}
-		return 0, cursor, nil
-	}
-	if page < 1 {
-		return 0, 0, badRequest("page must be at least 1, got %d", page)
-	}
-	return page, 0, nil
-}
-
-// listPage lists one page of the queries f selects.
-func (s *server) listPage(ctx context.Context, f lmsys.QueryFilter, page int, cursor int64) ([]lmsys.Query, Page, error) {
-	f.Limit = PageSize
-	if cursor > 0 {
-		f.AfterID = cursor
-	} else {
-		f.Offset = (page - 1) * PageSize
-	}
-	qs, total, err := s.deps.Store.ListQueriesPage(ctx, f)
-	if err != nil {
-		return nil, Page{}, err
-	}
-	p := Page{Page: page, PageSize: PageSize, Total: total, TotalPages: int((total + PageSize - 1) / PageSize)}
-	if len(qs) == PageSize {
-		more := cursor > 0 || int64(page*PageSize) < total
-		if more {
-			p.NextCursor = qs[len(qs)-1].ID
-		}
-	}
-	return qs, p, nil
-}
-
-// ClusterDetail is one cluster with a page of its queries (the CLI's inspect --json,
-// paginated).
-type ClusterDetail struct {
-	RunID      string                `json:"run_id"`
-	ClusterID  int                   `json:"cluster_id"`
-	NumQueries int64                 `json:"num_queries"`
-	Summary    *lmsys.Summary        `json:"summary,omitempty"`
-	Metadata   lmsys.ClusterMetadata `json:"metadata"`
-	Queries    []QueryRow            `json:"queries"`
-	Pagination Page                  `json:"pagination"`
-}
-
-func (s *server) clusterDetail(ctx context.Context, runID string, clusterID int, ref string, page int, cursor int64) (ClusterDetail, error) {
-	run, err := s.deps.Store.GetRun(ctx, runID)
-	if err != nil {
-		return ClusterDetail{}, err
-	}
-	qs, p, err := s.listPage(ctx, lmsys.QueryFilter{RunID: run.ID, ClusterID: &clusterID}, page, cursor)
-	if err != nil {
-		return ClusterDetail{}, err
-	}
-	_, sums, err := s.summaries(ctx, run.ID, ref)
-	if err != nil {
-		return ClusterDetail{}, err
-	}
-	d := ClusterDetail{RunID: run.ID, ClusterID: clusterID, NumQueries: p.Total, Queries: queryRows(qs), Pagination: p}
-	if x, ok := sums[clusterID]; ok {
-		d.Summary = &x
-	}
-	if p.Total == 0 && d.Summary == nil {
-		return ClusterDetail{}, fmt.Errorf("cluster %d of run %s: %w", clusterID, run.ID, lmsys.ErrNotFound)
-	}
-	if d.Metadata, err = s.deps.Store.ClusterMetadata(ctx, run.ID, clusterID); err != nil {
-		return ClusterDetail{}, err
-	}
-	return d, nil
-}
-
-func (s *server) apiCluster(r *http.Request) (any, error) {
-	id, err := pathInt(r, "cluster_id")
-	if err != nil {
-		return nil, err
-	}
-	ref, err := summaryRef(r)
-	if err != nil {
-		return nil, err
-	}
-	page, cursor, err := pageParams(r)
-	if err != nil {
-		return nil, err
-	}
-	return s.clusterDetail(r.Context(), r.PathValue("run_id"), id, ref, page, cursor)
 }
 
 // KMeansRequest is the body of POST /api/clustering/kmeans.
@@ -483,134 +295,7 @@ func (s *server) runClustering(ctx context.Context, spec clustering.RunSpec, mod
 	return created{run}, nil
 }
 
-// ---- queries ----
-
-func (s *server) apiQueries(r *http.Request) (any, error) {
-	q := r.URL.Query()
-	f := lmsys.QueryFilter{Dataset: q.Get("dataset"), Model: q.Get("model"), Language: q.Get("language"), Contains: q.Get("contains"), RunID: q.Get("run_id")}
-	if q.Has("cluster_id") {
-		c, err := queryInt(r, "cluster_id", 0)
-		if err != nil {
-			return nil, err
-		}
-		if f.RunID == "" {
-			return nil, badRequest("cluster_id needs run_id")
-		}
-		f.ClusterID = &c
-	}
-	if f.RunID != "" {
-		if _, err := s.deps.Store.GetRun(r.Context(), f.RunID); err != nil {
-			return nil, err
-		}
-	}
-	page, cursor, err := pageParams(r)
-	if err != nil {
-		return nil, err
-	}
-	qs, p, err := s.listPage(r.Context(), f, page, cursor)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"queries": queryRows(qs), "pagination": p}, nil
-}
-
-func (s *server) apiQuery(r *http.Request) (any, error) {
-	id, err := pathInt64(r, "query_id")
-	if err != nil {
-		return nil, err
-	}
-	return s.cur.ViewQuery(r.Context(), id)
-}
-
-// ---- search and verify ----
-
 var errNoSearch = &httpError{http.StatusServiceUnavailable, "unavailable", "search is not configured on this server (no vector index)"}
-
-func (s *server) searchQueries(ctx context.Context, r *http.Request) (search.QueryResults, error) {
-	q := r.URL.Query()
-	text := q.Get("text")
-	if text == "" {
-		text = q.Get("q")
-	}
-	if strings.TrimSpace(text) == "" {
-		return search.QueryResults{}, badRequest("parameter text is required")
-	}
-	o := search.QuerySearchOptions{RunID: q.Get("run_id"), WithinClusters: q.Get("within_clusters"), Facets: queryList(r, "facets"),
-		By: q.Get("by"), Mode: q.Get("mode")}
-	if o.Mode == "" {
-		o.Mode = search.ModeSemantic
-	}
-	var err error
-	if o.NResults, err = queryInt(r, "n_results", 50); err != nil {
-		return search.QueryResults{}, err
-	}
-	if o.TopClusters, err = queryInt(r, "top_clusters", 5); err != nil {
-		return search.QueryResults{}, err
-	}
-	if o.ClusterIDs, err = queryInts(r, "cluster_ids"); err != nil {
-		return search.QueryResults{}, err
-	}
-	if o.SummaryRef, err = summaryRef(r); err != nil {
-		return search.QueryResults{}, err
-	}
-	switch o.Mode {
-	case search.ModeSemantic, search.ModeFullText, search.ModeHybrid:
-	default:
-		return search.QueryResults{}, badRequest("mode %q is not semantic, fulltext or hybrid", o.Mode)
-	}
-	if o.RunID == "" && o.Mode != search.ModeFullText {
-		return search.QueryResults{}, badRequest("run_id is required for mode %s (the run names the embedding space); mode fulltext works without one", o.Mode)
-	}
-	if o.RunID == "" && (o.WithinClusters != "" || len(o.ClusterIDs) > 0 || o.By != "") {
-		return search.QueryResults{}, badRequest("within_clusters, cluster_ids and by need run_id")
-	}
-	if o.By != "" && o.By != "cluster" {
-		return search.QueryResults{}, badRequest("by %q: only 'cluster' is supported", o.By)
-	}
-	if o.NResults <= 0 || o.NResults > 1000 || o.TopClusters <= 0 {
-		return search.QueryResults{}, badRequest("n_results must be in [1, 1000] and top_clusters positive")
-	}
-	if s.deps.Search == nil {
-		return search.QueryResults{}, errNoSearch
-	}
-	return s.deps.Search.SearchQueries(ctx, text, o)
-}
-
-func (s *server) apiSearchQueries(r *http.Request) (any, error) {
-	return s.searchQueries(r.Context(), r)
-}
-
-func (s *server) apiSearchClusters(r *http.Request) (any, error) {
-	q := r.URL.Query()
-	text := q.Get("text")
-	if text == "" {
-		text = q.Get("q")
-	}
-	if strings.TrimSpace(text) == "" {
-		return nil, badRequest("parameter text is required")
-	}
-	o := search.ClusterSearchOptions{RunID: q.Get("run_id")}
-	if o.RunID == "" {
-		return nil, badRequest("parameter run_id is required")
-	}
-	var err error
-	if o.TopK, err = queryInt(r, "top_k", 20); err != nil {
-		return nil, err
-	}
-	if o.TopK <= 0 || o.TopK > 1000 {
-		return nil, badRequest("top_k must be in [1, 1000], got %d", o.TopK)
-	}
-	if o.ClusterIDs, err = queryInts(r, "cluster_ids"); err != nil {
-		return nil, err
-	}
-	if o.SummaryRef, err = summaryRef(r); err != nil {
-		return nil, err
-	}
-	if s.deps.Search == nil {
-		return nil, errNoSearch
-	}
-	return s.deps.Search.SearchClusters(r.Context(), text, o)
-}
 
 func (s *server) apiSearchInfo(r *http.Request) (any, error) {
 	if s.deps.Search == nil {
@@ -648,128 +333,6 @@ func (s *server) apiSync(r *http.Request) (any, error) {
 
 // ---- hierarchies ----
 
-// HierarchyRef names one hierarchy run.
-type HierarchyRef struct {
-	HierarchyRunID string `json:"hierarchy_run_id"`
-	RunID          string `json:"run_id"`
-}
-
-// hierarchyRunOf returns the clustering run of a hierarchy id hier-<run>-YYYYMMDD-HHMMSS.
-func hierarchyRunOf(id string) string {
-	rest := strings.TrimPrefix(id, "hier-")
-	if len(rest) > len("-20060102-150405") {
-		return rest[:len(rest)-len("-20060102-150405")]
-	}
-	return rest
-}
-
-func (s *server) hierarchies(ctx context.Context, runID string) ([]HierarchyRef, error) {
-	ids, err := s.deps.Store.Hierarchies(ctx, runID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]HierarchyRef, 0, len(ids))
-	for _, id := range ids {
-		run := runID
-		if run == "" {
-			run = hierarchyRunOf(id)
-		}
-		out = append(out, HierarchyRef{HierarchyRunID: id, RunID: run})
-	}
-	return out, nil
-}
-
-func (s *server) apiHierarchies(r *http.Request) (any, error) {
-	runID := r.URL.Query().Get("run_id")
-	if runID != "" {
-		if _, err := s.deps.Store.GetRun(r.Context(), runID); err != nil {
-			return nil, err
-		}
-	}
-	hs, err := s.hierarchies(r.Context(), runID)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"hierarchies": hs}, nil
-}
-
-// HierarchyTotals counts a hierarchy: nodes, leaves (level-0 clusters), levels and
-// the queries under its leaves.
-type HierarchyTotals struct {
-	Clusters int `json:"clusters"`
-	Leaves   int `json:"leaves"`
-	Levels   int `json:"levels"`
-	Queries  int `json:"queries"`
-}
-
-// TreeNode is a hierarchy node with its children, for rendering.
-type TreeNode struct {
-	lmsys.HierarchyNode
-	Children []*TreeNode `json:"children,omitempty"`
-	// Share is NumQueries over the hierarchy's queries.
-	Share float64 `json:"share"`
-}
-
-// HierarchyDetail is one hierarchy run: nodes, per-level report, totals and the tree.
-type HierarchyDetail struct {
-	HierarchyRunID string                  `json:"hierarchy_run_id"`
-	RunID          string                  `json:"run_id"`
-	Totals         HierarchyTotals         `json:"totals"`
-	Levels         []hierarchy.LevelReport `json:"levels"`
-	Nodes          []lmsys.HierarchyNode   `json:"nodes"`
-	Tree           []*TreeNode             `json:"tree"`
-}
-
-func (s *server) hierarchyDetail(ctx context.Context, id string) (HierarchyDetail, error) {
-	nodes, err := s.deps.Store.Hierarchy(ctx, id)
-	if err != nil {
-		return HierarchyDetail{}, err
-	}
-	if len(nodes) == 0 {
-		return HierarchyDetail{}, fmt.Errorf("hierarchy %q: %w", id, lmsys.ErrNotFound)
-	}
-	d := HierarchyDetail{HierarchyRunID: id, RunID: nodes[0].RunID, Nodes: nodes, Levels: hierarchy.Levels(nodes)}
-	byID := make(map[int]*TreeNode, len(nodes))
-	for _, n := range nodes {
-		d.Totals.Clusters++
-		if n.Level == 0 {
-			d.Totals.Leaves++
-			d.Totals.Queries += n.NumQueries
-		}
-		d.Totals.Levels = max(d.Totals.Levels, n.Level+1)
-		byID[n.ClusterID] = &TreeNode{HierarchyNode: n}
-	}
-	for _, n := range nodes {
-		t := byID[n.ClusterID]
-		t.Share = float64(n.NumQueries) / float64(max(d.Totals.Queries, 1))
-		if n.ParentClusterID != nil {
-			if p, ok := byID[*n.ParentClusterID]; ok {
-				p.Children = append(p.Children, t)
-				continue
-			}
-		}
-		d.Tree = append(d.Tree, t)
-	}
-	var order func([]*TreeNode)
-	order = func(ts []*TreeNode) {
-		sort.SliceStable(ts, func(i, j int) bool {
-			if ts[i].NumQueries != ts[j].NumQueries {
-				return ts[i].NumQueries > ts[j].NumQueries
-			}
-			return ts[i].ClusterID < ts[j].ClusterID
-		})
-		for _, t := range ts {
-			order(t.Children)
-		}
-	}
-	order(d.Tree)
-	return d, nil
-}
-
-func (s *server) apiHierarchy(r *http.Request) (any, error) {
-	return s.hierarchyDetail(r.Context(), r.PathValue("hierarchy_run_id"))
-}
-
 // HierarchyRequest is the body of POST /api/hierarchy/ (an offline merge).
 type HierarchyRequest struct {
 	RunID        string  `json:"run_id"`
@@ -801,77 +364,6 @@ func (s *server) apiBuildHierarchy(r *http.Request) (any, error) {
 }
 
 // ---- summaries ----
-
-func (s *server) apiSummaryRuns(r *http.Request) (any, error) {
-	ctx := r.Context()
-	runID := r.URL.Query().Get("run_id")
-	var runs []string
-	if runID != "" {
-		if _, err := s.deps.Store.GetRun(ctx, runID); err != nil {
-			return nil, err
-		}
-		runs = []string{runID}
-	} else {
-		all, err := s.deps.Store.ListRuns(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, x := range all {
-			runs = append(runs, x.ID)
-		}
-	}
-	out := []lmsys.SummaryRun{}
-	for _, id := range runs {
-		srs, err := s.deps.Store.SummaryRuns(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, srs...)
-	}
-	return map[string]any{"summary_runs": out}, nil
-}
-
-func (s *server) apiSummary(r *http.Request) (any, error) {
-	ctx := r.Context()
-	cid, err := pathInt(r, "cluster_id")
-	if err != nil {
-		return nil, err
-	}
-	srID := r.PathValue("summary_run_id")
-	runID := r.URL.Query().Get("run_id")
-	if runID == "" {
-		runs, err := s.deps.Store.ListRuns(ctx)
-		if err != nil {
-			return nil, err
-		}
-	find:
-		for _, run := range runs {
-			srs, err := s.deps.Store.SummaryRuns(ctx, run.ID)
-			if err != nil {
-				return nil, err
-			}
-			for _, sr := range srs {
-				if sr.SummaryRunID == srID {
-					runID = run.ID
-					break find
-				}
-			}
-		}
-		if runID == "" {
-			return nil, fmt.Errorf("summary run %q: %w", srID, lmsys.ErrNotFound)
-		}
-	}
-	ss, err := s.deps.Store.Summaries(ctx, runID, srID)
-	if err != nil {
-		return nil, err
-	}
-	for _, x := range ss {
-		if x.ClusterID == cid {
-			return x, nil
-		}
-	}
-	return nil, fmt.Errorf("cluster %d in summary run %s: %w", cid, srID, lmsys.ErrNotFound)
-}
 
 // SummarizeRequest is the body of POST /api/summaries/.
 type SummarizeRequest struct {
@@ -946,34 +438,6 @@ func (s *server) runParam(r *http.Request, body string) (string, error) {
 	return id, nil
 }
 
-func (s *server) apiMetadata(r *http.Request) (any, error) {
-	cid, err := pathInt(r, "cluster_id")
-	if err != nil {
-		return nil, err
-	}
-	runID, err := s.runParam(r, "")
-	if err != nil {
-		return nil, err
-	}
-	return s.deps.Store.ClusterMetadata(r.Context(), runID, cid)
-}
-
-func (s *server) apiHistory(r *http.Request) (any, error) {
-	cid, err := pathInt(r, "cluster_id")
-	if err != nil {
-		return nil, err
-	}
-	runID, err := s.runParam(r, "")
-	if err != nil {
-		return nil, err
-	}
-	es, err := s.cur.History(r.Context(), runID, cid)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"run_id": runID, "cluster_id": cid, "edits": nonNil(es)}, nil
-}
-
 func nonNil[T any](xs []T) []T {
 	if xs == nil {
 		return []T{}
@@ -981,29 +445,13 @@ func nonNil[T any](xs []T) []T {
 	return xs
 }
 
-func auditFilter(r *http.Request) (curation.AuditFilter, error) {
-	q := r.URL.Query()
-	f := curation.AuditFilter{Editor: q.Get("editor"), Type: q.Get("type")}
-	if v := q.Get("since"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			if t, err = time.Parse("2006-01-02", v); err != nil {
-				return f, badRequest("since %q is not RFC 3339 or YYYY-MM-DD", v)
-			}
-		}
-		f.Since = t
+// parseSince reads an RFC 3339 time or a YYYY-MM-DD date.
+func parseSince(v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		t, err = time.Parse("2006-01-02", v)
 	}
-	if f.Type != "" && !contains(curation.EditTypes, f.Type) {
-		return f, badRequest("type %q is not one of %s", f.Type, strings.Join(curation.EditTypes, ", "))
-	}
-	var err error
-	if f.Limit, err = queryInt(r, "limit", 0); err != nil {
-		return f, err
-	}
-	if f.Limit < 0 {
-		return f, badRequest("limit must not be negative")
-	}
-	return f, nil
+	return t, err
 }
 
 func contains(xs []string, x string) bool {
@@ -1013,34 +461,6 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
-}
-
-func (s *server) apiAudit(r *http.Request) (any, error) {
-	runID, err := s.runParam(r, r.PathValue("run_id"))
-	if err != nil {
-		return nil, err
-	}
-	f, err := auditFilter(r)
-	if err != nil {
-		return nil, err
-	}
-	es, err := s.cur.Audit(r.Context(), runID, f)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"run_id": runID, "edits": nonNil(es)}, nil
-}
-
-func (s *server) apiOrphaned(r *http.Request) (any, error) {
-	runID, err := s.runParam(r, r.PathValue("run_id"))
-	if err != nil {
-		return nil, err
-	}
-	os, err := s.cur.Orphaned(r.Context(), runID)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"run_id": runID, "orphaned": nonNil(os)}, nil
 }
 
 func (s *server) apiBadClusters(r *http.Request) (any, error) {

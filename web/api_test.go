@@ -62,32 +62,35 @@ func TestReadRoutes(t *testing.T) {
 	}{
 		{"/api/status", []string{"total_queries", "datasets"}},
 		{"/api/openapi.json", []string{"openapi", "paths"}},
-		{"/api/clustering/runs", []string{"runs", "total"}},
-		{"/api/clustering/runs/" + run, []string{"run_id", "algorithm", "embedding_space", "parameters"}},
-		{"/api/clustering/runs/" + run + "/status", []string{"status", "num_clusters"}},
-		{"/api/clustering/runs/" + run + "/clusters", []string{"run_id", "summary_run_id", "total_queries", "num_clusters", "clusters"}},
-		{"/api/clustering/runs/" + run + "/clusters?alias=&summary_run_id=" + f.sumID + "&examples=2&limit=3", []string{"clusters"}},
-		{fmt.Sprintf("/api/clustering/runs/%s/clusters/%d", run, c), []string{"summary", "metadata", "queries", "pagination", "num_queries"}},
-		{"/api/queries?run_id=" + run + fmt.Sprintf("&cluster_id=%d", c), []string{"queries", "pagination"}},
-		{"/api/queries?contains=python&language=English", []string{"queries", "pagination"}},
+		{"/api/clustering/runs", []string{"items", "total", "page", "pages", "limit"}},
+		{"/api/clustering/runs/" + run, []string{"run_id", "algorithm", "embedding_space", "parameters", "description", "metrics", "latest_errors"}},
+		{"/api/clustering/runs/" + run + "/status", []string{"status", "num_clusters", "processed"}},
+		{"/api/clustering/runs/" + run + "/clusters", []string{"run_id", "summary_run_id", "total_queries", "num_clusters", "items", "total", "pages"}},
+		{"/api/clustering/runs/" + run + "/clusters?alias=&summary_run_id=" + f.sumID + "&examples=2&limit=3", []string{"items"}},
+		{fmt.Sprintf("/api/clustering/runs/%s/clusters/%d", run, c), []string{"cluster", "summary", "metadata", "queries", "pagination", "num_queries"}},
+		{"/api/queries?run_id=" + run + fmt.Sprintf("&cluster_id=%d", c), []string{"items", "total", "page", "pages", "limit"}},
+		{"/api/queries?contains=python&language=English", []string{"items", "total"}},
 		{fmt.Sprintf("/api/queries/%d", f.xssID), []string{"query", "clusters"}},
-		{"/api/search/queries?mode=fulltext&text=python", []string{"text", "results", "applied_clusters"}},
-		{"/api/search/queries?run_id=" + run + "&text=write+a+python+script&facets=cluster,language", []string{"results", "facets"}},
-		{"/api/search/queries?run_id=" + run + "&text=python&mode=hybrid&by=cluster", []string{"results", "facets"}},
-		{"/api/search/clusters?run_id=" + run + "&text=email&top_k=3", []string{"text", "run_id", "results"}},
+		{"/api/search/queries?mode=fulltext&text=python", []string{"text", "items", "total", "applied_clusters", "facets"}},
+		{"/api/search/queries?run_id=" + run + "&text=write+a+python+script&mode=semantic&facets=cluster,language", []string{"items", "facets"}},
+		{"/api/search/queries?run_id=" + run + "&text=python&mode=hybrid&by=cluster", []string{"items", "facets"}},
+		{"/api/search/clusters?run_id=" + run + "&text=email&top_k=3&mode=semantic", []string{"text", "run_id", "items"}},
+		{"/api/search/clusters?text=email", []string{"items", "total"}},
 		{"/api/search/info", []string{"collections"}},
 		{"/api/verify/runs/" + run, []string{"collections", "in_sync"}},
-		{"/api/hierarchy/", []string{"hierarchies"}},
-		{"/api/hierarchy/?run_id=" + run, []string{"hierarchies"}},
-		{"/api/hierarchy/" + f.hierID, []string{"hierarchy_run_id", "totals", "levels", "nodes", "tree"}},
-		{"/api/summaries/", []string{"summary_runs"}},
-		{"/api/summaries/?run_id=" + run, []string{"summary_runs"}},
+		{"/api/hierarchy/", []string{"items", "total"}},
+		{"/api/hierarchy?run_id=" + run, []string{"items", "total"}},
+		{"/api/hierarchy/" + f.hierID, []string{"hierarchy_run_id", "totals", "levels", "nodes", "tree", "total_queries"}},
+		{"/api/summaries/", []string{"items", "total"}},
+		{"/api/summaries?run_id=" + run, []string{"items", "total"}},
 		{fmt.Sprintf("/api/summaries/%s/clusters/%d", f.sumID, c), []string{"title", "description", "representative_queries"}},
 		{fmt.Sprintf("/api/summaries/%s/clusters/%d?run_id=%s", f.sumID, c, run), []string{"title"}},
-		{fmt.Sprintf("/api/curation/clusters/%d/metadata?run_id=%s", c, run), []string{"run_id", "cluster_id"}},
-		{fmt.Sprintf("/api/curation/clusters/%d/history?run_id=%s", c, run), []string{"edits"}},
-		{"/api/curation/runs/" + run + "/audit", []string{"edits"}},
-		{"/api/curation/runs/" + run + "/orphaned", []string{"orphaned"}},
+		{fmt.Sprintf("/api/curation/clusters/%d/metadata?run_id=%s", c, run), []string{"run_id", "cluster_id", "coherence_score", "quality", "notes", "flags", "last_edited"}},
+		{fmt.Sprintf("/api/curation/clusters/%d/history?run_id=%s", c, run), []string{"items", "total"}},
+		{"/api/curation/runs/" + run + "/audit", []string{"items", "total"}},
+		{"/api/curation/runs/" + run + "/orphaned", []string{"items", "total"}},
+		{"/api/health", []string{"status", "service"}},
+		{"/openapi.json", []string{"openapi", "paths"}},
 		{"/api/curation/runs/" + run + "/bad-clusters?max_size=20&generic_titles=true", []string{"clusters"}},
 		{"/api/analysis/runs/" + run + "/facets?by=language,model", []string{"facets"}},
 		{"/api/analysis/runs/" + run + "/trends?period=month", []string{"periods", "clusters"}},
@@ -109,6 +112,7 @@ func TestReadRoutes(t *testing.T) {
 	assert.EqualValues(t, 12, tot["leaves"])
 	_, cl := callJSON(t, h, "GET", "/api/clustering/runs/"+run+"/clusters", nil, "")
 	assert.Equal(t, cl["total_queries"], tot["queries"])
+	assert.Equal(t, m["total_queries"], tot["queries"])
 }
 
 func TestErrors(t *testing.T) {
@@ -123,37 +127,28 @@ func TestErrors(t *testing.T) {
 	}{
 		{"GET", "/api/clustering/runs/nope", nil, 404, "not_found"},
 		{"GET", "/api/clustering/runs/nope/status", nil, 404, "not_found"},
-		{"GET", "/api/clustering/runs/nope/clusters", nil, 404, "not_found"},
 		{"GET", "/api/clustering/runs/" + run + "/clusters/9999", nil, 404, "not_found"},
-		{"GET", "/api/clustering/runs/" + run + "/clusters/abc", nil, 404, "not_found"},
-		{"GET", "/api/clustering/runs/" + run + "/clusters?summary_run_id=nope", nil, 404, "not_found"},
+		{"GET", "/api/clustering/runs/" + run + "/clusters/abc", nil, 422, "validation_error"},
 		{"GET", "/api/clustering/runs/" + run + "/clusters?summary_run_id=a&alias=b", nil, 400, "invalid_input"},
-		{"GET", "/api/clustering/runs/" + run + "/clusters/0?page=0", nil, 400, "invalid_input"},
-		{"GET", "/api/clustering/runs/" + run + "/clusters/0?page=x", nil, 400, "invalid_input"},
-		{"GET", "/api/clustering/runs/" + run + "/clusters/0?cursor=-4", nil, 400, "invalid_input"},
+		{"GET", "/api/clustering/runs/" + run + "/clusters/0?page=0", nil, 422, "validation_error"},
+		{"GET", "/api/clustering/runs/" + run + "/clusters/0?page=x", nil, 422, "validation_error"},
+		{"GET", "/api/clustering/runs/" + run + "/clusters/0?cursor=-4", nil, 422, "validation_error"},
 		{"GET", "/api/queries/999999", nil, 404, "not_found"},
-		{"GET", "/api/queries/x", nil, 404, "not_found"},
+		{"GET", "/api/queries/x", nil, 422, "validation_error"},
 		{"GET", "/api/queries?cluster_id=1", nil, 400, "invalid_input"},
-		{"GET", "/api/queries?run_id=nope", nil, 404, "not_found"},
-		{"GET", "/api/search/queries?run_id=" + run, nil, 400, "invalid_input"},
-		{"GET", "/api/search/queries?text=x", nil, 400, "invalid_input"},
-		{"GET", "/api/search/queries?text=x&run_id=" + run + "&mode=fuzzy", nil, 400, "invalid_input"},
-		{"GET", "/api/search/queries?text=x&run_id=nope", nil, 404, "not_found"},
-		{"GET", "/api/search/clusters?text=x", nil, 400, "invalid_input"},
-		{"GET", "/api/search/clusters?text=x&run_id=nope", nil, 404, "not_found"},
+		{"GET", "/api/search/queries?run_id=" + run, nil, 422, "validation_error"},
+		{"GET", "/api/search/queries?text=x&mode=semantic", nil, 400, "invalid_input"},
+		{"GET", "/api/search/queries?text=x&run_id=" + run + "&mode=fuzzy", nil, 422, "validation_error"},
+		{"GET", "/api/search/queries?text=x&run_id=nope&mode=semantic", nil, 404, "not_found"},
+		{"GET", "/api/search/clusters?text=x&mode=semantic", nil, 400, "invalid_input"},
+		{"GET", "/api/search/clusters?text=x&run_id=nope&mode=semantic", nil, 404, "not_found"},
 		{"GET", "/api/verify/runs/nope", nil, 404, "not_found"},
 		{"GET", "/api/hierarchy/hier-nope", nil, 404, "not_found"},
-		{"GET", "/api/hierarchy/?run_id=nope", nil, 404, "not_found"},
-		{"GET", "/api/summaries/?run_id=nope", nil, 404, "not_found"},
 		{"GET", "/api/summaries/nope/clusters/1", nil, 404, "not_found"},
 		{"GET", "/api/summaries/" + f.sumID + "/clusters/9999", nil, 404, "not_found"},
-		{"GET", "/api/curation/clusters/1/metadata", nil, 400, "invalid_input"},
-		{"GET", "/api/curation/clusters/1/history?run_id=nope", nil, 404, "not_found"},
-		{"GET", "/api/curation/clusters/9999/history?run_id=" + run, nil, 404, "not_found"},
-		{"GET", "/api/curation/runs/nope/audit", nil, 404, "not_found"},
-		{"GET", "/api/curation/runs/" + run + "/audit?type=bogus", nil, 400, "invalid_input"},
-		{"GET", "/api/curation/runs/" + run + "/audit?since=yesterday", nil, 400, "invalid_input"},
-		{"GET", "/api/curation/runs/nope/orphaned", nil, 404, "not_found"},
+		{"GET", "/api/curation/clusters/1/metadata", nil, 422, "validation_error"},
+		{"GET", "/api/curation/runs/" + run + "/audit?type=bogus", nil, 422, "validation_error"},
+		{"GET", "/api/curation/runs/" + run + "/audit?since=yesterday", nil, 422, "validation_error"},
 		{"GET", "/api/curation/runs/" + run + "/bad-clusters", nil, 400, "invalid_input"},
 		{"GET", "/api/analysis/runs/nope/facets", nil, 404, "not_found"},
 		{"GET", "/api/analysis/runs/" + run + "/compare", nil, 400, "invalid_input"},
@@ -175,7 +170,7 @@ func TestErrors(t *testing.T) {
 		{"POST", "/api/curation/queries/1/move", `{"to_cluster_id": 1}`, 400, "invalid_input"},
 		{"POST", "/api/curation/queries/1/move?run_id=nope", `{"to_cluster_id": 1}`, 404, "not_found"},
 		{"POST", "/api/curation/queries/1/move?run_id=" + run, `{}`, 400, "invalid_input"},
-		{"POST", "/api/curation/queries/x/move?run_id=" + run, `{"to_cluster_id": 1}`, 404, "not_found"},
+		{"POST", "/api/curation/queries/x/move?run_id=" + run, `{"to_cluster_id": 1}`, 422, "validation_error"},
 		{"POST", "/api/curation/queries/999999/move?run_id=" + run, `{"to_cluster_id": 1}`, 404, "not_found"},
 		{"POST", "/api/curation/queries/1/move?run_id=" + run, `{"to_cluster_id": 9999}`, 404, "not_found"},
 		{"POST", "/api/curation/queries/move", `{"run_id": "` + run + `", "to_cluster_id": 1}`, 400, "invalid_input"},
@@ -209,8 +204,10 @@ func TestErrors(t *testing.T) {
 			var e errorBody
 			require.NoError(t, json.Unmarshal(b, &e), "%s", b)
 			assert.Equal(t, tc.code, e.Code)
-			assert.NotEmpty(t, e.Error)
-			assert.NotContains(t, e.Error, "goroutine")
+			assert.NotEmpty(t, e.Error.Message)
+			assert.Equal(t, e.Error, e.Detail.Error)
+			assert.NotEmpty(t, e.Error.Type)
+			assert.NotContains(t, e.Error.Message, "goroutine")
 		})
 	}
 }
@@ -219,36 +216,41 @@ func TestPagination(t *testing.T) {
 	f := shared
 	h := f.handler(Options{})
 	_, list := callJSON(t, h, "GET", "/api/clustering/runs/"+f.runID+"/clusters", nil, "")
-	big := list["clusters"].([]any)[0].(map[string]any)
+	big := list["items"].([]any)[0].(map[string]any)
 	n := int(big["num_queries"].(float64))
 	require.Greater(t, n, PageSize, "the largest demo cluster needs two pages")
 	cid := int(big["cluster_id"].(float64))
 	base := fmt.Sprintf("/api/clustering/runs/%s/clusters/%d", f.runID, cid)
 	ids := func(m map[string]any) []int64 {
 		var out []int64
-		for _, q := range m["queries"].([]any) {
-			out = append(out, int64(q.(map[string]any)["query_id"].(float64)))
+		for _, q := range m["queries"].(map[string]any)["items"].([]any) {
+			out = append(out, int64(q.(map[string]any)["id"].(float64)))
 		}
 		return out
 	}
 	_, p1 := callJSON(t, h, "GET", base, nil, "")
 	_, p2 := callJSON(t, h, "GET", base+"?page=2", nil, "")
-	pg := p1["pagination"].(map[string]any)
+	pg := p1["queries"].(map[string]any)
 	assert.EqualValues(t, 1, pg["page"])
-	assert.EqualValues(t, (n+PageSize-1)/PageSize, pg["total_pages"])
+	assert.EqualValues(t, (n+PageSize-1)/PageSize, pg["pages"])
 	assert.EqualValues(t, n, pg["total"])
+	assert.EqualValues(t, PageSize, pg["limit"])
 	require.Len(t, ids(p1), PageSize)
 	assert.Len(t, ids(p2), min(n-PageSize, PageSize))
 	cursor := int64(pg["next_cursor"].(float64))
 	assert.Equal(t, ids(p1)[PageSize-1], cursor)
+	assert.EqualValues(t, cursor, p1["pagination"].(map[string]any)["next_cursor"])
 	_, c2 := callJSON(t, h, "GET", fmt.Sprintf("%s?cursor=%d", base, cursor), nil, "")
 	assert.Equal(t, ids(p2), ids(c2))
 	all := append(ids(p1), ids(p2)...)
 	assert.True(t, sort.SliceIsSorted(all, func(i, j int) bool { return all[i] < all[j] }))
+	// A page size of its own.
+	_, small := callJSON(t, h, "GET", base+"?limit=7&page=2", nil, "")
+	assert.Equal(t, all[7:14], ids(small))
 	// Past the end: an empty page, not an error.
 	code, pz := callJSON(t, h, "GET", base+"?page=99", nil, "")
 	assert.Equal(t, 200, code)
-	assert.Empty(t, pz["queries"])
+	assert.Empty(t, pz["queries"].(map[string]any)["items"])
 }
 
 func TestOpenAPICoversRoutes(t *testing.T) {
@@ -366,11 +368,19 @@ func TestSecurity(t *testing.T) {
 		h = f.handler(Options{CORSOrigin: "https://app.example"})
 		rec = httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
+		assert.Empty(t, rec.Header().Get("Access-Control-Allow-Origin"), "only the listed origin is allowed")
+		req.Header.Set("Origin", "https://app.example")
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
 		assert.Equal(t, "https://app.example", rec.Header().Get("Access-Control-Allow-Origin"))
+		assert.Equal(t, "true", rec.Header().Get("Access-Control-Allow-Credentials"))
 		pre := httptest.NewRequest("OPTIONS", rename, nil)
+		pre.Header.Set("Origin", "https://app.example")
+		pre.Header.Set("Access-Control-Request-Method", "POST")
 		rec = httptest.NewRecorder()
 		h.ServeHTTP(rec, pre)
 		assert.Equal(t, 204, rec.Code)
+		assert.Equal(t, "https://app.example", rec.Header().Get("Access-Control-Allow-Origin"))
 		assert.Contains(t, rec.Header().Get("Access-Control-Allow-Headers"), "Authorization")
 	})
 }

@@ -27,12 +27,12 @@ func TestEditsAndJobs(t *testing.T) {
 	editID := func(m map[string]any) int64 { return int64(m["edit"].(map[string]any)["id"].(float64)) }
 
 	_, cl := callJSON(t, h, "GET", "/api/clustering/runs/"+run+"/clusters", nil, "")
-	clusters := cl["clusters"].([]any)
+	clusters := cl["items"].([]any)
 	cid := func(i int) int { return int(clusters[i].(map[string]any)["cluster_id"].(float64)) }
 	a, b, c, d := cid(0), cid(1), cid(2), cid(3)
 
 	// A first search indexes the run.
-	code0, _ := callJSON(t, h, "GET", "/api/search/clusters?run_id="+run+"&text=email", nil, "")
+	code0, _ := callJSON(t, h, "GET", "/api/search/clusters?mode=semantic&run_id="+run+"&text=email", nil, "")
 	require.Equal(t, 200, code0)
 	// Rename (run id in the query), then see it in the cluster and audit.
 	m := post(fmt.Sprintf("/api/curation/clusters/%d/rename?run_id=%s", a, run), map[string]any{"title": "Renamed <b>by</b> test", "reason": "clearer"})
@@ -63,7 +63,7 @@ func TestEditsAndJobs(t *testing.T) {
 
 	// Move one query, then several.
 	_, qs := callJSON(t, h, "GET", fmt.Sprintf("/api/queries?run_id=%s&cluster_id=%d", run, b), nil, "")
-	qrows := qs["queries"].([]any)
+	qrows := qs["items"].([]any)
 	q0 := int64(qrows[0].(map[string]any)["query_id"].(float64))
 	q1 := int64(qrows[1].(map[string]any)["query_id"].(float64))
 	q2 := int64(qrows[2].(map[string]any)["query_id"].(float64))
@@ -78,35 +78,37 @@ func TestEditsAndJobs(t *testing.T) {
 	assert.NotEmpty(t, m["new_cluster_ids"])
 	post(fmt.Sprintf("/api/curation/clusters/%d/delete?run_id=%s", d, run), map[string]any{"orphan": true, "reason": "junk"})
 	_, orph := callJSON(t, h, "GET", "/api/curation/runs/"+run+"/orphaned", nil, "")
-	require.NotEmpty(t, orph["orphaned"])
+	require.NotEmpty(t, orph["items"])
+	assert.Contains(t, orph["items"].([]any)[0].(map[string]any), "orphan")
+	assert.Contains(t, orph["items"].([]any)[0].(map[string]any), "query")
 	post("/api/curation/runs/"+run+"/orphaned/reassign", map[string]any{"to_cluster_id": b})
 	_, orph = callJSON(t, h, "GET", "/api/curation/runs/"+run+"/orphaned", nil, "")
-	assert.Empty(t, orph["orphaned"])
+	assert.Empty(t, orph["items"])
 
 	// Undo of the rename conflicts with later edits of the same cluster; the newest undoes.
 	code, m = callJSON(t, h, "POST", "/api/curation/runs/"+run+"/undo", map[string]any{"edit_id": renameID}, tok)
 	assert.Equal(t, 409, code, "%v", m)
 	assert.Equal(t, "conflict", m["code"])
 	_, audit := callJSON(t, h, "GET", "/api/curation/runs/"+run+"/audit", nil, "")
-	edits := audit["edits"].([]any)
-	last := int64(edits[len(edits)-1].(map[string]any)["id"].(float64))
+	edits := audit["items"].([]any)
+	last := int64(edits[0].(map[string]any)["id"].(float64)) // newest first
 	post("/api/curation/runs/"+run+"/undo", map[string]any{"edit_id": last, "reason": "oops"})
 	_, orph = callJSON(t, h, "GET", "/api/curation/runs/"+run+"/orphaned", nil, "")
-	assert.NotEmpty(t, orph["orphaned"], "undoing the reassign brings the orphans back")
+	assert.NotEmpty(t, orph["items"], "undoing the reassign brings the orphans back")
 
 	// The audit log lists every type, filters by type, and the history of a names its edits.
 	_, audit = callJSON(t, h, "GET", "/api/curation/runs/"+run+"/audit", nil, "")
 	types := map[string]bool{}
-	for _, e := range audit["edits"].([]any) {
+	for _, e := range audit["items"].([]any) {
 		types[e.(map[string]any)["edit_type"].(string)] = true
 	}
 	for _, ty := range []string{"rename", "tag", "flag", "move_query", "merge", "split", "delete", "reassign_orphans", "undo"} {
 		assert.True(t, types[ty], "audit lacks %s", ty)
 	}
 	_, only := callJSON(t, h, "GET", "/api/curation/runs/"+run+"/audit?type=rename&editor=tester", nil, "")
-	assert.Len(t, only["edits"], 2, "two renames by tester (one by cli)")
+	assert.Len(t, only["items"], 2, "two renames by tester (one by cli)")
 	_, hist := callJSON(t, h, "GET", fmt.Sprintf("/api/curation/clusters/%d/history?run_id=%s", a, run), nil, "")
-	assert.NotEmpty(t, hist["edits"])
+	assert.NotEmpty(t, hist["items"])
 
 	// The audit page shows the rename, escaped.
 	code2, page := call(t, h, "GET", "/runs/"+run+"/audit", nil, "")

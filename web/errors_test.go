@@ -41,7 +41,8 @@ func TestClassify(t *testing.T) {
 	s.writeError(rec, httptest.NewRequest("GET", "/api/x", nil), errors.New("disk on fire at /secret/path"))
 	assert.Equal(t, 500, rec.Code)
 	assert.NotContains(t, rec.Body.String(), "secret")
-	assert.JSONEq(t, `{"error":"internal error (logged on the server)","code":"internal"}`, rec.Body.String())
+	assert.JSONEq(t, `{"error":{"type":"InternalServerError","message":"internal error (logged on the server)"},
+		"detail":{"error":{"type":"InternalServerError","message":"internal error (logged on the server)"}},"code":"internal"}`, rec.Body.String())
 }
 
 func FuzzQueryInts(f *testing.F) {
@@ -52,7 +53,9 @@ func FuzzQueryInts(f *testing.F) {
 		r := httptest.NewRequest("GET", "/?ids="+url.QueryEscape(s), nil)
 		ids, err := queryInts(r, "ids")
 		if err != nil {
-			assert.ErrorIs(t, err, lmsys.ErrInvalidInput)
+			status, code := classify(err)
+			assert.Equal(t, http.StatusUnprocessableEntity, status)
+			assert.Equal(t, "validation_error", code)
 			assert.Nil(t, ids)
 		}
 	})

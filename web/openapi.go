@@ -38,7 +38,8 @@ var (
 	pRunQReq  = param{"run_id", "query", "string", "clustering run id", true}
 	pSumID    = param{"summary_run_id", "query", "string", "summary run id (default: the latest)", false}
 	pAlias    = param{"alias", "query", "string", "summary run alias (instead of summary_run_id)", false}
-	pPage     = param{"page", "query", "integer", "page number, 1-based, 50 queries per page", false}
+	pPage     = param{"page", "query", "integer", "page number, 1-based", false}
+	pLimit50  = param{"limit", "query", "integer", "items per page (1-100, 50)", false}
 	pCursor   = param{"cursor", "query", "integer", "keyset cursor: the next_cursor of the previous page (instead of page)", false}
 	pText     = param{"text", "query", "string", "search text", true}
 	pClusters = param{"cluster_ids", "query", "string", "comma-separated cluster ids to restrict to", false}
@@ -48,74 +49,69 @@ var (
 // routes registerAPI registers.
 var apiOperations = []operation{
 	{method: "GET", path: "/api/openapi.json", tag: "meta", summary: "This OpenAPI 3 document", resp: map[string]any{}},
+	{method: "GET", path: "/openapi.json", tag: "meta", summary: "This OpenAPI 3 document (where the Python tool serves it)", resp: map[string]any{}},
+	{method: "GET", path: "/api/health", tag: "meta", summary: "Health check: status ok, the service name, the store's backend and whether search is configured", resp: struct {
+		Status  string `json:"status"`
+		Service string `json:"service"`
+		Store   string `json:"store"`
+		Search  bool   `json:"search"`
+	}{}},
 	{method: "GET", path: "/api/status", tag: "meta", summary: "What the store holds: queries, datasets, languages, models, runs, embeddings", resp: lmsys.Status{}},
 
-	{method: "GET", path: "/api/clustering/runs", tag: "clustering", summary: "List clustering runs, newest first", resp: struct {
-		Runs  []lmsys.Run `json:"runs"`
-		Total int         `json:"total"`
-	}{}},
-	{method: "GET", path: "/api/clustering/runs/{run_id}", tag: "clustering", summary: "One clustering run", params: []param{pRun}, resp: lmsys.Run{}},
-	{method: "GET", path: "/api/clustering/runs/{run_id}/status", tag: "clustering", summary: "A run's status", params: []param{pRun}, resp: struct {
-		RunID       string     `json:"run_id"`
-		Status      string     `json:"status"`
-		NumClusters int        `json:"num_clusters"`
-		NumQueries  int        `json:"num_queries"`
-		Error       string     `json:"error"`
-		CreatedAt   time.Time  `json:"created_at"`
-		FinishedAt  *time.Time `json:"finished_at"`
-	}{}},
-	{method: "GET", path: "/api/clustering/runs/{run_id}/clusters", tag: "clustering", summary: "A run's clusters, largest first, with titles from a summary run (by id or alias; latest by default)",
-		params: []param{pRun, pSumID, pAlias, {"limit", "query", "integer", "at most this many clusters", false}, {"examples", "query", "integer", "example queries per cluster (0-50)", false}}, resp: ClusterList{}},
-	{method: "GET", path: "/api/clustering/runs/{run_id}/clusters/{cluster_id}", tag: "clustering", summary: "One cluster: summary, metadata and a page of its queries (50 per page; page number or cursor)",
-		params: []param{pRun, pCluster, pSumID, pAlias, pPage, pCursor}, resp: ClusterDetail{}},
+	{method: "GET", path: "/api/clustering/runs", tag: "clustering", summary: "A page of clustering runs, newest first", params: []param{{"algorithm", "query", "string", "only runs of this algorithm (kmeans, hdbscan …)", false}, pPage, pLimit50},
+		resp: ListPage[RunItem]{}},
+	{method: "GET", path: "/api/clustering/runs/{run_id}", tag: "clustering", summary: "One clustering run with its metrics and latest errors", params: []param{pRun}, resp: RunDetail{}},
+	{method: "GET", path: "/api/clustering/runs/{run_id}/status", tag: "clustering", summary: "A run's status; processed is the number of queries assigned", params: []param{pRun}, resp: RunStatus{}},
+	{method: "GET", path: "/api/clustering/runs/{run_id}/clusters", tag: "clustering", summary: "A page of a run's clusters, largest first, with titles from a summary run (by id or alias; latest by default); an unknown run is an empty page",
+		params: []param{pRun, pSumID, pAlias, {"include_counts", "query", "boolean", "count the run's queries (true)", false},
+			{"include_percentages", "query", "boolean", "each cluster's percentage of the run's queries (true)", false},
+			{"limit", "query", "integer", "keep the largest this many clusters (1-1000)", false}, pPage, {"page_limit", "query", "integer", "clusters per page (1-100, 50)", false},
+			{"examples", "query", "integer", "example queries per cluster (0-50)", false}}, resp: ClusterPage{}},
+	{method: "GET", path: "/api/clustering/runs/{run_id}/clusters/{cluster_id}", tag: "clustering", summary: "One cluster: its summary, annotations and a page of its queries (page number or cursor)",
+		params: []param{pRun, pCluster, pSumID, pAlias, pPage, pLimit50, pCursor}, resp: ClusterDetail{}},
 	{method: "POST", path: "/api/clustering/kmeans", tag: "clustering", summary: "Run k-means (embedding missing queries first); synchronous, answers the finished run", body: KMeansRequest{}, resp: lmsys.Run{}, status: "201"},
 	{method: "POST", path: "/api/clustering/hdbscan", tag: "clustering", summary: "Run HDBSCAN (embedding missing queries first); synchronous, answers the finished run", body: HDBSCANRequest{}, resp: lmsys.Run{}, status: "201"},
 
-	{method: "GET", path: "/api/queries", tag: "queries", summary: "List queries (50 per page), filtered by run, cluster, dataset, model, language, substring",
+	{method: "GET", path: "/api/queries", tag: "queries", summary: "A page of queries, filtered by run, cluster, dataset, model, language, substring; an unknown run is an empty page",
 		params: []param{pRunQ, {"cluster_id", "query", "integer", "cluster id (needs run_id)", false}, {"dataset", "query", "string", "dataset name", false},
-			{"model", "query", "string", "model", false}, {"language", "query", "string", "language", false}, {"contains", "query", "string", "case-insensitive substring", false}, pPage, pCursor},
-		resp: struct {
-			Queries    []QueryRow `json:"queries"`
-			Pagination Page       `json:"pagination"`
-		}{}},
-	{method: "GET", path: "/api/queries/{query_id}", tag: "queries", summary: "One query with its cluster in every run", params: []param{{"query_id", "path", "integer", "query id", true}}, resp: curation.QueryView{}},
+			{"model", "query", "string", "model", false}, {"language", "query", "string", "language", false}, {"contains", "query", "string", "case-insensitive substring", false}, pPage,
+			{"limit", "query", "integer", "queries per page (1-100, 100)", false}, pCursor},
+		resp: QueryPage{}},
+	{method: "GET", path: "/api/queries/{query_id}", tag: "queries", summary: "One query with its cluster in every run", params: []param{{"query_id", "path", "integer", "query id", true}}, resp: QueryDetail{}},
 
-	{method: "GET", path: "/api/search/queries", tag: "search", summary: "Search queries: semantic, full-text or hybrid, within clusters, with facets (the CLI's `search --json`)",
-		params: []param{pText, pRunQ, {"mode", "query", "string", "semantic (default), fulltext or hybrid", false}, {"n_results", "query", "integer", "number of results (50)", false},
-			{"within_clusters", "query", "string", "first find the clusters nearest this text", false}, {"top_clusters", "query", "integer", "clusters within_clusters keeps (5)", false},
+	{method: "GET", path: "/api/search/queries", tag: "search", summary: "Search queries: full-text (default; every word as a prefix, BM25-ranked), semantic or hybrid, within clusters, with facets",
+		params: []param{pText, pRunQ, {"mode", "query", "string", "fulltext (default), semantic or hybrid (these two need run_id)", false}, pPage, pLimit50,
+			{"n_results", "query", "integer", "page size up to 1000 (instead of limit)", false},
+			{"within_clusters", "query", "string", "first find the clusters nearest this text", false}, {"top_clusters", "query", "integer", "clusters within_clusters keeps (1-50, 10)", false},
 			pClusters, {"facets", "query", "string", "comma-separated: cluster, language, model", false}, {"by", "query", "string", "cluster: group results by cluster", false}, pSumID, pAlias},
-		resp: search.QueryResults{}},
-	{method: "GET", path: "/api/search/clusters", tag: "search", summary: "Search a run's clusters by their summaries (the CLI's `search-cluster --json`)",
-		params: []param{pText, pRunQReq, {"top_k", "query", "integer", "number of clusters (20)", false}, pClusters, pSumID, pAlias}, resp: search.ClusterResults{}},
+		resp: SearchPage{}},
+	{method: "GET", path: "/api/search/clusters", tag: "search", summary: "Search clusters: full-text (default; title or description contains the text, any run) or semantic (a run's summaries)",
+		params: []param{pText, pRunQ, {"mode", "query", "string", "fulltext (default) or semantic (needs run_id)", false}, {"n_results", "query", "integer", "number of clusters (1-100, 20)", false},
+			pPage, pClusters, pSumID, pAlias}, resp: ClusterSearchPage{}},
 	{method: "GET", path: "/api/search/info", tag: "search", summary: "The vector index's collections", resp: struct {
 		Collections []search.CollectionInfo `json:"collections"`
 	}{}},
 	{method: "GET", path: "/api/verify/runs/{run_id}", tag: "search", summary: "Compare the run's vector collections with the store (no repair)", params: []param{pRun}, resp: search.Report{}},
 	{method: "POST", path: "/api/verify/runs/{run_id}/sync", tag: "search", summary: "Compare and repair the run's vector collections", params: []param{pRun}, resp: search.Report{}},
 
-	{method: "GET", path: "/api/hierarchy/", tag: "hierarchy", summary: "List hierarchy runs, newest first", params: []param{pRunQ}, resp: struct {
-		Hierarchies []HierarchyRef `json:"hierarchies"`
-	}{}},
-	{method: "GET", path: "/api/hierarchy/{hierarchy_run_id}", tag: "hierarchy", summary: "One hierarchy: nodes, per-level report, totals and the tree",
-		params: []param{{"hierarchy_run_id", "path", "string", "hierarchy run id", true}}, resp: HierarchyDetail{}},
+	{method: "GET", path: "/api/hierarchy/", tag: "hierarchy", summary: "A page of hierarchy runs, newest first", params: []param{pRunQ, pPage, pLimit50}, resp: ListPage[HierarchyRunItem]{}},
+	{method: "GET", path: "/api/hierarchy", tag: "hierarchy", summary: "The same as /api/hierarchy/", params: []param{pRunQ, pPage, pLimit50}, resp: ListPage[HierarchyRunItem]{}},
+	{method: "GET", path: "/api/hierarchy/{hierarchy_run_id}", tag: "hierarchy", summary: "One hierarchy: nodes with query counts (bottom-up from the assignments), per-level report, totals and the tree",
+		params: []param{{"hierarchy_run_id", "path", "string", "hierarchy run id", true}, {"include_percentages", "query", "boolean", "percentages and total_queries (true)", false}}, resp: HierarchyDetail{}},
 	{method: "POST", path: "/api/hierarchy/", tag: "hierarchy", summary: "Build a hierarchy with the offline merge; synchronous, answers its report", params: []param{pRunQ}, body: HierarchyRequest{}, resp: hierarchy.Report{}, status: "201"},
 
-	{method: "GET", path: "/api/summaries/", tag: "summaries", summary: "List summary runs (of one run, or all)", params: []param{pRunQ}, resp: struct {
-		SummaryRuns []lmsys.SummaryRun `json:"summary_runs"`
-	}{}},
+	{method: "GET", path: "/api/summaries/", tag: "summaries", summary: "A page of summary runs (of one run, or all), newest first", params: []param{pRunQ, pPage, pLimit50}, resp: ListPage[SummaryRunItem]{}},
+	{method: "GET", path: "/api/summaries", tag: "summaries", summary: "The same as /api/summaries/", params: []param{pRunQ, pPage, pLimit50}, resp: ListPage[SummaryRunItem]{}},
 	{method: "GET", path: "/api/summaries/{summary_run_id}/clusters/{cluster_id}", tag: "summaries", summary: "One cluster's summary in one summary run",
-		params: []param{{"summary_run_id", "path", "string", "summary run id", true}, pCluster, pRunQ}, resp: lmsys.Summary{}},
+		params: []param{{"summary_run_id", "path", "string", "summary run id", true}, pCluster, pRunQ}, resp: SummaryItem{}},
 	{method: "POST", path: "/api/summaries/", tag: "summaries", summary: "Summarise a run's clusters (offline by default, or an LLM model); synchronous", params: []param{pRunQ}, body: SummarizeRequest{}, resp: summarize.Result{}, status: "201"},
 
-	{method: "GET", path: "/api/curation/clusters/{cluster_id}/metadata", tag: "curation", summary: "A cluster's annotations", params: []param{pCluster, pRunQReq}, resp: lmsys.ClusterMetadata{}},
-	{method: "GET", path: "/api/curation/clusters/{cluster_id}/history", tag: "curation", summary: "The edits that concern a cluster, oldest first", params: []param{pCluster, pRunQReq}, resp: editList{}},
-	{method: "GET", path: "/api/curation/runs/{run_id}/audit", tag: "curation", summary: "A run's audit log, oldest first",
+	{method: "GET", path: "/api/curation/clusters/{cluster_id}/metadata", tag: "curation", summary: "A cluster's annotations (every field null when unset)", params: []param{pCluster, pRunQReq}, resp: MetadataItem{}},
+	{method: "GET", path: "/api/curation/clusters/{cluster_id}/history", tag: "curation", summary: "A page of the edits that concern a cluster, newest first", params: []param{pCluster, pRunQReq, pPage, pLimit50}, resp: EditPage{}},
+	{method: "GET", path: "/api/curation/runs/{run_id}/audit", tag: "curation", summary: "A page of a run's audit log, newest first",
 		params: []param{pRun, {"since", "query", "string", "RFC 3339 time or YYYY-MM-DD", false}, {"editor", "query", "string", "editor", false},
-			{"type", "query", "string", "edit type: " + strings.Join(curation.EditTypes, ", "), false}, {"limit", "query", "integer", "at most this many", false}}, resp: editList{}},
-	{method: "GET", path: "/api/curation/runs/{run_id}/orphaned", tag: "curation", summary: "A run's orphaned queries", params: []param{pRun}, resp: struct {
-		RunID    string            `json:"run_id"`
-		Orphaned []curation.Orphan `json:"orphaned"`
-	}{}},
+			{"type", "query", "string", "edit type: " + strings.Join(curation.EditTypes, ", "), false}, pPage, pLimit50}, resp: EditPage{}},
+	{method: "GET", path: "/api/curation/runs/{run_id}/orphaned", tag: "curation", summary: "A page of a run's orphaned queries, newest first", params: []param{pRun, pPage, pLimit50}, resp: OrphanPage{}},
 	{method: "GET", path: "/api/curation/runs/{run_id}/bad-clusters", tag: "curation", summary: "Clusters worth a look: small, incoherent, generic titles, flagged",
 		params: []param{pRun, {"max_size", "query", "integer", "at most this many queries", false}, {"min_coherence", "query", "integer", "coherence below this", false},
 			{"generic_titles", "query", "boolean", "vague titles", false}, {"flags", "query", "string", "comma-separated flags", false}, pSumID},
@@ -148,13 +144,6 @@ var apiOperations = []operation{
 			{"by", "query", "string", "period (default) or dataset", false}, {"period", "query", "string", "hour, day, week or month", false}, pSumID, pAlias}, resp: analysis.Comparison{}},
 }
 
-// editList is the shape of the history and audit answers.
-type editList struct {
-	RunID     string       `json:"run_id"`
-	ClusterID *int         `json:"cluster_id,omitempty"`
-	Edits     []lmsys.Edit `json:"edits"`
-}
-
 var (
 	openAPIOnce sync.Once
 	openAPIDoc  map[string]any
@@ -167,8 +156,7 @@ func openAPIDocument() map[string]any {
 }
 
 func buildOpenAPI() map[string]any {
-	errSchema := map[string]any{"type": "object", "required": []string{"error", "code"}, "properties": map[string]any{
-		"error": map[string]any{"type": "string"}, "code": map[string]any{"type": "string"}}}
+	errSchema := schemaOf(reflect.TypeOf(errorBody{}), 0)
 	errResp := func(d string) map[string]any {
 		return map[string]any{"description": d, "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
 	}
@@ -190,7 +178,8 @@ func buildOpenAPI() map[string]any {
 		}
 		responses := map[string]any{
 			status: map[string]any{"description": "OK", "content": map[string]any{"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(op.resp), 0)}}},
-			"400":  errResp("invalid input: bad parameter or malformed JSON"),
+			"400":  errResp("invalid input: a parameter the operation cannot use, or malformed JSON"),
+			"422":  errResp("a malformed or out-of-range query parameter"),
 			"404":  errResp("unknown run, cluster, query, summary run or hierarchy"),
 			"500":  errResp("internal error"),
 		}
@@ -203,7 +192,7 @@ func buildOpenAPI() map[string]any {
 			responses["403"] = errResp("wrong token, or the server is read-only")
 			responses["409"] = errResp("conflict with the current state (undo of an edit a later one depends on)")
 			responses["413"] = errResp("request body over the limit")
-			responses["422"] = errResp("nothing to process")
+			responses["422"] = errResp("nothing to process, or a malformed query parameter")
 			o["security"] = []any{map[string]any{"bearer": []string{}}}
 			if op.body != nil {
 				o["requestBody"] = map[string]any{"required": false, "content": map[string]any{"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(op.body), 0)}}}
@@ -215,7 +204,7 @@ func buildOpenAPI() map[string]any {
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "lmsys API", "version": "1.0.0",
 			"description": "Clustering runs, clusters, summaries, hierarchies, search, curation and analysis of LLM conversation logs. " +
-				"Write endpoints (POST) need Authorization: Bearer <token> when the server has one. Errors are {error, code}."},
+				"Write endpoints (POST) need Authorization: Bearer <token> when the server has one. Errors are {error: {type, message}, detail: {error: {type, message}}, code}."},
 		"paths": paths,
 		"components": map[string]any{
 			"schemas":         map[string]any{"Error": errSchema},

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -73,12 +74,26 @@ var funcs = template.FuncMap{
 		}
 		return strconv.Itoa(*p)
 	},
+	// str prints an optional string ("" when null).
+	"str": func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	},
+	// dist prints an optional distance with three decimals ("–" when null).
+	"dist": func(p *float64) string {
+		if p == nil {
+			return "–"
+		}
+		return strconv.FormatFloat(*p, 'f', 3, 64)
+	},
 	"join":     strings.Join,
 	"describe": describeEdit,
 }
 
 // describeEdit says in a few words what an edit did.
-func describeEdit(e lmsys.Edit) string {
+func describeEdit(e EditItem) string {
 	nv := e.NewValue
 	get := func(k string) string {
 		if v, ok := nv[k]; ok && v != nil {
@@ -241,11 +256,9 @@ func (s *server) registerViewer() {
 
 // runSummary is one run on the dashboard.
 type runSummary struct {
-	lmsys.Run
-	Hierarchies  []HierarchyRef
-	SummaryRuns  []lmsys.SummaryRun
-	Orphaned     int
-	EditsAllowed bool
+	RunItem
+	Hierarchies []HierarchyRunItem
+	SummaryRuns []SummaryRunItem
 }
 
 func (s *server) viewDashboard(r *http.Request) (string, any, error) {
@@ -260,17 +273,30 @@ func (s *server) viewDashboard(r *http.Request) (string, any, error) {
 	}
 	out := make([]runSummary, 0, len(runs))
 	for _, run := range runs {
-		hs, err := s.hierarchies(ctx, run.ID)
+		hs, err := s.hierarchyRuns(ctx, run.ID)
 		if err != nil {
 			return "", nil, err
 		}
-		srs, err := s.deps.Store.SummaryRuns(ctx, run.ID)
+		srs, err := s.summaryRunItems(ctx, run.ID)
 		if err != nil {
 			return "", nil, err
 		}
-		out = append(out, runSummary{Run: run, Hierarchies: hs, SummaryRuns: srs})
+		out = append(out, runSummary{RunItem: runItem(run), Hierarchies: hs, SummaryRuns: srs})
 	}
 	return "Runs", map[string]any{"Status": st, "Runs": out}, nil
+}
+
+// summaryRunItems lists a run's summary runs, newest first.
+func (s *server) summaryRunItems(ctx context.Context, runID string) ([]SummaryRunItem, error) {
+	srs, err := s.deps.Store.SummaryRuns(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SummaryRunItem, len(srs))
+	for i, sr := range srs {
+		out[i] = summaryRunItem(sr)
+	}
+	return out, nil
 }
 
 func (s *server) viewRun(r *http.Request) (string, any, error) {
@@ -279,27 +305,27 @@ func (s *server) viewRun(r *http.Request) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	run, err := s.deps.Store.GetRun(ctx, r.PathValue("run_id"))
+	run, err := s.runDetail(ctx, r.PathValue("run_id"))
 	if err != nil {
 		return "", nil, err
 	}
-	cl, err := s.clusterList(ctx, run.ID, ref, 0, 0)
+	cl, err := s.clusterPage(ctx, run.RunID, clusterOptions{ref: ref, counts: true, percentages: true, page: 1})
 	if err != nil {
 		return "", nil, err
 	}
 	maxN := 0
-	for _, c := range cl.Clusters {
+	for _, c := range cl.Items {
 		maxN = max(maxN, c.NumQueries)
 	}
-	hs, err := s.hierarchies(ctx, run.ID)
+	hs, err := s.hierarchyRuns(ctx, run.RunID)
 	if err != nil {
 		return "", nil, err
 	}
-	srs, err := s.deps.Store.SummaryRuns(ctx, run.ID)
+	srs, err := s.summaryRunItems(ctx, run.RunID)
 	if err != nil {
 		return "", nil, err
 	}
-	return "Run " + run.ID, map[string]any{"Run": run, "List": cl, "Max": maxN, "Hierarchies": hs, "SummaryRuns": srs, "Ref": ref}, nil
+	return "Run " + run.RunID, map[string]any{"Run": run, "List": cl, "Max": maxN, "Hierarchies": hs, "SummaryRuns": srs, "Ref": ref}, nil
 }
 
 func (s *server) viewCluster(r *http.Request) (string, any, error) {
@@ -312,11 +338,12 @@ func (s *server) viewCluster(r *http.Request) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	pg, cursor, err := pageParams(r)
-	if err != nil {
-		return "", nil, err
+	p := newParams(r)
+	pg, limit, cursor := pageParams(p, PageSize)
+	if p.err != nil {
+		return "", nil, p.err
 	}
-	d, err := s.clusterDetail(ctx, r.PathValue("run_id"), cid, ref, pg, cursor)
+	d, err := s.clusterDetail(ctx, r.PathValue("run_id"), cid, ref, pg, limit, cursor)
 	if err != nil {
 		return "", nil, err
 	}
@@ -325,17 +352,14 @@ func (s *server) viewCluster(r *http.Request) (string, any, error) {
 		return "", nil, err
 	}
 	title := fmt.Sprintf("Cluster %d", cid)
-	if d.Summary != nil && d.Summary.Title != "" {
-		title = d.Summary.Title
+	if d.Cluster.Title != nil {
+		title = *d.Cluster.Title
 	}
-	return title, map[string]any{"D": d, "History": hist, "Prev": pg - 1, "Next": nextPage(d.Pagination), "Ref": ref}, nil
-}
-
-func nextPage(p Page) int {
-	if p.Page > 0 && p.Page < p.TotalPages {
-		return p.Page + 1
+	next := 0
+	if d.Queries.Page > 0 && d.Queries.Page < d.Queries.Pages {
+		next = d.Queries.Page + 1
 	}
-	return 0
+	return title, map[string]any{"D": d, "History": editItems(hist), "Prev": pg - 1, "Next": next, "Ref": ref}, nil
 }
 
 func (s *server) viewAudit(r *http.Request) (string, any, error) {
@@ -343,7 +367,7 @@ func (s *server) viewAudit(r *http.Request) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	f, err := auditFilter(r)
+	f, err := auditFilter(newParams(r))
 	if err != nil {
 		return "", nil, err
 	}
@@ -351,7 +375,7 @@ func (s *server) viewAudit(r *http.Request) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return "Audit log of " + runID, map[string]any{"RunID": runID, "Edits": es, "Types": curation.EditTypes, "Filter": f}, nil
+	return "Audit log of " + runID, map[string]any{"RunID": runID, "Edits": editItems(es), "Types": curation.EditTypes, "Filter": f}, nil
 }
 
 func (s *server) viewOrphaned(r *http.Request) (string, any, error) {
@@ -359,7 +383,7 @@ func (s *server) viewOrphaned(r *http.Request) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	os, err := s.cur.Orphaned(r.Context(), runID)
+	os, err := s.orphans(r.Context(), runID)
 	if err != nil {
 		return "", nil, err
 	}
@@ -392,9 +416,13 @@ func (s *server) viewSearch(r *http.Request) (string, any, error) {
 		vals.Set("facets", "cluster")
 	}
 	r2.URL.RawQuery = vals.Encode()
-	res, err := s.searchQueries(ctx, r2)
+	sr, err := parseSearch(r2)
+	var res SearchPage
+	if err == nil {
+		res, err = s.searchPage(ctx, sr)
+	}
 	if err != nil {
-		if status, _ := classify(err); status == http.StatusBadRequest || status == http.StatusServiceUnavailable || status == http.StatusNotFound {
+		if status, _ := classify(err); status == http.StatusBadRequest || status == http.StatusUnprocessableEntity || status == http.StatusServiceUnavailable || status == http.StatusNotFound {
 			data["Error"] = err.Error()
 			return "Search", data, nil
 		}
@@ -410,7 +438,7 @@ func (s *server) viewSearch(r *http.Request) (string, any, error) {
 }
 
 func (s *server) viewHierarchy(r *http.Request) (string, any, error) {
-	d, err := s.hierarchyDetail(r.Context(), r.PathValue("hierarchy_run_id"))
+	d, err := s.hierarchyDetail(r.Context(), r.PathValue("hierarchy_run_id"), true)
 	if err != nil {
 		return "", nil, err
 	}

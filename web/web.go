@@ -12,13 +12,15 @@
 // Every write endpoint (POST) requires "Authorization: Bearer <Options.Token>" when a
 // token is set (401 without one, 403 with a wrong one); with Options.ReadOnly every
 // write answers 403 read_only. Request bodies are limited to Options.MaxBodyBytes
-// (1 MB; 413 beyond). CORS headers are sent only when Options.CORSOrigin is set. The
+// (1 MB; 413 beyond). CORS headers are sent only to the origins Options.CORSOrigin lists. The
 // caller owns the http.Server and its timeouts (see NewServer).
 //
 // # Errors
 //
-// Errors are JSON {"error": message, "code": code} with the status of the root
-// sentinel the error wraps: lmsys.ErrNotFound 404 not_found, lmsys.ErrInvalidInput
+// Errors are JSON {"error": {"type", "message"}, "detail": {"error": {"type",
+// "message"}}, "code": code}, the two places the Python tool's clients read them, with
+// the status of the root sentinel the error wraps: a malformed or out-of-range query
+// parameter 422 validation_error, lmsys.ErrNotFound 404 not_found, lmsys.ErrInvalidInput
 // and malformed JSON 400 invalid_input, lmsys.ErrSpaceMismatch 400 space_mismatch,
 // lmsys.ErrConflict 409 conflict, lmsys.ErrEmpty 422 empty, lmsys.ErrProvider 502
 // provider; anything else is 500 internal, logged but never detailed to the client.
@@ -77,7 +79,10 @@ type Options struct {
 	Token string
 	// ReadOnly refuses every write endpoint with 403.
 	ReadOnly bool
-	// CORSOrigin, when set, is sent as Access-Control-Allow-Origin (CORS is off otherwise).
+	// CORSOrigin, when set, lists the origins (comma-separated, e.g. a viewer's dev
+	// server http://localhost:3000) whose browsers may call the API: their requests
+	// get Access-Control-Allow-Origin with credentials and their preflights an answer.
+	// CORS is off otherwise.
 	CORSOrigin string
 	// MaxBodyBytes limits request bodies (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
@@ -142,13 +147,18 @@ func newServer(deps Deps, opts Options) *server {
 
 // ServeHTTP applies CORS and the body limit, then routes.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.opts.CORSOrigin != "" {
+	if origin := r.Header.Get("Origin"); origin != "" && s.corsAllowed(origin) {
 		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", s.opts.CORSOrigin)
-		h.Set("Vary", "Origin")
-		if r.Method == http.MethodOptions {
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		h.Add("Vary", "Origin")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			allow := "Authorization, Content-Type"
+			if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+				allow = req // any header, as the Python tool allows
+			}
+			h.Set("Access-Control-Allow-Headers", allow)
 			h.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
 			return
@@ -158,6 +168,17 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// corsAllowed reports whether origin is one of Options.CORSOrigin (a comma-separated
+// list of origins).
+func (s *server) corsAllowed(origin string) bool {
+	for _, o := range strings.Split(s.opts.CORSOrigin, ",") {
+		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" && o == origin {
+			return true
+		}
+	}
+	return false
 }
 
 // apiFunc is an API endpoint: it returns the value to encode or an error.
@@ -216,7 +237,7 @@ func (s *server) authorize(r *http.Request) error {
 	if s.opts.ReadOnly {
 		return &httpError{http.StatusForbidden, "read_only", "the server is read-only: writes are disabled"}
 	}
-	if o := r.Header.Get("Origin"); o != "" && o != s.opts.CORSOrigin {
+	if o := r.Header.Get("Origin"); o != "" && !s.corsAllowed(o) {
 		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
 			return &httpError{http.StatusForbidden, "cross_origin", fmt.Sprintf("writes from origin %q are refused (see --cors-origin)", o)}
 		}
@@ -239,10 +260,39 @@ func (s *server) checkToken(r *http.Request) error {
 	return nil
 }
 
-// errorBody is the JSON of every error.
+// errorBody is the JSON of every error. It carries the message in both places the
+// Python tool's clients read it: error (its validation and value errors) and
+// detail.error (its HTTP exceptions: not found …), each {type, message}; code is ours.
 type errorBody struct {
-	Error string `json:"error"`
-	Code  string `json:"code"`
+	Error  errorDetail `json:"error"`
+	Detail struct {
+		Error errorDetail `json:"error"`
+	} `json:"detail"`
+	Code string `json:"code"`
+}
+
+// errorDetail is the type and message of an error.
+type errorDetail struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+// errorTypes names error codes as the Python tool's error types do.
+var errorTypes = map[string]string{
+	"not_found": "NotFound", "validation_error": "ValidationError", "invalid_input": "ValueError", "internal": "InternalServerError",
+	"method_not_allowed": "MethodNotAllowed", "body_too_large": "PayloadTooLarge", "space_mismatch": "SpaceMismatch", "conflict": "Conflict",
+	"empty": "Empty", "provider": "ProviderError", "cancelled": "Cancelled", "unauthorized": "Unauthorized", "forbidden": "Forbidden",
+	"read_only": "ReadOnly", "cross_origin": "CrossOrigin", "unavailable": "ServiceUnavailable",
+}
+
+func newErrorBody(code, msg string) errorBody {
+	typ := errorTypes[code]
+	if typ == "" {
+		typ = "Error"
+	}
+	b := errorBody{Error: errorDetail{Type: typ, Message: msg}, Code: code}
+	b.Detail.Error = b.Error
+	return b
 }
 
 // classify maps an error to its status and code.
@@ -282,7 +332,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="lmsys"`)
 	}
-	writeJSON(w, status, errorBody{Error: msg, Code: code})
+	writeJSON(w, status, newErrorBody(code, msg))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -323,7 +373,7 @@ func pathInt(r *http.Request, name string) (int, error) {
 	v := r.PathValue(name)
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s %q is not an integer", lmsys.ErrNotFound, name, v)
+		return 0, validation("path parameter %s=%q is not an integer", name, v)
 	}
 	return n, nil
 }
@@ -333,7 +383,7 @@ func pathInt64(r *http.Request, name string) (int64, error) {
 	v := r.PathValue(name)
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %s %q is not an integer", lmsys.ErrNotFound, name, v)
+		return 0, validation("path parameter %s=%q is not an integer", name, v)
 	}
 	return n, nil
 }
@@ -346,7 +396,7 @@ func queryInt(r *http.Request, name string, def int) (int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return 0, badRequest("parameter %s=%q is not an integer", name, v)
+		return 0, validation("query parameter %s=%q is not an integer", name, v)
 	}
 	return n, nil
 }
@@ -365,7 +415,7 @@ func queryInts(r *http.Request, name string) ([]int, error) {
 		}
 		n, err := strconv.Atoi(p)
 		if err != nil {
-			return nil, badRequest("parameter %s: %q is not an integer", name, p)
+			return nil, validation("query parameter %s: %q is not an integer", name, p)
 		}
 		out = append(out, n)
 	}
