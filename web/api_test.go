@@ -456,6 +456,7 @@ func TestViewerPages(t *testing.T) {
 		{"/runs/" + f.runID + "/orphaned", 200, "No orphaned queries"},
 		{"/search", 200, `id="search-form"`},
 		{"/search?text=python&run_id=" + f.runID, 200, `id="results"`},
+		{"/search?text=python", 200, `id="results"`},
 		{"/search?text=python&run_id=" + f.runID + "&mode=bogus", 200, `class="error"`},
 		{"/hierarchy/" + f.hierID, 200, `id="expand-all"`},
 		{"/runs/nope", 404, "not found"},
@@ -467,6 +468,10 @@ func TestViewerPages(t *testing.T) {
 		code, b := call(t, h, "GET", tc.path, nil, "")
 		assert.Equal(t, tc.status, code, tc.path)
 		assert.Contains(t, string(b), tc.want, tc.path)
+		// Optional fields render as text, never as Go's nil or a formatting error.
+		assert.NotContains(t, string(b), "&lt;nil&gt;", tc.path)
+		assert.NotContains(t, string(b), "%!", tc.path)
+		assert.NotRegexp(t, `0x[0-9a-f]{8,}`, string(b), tc.path) // a pointer printed
 	}
 	_, b := call(t, h, "GET", "/hierarchy/"+f.hierID, nil, "")
 	assert.Regexp(t, `· \d+ child(ren)?<`, string(b))
