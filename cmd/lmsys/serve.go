@@ -25,7 +25,9 @@ func registerServe(root *cobra.Command, g *globals) {
 	cmd := &cobra.Command{
 		Use:   "serve [--addr 127.0.0.1:8000] [--read-only] [--cors-origin URL] [--index-dir DIR]",
 		Short: "Serve the REST API (/api, OpenAPI at /api/openapi.json) and the web viewer (/)",
-		Long: `Serve the store over HTTP: the JSON API under /api (OpenAPI 3 at /api/openapi.json) and the viewer at /.
+		Long: `Serve the store over HTTP: the JSON API under /api (OpenAPI 3 at /api/openapi.json and /openapi.json,
+health at /api/health) and the viewer at /. The API answers the Python tool's routes with its response
+shapes, so its viewer and scripts work against this server.
 Write endpoints (POST: clustering, summaries, hierarchy, every curation edit) need
 "Authorization: Bearer $LMSYS_API_TOKEN" when LMSYS_API_TOKEN is set; without a token the server only
 starts read-write on a loopback address. --read-only disables every write. Clustering, summarising and
@@ -88,7 +90,7 @@ is given. SIGINT / SIGTERM shut the server down gracefully.`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8000", "address to listen on")
 	cmd.Flags().BoolVar(&readOnly, "read-only", false, "refuse every write endpoint")
 	cmd.Flags().BoolVar(&sf.textIndex, "text-index", true, "answer full-text and hybrid searches from an in-memory BM25 index, built in the background at start (~1 s and ~25 MB per 100,000 short queries; 9.5 s and 244 MB of heap at 1M); false: the store's full-text index")
-	cmd.Flags().StringVar(&corsOrigin, "cors-origin", "", "allow this origin to call the API from a browser (CORS off when empty)")
+	cmd.Flags().StringVar(&corsOrigin, "cors-origin", "", "allow these origins (comma-separated, e.g. http://localhost:3000 for the Python tool's Next.js viewer) to call the API from a browser, with credentials and preflight (CORS off when empty)")
 	addIndexFlags(cmd, &sf)
 	root.AddCommand(cmd)
 }
