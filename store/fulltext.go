@@ -101,6 +101,68 @@ func (d *DB) textFrom(ctx context.Context, text string, f lmsys.QueryFilter) (st
 	return from + ` AND queries_fts MATCH ?`, append(args, strings.Join(quoted, " ")), nil
 }
 
+// NeedsSubstring reports whether text holds letters of a script written without
+// spaces between words (Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar). The
+// full-text index keeps a run of such letters as one token, so a word inside the run
+// ("爬虫" in "写一个爬虫") is not a prefix of any token: SearchSubstring finds those.
+func NeedsSubstring(text string) bool {
+	for _, r := range text {
+		if unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Thai, unicode.Lao, unicode.Khmer, unicode.Myanmar) {
+			return true
+		}
+	}
+	return false
+}
+
+// SearchSubstring lists the queries selected by f whose text contains text (any case
+// for ASCII letters, as SQL LIKE) and that SearchText does not find: limit of them
+// (all when limit ≤ 0) from offset, by ascending id, and how many there are. It scans
+// the queries f selects, so callers keep it for texts SearchText cannot serve
+// (NeedsSubstring).
+func (d *DB) SearchSubstring(ctx context.Context, text string, f lmsys.QueryFilter, limit, offset int) ([]int64, int64, error) {
+	if strings.TrimSpace(text) == "" {
+		return nil, 0, fmt.Errorf("%w: substring search needs a text", lmsys.ErrInvalidInput)
+	}
+	f.Limit, f.Offset = 0, 0
+	from, args := d.filterSQL(f)
+	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(text) + "%"
+	op := "LIKE"
+	if d.postgres {
+		op = "ILIKE"
+	}
+	from += ` AND q.query_text ` + op + ` ? ESCAPE '\'`
+	args = append(args, like)
+	if terms := ftsTerms(text); len(terms) > 0 {
+		if err := d.syncFullText(ctx); err != nil {
+			return nil, 0, err
+		}
+		if d.postgres {
+			from += ` AND NOT (to_tsvector('simple', q.query_text) @@ to_tsquery('simple', ?))`
+			args = append(args, prefixTSQuery(terms))
+		} else {
+			quoted := make([]string, len(terms))
+			for i, t := range terms {
+				quoted[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"*`
+			}
+			from += ` AND q.id NOT IN (SELECT rowid FROM queries_fts WHERE queries_fts MATCH ?)`
+			args = append(args, strings.Join(quoted, " "))
+		}
+	}
+	var total int64
+	if err := d.db.WithContext(ctx).Raw(`SELECT COUNT(*)`+from, args...).Row().Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count substring matches: %w", err)
+	}
+	stmt := `SELECT q.id` + from + ` ORDER BY q.id`
+	if limit > 0 {
+		stmt += fmt.Sprintf(` LIMIT %d OFFSET %d`, limit, max(offset, 0))
+	}
+	var ids []int64
+	if err := d.db.WithContext(ctx).Raw(stmt, args...).Scan(&ids).Error; err != nil {
+		return nil, 0, fmt.Errorf("store: substring search: %w", err)
+	}
+	return ids, total, nil
+}
+
 // prefixTSQuery is a PostgreSQL tsquery matching every term as a prefix. Terms hold
 // only letters, digits and underscores (ftsTerms), none of them tsquery syntax.
 func prefixTSQuery(terms []string) string {

@@ -57,6 +57,9 @@ func contractTexts(cluster, i int) string {
 	case 1:
 		return fmt.Sprintf("set alarms for %d am tomorrow", i+5)
 	}
+	if i == 14 {
+		return "写一个关于时间旅行者的故事" // one run of Han letters: one token to the full-text index
+	}
 	return fmt.Sprintf("Write a poem number %d about the sea", i)
 }
 
@@ -653,7 +656,7 @@ func (f *contractFixture) checkSearch(t *testing.T) {
 		assert.Equal(t, "Python Programming", c["title"])
 	}
 	// At least what a substring match finds, for words the substring begins.
-	for _, word := range []string{"alarm", "Alarm", "pyth", "poem", "wri", "alarms for"} {
+	for _, word := range []string{"alarm", "Alarm", "pyth", "poem", "wri", "alarms for", "时间", "旅行"} {
 		want := map[int64]bool{}
 		for id, text := range f.texts {
 			if strings.Contains(strings.ToLower(text), strings.ToLower(word)) {
@@ -672,6 +675,18 @@ func (f *contractFixture) checkSearch(t *testing.T) {
 	}
 	m = f.ok(t, "/api/search/queries?text=alarm")
 	assert.EqualValues(t, 12, m["total"], "alarm finds the 10 alarms and 2 alarm queries")
+	// A word inside a run of Han letters is found by substring, as the Python tool finds it.
+	for _, p := range []string{"/api/search/queries?text=时间", "/api/search/queries?text=时间&run_id=" + cRun} {
+		m = f.ok(t, p)
+		envelope(t, m, 1, 1, 1, 50)
+		it := items(t, m)[0]
+		assert.EqualValues(t, f.queryIDs[2][14], it["query"].(map[string]any)["id"], p)
+		if strings.Contains(p, "run_id") {
+			assert.EqualValues(t, 2, it["clusters"].([]any)[0].(map[string]any)["cluster_id"])
+		}
+	}
+	m = f.ok(t, "/api/search/queries?text=写一个关于时间旅行者的故事")
+	assert.EqualValues(t, 1, m["total"], "the whole run is found once: by the index, not again by substring")
 	// Paging: total over every page, pages, and disjoint pages.
 	p1 := f.ok(t, "/api/search/queries?text=alarm&limit=5&page=1")
 	p3 := f.ok(t, "/api/search/queries?text=alarm&limit=5&page=3")

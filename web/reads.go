@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -12,7 +13,9 @@ import (
 	"github.com/lmsys-go/lmsys/analysis"
 	"github.com/lmsys-go/lmsys/curation"
 	"github.com/lmsys-go/lmsys/hierarchy"
+	"github.com/lmsys-go/lmsys/internal/snippet"
 	"github.com/lmsys-go/lmsys/search"
+	"github.com/lmsys-go/lmsys/store"
 )
 
 // The read endpoints. Their parameters, defaults and answers follow the Python tool's
@@ -813,13 +816,29 @@ func (s *server) searchPage(ctx context.Context, sr searchRequest) (SearchPage, 
 		return SearchPage{}, err
 	}
 	total := int64(len(res.Results))
+	start := (sr.page - 1) * sr.limit
+	hits := res.Results[min(start, len(res.Results)):min(start+sr.limit, len(res.Results))]
 	if o.Mode == search.ModeFullText && len(o.ClusterIDs) == 0 && o.WithinClusters == "" {
-		if total, err = s.deps.Store.CountText(ctx, sr.text, lmsys.QueryFilter{RunID: o.RunID}); err != nil {
+		f := lmsys.QueryFilter{RunID: o.RunID}
+		if total, err = s.deps.Store.CountText(ctx, sr.text, f); err != nil {
 			return SearchPage{}, err
 		}
+		if store.NeedsSubstring(sr.text) {
+			// Words inside runs of Han, Thai … letters: the substring matches the index
+			// misses follow its ranked hits, as the Python tool's substring search finds them.
+			from := max(start, int(total))
+			extra, n, err := s.deps.Store.SearchSubstring(ctx, sr.text, f, max(start+sr.limit-from, 0), from-int(total))
+			if err != nil {
+				return SearchPage{}, err
+			}
+			if len(extra) > 0 {
+				if hits, err = s.substringHits(ctx, o.RunID, hits, extra); err != nil {
+					return SearchPage{}, err
+				}
+			}
+			total += n
+		}
 	}
-	start := min((sr.page-1)*sr.limit, len(res.Results))
-	hits := res.Results[start:min(start+sr.limit, len(res.Results))]
 	ids := make([]int64, len(hits))
 	for i, h := range hits {
 		ids[i] = h.QueryID
@@ -863,6 +882,44 @@ func (s *server) searchPage(ctx context.Context, sr searchRequest) (SearchPage, 
 			ac.Distance = &d
 		}
 		out.AppliedClusters = append(out.AppliedClusters, ac)
+	}
+	return out, nil
+}
+
+// substringHits appends the queries ids (found by substring) to hits, each at the
+// greatest distance, 1, with its cluster in the run.
+func (s *server) substringHits(ctx context.Context, runID string, hits []search.QueryHit, ids []int64) ([]search.QueryHit, error) {
+	qs, err := s.deps.Store.ListQueries(ctx, lmsys.QueryFilter{IDs: ids})
+	if err != nil {
+		return nil, err
+	}
+	cluster := map[int64]int{}
+	if runID != "" {
+		rows, err := s.deps.Store.Gorm().WithContext(ctx).Raw(`SELECT query_id, cluster_id FROM query_clusters WHERE run_id = ? AND query_id IN ?`, runID, ids).Rows()
+		if err != nil {
+			return nil, fmt.Errorf("web: clusters of substring matches: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var q int64
+			var c int
+			if err := rows.Scan(&q, &c); err != nil {
+				return nil, err
+			}
+			cluster[q] = c
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	out := slices.Clone(hits)
+	sort.Slice(qs, func(i, j int) bool { return qs[i].ID < qs[j].ID })
+	for _, q := range qs {
+		h := search.QueryHit{QueryID: q.ID, Distance: 1, Snippet: snippet.Of(q.Text, 200), Model: q.Model, Language: q.Language}
+		if c, ok := cluster[q.ID]; ok {
+			h.ClusterID = &c
+		}
+		out = append(out, h)
 	}
 	return out, nil
 }
