@@ -495,17 +495,9 @@ func (s *server) apiSummaryRuns(r *http.Request) (any, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	runs := []string{}
-	if runID := p.str("run_id"); runID != "" {
-		runs = append(runs, runID)
-	} else {
-		all, err := s.deps.Store.ListRuns(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, x := range all {
-			runs = append(runs, x.ID)
-		}
+	runs, err := s.runIDs(ctx, p.str("run_id"))
+	if err != nil {
+		return nil, err
 	}
 	items := []SummaryRunItem{}
 	for _, id := range runs {
@@ -528,17 +520,9 @@ func (s *server) apiSummary(r *http.Request) (any, error) {
 		return nil, err
 	}
 	srID := r.PathValue("summary_run_id")
-	runs := []string{}
-	if runID := r.URL.Query().Get("run_id"); runID != "" {
-		runs = append(runs, runID)
-	} else {
-		all, err := s.deps.Store.ListRuns(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, x := range all {
-			runs = append(runs, x.ID)
-		}
+	runs, err := s.runIDs(ctx, r.URL.Query().Get("run_id"))
+	if err != nil {
+		return nil, err
 	}
 	for _, runID := range runs {
 		srs, err := s.deps.Store.SummaryRuns(ctx, runID)
@@ -563,6 +547,22 @@ func (s *server) apiSummary(r *http.Request) (any, error) {
 		}
 	}
 	return nil, fmt.Errorf("cluster summary not found (cluster %d, summary run %s): %w", cid, srID, lmsys.ErrNotFound)
+}
+
+// runIDs returns [runID], or every run's id when runID is empty.
+func (s *server) runIDs(ctx context.Context, runID string) ([]string, error) {
+	if runID != "" {
+		return []string{runID}, nil
+	}
+	all, err := s.deps.Store.ListRuns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(all))
+	for i, r := range all {
+		ids[i] = r.ID
+	}
+	return ids, nil
 }
 
 // ---- curation ----
@@ -726,28 +726,16 @@ type SearchFacets struct {
 	Model    []FacetBucket `json:"model"`
 }
 
-// AppliedCluster is a cluster a search was restricted to (the Python tool's
-// ClusterSearchResult).
-type AppliedCluster struct {
-	RunID       string   `json:"run_id"`
-	ClusterID   int      `json:"cluster_id"`
-	Title       *string  `json:"title"`
-	Description *string  `json:"description"`
-	Summary     *string  `json:"summary"`
-	NumQueries  int      `json:"num_queries"`
-	Distance    *float64 `json:"distance"`
-}
-
 // SearchPage is a page of queries found (the Python tool's SearchQueriesResponse),
 // plus the text and run searched. Full-text searches count every match in Total;
 // semantic and hybrid searches count the hits ranked (at most page·limit).
 type SearchPage struct {
 	ListPage[SearchHit]
-	Facets          *SearchFacets    `json:"facets"`
-	AppliedClusters []AppliedCluster `json:"applied_clusters"`
-	Text            string           `json:"text"`
-	RunID           string           `json:"run_id"`
-	Mode            string           `json:"mode"`
+	Facets          *SearchFacets `json:"facets"`
+	AppliedClusters []ClusterHit  `json:"applied_clusters"`
+	Text            string        `json:"text"`
+	RunID           string        `json:"run_id"`
+	Mode            string        `json:"mode"`
 }
 
 // searchRequest is a parsed query search.
@@ -808,7 +796,7 @@ func (s *server) searchPage(ctx context.Context, sr searchRequest) (SearchPage, 
 	if o.RunID != "" && o.Mode == search.ModeFullText {
 		if _, err := s.deps.Store.GetRun(ctx, o.RunID); errors.Is(err, lmsys.ErrNotFound) {
 			// The Python tool joins the run's assignments: nothing matches.
-			return SearchPage{ListPage: newPage([]SearchHit(nil), 0, sr.page, sr.limit), AppliedClusters: []AppliedCluster{}, Text: sr.text, RunID: o.RunID, Mode: o.Mode}, nil
+			return SearchPage{ListPage: newPage([]SearchHit(nil), 0, sr.page, sr.limit), AppliedClusters: []ClusterHit{}, Text: sr.text, RunID: o.RunID, Mode: o.Mode}, nil
 		}
 	}
 	res, err := s.deps.Search.SearchQueries(ctx, sr.text, o)
@@ -873,10 +861,10 @@ func (s *server) searchPage(ctx context.Context, sr searchRequest) (SearchPage, 
 		}
 		items = append(items, hit)
 	}
-	out := SearchPage{ListPage: newPage(items, total, sr.page, sr.limit), Facets: searchFacets(res.Facets, len(res.Results)), AppliedClusters: []AppliedCluster{},
+	out := SearchPage{ListPage: newPage(items, total, sr.page, sr.limit), Facets: searchFacets(res.Facets, len(res.Results)), AppliedClusters: []ClusterHit{},
 		Text: res.Text, RunID: res.RunID, Mode: o.Mode}
 	for _, a := range res.AppliedClusters {
-		ac := AppliedCluster{RunID: o.RunID, ClusterID: a.ClusterID, Title: nullable(a.Title), Description: nullable(a.Description), NumQueries: a.NumQueries}
+		ac := ClusterHit{RunID: o.RunID, ClusterID: a.ClusterID, Title: nullable(a.Title), Description: nullable(a.Description), NumQueries: a.NumQueries}
 		if a.Distance != nil {
 			d := float64(*a.Distance)
 			ac.Distance = &d
@@ -966,8 +954,9 @@ func (s *server) apiSearchQueries(r *http.Request) (any, error) {
 	return s.searchPage(r.Context(), sr)
 }
 
-// ClusterHit is one cluster found (the Python tool's ClusterSearchResult); Distance is
-// the cosine distance of its summary (semantic) or null (full-text).
+// ClusterHit is one cluster found, or one a query search was restricted to (the
+// Python tool's ClusterSearchResult); Distance is the cosine distance of its summary
+// to the search text (semantic) or null (full-text).
 type ClusterHit struct {
 	RunID        string   `json:"run_id"`
 	ClusterID    int      `json:"cluster_id"`
@@ -1048,16 +1037,9 @@ func (s *server) apiSearchClusters(r *http.Request) (any, error) {
 // in one run or every run, in the summary run ref (the latest when empty), largest
 // first; at most n.
 func (s *server) clusterText(ctx context.Context, text, runID, ref string, ids []int, n int) ([]ClusterHit, error) {
-	runs := []string{runID}
-	if runID == "" {
-		all, err := s.deps.Store.ListRuns(ctx)
-		if err != nil {
-			return nil, err
-		}
-		runs = runs[:0]
-		for _, r := range all {
-			runs = append(runs, r.ID)
-		}
+	runs, err := s.runIDs(ctx, runID)
+	if err != nil {
+		return nil, err
 	}
 	needle := strings.ToLower(strings.TrimSpace(text))
 	hits := []ClusterHit{}
