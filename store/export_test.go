@@ -16,7 +16,7 @@ func OpenAtVersion(ctx context.Context, path string, version int) (*gorm.DB, err
 	if err != nil {
 		return nil, err
 	}
-	return db, migrate(ctx, db, false, version)
+	return db, migrate(ctx, db, false, version, nil)
 }
 
 // SetRestartFrames sets the log length past which the checkpointer restarts the

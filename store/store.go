@@ -84,6 +84,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	d := &DB{}
 	var err error
 	var dsn string
+	var foreign *adoption
 	if cfg.URL != "" {
 		if !strings.HasPrefix(cfg.URL, "postgres://") && !strings.HasPrefix(cfg.URL, "postgresql://") && !strings.Contains(cfg.URL, "host=") {
 			return nil, fmt.Errorf("%w: database URL %q is not a PostgreSQL URL (postgres://…)", lmsys.ErrInvalidInput, redact(cfg.URL))
@@ -98,6 +99,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			}
 		}
 		d.where = cfg.Path
+		if foreign, err = inspectSQLite(ctx, cfg.Path); err != nil {
+			return nil, err
+		}
 		if err := createSQLite(ctx, cfg.Path); err != nil {
 			return nil, err
 		}
@@ -125,7 +129,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		sqlDB.SetConnMaxIdleTime(time.Minute)
 		sqlDB.SetConnMaxLifetime(10 * time.Minute)
 	}
-	if err := migrate(ctx, d.db, d.postgres, 0); err != nil {
+	if err := migrate(ctx, d.db, d.postgres, 0, foreign); err != nil {
 		sqlDB.Close()
 		return nil, err
 	}
