@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -39,6 +40,22 @@ func Run(ctx context.Context, st Store, runID string, opts Options) (Result, err
 	res, err := Build(ctx, runID, leaves, opts)
 	if err != nil {
 		return Result{}, err
+	}
+	// Ids have one-second resolution: a second hierarchy of the run built within the
+	// same second gets a suffix instead of writing its nodes over the first one's.
+	existing, err := st.Hierarchies(ctx, runID)
+	if err != nil {
+		return Result{}, err
+	}
+	if base := res.Report.HierarchyRunID; slices.Contains(existing, base) {
+		id := base
+		for i := 2; slices.Contains(existing, id); i++ {
+			id = fmt.Sprintf("%s-%d", base, i)
+		}
+		res.Report.HierarchyRunID = id
+		for i := range res.Nodes {
+			res.Nodes[i].HierarchyRunID = id
+		}
 	}
 	if err := st.SaveHierarchy(ctx, res.Nodes); err != nil {
 		return Result{}, fmt.Errorf("hierarchy: save %s: %w", res.Report.HierarchyRunID, err)

@@ -31,6 +31,18 @@ func (d *DB) SaveSummaryRun(ctx context.Context, r lmsys.SummaryRun) error {
 	return nil
 }
 
+// SummaryRunExists reports whether any clustering run has a summary run with this id
+// (recorded, or only in the summaries of a database the Python tool wrote).
+func (d *DB) SummaryRunExists(ctx context.Context, id string) (bool, error) {
+	var n int64
+	err := d.db.WithContext(ctx).Raw(`SELECT (SELECT COUNT(*) FROM summary_runs WHERE summary_run_id = ?) +
+		(SELECT COUNT(*) FROM cluster_summaries WHERE summary_run_id = ?)`, id, id).Row().Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: look up summary run %s: %w", id, err)
+	}
+	return n > 0, nil
+}
+
 // SummaryRuns lists a run's summary runs, newest first. Summary runs written by the seed
 // tool (no summary_runs row) are listed from their summaries.
 func (d *DB) SummaryRuns(ctx context.Context, runID string) ([]lmsys.SummaryRun, error) {
