@@ -21,7 +21,9 @@
 // sentinel the error wraps: lmsys.ErrNotFound 404 not_found, lmsys.ErrInvalidInput
 // and malformed JSON 400 invalid_input, lmsys.ErrSpaceMismatch 400 space_mismatch,
 // lmsys.ErrConflict 409 conflict, lmsys.ErrEmpty 422 empty, lmsys.ErrProvider 502
-// provider; anything else is 500 internal, logged but never detailed to the client.
+// provider, search.ErrIndexBuilding 503 index_building with Retry-After (a search
+// whose run's vector index is still being built, see search.Options.Background);
+// anything else is 500 internal, logged but never detailed to the client.
 //
 // # Long jobs
 //
@@ -266,6 +268,8 @@ func classify(err error) (int, string) {
 		return http.StatusUnprocessableEntity, "empty"
 	case errors.Is(err, lmsys.ErrProvider):
 		return http.StatusBadGateway, "provider"
+	case errors.Is(err, search.ErrIndexBuilding):
+		return http.StatusServiceUnavailable, "index_building"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, "cancelled"
 	}
@@ -281,6 +285,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="lmsys"`)
+	}
+	if code == "index_building" {
+		w.Header().Set("Retry-After", "5")
 	}
 	writeJSON(w, status, errorBody{Error: msg, Code: code})
 }

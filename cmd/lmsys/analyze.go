@@ -147,7 +147,7 @@ func printAnalysis(cmd *cobra.Command, g *globals, ws *local.Workspace, st *lmsy
 	}
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "\nAnalysis finished in %.1fs\n", took.Seconds())
-	for _, s := range []string{"load", "embed", "cluster", "summarize", "merge"} {
+	for _, s := range []string{"load", "embed", "cluster", "summarize", "merge", "index"} {
 		if r, ok := st.Results[s]; ok {
 			fmt.Fprintf(w, "  %-9s %s\n", s, r)
 		}

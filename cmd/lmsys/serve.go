@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/web"
 	"github.com/spf13/cobra"
 )
@@ -37,11 +38,32 @@ is given. SIGINT / SIGTERM shut the server down gracefully.`,
 			if !readOnly && token == "" && !web.IsLoopback(addr) {
 				return usagef("refusing to serve writes on non-loopback address %s without a token: set LMSYS_API_TOKEN or pass --read-only", addr)
 			}
+			sf.background = true
 			svc, db, dir, _, err := openSearch(cmd, g, &sf)
 			if err != nil {
 				return err
 			}
 			logger := slog.Default()
+			// The newest run's index is loaded (or built) before anyone searches it.
+			go func() {
+				runs, err := db.ListRuns(cmd.Context())
+				if err != nil {
+					logger.Warn("vector index not prepared", "error", err)
+					return
+				}
+				for _, r := range runs {
+					if r.Status != lmsys.RunCompleted {
+						continue
+					}
+					start := time.Now()
+					if err := svc.Prepare(cmd.Context(), r.ID); err != nil && cmd.Context().Err() == nil {
+						logger.Warn("vector index not prepared; the first search of the run builds it", "run", r.ID, "error", err)
+					} else {
+						logger.Debug("vector index ready", "run", r.ID, "seconds", time.Since(start).Seconds())
+					}
+					return
+				}
+			}()
 			if sf.textIndex {
 				go func() {
 					start := time.Now()
