@@ -1,0 +1,69 @@
+package gate
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// recorder is a testing.TB that keeps the gate's errors.
+type recorder struct {
+	testing.TB
+	mu   sync.Mutex
+	errs []string
+}
+
+func (r *recorder) Errorf(format string, a ...any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.errs = append(r.errs, fmt.Sprintf(format, a...))
+}
+
+// limited runs total calls of g.Pass through a semaphore of size limit.
+func limited(g *Gate, limit, total int) {
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for range total {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			g.Pass()
+		}()
+	}
+	wg.Wait()
+}
+
+func TestGate(t *testing.T) {
+	cases := []struct {
+		name         string
+		n, limit, of int
+		want         string
+	}{
+		{"limit n, total a multiple of n", 3, 3, 12, ""},
+		{"limit n, a last short group", 3, 3, 11, ""},
+		{"one at a time", 1, 1, 5, ""},
+		{"more than n at once", 3, 4, 12, "gate: 4 calls ran at once, the limit is 3"},
+		{"fewer than n at once", 3, 2, 6, "gate: only 2 of 3 calls ever ran at once"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &recorder{TB: t}
+			g := New(r, tc.n, tc.of)
+			if tc.limit < tc.n {
+				g.wait = 50 * time.Millisecond // the failure path only: a serial limiter never gathers
+			}
+			limited(g, tc.limit, tc.of)
+			if tc.want == "" {
+				assert.Empty(t, r.errs)
+				assert.Equal(t, tc.n, g.Peak())
+				return
+			}
+			assert.Contains(t, r.errs, tc.want)
+		})
+	}
+}
