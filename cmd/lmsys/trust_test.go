@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// failingCloseErr is what the hidden test-close command's closer returns.
-var failingCloseErr = errors.New("final checkpoint: no space left on device")
+// errFailingClose is what the hidden test-close command's closer returns.
+var errFailingClose = errors.New("final checkpoint: no space left on device")
 
 func init() {
 	// A hidden command that succeeds but whose closer fails, as the store's close does
@@ -20,7 +20,7 @@ func init() {
 	commandRegistrars = append(commandRegistrars, func(root *cobra.Command, g *globals) {
 		root.AddCommand(&cobra.Command{Use: "test-failing-close", Hidden: true, Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
-				g.onCloseErr(func() error { return failingCloseErr })
+				g.onCloseErr(func() error { return errFailingClose })
 				g.onClose(func() {})
 				return nil
 			}})
@@ -51,7 +51,7 @@ func TestExitCodes(t *testing.T) {
 		// An error from the operating system that reads "invalid argument" (EINVAL) is
 		// a runtime failure, not a usage error.
 		{"runtime error saying invalid argument", []string{"--db-path", filepath.Join(t.TempDir(), "bad\x00name", "q.db"), "status"}, 1, "invalid argument"},
-		{"closer fails", []string{"test-failing-close"}, 1, failingCloseErr.Error()},
+		{"closer fails", []string{"test-failing-close"}, 1, errFailingClose.Error()},
 		{"analyze --n-clusters 0", []string{"--db-path", path, "analyze", "--n-clusters", "0"}, 2, "--n-clusters must be positive, got 0"},
 		{"analyze --n-clusters -3", []string{"--db-path", path, "analyze", "--n-clusters", "-3"}, 2, "--n-clusters must be positive, got -3"},
 		{"analyze --target-levels 0", []string{"--db-path", path, "analyze", "--target-levels", "0"}, 2, "--target-levels must be positive"},

@@ -177,14 +177,21 @@ type modelJSON struct {
 	ModelTopology struct {
 		Node []node `json:"node"`
 	} `json:"modelTopology"`
-	WeightsManifest []struct {
-		Paths   []string `json:"paths"`
-		Weights []struct {
-			Name  string `json:"name"`
-			Shape []int  `json:"shape"`
-			DType string `json:"dtype"`
-		} `json:"weights"`
-	} `json:"weightsManifest"`
+	WeightsManifest []manifestGroup `json:"weightsManifest"`
+}
+
+// manifestGroup is one group of the weights manifest: its shard files, and the
+// weights they hold back to back.
+type manifestGroup struct {
+	Paths   []string         `json:"paths"`
+	Weights []manifestWeight `json:"weights"`
+}
+
+// manifestWeight is one weight of a manifest group.
+type manifestWeight struct {
+	Name  string `json:"name"`
+	Shape []int  `json:"shape"`
+	DType string `json:"dtype"`
 }
 
 // srcTensor is one weight from the manifest: float32 values or int32 values.

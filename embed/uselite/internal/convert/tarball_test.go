@@ -29,12 +29,7 @@ func value(k, j int) float32 { return float32((j*7+k*13)%256) / 64 }
 func buildTarball(t *testing.T, mutate func(*modelJSON)) []byte {
 	t.Helper()
 	var mj modelJSON
-	type entry struct {
-		Name  string `json:"name"`
-		Shape []int  `json:"shape"`
-		DType string `json:"dtype"`
-	}
-	var entries []entry
+	group := manifestGroup{Paths: []string{"group1-shard1of1.bin"}}
 	var shard bytes.Buffer
 	seen := map[string]bool{}
 	add := func(name, dtype string, shape []int, vals func(j int) uint32, n int) {
@@ -42,7 +37,7 @@ func buildTarball(t *testing.T, mutate func(*modelJSON)) []byte {
 			return
 		}
 		seen[name] = true
-		entries = append(entries, entry{Name: name, Shape: shape, DType: dtype})
+		group.Weights = append(group.Weights, manifestWeight{Name: name, Shape: shape, DType: dtype})
 		var w [4]byte
 		for j := 0; j < n; j++ {
 			binary.LittleEndian.PutUint32(w[:], vals(j))
@@ -75,21 +70,7 @@ func buildTarball(t *testing.T, mutate func(*modelJSON)) []byte {
 		}
 		add(s.src, "float32", s.shape, func(j int) uint32 { return math.Float32bits(value(k, j)) }, n)
 	}
-	mj.WeightsManifest = append(mj.WeightsManifest, struct {
-		Paths   []string `json:"paths"`
-		Weights []struct {
-			Name  string `json:"name"`
-			Shape []int  `json:"shape"`
-			DType string `json:"dtype"`
-		} `json:"weights"`
-	}{Paths: []string{"group1-shard1of1.bin"}})
-	for _, e := range entries {
-		mj.WeightsManifest[0].Weights = append(mj.WeightsManifest[0].Weights, struct {
-			Name  string `json:"name"`
-			Shape []int  `json:"shape"`
-			DType string `json:"dtype"`
-		}{e.Name, e.Shape, e.DType})
-	}
+	mj.WeightsManifest = append(mj.WeightsManifest, group)
 	if mutate != nil {
 		mutate(&mj)
 	}
