@@ -80,6 +80,7 @@ func TestHostAndOrigin(t *testing.T) {
 		{"public read: page without token on loopback", public, "GET", page, "localhost:8000", "", "", 200, ""},
 		{"public read: rebinding read", public, "GET", read, "evil.example", "", "", 421, "misdirected_host"},
 		{"public read: read with token from any name", public, "GET", read, "lmsys.corp", "", "tok", 200, ""},
+		{"public read: read with a wrong token", public, "GET", read, "localhost", "", "nope", 403, "forbidden"},
 		{"public read: write without token", public, "POST", write, "localhost:8000", "", "", 401, "unauthorized"},
 		{"public read: rebinding write without token", public, "POST", write, "evil.example", "http://evil.example", "", 421, "misdirected_host"},
 		{"read-only still checks Host", Options{ReadOnly: true}, "GET", read, "evil.example", "", "", 421, "misdirected_host"},

@@ -12,7 +12,8 @@
 // When Options.Token is set, every request needs "Authorization: Bearer <token>" (401
 // without one, 403 with a wrong one), reads included, unless Options.PublicRead lets
 // reads (GET) through without it; writes (POST) always need it. Static assets need no
-// token. With Options.ReadOnly every write answers 403 read_only.
+// token; a wrong token is refused wherever it is sent. With Options.ReadOnly every
+// write answers 403 read_only.
 //
 // A request that may be answered without the token (no token set, or a read under
 // PublicRead) is served only when its Host header names this machine's loopback
@@ -193,6 +194,12 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.recoverPanic(rw, r)
 	w = rw
 	tokenOK := s.opts.Token != "" && s.checkToken(r) == nil
+	if s.opts.Token != "" && !tokenOK && r.Header.Get("Authorization") != "" {
+		// A wrong token is refused even where none is needed (public reads), so a
+		// misconfigured client learns of it at once.
+		s.writeError(w, r, s.checkToken(r))
+		return
+	}
 	if !tokenOK && (s.opts.Token == "" || s.opts.PublicRead) && !s.hostAllowed(r.Host) {
 		s.writeError(w, r, &httpError{http.StatusMisdirectedRequest, "misdirected_host",
 			fmt.Sprintf("this server does not answer for host %q (see --allowed-host)", r.Host)})
