@@ -236,6 +236,16 @@ func TestQueryTextCap(t *testing.T) {
 			assert.Contains(t, string(b), "at most 10")
 		}
 	}
+	// The OpenAPI document lists the answers.
+	doc := openAPIDocument()["paths"].(map[string]any)
+	for path, method := range map[string]string{"/api/search/queries": "get", "/api/clustering/runs": "get", "/api/curation/clusters/merge": "post"} {
+		resp := doc[path].(map[string]any)[method].(map[string]any)["responses"].(map[string]any)
+		assert.Contains(t, resp, "421", path)
+		assert.Contains(t, resp, "401", path)
+		if path == "/api/search/queries" {
+			assert.Contains(t, resp, "422", path)
+		}
+	}
 	// The default is DefaultMaxQueryChars.
 	code, _ := call(t, f.handler(Options{}), "GET", "/api/search/queries?mode=fulltext&text="+strings.Repeat("a", DefaultMaxQueryChars+1), nil, "")
 	assert.Equal(t, 422, code)
