@@ -38,32 +38,9 @@ func limited(g *Gate, limit, total int) {
 	wg.Wait()
 }
 
-func TestOnce(t *testing.T) {
-	cases := []struct {
-		name         string
-		n, limit, of int
-		want         string
-	}{
-		{"limit n", 3, 3, 10, ""},
-		{"fewer than n at once", 3, 2, 6, "gate: only 2 of 3 calls ever ran at once"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := &recorder{TB: t}
-			g := Once(r, tc.n)
-			if tc.limit < tc.n {
-				g.wait = 50 * time.Millisecond
-			}
-			limited(g, tc.limit, tc.of)
-			if tc.want == "" {
-				assert.Empty(t, r.errs)
-				assert.Equal(t, tc.n, g.Peak())
-				return
-			}
-			assert.Contains(t, r.errs, tc.want)
-		})
-	}
-	// Calls after the first group may depend on each other: one at a time passes.
+// TestOnceLetsDependentCallsThrough checks that, once the first group has gathered,
+// calls pass one at a time too (a re-ask after its own call).
+func TestOnceLetsDependentCallsThrough(t *testing.T) {
 	r := &recorder{TB: t}
 	g := Once(r, 2)
 	limited(g, 2, 2)
@@ -96,18 +73,24 @@ func TestGateSeesTooMany(t *testing.T) {
 func TestGate(t *testing.T) {
 	cases := []struct {
 		name         string
+		once         bool
 		n, limit, of int
 		want         string
 	}{
-		{"limit n, total a multiple of n", 3, 3, 12, ""},
-		{"limit n, a last short group", 3, 3, 11, ""},
-		{"one at a time", 1, 1, 5, ""},
-		{"fewer than n at once", 3, 2, 6, "gate: only 2 of 3 calls ever ran at once"},
+		{"limit n, total a multiple of n", false, 3, 3, 12, ""},
+		{"limit n, a last short group", false, 3, 3, 11, ""},
+		{"one at a time", false, 1, 1, 5, ""},
+		{"fewer than n at once", false, 3, 2, 6, "gate: only 2 of 3 calls ever ran at once"},
+		{"once: limit n", true, 3, 3, 10, ""},
+		{"once: fewer than n at once", true, 3, 2, 6, "gate: only 2 of 3 calls ever ran at once"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &recorder{TB: t}
 			g := New(r, tc.n, tc.of)
+			if tc.once {
+				g = Once(r, tc.n)
+			}
 			if tc.limit < tc.n {
 				g.wait = 50 * time.Millisecond // the failure path only: a serial limiter never gathers
 			}
