@@ -27,6 +27,15 @@ func SetRestartFrames(n int64) (restore func()) {
 	return func() { restartFrames = old }
 }
 
+// CheckpointRound has db's checkpointer run one checkpoint round and returns when it
+// is done: what the checkpointer does after a commit when the writer pauses (a loader
+// parsing its next batch), without a pause of any length.
+func CheckpointRound(db *DB) {
+	r := make(chan struct{})
+	db.ckpt.rounds <- r
+	<-r
+}
+
 // SetCheckpointTick sets the idle tick of checkpointers started from now on, and
 // returns a function restoring the previous value.
 func SetCheckpointTick(d time.Duration) (restore func()) {

@@ -65,7 +65,9 @@ func (d *DB) SummaryRuns(ctx context.Context, runID string) ([]lmsys.SummaryRun,
 			return nil, err
 		}
 		if params != "" {
-			_ = json.Unmarshal([]byte(params), &r.Parameters)
+			if err := json.Unmarshal([]byte(params), &r.Parameters); err != nil {
+				return nil, fmt.Errorf("store: summary run %s: parameters is not a JSON object: %w", r.SummaryRunID, err)
+			}
 		}
 		r.CreatedAt = time.Time(created)
 		out = append(out, r)
@@ -172,9 +174,13 @@ func (d *DB) Summaries(ctx context.Context, runID, ref string) ([]lmsys.Summary,
 		if err := json.Unmarshal([]byte(reps), &s.RepresentativeQueries); err != nil {
 			return nil, fmt.Errorf("store: summary %s/%d: representative_queries is not JSON: %w", id, s.ClusterID, err)
 		}
-		_ = json.Unmarshal([]byte(kw), &s.Keywords)
+		if err := json.Unmarshal([]byte(kw), &s.Keywords); err != nil {
+			return nil, fmt.Errorf("store: summary %s/%d: keywords is not a JSON list: %w", id, s.ClusterID, err)
+		}
 		if params != "" {
-			_ = json.Unmarshal([]byte(params), &s.Parameters)
+			if err := json.Unmarshal([]byte(params), &s.Parameters); err != nil {
+				return nil, fmt.Errorf("store: summary %s/%d: parameters is not a JSON object: %w", id, s.ClusterID, err)
+			}
 		}
 		s.GeneratedAt = gen.Time
 		s.Mixed = mixed != 0
