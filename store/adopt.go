@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -108,7 +107,7 @@ func inspectSQLite(ctx context.Context, path string) (*adoption, error) {
 	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
 		return nil, nil
 	}
-	db, err := sql.Open("sqlite3", "file:"+sqlitePathURI(path)+"?mode=ro")
+	db, err := sql.Open("sqlite3", sqliteURI(path)+"?mode=ro")
 	if err != nil {
 		return nil, fmt.Errorf("store: inspect %s: %w", path, err)
 	}
@@ -163,12 +162,6 @@ func inspectSQLite(ctx context.Context, path string) (*adoption, error) {
 // isOurs reports whether a table name is one of this library's or the Python tool's.
 func isOurs(table string) bool {
 	return slices.Contains(ownTables, table) || slices.ContainsFunc(pythonTables, func(ft foreignTable) bool { return ft.name == table })
-}
-
-// sqlitePathURI escapes a file path for the path part of a SQLite file: URI, so that
-// '?', '#' and '%' in a name stay part of the name.
-func sqlitePathURI(path string) string {
-	return (&url.URL{Path: path}).EscapedPath()
 }
 
 func sqliteTables(ctx context.Context, db *sql.DB) ([]string, error) {

@@ -67,7 +67,7 @@ it continues where it stopped, reusing the run, summary run and hierarchy alread
 			if err != nil {
 				return err
 			}
-			g.onClose(func() { ws.Close() })
+			g.onCloseErr(ws.Close)
 			switch {
 			case source != "":
 				src, err := dataset.OpenFile(source, m)
