@@ -149,6 +149,14 @@ func (c *Curator) apply(ctx context.Context, runID, editor, reason string, op fu
 			return err
 		}
 		e.ID = id
+		// Round-trip the values so callers see what History and Audit will return; a
+		// value that does not read back rolls the edit back.
+		if e.OldValue, err = roundTrip(e.OldValue); err != nil {
+			return fmt.Errorf("curation: edit %d of %s: old value does not read back as JSON: %w", id, runID, err)
+		}
+		if e.NewValue, err = roundTrip(e.NewValue); err != nil {
+			return fmt.Errorf("curation: edit %d of %s: new value does not read back as JSON: %w", id, runID, err)
+		}
 		res = Result{Edit: e, Changed: ch.fp.clusters(), NewClusterIDs: ch.newIDs, Hierarchies: ch.hier}
 		if res.Changed == nil {
 			res.Changed = []int{}
@@ -158,9 +166,6 @@ func (c *Curator) apply(ctx context.Context, runID, editor, reason string, op fu
 	if err != nil {
 		return Result{}, err
 	}
-	// Round-trip the values so callers see what History and Audit will return.
-	res.Edit.OldValue, _ = roundTrip(res.Edit.OldValue)
-	res.Edit.NewValue, _ = roundTrip(res.Edit.NewValue)
 	if c.opts.OnChange != nil {
 		var fp footprint
 		if err := fromMap(res.Edit.NewValue["footprint"], &fp); err == nil {

@@ -205,7 +205,9 @@ func editLog(ctx context.Context, tx *store.DB, runID string) ([]lmsys.Edit, err
 		}
 		e.CreatedAt = ts.Time
 		if nv != "" {
-			_ = json.Unmarshal([]byte(nv), &e.NewValue)
+			if err := json.Unmarshal([]byte(nv), &e.NewValue); err != nil {
+				return nil, fmt.Errorf("curation: edit %d of %s: new_value is not a JSON object: %w", e.ID, runID, err)
+			}
 		}
 		out = append(out, e)
 	}

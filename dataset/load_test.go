@@ -7,8 +7,8 @@ import (
 	"iter"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -276,16 +276,36 @@ func TestLoadIntoStores(t *testing.T) {
 	})
 }
 
-// slowPreparer is a store whose first prepared insert is slow, so batches queue up
-// behind it; it records how many batches each InsertPrepared call got.
+// slowPreparer is a store whose first prepared insert waits until the loader has
+// prepared queuedBefore more batches, so those queue up behind it; it records how
+// many batches each InsertPrepared call got.
 type slowPreparer struct {
 	*store.DB
-	calls []int
+	calls    []int // the writer's goroutine only
+	prepared atomic.Int32
+	queued   chan struct{} // closed when queuedBefore batches follow the first
+}
+
+// queuedBefore is how many batches are prepared while the first insert waits. The
+// producer sends a batch before it prepares the next, so when batch 1+queuedBefore+1
+// is prepared, batches 2…1+queuedBefore are in the writer's queue.
+const queuedBefore = 4
+
+func (s *slowPreparer) PrepareQueries(qs []lmsys.Query, reuse lmsys.PreparedQueries) lmsys.PreparedQueries {
+	p := s.DB.PrepareQueries(qs, reuse)
+	if s.prepared.Add(1) == 1+queuedBefore+1 {
+		close(s.queued)
+	}
+	return p
 }
 
 func (s *slowPreparer) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQueries) (int, error) {
 	if len(s.calls) == 0 {
-		time.Sleep(200 * time.Millisecond)
+		select {
+		case <-s.queued:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
 	}
 	s.calls = append(s.calls, len(batches))
 	return s.DB.InsertPrepared(ctx, batches...)
@@ -299,7 +319,7 @@ func TestLoadGroupsQueuedBatches(t *testing.T) {
 	for i := range 4000 {
 		fmt.Fprintf(&b, "{\"id\":\"%x\",\"text\":\"query %d\"}\n", i*2654435761, i)
 	}
-	st := &slowPreparer{DB: testdb.SQLite(t)}
+	st := &slowPreparer{DB: testdb.SQLite(t), queued: make(chan struct{})}
 	stats, err := Load(context.Background(), jsonlSource("g.jsonl", b.String()), st, LoadOptions{DatasetName: "g", BatchSize: 100})
 	require.NoError(t, err)
 	assert.Equal(t, int64(4000), stats.Inserted)
@@ -312,7 +332,9 @@ func TestLoadGroupsQueuedBatches(t *testing.T) {
 		most = max(most, c)
 	}
 	assert.Equal(t, 40, total, "every batch once")
-	assert.Greater(t, most, 1, "batches queued behind the slow first call went in together")
+	// When the first insert returns, batches 1…1+queuedBefore have been sent: the
+	// first call took some of them and the second the rest, so one took at least 3.
+	assert.GreaterOrEqual(t, most, 3, "batches queued behind the slow first call went in together")
 	assert.Less(t, most*100, groupRows+100, "a group stays within groupRows")
 	assert.Less(t, len(st.calls), 40)
 }

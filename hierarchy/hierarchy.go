@@ -134,6 +134,10 @@ type Options struct {
 	LocalScaling int
 	// Seed makes the k-means and shuffles deterministic.
 	Seed int64
+	// Parameters are recorded with the hierarchy run's own parameters (a caller's
+	// bookkeeping, such as the reuse key of local's pipeline); they do not change the
+	// result.
+	Parameters map[string]any
 	// Now stamps the nodes and names the hierarchy run; nil means time.Now.
 	Now func() time.Time
 	// Progress receives progress reports; nil is fine.
@@ -227,6 +231,9 @@ func (o Options) parameters() map[string]any {
 	}
 	if o.Embedder != nil {
 		p["embedding_space"] = o.Embedder.Space().String()
+	}
+	for k, v := range o.Parameters {
+		p[k] = v
 	}
 	return p
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -40,6 +41,22 @@ func Run(ctx context.Context, st Store, runID string, opts Options) (Result, err
 	if err != nil {
 		return Result{}, err
 	}
+	// Ids have one-second resolution: a second hierarchy of the run built within the
+	// same second gets a suffix instead of writing its nodes over the first one's.
+	existing, err := st.Hierarchies(ctx, runID)
+	if err != nil {
+		return Result{}, err
+	}
+	if base := res.Report.HierarchyRunID; slices.Contains(existing, base) {
+		id := base
+		for i := 2; slices.Contains(existing, id); i++ {
+			id = fmt.Sprintf("%s-%d", base, i)
+		}
+		res.Report.HierarchyRunID = id
+		for i := range res.Nodes {
+			res.Nodes[i].HierarchyRunID = id
+		}
+	}
 	if err := st.SaveHierarchy(ctx, res.Nodes); err != nil {
 		return Result{}, fmt.Errorf("hierarchy: save %s: %w", res.Report.HierarchyRunID, err)
 	}
@@ -47,22 +64,31 @@ func Run(ctx context.Context, st Store, runID string, opts Options) (Result, err
 	if rs, ok := st.(interface {
 		SaveHierarchyRun(context.Context, lmsys.HierarchyRun) error
 	}); ok {
-		if err := rs.SaveHierarchyRun(ctx, res.Report.Record()); err != nil {
+		rec, err := res.Report.Record()
+		if err != nil {
+			return Result{}, fmt.Errorf("hierarchy: report of %s: %w", res.Report.HierarchyRunID, err)
+		}
+		if err := rs.SaveHierarchyRun(ctx, rec); err != nil {
 			return Result{}, fmt.Errorf("hierarchy: save report of %s: %w", res.Report.HierarchyRunID, err)
 		}
 	}
 	return res, nil
 }
 
-// Record returns the report as the lmsys.HierarchyRun a store keeps.
-func (r Report) Record() lmsys.HierarchyRun {
+// Record returns the report as the lmsys.HierarchyRun a store keeps. It fails when
+// the report has no JSON form (a NaN or infinite figure).
+func (r Report) Record() (lmsys.HierarchyRun, error) {
 	var report map[string]any
-	if b, err := json.Marshal(r); err == nil {
-		_ = json.Unmarshal(b, &report)
+	b, err := json.Marshal(r)
+	if err == nil {
+		err = json.Unmarshal(b, &report)
+	}
+	if err != nil {
+		return lmsys.HierarchyRun{}, fmt.Errorf("hierarchy run %s: report to JSON: %w", r.HierarchyRunID, err)
 	}
 	delete(report, "parameters")
 	return lmsys.HierarchyRun{HierarchyRunID: r.HierarchyRunID, RunID: r.RunID, Method: r.Method, Model: r.Model,
-		Parameters: r.Parameters, Report: report}
+		Parameters: r.Parameters, Report: report}, nil
 }
 
 // LoadLeaves reads the leaves of a clustering run from st: every cluster with at least

@@ -3,6 +3,7 @@ package hierarchy_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -151,4 +152,15 @@ func TestLoadLeavesSamplesTexts(t *testing.T) {
 	res, err := hierarchy.Run(ctx, db, runID, hierarchy.Options{TargetLevels: 2, TopClusters: 3})
 	require.NoError(t, err)
 	assert.Equal(t, hierarchy.SampledTextWeight, res.Report.Parameters["text_weight"])
+}
+
+// TestRecordRefusesNaN checks that a report without a JSON form (a NaN figure) is an
+// error naming the hierarchy run, not a record with an empty report.
+func TestRecordRefusesNaN(t *testing.T) {
+	rec, err := hierarchy.Report{HierarchyRunID: "hier-x", RunID: "run-x", Seconds: 1.5}.Record()
+	require.NoError(t, err)
+	assert.Equal(t, 1.5, rec.Report["seconds"])
+	_, err = hierarchy.Report{HierarchyRunID: "hier-x", Seconds: math.NaN()}.Record()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "hier-x")
 }

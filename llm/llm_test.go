@@ -5,11 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/gate"
 	"github.com/lmsys-go/lmsys/llm"
 	"github.com/lmsys-go/lmsys/llm/llmtest"
 	"github.com/stretchr/testify/assert"
@@ -157,17 +157,12 @@ func TestCacheHit(t *testing.T) {
 }
 
 func TestConcurrencyLimit(t *testing.T) {
-	var inFlight, peak atomic.Int32
+	// Twelve calls, three at a time: the gate fails the test if a fourth request
+	// reaches the server while three are there, and stalls it if fewer than three
+	// ever are.
+	g := gate.New(t, 3, 12)
 	srv := llmtest.OpenAI(func(llmtest.Request) llmtest.Reply {
-		n := inFlight.Add(1)
-		for {
-			p := peak.Load()
-			if n <= p || peak.CompareAndSwap(p, n) {
-				break
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-		inFlight.Add(-1)
+		g.Pass()
 		return llmtest.Reply{Text: "x"}
 	})
 	defer srv.Close()
@@ -179,7 +174,7 @@ func TestConcurrencyLimit(t *testing.T) {
 	for i := 0; i < 12; i++ {
 		require.NoError(t, <-done)
 	}
-	assert.LessOrEqual(t, peak.Load(), int32(3))
+	assert.Equal(t, 3, g.Peak())
 	assert.Equal(t, 12, srv.Calls())
 }
 

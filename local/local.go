@@ -23,6 +23,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/clustering"
@@ -31,6 +34,8 @@ import (
 	"github.com/lmsys-go/lmsys/embed"
 	"github.com/lmsys-go/lmsys/hierarchy"
 	"github.com/lmsys-go/lmsys/llm"
+	"github.com/lmsys-go/lmsys/search"
+	"github.com/lmsys-go/lmsys/semantic"
 	"github.com/lmsys-go/lmsys/store"
 	"github.com/lmsys-go/lmsys/summarize"
 )
@@ -113,15 +118,54 @@ type Analysis struct {
 	// TargetLevels and MergeRatio shape the hierarchy (defaults 3 and 0.2).
 	TargetLevels int
 	MergeRatio   float64
-	// ExtraStages run after the merge (for example building the search index).
+	// NoIndex skips the last stage, which builds (or brings up to date) the run's
+	// on-disk vector index in IndexDir, so that the first search after the analysis
+	// answers at once instead of building it.
+	NoIndex bool
+	// ExtraStages run after the index stage.
 	ExtraStages []lmsys.Stage
 }
 
-// key fingerprints the parts of an analysis that decide its clustering run, so a
-// re-run finds the run an earlier attempt finished.
-func (a Analysis) key(space lmsys.Space, dataset string) string {
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%s|%d|%d", space, dataset, a.K, a.Seed)))
+// clusterAlgorithm names, with every parameter that decides its result, the k-means
+// configuration the cluster stage runs; it is part of the stage's reuse key, so a
+// change here makes the next analysis cluster again instead of reusing a run.
+const clusterAlgorithm = "kmeans spherical ninit=3 train=256k refine=1 minibatch>200000"
+
+// clusterKey fingerprints everything that decides the clustering run: the embedding
+// space, the dataset and the queries it holds (count and id range) with how many of
+// them have a vector, K, the seed and the algorithm.
+func (a Analysis) clusterKey(space lmsys.Space, dataset string, n, minID, maxID, missing int64) string {
+	return fingerprint(fmt.Sprintf("cluster|%s|%s|%d|%d-%d|%d|k=%d|seed=%d|%s", space, dataset, n, minID, maxID, missing, a.K, a.Seed, clusterAlgorithm))
+}
+
+func fingerprint(s string) string {
+	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:8])
+}
+
+// owner identifies this process in the runs it starts, so that a later analysis can
+// tell a run whose process died (killed mid-stage) from one still running.
+func owner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
+}
+
+// ownerGone reports whether the process an owner string names is on this host and no
+// longer alive.
+func ownerGone(o string) bool {
+	host, pidText, ok := strings.Cut(o, ":")
+	if me, _ := os.Hostname(); !ok || host != me {
+		return false
+	}
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || pid == os.Getpid() {
+		return false
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return true
+	}
+	return p.Signal(syscall.Signal(0)) != nil
 }
 
 // summaryModel returns the LLM model to summarise and merge with, or "" for offline.
@@ -147,6 +191,9 @@ func (w *Workspace) Pipeline(a Analysis) *lmsys.Pipeline {
 		lmsys.StageFunc{StageName: "cluster", Fn: w.clusterStage(a)},
 		lmsys.StageFunc{StageName: "summarize", Fn: w.summarizeStage(a)},
 		lmsys.StageFunc{StageName: "merge", Fn: w.mergeStage(a)},
+	}
+	if !a.NoIndex {
+		stages = append(stages, lmsys.StageFunc{StageName: "index", Fn: w.indexStage()})
 	}
 	stages = append(stages, a.ExtraStages...)
 	return &lmsys.Pipeline{Store: w.Store, Stages: stages, Progress: w.progress}
@@ -200,20 +247,7 @@ func (w *Workspace) embedStage() func(context.Context, *lmsys.State) error {
 func (w *Workspace) clusterStage(a Analysis) func(context.Context, *lmsys.State) error {
 	return func(ctx context.Context, s *lmsys.State) error {
 		f := w.filter(s)
-		key := a.key(s.Space, s.Dataset)
-		if s.RunID == "" {
-			runs, err := w.Store.ListRuns(ctx)
-			if err != nil {
-				return err
-			}
-			for _, r := range runs {
-				if r.Status == lmsys.RunCompleted && r.Parameters["pipeline_key"] == key {
-					s.RunID = r.ID
-					s.Note("cluster", "reused run %s (%d clusters)", r.ID, r.NumClusters)
-					return nil
-				}
-			}
-		} else {
+		if s.RunID != "" {
 			r, err := w.Store.GetRun(ctx, s.RunID)
 			if err != nil {
 				return err
@@ -221,16 +255,48 @@ func (w *Workspace) clusterStage(a Analysis) func(context.Context, *lmsys.State)
 			s.Note("cluster", "given run %s (%d clusters)", r.ID, r.NumClusters)
 			return nil
 		}
-		n, err := w.Store.CountQueries(ctx, f)
+		n, minID, maxID, err := w.Store.QueryRange(ctx, f)
 		if err != nil {
 			return err
+		}
+		missing, err := w.Store.CountMissingEmbeddings(ctx, s.Space, f)
+		if err != nil {
+			return err
+		}
+		key := a.clusterKey(s.Space, s.Dataset, n, minID, maxID, missing)
+		runs, err := w.Store.ListRuns(ctx)
+		if err != nil {
+			return err
+		}
+		why := "first clustering of these queries"
+		for _, r := range runs {
+			if r.Parameters["pipeline"] != "analyze" || r.Space != s.Space || r.Parameters["dataset"] != s.Dataset {
+				continue
+			}
+			switch {
+			case r.Status == lmsys.RunRunning && ownerGone(fmt.Sprint(r.Parameters["owner"])):
+				// Killed mid-stage: its assignments are partial.
+				if err := w.Store.ClearAssignments(ctx, r.ID); err != nil {
+					return err
+				}
+				if err := w.Store.FinishRun(ctx, r.ID, lmsys.RunFailed, "interrupted: the process running it stopped before it finished", 0); err != nil {
+					return err
+				}
+			case r.Status == lmsys.RunCompleted && r.Parameters["pipeline_key"] == key:
+				s.RunID = r.ID
+				s.Note("cluster", "reused run %s (%d clusters)", r.ID, r.NumClusters)
+				return nil
+			case r.Status == lmsys.RunCompleted && why == "first clustering of these queries":
+				why = changedRun(r, n, a)
+			}
 		}
 		k := a.K
 		if k <= 0 {
 			k = 50
 		}
 		k = max(2, min(k, int(n/10)))
-		params := map[string]any{"pipeline_key": key, "n_clusters": k, "seed": a.Seed, "spherical": true}
+		params := map[string]any{"pipeline": "analyze", "pipeline_key": key, "owner": owner(), "dataset": s.Dataset,
+			"dataset_queries": n, "requested_clusters": a.K, "n_clusters": k, "seed": a.Seed, "spherical": true}
 		spec := clustering.RunSpec{Algorithm: "kmeans", K: k, Space: s.Space, Filter: f, Parameters: params,
 			Description: "lmsys analyze", Progress: s.Progress}
 		if n > 200_000 {
@@ -247,7 +313,44 @@ func (w *Workspace) clusterStage(a Analysis) func(context.Context, *lmsys.State)
 			return err
 		}
 		s.RunID = run.ID
-		s.Note("cluster", "run %s: %d clusters over %d queries", run.ID, run.NumClusters, run.NumQueries)
+		s.Note("cluster", "run %s: %d clusters over %d queries (new: %s)", run.ID, run.NumClusters, run.NumQueries, why)
+		return nil
+	}
+}
+
+// changedRun says why a finished run of an earlier analysis of the same dataset and
+// space is not reused.
+func changedRun(r lmsys.Run, n int64, a Analysis) string {
+	was, _ := r.Parameters["dataset_queries"].(float64)
+	switch {
+	case int64(was) != n:
+		return fmt.Sprintf("the dataset has %d queries, run %s covered %d", n, r.ID, int64(was))
+	case fmt.Sprint(r.Parameters["requested_clusters"]) != fmt.Sprint(a.K) || fmt.Sprint(r.Parameters["seed"]) != fmt.Sprint(a.Seed):
+		return fmt.Sprintf("--n-clusters or --seed differ from run %s", r.ID)
+	default:
+		return fmt.Sprintf("the queries, their embeddings or the algorithm changed since run %s", r.ID)
+	}
+}
+
+// IndexDir is where the workspace keeps its vector index: the "index" directory beside
+// the SQLite database (the default of `lmsys serve`, `search` and `verify`).
+func (w *Workspace) IndexDir() string { return filepath.Join(w.Dir, "index") }
+
+func (w *Workspace) indexStage() func(context.Context, *lmsys.State) error {
+	return func(ctx context.Context, s *lmsys.State) error {
+		idx, err := semantic.OpenIndex(ctx, semantic.IndexOptions{Dir: w.IndexDir()})
+		if err != nil {
+			return err
+		}
+		rep, err := search.New(w.Store, idx, search.Options{Progress: s.Progress}).Sync(ctx, s.RunID)
+		if err != nil {
+			return err
+		}
+		var done []string
+		for _, c := range rep.Collections {
+			done = append(done, fmt.Sprintf("%d %s", c.StoreCount, c.Kind))
+		}
+		s.Note("index", "%s in %s", strings.Join(done, ", "), w.IndexDir())
 		return nil
 	}
 }
@@ -282,10 +385,23 @@ func (w *Workspace) summarizeStage(a Analysis) func(context.Context, *lmsys.Stat
 		if model != "" {
 			want = model
 		}
+		hash := ""
+		if d, ok := sum.(summarize.Described); ok {
+			hash = d.PromptHash()
+		}
+		key := fingerprint(fmt.Sprintf("summarize|%s|%s|%s", s.RunID, want, hash))
+		opts.Params = map[string]any{"pipeline_key": key}
+		why := "first summary run of " + s.RunID
 		for _, r := range runs {
-			if r.Model == want {
+			if r.Parameters["pipeline_key"] == key {
 				opts.SummaryRunID, opts.Resume = r.SummaryRunID, true
+				why = ""
 				break
+			}
+			if r.Model != want {
+				why = fmt.Sprintf("model %s, summary run %s used %s", want, r.SummaryRunID, r.Model)
+			} else {
+				why = fmt.Sprintf("the prompt changed since summary run %s", r.SummaryRunID)
 			}
 		}
 		res, err := summarize.Run(ctx, w.Store, s.RunID, sum, opts)
@@ -293,26 +409,54 @@ func (w *Workspace) summarizeStage(a Analysis) func(context.Context, *lmsys.Stat
 			return err
 		}
 		s.SummaryRunID = res.SummaryRun.SummaryRunID
-		s.Note("summarize", "summary run %s (%s): %d summarised, %d failed, %d already done", s.SummaryRunID, res.SummaryRun.Model, res.Summarized, res.Failed, res.Skipped)
+		if why != "" {
+			why = " (new: " + why + ")"
+		}
+		s.Note("summarize", "summary run %s (%s): %d summarised, %d failed, %d already done%s", s.SummaryRunID, res.SummaryRun.Model, res.Summarized, res.Failed, res.Skipped, why)
 		return nil
 	}
 }
 
 func (w *Workspace) mergeStage(a Analysis) func(context.Context, *lmsys.State) error {
 	return func(ctx context.Context, s *lmsys.State) error {
+		levels, ratio := a.TargetLevels, a.MergeRatio
+		if levels <= 0 {
+			levels = 3
+		}
+		if ratio <= 0 {
+			ratio = 0.2
+		}
+		method := a.summaryModel()
+		if method == "" {
+			method = "offline"
+		}
+		key := fingerprint(fmt.Sprintf("merge|%s|%s|%d|%g|%s|%d|%s", s.RunID, s.SummaryRunID, levels, ratio, method, a.Seed, w.Embedder.Space()))
+		why := "first hierarchy of " + s.RunID
 		if s.HierarchyRunID == "" {
 			ids, err := w.Store.Hierarchies(ctx, s.RunID)
 			if err != nil {
 				return err
 			}
-			if len(ids) > 0 {
-				s.HierarchyRunID = ids[0]
-				s.Note("merge", "reused hierarchy %s", ids[0])
-				return nil
+			for i, id := range ids {
+				h, err := w.Store.HierarchyRun(ctx, id)
+				if errors.Is(err, lmsys.ErrNotFound) {
+					continue // a hierarchy without a record (the Python tool's) is never reused
+				} else if err != nil {
+					return err
+				}
+				if h.Parameters["pipeline_key"] == key {
+					s.HierarchyRunID = id
+					s.Note("merge", "reused hierarchy %s", id)
+					return nil
+				}
+				if i == 0 {
+					why = fmt.Sprintf("hierarchy %s was built with other settings (levels %v, merge ratio %v, %s)",
+						id, h.Parameters["target_levels"], h.Parameters["merge_ratio"], h.Method+modelSuffix(h.Model))
+				}
 			}
 		}
-		opts := hierarchy.Options{TargetLevels: a.TargetLevels, MergeRatio: a.MergeRatio, SummaryRun: s.SummaryRunID,
-			Embedder: w.Embedder, Progress: s.Progress, Seed: int64(a.Seed)}
+		opts := hierarchy.Options{TargetLevels: levels, MergeRatio: ratio, SummaryRun: s.SummaryRunID,
+			Embedder: w.Embedder, Progress: s.Progress, Seed: int64(a.Seed), Parameters: map[string]any{"pipeline_key": key}}
 		if model := a.summaryModel(); model != "" {
 			c, err := llm.Open(model, llm.WithCache(w.Store.LLMCache()))
 			if err != nil {
@@ -329,9 +473,16 @@ func (w *Workspace) mergeStage(a Analysis) func(context.Context, *lmsys.State) e
 			return err
 		}
 		s.HierarchyRunID = res.Report.HierarchyRunID
-		s.Note("merge", "hierarchy %s", s.HierarchyRunID)
+		s.Note("merge", "hierarchy %s (new: %s)", s.HierarchyRunID, why)
 		return nil
 	}
+}
+
+func modelSuffix(m string) string {
+	if m == "" {
+		return ""
+	}
+	return " " + m
 }
 
 // DemoSource returns the bundled demo set (a few hundred hand-written queries in

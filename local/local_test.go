@@ -31,7 +31,7 @@ func TestPipelineResumes(t *testing.T) {
 	}
 	st, err := p.Run(ctx, nil)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"load", "embed", "cluster", "summarize", "merge"}, stages)
+	assert.Equal(t, []string{"load", "embed", "cluster", "summarize", "merge", "index"}, stages)
 	assert.Equal(t, "demo", st.Dataset)
 	require.NotEmpty(t, st.RunID)
 	require.NotEmpty(t, st.SummaryRunID)

@@ -737,3 +737,55 @@ func TestLongLivedServiceFollowsNewSummaries(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, rep.InSync, "%+v", rep)
 }
+
+// blockingEmbedder embeds like its embedder once release is closed, and says on
+// entered when a call started.
+type blockingEmbedder struct {
+	lmsys.Embedder
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (b *blockingEmbedder) Embed(ctx context.Context, texts []string, p lmsys.Purpose) ([][]float32, error) {
+	b.once.Do(func() { close(b.entered) })
+	<-b.release
+	return b.Embedder.Embed(ctx, texts, p)
+}
+
+// TestBackgroundBuild: on a Service for servers, a search whose run's index must be
+// built answers at once with a BuildingError that says how far the build is, instead
+// of waiting for it; once the build is done the same search answers.
+func TestBackgroundBuild(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	e, err := embed.Open(space.Name(), embed.WithDims(space.Dims))
+	require.NoError(t, err)
+	be := &blockingEmbedder{Embedder: e, entered: make(chan struct{}), release: make(chan struct{})}
+	svc := search.New(f.db, f.idx, search.Options{Background: true, Embedder: func(lmsys.Space) (lmsys.Embedder, error) { return be, nil }})
+
+	_, err = svc.SearchQueries(ctx, "python", search.QuerySearchOptions{RunID: runID})
+	require.ErrorIs(t, err, search.ErrIndexBuilding)
+	<-be.entered // the build has indexed the queries and is embedding the summaries
+	_, err = svc.SearchClusters(ctx, "python", search.ClusterSearchOptions{RunID: runID})
+	var be2 *search.BuildingError
+	require.ErrorAs(t, err, &be2)
+	assert.Equal(t, runID, be2.RunID)
+	assert.Equal(t, "index summaries "+runID, be2.Stage)
+	assert.Equal(t, int64(3), be2.Total)
+	assert.Contains(t, err.Error(), "is being built (index summaries "+runID+": 0 of 3)")
+
+	// Full-text searches need no vector index and answer meanwhile.
+	res, err := svc.SearchQueries(ctx, "python", search.QuerySearchOptions{RunID: runID, Mode: search.ModeFullText})
+	require.NoError(t, err)
+	assert.NotEmpty(t, res.Results)
+
+	close(be.release)
+	require.NoError(t, svc.Prepare(ctx, runID))
+	res, err = svc.SearchQueries(ctx, "python", search.QuerySearchOptions{RunID: runID})
+	require.NoError(t, err)
+	assert.NotEmpty(t, res.Results)
+	rep, err := svc.Verify(ctx, runID, false)
+	require.NoError(t, err)
+	assert.True(t, rep.InSync)
+}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/embed"
@@ -45,6 +47,15 @@ type Options struct {
 	// build on first use (see WarmTextIndex). For long-running servers; a one-shot
 	// search is faster through the store.
 	TextIndex bool
+	// Background is for servers: a search whose run's vector index must first be
+	// built or brought up to date starts that work in the background, waits for it at
+	// most BuildWait, and then fails with a *BuildingError (wrapping ErrIndexBuilding)
+	// that says how far the build has come, instead of holding the request for the
+	// minutes a large run's build takes. Later searches of the run answer once the
+	// build is done.
+	Background bool
+	// BuildWait bounds how long a search waits for a background build (0: not at all).
+	BuildWait time.Duration
 }
 
 // ItemLister is implemented by indexes that can list a collection's ids and metadata
@@ -81,6 +92,8 @@ type Service struct {
 	syncMu    sync.Mutex      // serialises syncs
 	text      *fulltext.Index // Options.TextIndex; guarded by mu
 	textSync  sync.Mutex      // serialises text index syncs
+	builds    map[string]*build // background builds by run id; guarded by mu
+	current   atomic.Pointer[build] // the build syncing now, fed by the progress reports
 }
 
 // New returns a Service over db and index.
@@ -91,8 +104,21 @@ func New(db *store.DB, index lmsys.VectorIndex, opts Options) *Service {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 2000
 	}
-	return &Service{db: db, index: index, opts: opts, embedders: map[lmsys.Space]lmsys.Embedder{}, fresh: map[string]bool{}, sizes: map[string]int{},
-		text: fulltext.New()}
+	s := &Service{db: db, index: index, opts: opts, embedders: map[lmsys.Space]lmsys.Embedder{}, fresh: map[string]bool{}, sizes: map[string]int{},
+		text: fulltext.New(), builds: map[string]*build{}}
+	if opts.Background {
+		// Progress reports also tell the searches that wait how far the build is.
+		user := opts.Progress
+		s.opts.Progress = func(p lmsys.Progress) {
+			if b := s.current.Load(); b != nil {
+				b.report(p)
+			}
+			if user != nil {
+				user(p)
+			}
+		}
+	}
+	return s
 }
 
 // Index returns the vector index the Service uses.

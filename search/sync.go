@@ -154,8 +154,18 @@ func (s *Service) ReindexClusters(ctx context.Context, runID string, clusterIDs 
 }
 
 // ensureFresh checks a run's collections once per Service before its first search:
-// summaries field by field, queries by count and dimension, syncing what differs.
+// summaries field by field, queries by count and dimension, syncing what differs. With
+// Options.Background the check and sync run in the background (see background.go).
 func (s *Service) ensureFresh(ctx context.Context, run lmsys.Run) error {
+	if s.opts.Background {
+		return s.ensureFreshBackground(ctx, run)
+	}
+	return s.syncFresh(ctx, run, nil)
+}
+
+// syncFresh is ensureFresh in the calling goroutine; the progress of a sync it does is
+// also reported to b when b is not nil.
+func (s *Service) syncFresh(ctx context.Context, run lmsys.Run, b *build) error {
 	s.mu.Lock()
 	ok := s.fresh[run.ID]
 	s.mu.Unlock()
@@ -164,6 +174,10 @@ func (s *Service) ensureFresh(ctx context.Context, run lmsys.Run) error {
 	}
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	if b != nil {
+		s.current.Store(b)
+		defer s.current.Store(nil)
+	}
 	s.mu.Lock()
 	ok = s.fresh[run.ID]
 	s.mu.Unlock()

@@ -69,6 +69,9 @@ type checkpointer struct {
 	err   error // the last checkpoint error, for tests
 	errMu sync.Mutex
 	long  atomic.Bool // the log is past restartFrames: the next writer restarts it
+	// rounds asks the checkpointer for one round now; it closes the channel sent when
+	// the round is done (tests use it to give the checkpointer its turn between writes).
+	rounds chan chan struct{}
 }
 
 // startCheckpointer opens a second connection to the database at dsn and starts
@@ -86,7 +89,8 @@ func startCheckpointer(ctx context.Context, dsn string) (*checkpointer, error) {
 		db.Close()
 		return nil, err
 	}
-	c := &checkpointer{db: db, poke: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), tick: checkpointTick}
+	c := &checkpointer{db: db, poke: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), tick: checkpointTick,
+		rounds: make(chan chan struct{})}
 	// A database written by another process (or before this version) gets its
 	// statistics at once, so a server opening it plans well from its first request —
 	// unless another process is writing, then the first idle tick does it.
@@ -121,6 +125,10 @@ func (c *checkpointer) run() {
 			return
 		case <-c.poke:
 			dirty, busy = true, true
+		case r := <-c.rounds:
+			c.checkpoint()
+			close(r)
+			continue
 		case <-t.C:
 			if dirty && !busy {
 				c.optimize()

@@ -108,10 +108,14 @@ func (d *DB) Edits(ctx context.Context, f EditFilter) ([]lmsys.Edit, error) {
 		}
 		e.CreatedAt = ts.Time
 		if oldJ.Valid && oldJ.String != "" {
-			_ = json.Unmarshal([]byte(oldJ.String), &e.OldValue)
+			if err := json.Unmarshal([]byte(oldJ.String), &e.OldValue); err != nil {
+				return nil, fmt.Errorf("store: edit %d: old_value is not a JSON object: %w", e.ID, err)
+			}
 		}
 		if newJ.Valid && newJ.String != "" {
-			_ = json.Unmarshal([]byte(newJ.String), &e.NewValue)
+			if err := json.Unmarshal([]byte(newJ.String), &e.NewValue); err != nil {
+				return nil, fmt.Errorf("store: edit %d: new_value is not a JSON object: %w", e.ID, err)
+			}
 		}
 		out = append(out, e)
 	}
@@ -151,7 +155,9 @@ func (d *DB) ClusterMetadata(ctx context.Context, runID string, clusterID int) (
 	}
 	m.Quality, m.Notes = quality.String, notes.String
 	if flags.Valid && flags.String != "" {
-		_ = json.Unmarshal([]byte(flags.String), &m.Flags)
+		if err := json.Unmarshal([]byte(flags.String), &m.Flags); err != nil {
+			return m, fmt.Errorf("store: cluster metadata %s/%d: flags is not a JSON list: %w", runID, clusterID, err)
+		}
 	}
 	m.UpdatedAt = edited.Time
 	return m, nil

@@ -16,7 +16,7 @@ func OpenAtVersion(ctx context.Context, path string, version int) (*gorm.DB, err
 	if err != nil {
 		return nil, err
 	}
-	return db, migrate(ctx, db, false, version)
+	return db, migrate(ctx, db, false, version, nil)
 }
 
 // SetRestartFrames sets the log length past which the checkpointer restarts the
@@ -25,6 +25,15 @@ func SetRestartFrames(n int64) (restore func()) {
 	old := restartFrames
 	restartFrames = n
 	return func() { restartFrames = old }
+}
+
+// CheckpointRound has db's checkpointer run one checkpoint round and returns when it
+// is done: what the checkpointer does after a commit when the writer pauses (a loader
+// parsing its next batch), without a pause of any length.
+func CheckpointRound(db *DB) {
+	r := make(chan struct{})
+	db.ckpt.rounds <- r
+	<-r
 }
 
 // SetCheckpointTick sets the idle tick of checkpointers started from now on, and

@@ -51,10 +51,14 @@ func (d *DB) HierarchyRun(ctx context.Context, id string) (lmsys.HierarchyRun, e
 	h.Model = model.String
 	h.CreatedAt = created.Time
 	if params.Valid && params.String != "" {
-		_ = json.Unmarshal([]byte(params.String), &h.Parameters)
+		if err := json.Unmarshal([]byte(params.String), &h.Parameters); err != nil {
+			return h, fmt.Errorf("store: hierarchy run %s: parameters is not a JSON object: %w", id, err)
+		}
 	}
 	if report.Valid && report.String != "" {
-		_ = json.Unmarshal([]byte(report.String), &h.Report)
+		if err := json.Unmarshal([]byte(report.String), &h.Report); err != nil {
+			return h, fmt.Errorf("store: hierarchy run %s: report is not a JSON object: %w", id, err)
+		}
 	}
 	return h, nil
 }

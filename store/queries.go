@@ -732,6 +732,19 @@ func (d *DB) CountQueries(ctx context.Context, f lmsys.QueryFilter) (int64, erro
 	return n, nil
 }
 
+// QueryRange summarises the queries f selects: how many, and their smallest and largest
+// id (zero when there are none). Queries are appended and deleted but never changed in
+// place, so a selection that gained or lost rows has another range: a pipeline uses it
+// to tell whether a finished clustering run still covers its dataset.
+func (d *DB) QueryRange(ctx context.Context, f lmsys.QueryFilter) (n, minID, maxID int64, err error) {
+	from, args := d.filterSQL(f)
+	row := d.db.WithContext(ctx).Raw(`SELECT COUNT(*), COALESCE(MIN(q.id), 0), COALESCE(MAX(q.id), 0)`+from, args...).Row()
+	if err := row.Scan(&n, &minID, &maxID); err != nil {
+		return 0, 0, 0, fmt.Errorf("store: range of queries: %w", err)
+	}
+	return n, minID, maxID, nil
+}
+
 // ScanQueries streams the queries f selects in id order, batch at a time, with keyset
 // pagination (no transaction is held open while fn runs).
 func (d *DB) ScanQueries(ctx context.Context, f lmsys.QueryFilter, batch int, fn func([]lmsys.Query) error) error {

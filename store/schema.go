@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -237,8 +238,10 @@ func init() {
 // SchemaVersion is the version of the newest migration this library knows.
 var SchemaVersion = migrations[len(migrations)-1].version
 
-// migrate brings the schema to version target (SchemaVersion when target is 0).
-func migrate(ctx context.Context, db *gorm.DB, postgres bool, target int) error {
+// migrate brings the schema to version target (SchemaVersion when target is 0). A
+// non-nil foreign is the plan for adopting a database the Python tool wrote
+// (inspectSQLite), run before any migration.
+func migrate(ctx context.Context, db *gorm.DB, postgres bool, target int, foreign *adoption) error {
 	if target == 0 {
 		target = SchemaVersion
 	}
@@ -253,7 +256,12 @@ func migrate(ctx context.Context, db *gorm.DB, postgres bool, target int) error 
 	if current > SchemaVersion {
 		return fmt.Errorf("store: database schema version %d is newer than this library's %d: upgrade the library", current, SchemaVersion)
 	}
-	if current == 0 && tableExists(db, postgres, "queries") {
+	if current == 0 && foreign != nil {
+		if err := adopt(ctx, db, foreign, "adopted the Python tool's database"); err != nil {
+			return err
+		}
+		current = 1
+	} else if current == 0 && tableExists(db, postgres, "queries") {
 		// A database written by the Python seed tool: its tables are version 1.
 		if err := db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'adopted seed schema', ?)`, time.Now().UTC()).Error; err != nil {
 			return fmt.Errorf("store: adopt seed schema: %w", err)
@@ -266,6 +274,10 @@ func migrate(ctx context.Context, db *gorm.DB, postgres bool, target int) error 
 		}
 		err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 			for _, stmt := range m.sql {
+				if columnExists(tx, postgres, stmt) {
+					// A column the Python tool's layout already had (adopt keeps it).
+					continue
+				}
 				if err := tx.Exec(expand(stmt, postgres)).Error; err != nil {
 					return fmt.Errorf("store: migration %d (%s): %w\n%s", m.version, m.name, err, stmt)
 				}
@@ -282,6 +294,25 @@ func migrate(ctx context.Context, db *gorm.DB, postgres bool, target int) error 
 		}
 	}
 	return nil
+}
+
+// addColumn matches a migration statement that adds a column.
+var addColumn = regexp.MustCompile(`^ALTER TABLE (\w+) ADD COLUMN (\w+) `)
+
+// columnExists reports whether stmt adds a column that its table already has. Adding
+// a column is the one statement that cannot be written "IF NOT EXISTS".
+func columnExists(db *gorm.DB, postgres bool, stmt string) bool {
+	m := addColumn.FindStringSubmatch(stmt)
+	if m == nil {
+		return false
+	}
+	var n int
+	if postgres {
+		db.Raw(`SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = ?`, m[1], m[2]).Scan(&n)
+	} else {
+		db.Raw(`SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, m[1], m[2]).Scan(&n)
+	}
+	return n > 0
 }
 
 func tableExists(db *gorm.DB, postgres bool, name string) bool {

@@ -84,6 +84,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	d := &DB{}
 	var err error
 	var dsn string
+	var foreign *adoption
 	if cfg.URL != "" {
 		if !strings.HasPrefix(cfg.URL, "postgres://") && !strings.HasPrefix(cfg.URL, "postgresql://") && !strings.Contains(cfg.URL, "host=") {
 			return nil, fmt.Errorf("%w: database URL %q is not a PostgreSQL URL (postgres://…)", lmsys.ErrInvalidInput, redact(cfg.URL))
@@ -98,13 +99,16 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			}
 		}
 		d.where = cfg.Path
+		if foreign, err = inspectSQLite(ctx, cfg.Path); err != nil {
+			return nil, err
+		}
 		if err := createSQLite(ctx, cfg.Path); err != nil {
 			return nil, err
 		}
 		// _mutex=no: database/sql hands a connection to one goroutine at a time, so
 		// SQLite's per-connection mutex (a lock and unlock around every bound parameter)
 		// protects nothing here.
-		dsn = "file:" + cfg.Path + "?_journal_mode=WAL&_busy_timeout=30000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536&_mutex=no"
+		dsn = sqliteURI(cfg.Path) + "?_journal_mode=WAL&_busy_timeout=30000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-65536&_mutex=no"
 		d.db, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: sqliteDriver, DSN: dsn}), gcfg)
 	}
 	if err != nil {
@@ -125,7 +129,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		sqlDB.SetConnMaxIdleTime(time.Minute)
 		sqlDB.SetConnMaxLifetime(10 * time.Minute)
 	}
-	if err := migrate(ctx, d.db, d.postgres, 0); err != nil {
+	if err := migrate(ctx, d.db, d.postgres, 0, foreign); err != nil {
 		sqlDB.Close()
 		return nil, err
 	}
@@ -173,7 +177,7 @@ func createSQLite(ctx context.Context, path string) error {
 	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 || err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	db, err := sql.Open("sqlite3", "file:"+path)
+	db, err := sql.Open("sqlite3", sqliteURI(path))
 	if err != nil {
 		return fmt.Errorf("store: create %s: %w", path, err)
 	}
@@ -185,6 +189,18 @@ func createSQLite(ctx context.Context, path string) error {
 		}
 	}
 	return nil
+}
+
+// sqliteURI returns the SQLite URI ("file:…") of the file at path. The characters a
+// URI gives a meaning to are escaped, so that a path holding them names that file: a
+// '?' would start the parameters (mattn's driver and SQLite both cut the name there),
+// a '#' the fragment, and a '%' an escape. A path naming an in-memory database
+// (":memory:", or one carrying mode=memory) is a URI already and is kept as it is.
+func sqliteURI(path string) string {
+	if strings.HasPrefix(path, ":") || strings.Contains(path, "mode=memory") {
+		return "file:" + path
+	}
+	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
 // redact hides a password in a connection URL.

@@ -31,6 +31,18 @@ func (d *DB) SaveSummaryRun(ctx context.Context, r lmsys.SummaryRun) error {
 	return nil
 }
 
+// SummaryRunExists reports whether any clustering run has a summary run with this id
+// (recorded, or only in the summaries of a database the Python tool wrote).
+func (d *DB) SummaryRunExists(ctx context.Context, id string) (bool, error) {
+	var n int64
+	err := d.db.WithContext(ctx).Raw(`SELECT (SELECT COUNT(*) FROM summary_runs WHERE summary_run_id = ?) +
+		(SELECT COUNT(*) FROM cluster_summaries WHERE summary_run_id = ?)`, id, id).Row().Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: look up summary run %s: %w", id, err)
+	}
+	return n > 0, nil
+}
+
 // SummaryRuns lists a run's summary runs, newest first. Summary runs written by the seed
 // tool (no summary_runs row) are listed from their summaries.
 func (d *DB) SummaryRuns(ctx context.Context, runID string) ([]lmsys.SummaryRun, error) {
@@ -53,7 +65,9 @@ func (d *DB) SummaryRuns(ctx context.Context, runID string) ([]lmsys.SummaryRun,
 			return nil, err
 		}
 		if params != "" {
-			_ = json.Unmarshal([]byte(params), &r.Parameters)
+			if err := json.Unmarshal([]byte(params), &r.Parameters); err != nil {
+				return nil, fmt.Errorf("store: summary run %s: parameters is not a JSON object: %w", r.SummaryRunID, err)
+			}
 		}
 		r.CreatedAt = time.Time(created)
 		out = append(out, r)
@@ -160,9 +174,13 @@ func (d *DB) Summaries(ctx context.Context, runID, ref string) ([]lmsys.Summary,
 		if err := json.Unmarshal([]byte(reps), &s.RepresentativeQueries); err != nil {
 			return nil, fmt.Errorf("store: summary %s/%d: representative_queries is not JSON: %w", id, s.ClusterID, err)
 		}
-		_ = json.Unmarshal([]byte(kw), &s.Keywords)
+		if err := json.Unmarshal([]byte(kw), &s.Keywords); err != nil {
+			return nil, fmt.Errorf("store: summary %s/%d: keywords is not a JSON list: %w", id, s.ClusterID, err)
+		}
 		if params != "" {
-			_ = json.Unmarshal([]byte(params), &s.Parameters)
+			if err := json.Unmarshal([]byte(params), &s.Parameters); err != nil {
+				return nil, fmt.Errorf("store: summary %s/%d: parameters is not a JSON object: %w", id, s.ClusterID, err)
+			}
 		}
 		s.GeneratedAt = gen.Time
 		s.Mixed = mixed != 0

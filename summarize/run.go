@@ -162,9 +162,27 @@ func Run(ctx context.Context, st lmsys.Store, runID string, s lmsys.Summarizer, 
 		for _, r := range runs {
 			taken[r.SummaryRunID] = true
 		}
+		// Summary run ids are unique across clustering runs too: a store that can look
+		// one up is asked (two analyses in one second summarise two runs).
+		global, _ := st.(interface {
+			SummaryRunExists(ctx context.Context, id string) (bool, error)
+		})
+		isTaken := func(id string) (bool, error) {
+			if taken[id] || global == nil {
+				return taken[id], nil
+			}
+			return global.SummaryRunExists(ctx, id)
+		}
 		base := lmsys.NewSummaryRunID(model, now())
 		sr.SummaryRunID = base
-		for i := 2; taken[sr.SummaryRunID]; i++ {
+		for i := 2; ; i++ {
+			used, err := isTaken(sr.SummaryRunID)
+			if err != nil {
+				return res, err
+			}
+			if !used {
+				break
+			}
 			sr.SummaryRunID = fmt.Sprintf("%s-%d", base, i)
 		}
 	}

@@ -32,6 +32,7 @@ func call(t testing.TB, h http.Handler, method, path string, body any, token str
 		rd = bytes.NewReader(js)
 	}
 	req := httptest.NewRequest(method, path, rd)
+	req.Host = "localhost:8000" // httptest's example.com is no allowed host
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -322,12 +323,14 @@ func TestSecurity(t *testing.T) {
 		assert.Equal(t, 401, code)
 		code, _ = call(t, h, "POST", "/api/curation/clusters/1/rename?run_id=nope", `{"title": "x"}`, "s3cret")
 		assert.Equal(t, 404, code)
-		// Reads need no token.
+		// Reads need the token too, unless PublicRead.
 		code, _ = call(t, h, "GET", "/api/clustering/runs", nil, "")
+		assert.Equal(t, 401, code)
+		code, _ = call(t, f.handler(Options{Token: "s3cret", PublicRead: true}), "GET", "/api/clustering/runs", nil, "")
 		assert.Equal(t, 200, code)
 	})
 	t.Run("read-only", func(t *testing.T) {
-		h := f.handler(Options{ReadOnly: true, Token: "s3cret"})
+		h := f.handler(Options{ReadOnly: true, Token: "s3cret", PublicRead: true})
 		for _, p := range []string{rename, "/api/clustering/kmeans", "/api/summaries/", "/api/hierarchy/", "/api/curation/clusters/merge"} {
 			code, b := call(t, h, "POST", p, `{}`, "s3cret")
 			assert.Equal(t, 403, code, p)
@@ -349,8 +352,9 @@ func TestSecurity(t *testing.T) {
 	})
 	t.Run("cross-origin writes", func(t *testing.T) {
 		h := f.handler(Options{CORSOrigin: "https://app.example"})
-		for origin, want := range map[string]int{"https://evil.example": 403, "null": 403, "https://app.example": 400, "http://example.com": 400} {
+		for origin, want := range map[string]int{"https://evil.example": 403, "null": 403, "https://app.example": 400, "http://localhost:8000": 400} {
 			req := httptest.NewRequest("POST", "/api/curation/clusters/1/rename?run_id="+run, strings.NewReader(`{}`))
+			req.Host = "localhost:8000"
 			req.Header.Set("Content-Type", "text/plain")
 			req.Header.Set("Origin", origin)
 			rec := httptest.NewRecorder()
@@ -361,6 +365,7 @@ func TestSecurity(t *testing.T) {
 	t.Run("cors", func(t *testing.T) {
 		h := f.handler(Options{})
 		req := httptest.NewRequest("GET", "/api/clustering/runs", nil)
+		req.Host = "localhost:8000"
 		req.Header.Set("Origin", "https://evil.example")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
@@ -375,6 +380,7 @@ func TestSecurity(t *testing.T) {
 		assert.Equal(t, "https://app.example", rec.Header().Get("Access-Control-Allow-Origin"))
 		assert.Equal(t, "true", rec.Header().Get("Access-Control-Allow-Credentials"))
 		pre := httptest.NewRequest("OPTIONS", rename, nil)
+		pre.Host = "localhost:8000"
 		pre.Header.Set("Origin", "https://app.example")
 		pre.Header.Set("Access-Control-Request-Method", "POST")
 		rec = httptest.NewRecorder()
@@ -393,7 +399,7 @@ func TestIsLoopback(t *testing.T) {
 
 func TestXSSEscaped(t *testing.T) {
 	f := shared
-	h := f.handler(Options{Token: "t"})
+	h := f.handler(Options{Token: "t", PublicRead: true})
 	pages := []string{
 		fmt.Sprintf("/clusters/%s/%d", f.runID, f.xssClust),
 		fmt.Sprintf("/clusters/%s/%d?page=1", f.runID, f.xssClust),

@@ -32,7 +32,7 @@ func TestBrowser(t *testing.T) {
 	}
 	f := newFixture(t)
 	const token = "browser-token"
-	srv := f.server(t, Options{Token: token})
+	srv := f.server(t, Options{Token: token, PublicRead: true}) // pages are read by navigation, without the token
 	shots := os.Getenv("LMSYS_SCREENSHOT_DIR")
 	if shots == "" {
 		shots = t.TempDir()

@@ -16,7 +16,7 @@ func TestEditsAndJobs(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	const tok = "tok"
-	h := f.handler(Options{Token: tok, Editor: "tester"})
+	h := f.handler(Options{Token: tok, PublicRead: true, Editor: "tester"})
 	run := f.runID
 	post := func(path string, body any) map[string]any {
 		t.Helper()

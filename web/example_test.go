@@ -25,7 +25,7 @@ func ExampleHandler() {
 	defer db.Close()
 
 	mux := http.NewServeMux()
-	mux.Handle("/lmsys/", http.StripPrefix("/lmsys", web.Handler(web.Deps{Store: db}, web.Options{Token: "secret"})))
+	mux.Handle("/lmsys/", http.StripPrefix("/lmsys", web.Handler(web.Deps{Store: db}, web.Options{Token: "secret", PublicRead: true})))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 

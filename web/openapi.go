@@ -181,11 +181,19 @@ func buildOpenAPI() map[string]any {
 			"400":  errResp("invalid input: a parameter the operation cannot use, or malformed JSON"),
 			"422":  errResp("a malformed or out-of-range query parameter"),
 			"404":  errResp("unknown run, cluster, query, summary run or hierarchy"),
+			"421":  errResp("the Host header names no allowed host (a request answered without the token)"),
 			"500":  errResp("internal error"),
 		}
 		o := map[string]any{"tags": []string{op.tag}, "summary": op.summary, "operationId": operationID(op), "responses": responses}
 		if params != nil {
 			o["parameters"] = params
+		}
+		if op.method == "GET" {
+			responses["401"] = errResp("missing bearer token (when reads need it)")
+			responses["403"] = errResp("wrong bearer token")
+			if strings.HasPrefix(op.path, "/api/search/") {
+				responses["422"] = errResp("search text longer than the server's limit (query_too_long)")
+			}
 		}
 		if op.method == "POST" {
 			responses["401"] = errResp("missing bearer token")
@@ -204,7 +212,8 @@ func buildOpenAPI() map[string]any {
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "lmsys API", "version": "1.0.0",
 			"description": "Clustering runs, clusters, summaries, hierarchies, search, curation and analysis of LLM conversation logs. " +
-				"Write endpoints (POST) need Authorization: Bearer <token> when the server has one. Errors are {error: {type, message}, detail: {error: {type, message}}, code}."},
+				"Write endpoints (POST) need Authorization: Bearer <token> when the server has one, and reads too unless it serves them publicly; " +
+				"requests answered without the token need a loopback or allowed Host (421 otherwise). Errors are {error: {type, message}, detail: {error: {type, message}}, code}."},
 		"paths": paths,
 		"components": map[string]any{
 			"schemas":         map[string]any{"Error": errSchema},

@@ -9,11 +9,27 @@
 //
 // # Security
 //
-// Every write endpoint (POST) requires "Authorization: Bearer <Options.Token>" when a
-// token is set (401 without one, 403 with a wrong one); with Options.ReadOnly every
-// write answers 403 read_only. Request bodies are limited to Options.MaxBodyBytes
-// (1 MB; 413 beyond). CORS headers are sent only to the origins Options.CORSOrigin lists. The
-// caller owns the http.Server and its timeouts (see NewServer).
+// When Options.Token is set, every request needs "Authorization: Bearer <token>" (401
+// without one, 403 with a wrong one), reads included, unless Options.PublicRead lets
+// reads (GET) through without it; writes (POST) always need it. Static assets need no
+// token; a wrong token is refused wherever it is sent. With Options.ReadOnly every
+// write answers 403 read_only.
+//
+// A request that may be answered without the token (no token set, or a read under
+// PublicRead) is served only when its Host header names this machine's loopback
+// (localhost, *.localhost, 127.0.0.0/8, [::1], any port) or a name of
+// Options.AllowedHosts; any other Host answers 421 misdirected_host. This stops DNS
+// rebinding: a page on an attacker's name that resolves to 127.0.0.1 reaches the
+// server with the attacker's name in Host. A write's Origin header, when present, must
+// be Options.CORSOrigin or name the same host as Host, and that host must be allowed
+// too unless the request carries the token (403 cross_origin otherwise): on a
+// rebinding page Host and Origin are both the attacker's name.
+//
+// Request bodies are limited to Options.MaxBodyBytes (1 MB; 413 beyond), search texts
+// to Options.MaxQueryChars characters (4,000; 422 query_too_long beyond). CORS headers
+// are sent only to the origins Options.CORSOrigin lists. A handler that panics answers 500
+// internal and the panic is logged. The caller owns the http.Server and its timeouts
+// (see NewServer).
 //
 // # Errors
 //
@@ -23,7 +39,9 @@
 // parameter 422 validation_error, lmsys.ErrNotFound 404 not_found, lmsys.ErrInvalidInput
 // and malformed JSON 400 invalid_input, lmsys.ErrSpaceMismatch 400 space_mismatch,
 // lmsys.ErrConflict 409 conflict, lmsys.ErrEmpty 422 empty, lmsys.ErrProvider 502
-// provider; anything else is 500 internal, logged but never detailed to the client.
+// provider, search.ErrIndexBuilding 503 index_building with Retry-After (a search
+// whose run's vector index is still being built, see search.Options.Background);
+// anything else is 500 internal, logged but never detailed to the client.
 //
 // # Long jobs
 //
@@ -45,9 +63,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/curation"
@@ -58,6 +78,9 @@ import (
 
 // DefaultMaxBodyBytes is the default request body limit (1 MB).
 const DefaultMaxBodyBytes = 1 << 20
+
+// DefaultMaxQueryChars is the default limit on a search text, in characters.
+const DefaultMaxQueryChars = 4000
 
 // PageSize is the number of queries per page of a cluster or query listing.
 const PageSize = 50
@@ -75,8 +98,17 @@ type Deps struct {
 
 // Options configure the handler.
 type Options struct {
-	// Token, when set, is the bearer token every write endpoint requires.
+	// Token, when set, is the bearer token every request needs: every write, and every
+	// read unless PublicRead is set.
 	Token string
+	// PublicRead lets reads (GET) through without the token when Token is set. Such
+	// reads are answered only for an allowed Host (see AllowedHosts).
+	PublicRead bool
+	// AllowedHosts are the host names (or addresses), besides the loopback ones, that a
+	// request answered without the token may carry in its Host header; a port given
+	// with a name is ignored. "*" allows every Host: use it only behind a proxy that
+	// checks Host itself.
+	AllowedHosts []string
 	// ReadOnly refuses every write endpoint with 403.
 	ReadOnly bool
 	// CORSOrigin, when set, lists the origins (comma-separated, e.g. a viewer's dev
@@ -86,6 +118,10 @@ type Options struct {
 	CORSOrigin string
 	// MaxBodyBytes limits request bodies (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// MaxQueryChars limits the text of a search (the text, q and within_clusters
+	// parameters of /api/search/ and /search), in characters (default
+	// DefaultMaxQueryChars).
+	MaxQueryChars int
 	// Editor is recorded on edits whose request names no editor (default "web").
 	Editor string
 	// Logger receives errors and edit re-index failures (default slog.Default()).
@@ -103,6 +139,9 @@ type server struct {
 	views  *views
 	// sumCache holds recently read summary runs (see summaries).
 	sumCache summaryCache
+	// hosts are Options.AllowedHosts as hostName returns them; anyHost is "*" among them.
+	hosts   map[string]bool
+	anyHost bool
 }
 
 // Handler returns the API, the OpenAPI document and the viewer as one http.Handler.
@@ -121,13 +160,23 @@ func newServer(deps Deps, opts Options) *server {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if opts.MaxQueryChars <= 0 {
+		opts.MaxQueryChars = DefaultMaxQueryChars
+	}
 	if opts.Editor == "" {
 		opts.Editor = "web"
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &server{deps: deps, opts: opts, mux: http.NewServeMux(), log: opts.Logger}
+	s := &server{deps: deps, opts: opts, mux: http.NewServeMux(), log: opts.Logger, hosts: map[string]bool{}}
+	for _, h := range opts.AllowedHosts {
+		if h = strings.TrimSpace(h); h == "*" {
+			s.anyHost = true
+		} else if h != "" {
+			s.hosts[hostName(h)] = true
+		}
+	}
 	s.cur = curation.New(deps.Store, curation.Options{OnChange: func(ctx context.Context, runID string, ids []int) {
 		s.sumCache.reset()
 		if s.deps.Search == nil {
@@ -145,8 +194,24 @@ func newServer(deps Deps, opts Options) *server {
 	return s
 }
 
-// ServeHTTP applies CORS and the body limit, then routes.
+// ServeHTTP recovers from panics, checks the Host header and the token of reads,
+// applies CORS, the body limit and the search text limit, then routes.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rw := &recordingWriter{ResponseWriter: w}
+	defer s.recoverPanic(rw, r)
+	w = rw
+	tokenOK := s.opts.Token != "" && s.checkToken(r) == nil
+	if s.opts.Token != "" && !tokenOK && r.Header.Get("Authorization") != "" {
+		// A wrong token is refused even where none is needed (public reads), so a
+		// misconfigured client learns of it at once.
+		s.writeError(w, r, s.checkToken(r))
+		return
+	}
+	if !tokenOK && (s.opts.Token == "" || s.opts.PublicRead) && !s.hostAllowed(r.Host) {
+		s.writeError(w, r, &httpError{http.StatusMisdirectedRequest, "misdirected_host",
+			fmt.Sprintf("this server does not answer for host %q (see --allowed-host)", r.Host)})
+		return
+	}
 	if origin := r.Header.Get("Origin"); origin != "" && s.corsAllowed(origin) {
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", origin)
@@ -164,6 +229,15 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// Writes check the token in their handler (after the read-only and origin checks).
+	if r.Method != http.MethodPost && s.opts.Token != "" && !s.opts.PublicRead && !tokenOK && !strings.HasPrefix(r.URL.Path, "/static/") {
+		s.writeError(w, r, s.checkToken(r))
+		return
+	}
+	if err := s.checkQueryLength(r); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
 	}
@@ -179,6 +253,89 @@ func (s *server) corsAllowed(origin string) bool {
 		}
 	}
 	return false
+}
+
+// recordingWriter notes whether the response has started, so a panic after the header
+// was sent is not answered a second time.
+type recordingWriter struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (w *recordingWriter) WriteHeader(status int) {
+	w.started = true
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *recordingWriter) Write(b []byte) (int, error) {
+	w.started = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *recordingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// recoverPanic answers a panicking request 500 internal (when nothing was sent yet) and
+// logs the panic with its stack. http.ErrAbortHandler keeps its meaning: abort quietly.
+func (s *server) recoverPanic(w *recordingWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	s.log.Error("web: handler panicked", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	if w.started {
+		// The client has part of an answer: cut the connection rather than append to it.
+		panic(http.ErrAbortHandler)
+	}
+	writeJSON(w, http.StatusInternalServerError, newErrorBody("internal", "internal error (logged on the server)"))
+}
+
+// hostName returns the host of a Host header or host[:port] value, lower-case, without
+// port, brackets or a trailing dot.
+func hostName(hostport string) string {
+	h := strings.ToLower(strings.TrimSpace(hostport))
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		h = host
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	return strings.TrimSuffix(h, ".")
+}
+
+// isLoopbackName reports whether host (as hostName returns it) names this machine's
+// loopback interface: localhost, a name under .localhost, or a loopback address.
+func isLoopbackName(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// hostAllowed reports whether a Host header names the loopback or an allowed host.
+func (s *server) hostAllowed(hostport string) bool {
+	if s.anyHost {
+		return true
+	}
+	h := hostName(hostport)
+	return h != "" && (isLoopbackName(h) || s.hosts[h])
+}
+
+// checkQueryLength refuses a search whose text is longer than Options.MaxQueryChars.
+func (s *server) checkQueryLength(r *http.Request) error {
+	if !strings.HasPrefix(r.URL.Path, "/api/search/") && r.URL.Path != "/search" {
+		return nil
+	}
+	q := r.URL.Query()
+	for _, name := range []string{"text", "q", "within_clusters"} {
+		if n := utf8.RuneCountInString(q.Get(name)); n > s.opts.MaxQueryChars {
+			return &httpError{http.StatusUnprocessableEntity, "query_too_long",
+				fmt.Sprintf("parameter %s is %d characters long; searches take at most %d (see --max-query-chars)", name, n, s.opts.MaxQueryChars)}
+		}
+	}
+	return nil
 }
 
 // apiFunc is an API endpoint: it returns the value to encode or an error.
@@ -232,17 +389,22 @@ func badRequest(format string, a ...any) error {
 // authorize checks a write request against the read-only flag, its origin and the
 // token. A browser sends Origin with every cross-site POST; refusing foreign origins
 // stops another web page from making a visitor's browser write to a local server
-// that runs without a token (a text/plain POST needs no CORS preflight).
+// that runs without a token (a text/plain POST needs no CORS preflight). A page served
+// through DNS rebinding has the same origin as the Host it sends, so without the token
+// the origin must also be an allowed host.
 func (s *server) authorize(r *http.Request) error {
 	if s.opts.ReadOnly {
 		return &httpError{http.StatusForbidden, "read_only", "the server is read-only: writes are disabled"}
 	}
+	tokenErr := s.checkToken(r)
+	authed := s.opts.Token != "" && tokenErr == nil
 	if o := r.Header.Get("Origin"); o != "" && !s.corsAllowed(o) {
-		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
-			return &httpError{http.StatusForbidden, "cross_origin", fmt.Sprintf("writes from origin %q are refused (see --cors-origin)", o)}
+		u, err := url.Parse(o)
+		if err != nil || u.Host != r.Host || (!authed && !s.hostAllowed(u.Host)) {
+			return &httpError{http.StatusForbidden, "cross_origin", fmt.Sprintf("writes from origin %q are refused (see --cors-origin and --allowed-host)", o)}
 		}
 	}
-	return s.checkToken(r)
+	return tokenErr
 }
 
 func (s *server) checkToken(r *http.Request) error {
@@ -279,10 +441,11 @@ type errorDetail struct {
 
 // errorTypes names error codes as the Python tool's error types do.
 var errorTypes = map[string]string{
-	"not_found": "NotFound", "validation_error": "ValidationError", "invalid_input": "ValueError", "internal": "InternalServerError",
-	"method_not_allowed": "MethodNotAllowed", "body_too_large": "PayloadTooLarge", "space_mismatch": "SpaceMismatch", "conflict": "Conflict",
-	"empty": "Empty", "provider": "ProviderError", "cancelled": "Cancelled", "unauthorized": "Unauthorized", "forbidden": "Forbidden",
-	"read_only": "ReadOnly", "cross_origin": "CrossOrigin", "unavailable": "ServiceUnavailable",
+	"not_found": "NotFound", "validation_error": "ValidationError", "query_too_long": "ValidationError", "invalid_input": "ValueError",
+	"internal": "InternalServerError", "method_not_allowed": "MethodNotAllowed", "body_too_large": "PayloadTooLarge", "space_mismatch": "SpaceMismatch",
+	"conflict": "Conflict", "empty": "Empty", "provider": "ProviderError", "cancelled": "Cancelled", "unauthorized": "Unauthorized", "forbidden": "Forbidden",
+	"read_only": "ReadOnly", "cross_origin": "CrossOrigin", "unavailable": "ServiceUnavailable", "index_building": "ServiceUnavailable",
+	"misdirected_host": "MisdirectedRequest",
 }
 
 func newErrorBody(code, msg string) errorBody {
@@ -316,6 +479,8 @@ func classify(err error) (int, string) {
 		return http.StatusUnprocessableEntity, "empty"
 	case errors.Is(err, lmsys.ErrProvider):
 		return http.StatusBadGateway, "provider"
+	case errors.Is(err, search.ErrIndexBuilding):
+		return http.StatusServiceUnavailable, "index_building"
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable, "cancelled"
 	}
@@ -331,6 +496,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="lmsys"`)
+	}
+	if code == "index_building" {
+		w.Header().Set("Retry-After", "5")
 	}
 	writeJSON(w, status, newErrorBody(code, msg))
 }

@@ -37,8 +37,15 @@ it continues where it stopped, reusing the run, summary run and hierarchy alread
 			if source != "" && hf != "" {
 				return usagef("give --source or --hf-dataset, not both")
 			}
-			if a.K < 0 || a.TargetLevels < 0 || a.MergeRatio < 0 || a.MergeRatio >= 1 {
-				return usagef("--n-clusters, --target-levels must be positive and --merge-ratio in (0, 1)")
+			// local.Analysis reads zero as "the default": a 0 given here is refused, not
+			// silently replaced.
+			switch {
+			case a.K <= 0:
+				return usagef("--n-clusters must be positive, got %d", a.K)
+			case a.TargetLevels <= 0:
+				return usagef("--target-levels must be positive, got %d", a.TargetLevels)
+			case !(a.MergeRatio > 0 && a.MergeRatio < 1):
+				return usagef("--merge-ratio must be in (0, 1), got %g", a.MergeRatio)
 			}
 			ctx := cmd.Context()
 			cfg := local.Config{DBPath: g.dbPath, DBURL: g.dbURL, EmbeddingModel: emb.model}
@@ -60,7 +67,7 @@ it continues where it stopped, reusing the run, summary run and hierarchy alread
 			if err != nil {
 				return err
 			}
-			g.onClose(func() { ws.Close() })
+			g.onCloseErr(ws.Close)
 			switch {
 			case source != "":
 				src, err := dataset.OpenFile(source, m)
@@ -147,7 +154,7 @@ func printAnalysis(cmd *cobra.Command, g *globals, ws *local.Workspace, st *lmsy
 	}
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "\nAnalysis finished in %.1fs\n", took.Seconds())
-	for _, s := range []string{"load", "embed", "cluster", "summarize", "merge"} {
+	for _, s := range []string{"load", "embed", "cluster", "summarize", "merge", "index"} {
 		if r, ok := st.Results[s]; ok {
 			fmt.Fprintf(w, "  %-9s %s\n", s, r)
 		}

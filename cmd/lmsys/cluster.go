@@ -14,6 +14,8 @@ import (
 	"github.com/lmsys-go/lmsys/clustering"
 	"github.com/lmsys-go/lmsys/dataset"
 	"github.com/lmsys-go/lmsys/embed"
+	"github.com/lmsys-go/lmsys/search"
+	"github.com/lmsys-go/lmsys/semantic"
 	"github.com/lmsys-go/lmsys/store"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -97,6 +99,9 @@ type clusterOptions struct {
 	chunkSize   int
 	algorithm   string
 	trainSample int
+	// buildIndex builds the run's vector index once the run is done (--build-index).
+	buildIndex bool
+
 	// hdbscan
 	minClusterSize int
 	minSamples     int
@@ -146,6 +151,7 @@ func registerCluster(root *cobra.Command, g *globals) {
 	}
 	addEmbeddingFlags(kmeans.Flags(), &ko.emb)
 	kmeans.Flags().IntVar(&ko.k, "n-clusters", 100, "number of clusters")
+	kmeans.Flags().BoolVar(&ko.buildIndex, "build-index", false, "build the run's vector index (beside the database) when the run is done, so the first search answers at once")
 	kmeans.Flags().StringVar(&ko.description, "description", "", "description recorded on the run")
 	kmeans.Flags().StringVar(&ko.dataset, "dataset", "", "cluster only this dataset's queries")
 	kmeans.Flags().Uint64Var(&ko.seed, "seed", 42, "random seed (same seed, same data: same clusters)")
@@ -175,6 +181,7 @@ func registerCluster(root *cobra.Command, g *globals) {
 	}
 	addEmbeddingFlags(hdb.Flags(), &ho.emb)
 	hdb.Flags().IntVar(&ho.minClusterSize, "min-cluster-size", 25, "smallest cluster")
+	hdb.Flags().BoolVar(&ho.buildIndex, "build-index", false, "build the run's vector index (beside the database) when the run is done, so the first search answers at once")
 	hdb.Flags().IntVar(&ho.minSamples, "min-samples", 0, "neighbours defining a core point (default: min-cluster-size)")
 	hdb.Flags().Float64Var(&ho.epsilon, "cluster-selection-epsilon", 0, "merge clusters closer than this distance")
 	hdb.Flags().IntVar(&ho.pcaDims, "pca-dims", 50, "reduce to this many dimensions with PCA first (0: no reduction)")
@@ -214,6 +221,9 @@ func runCluster(cmd *cobra.Command, g *globals, o *clusterOptions, spec clusteri
 	spec.Progress = p.Func()
 	start := time.Now()
 	run, err := clustering.Run(ctx, db, spec)
+	if err == nil && o.buildIndex {
+		err = buildRunIndex(ctx, db, run.ID, p)
+	}
 	p.finish()
 	if err != nil {
 		return err
@@ -232,6 +242,17 @@ func runCluster(cmd *cobra.Command, g *globals, o *clusterOptions, spec clusteri
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "\nNext: lmsys summarize %s   then   lmsys list-clusters %s\n", run.ID, run.ID)
 	return nil
+}
+
+// buildRunIndex brings the run's vector index in the default index directory up to
+// date with the store, as the run's first search would.
+func buildRunIndex(ctx context.Context, db *store.DB, runID string, p *progress) error {
+	idx, err := semantic.OpenIndex(ctx, semantic.IndexOptions{Dir: defaultIndexDir(db)})
+	if err != nil {
+		return err
+	}
+	_, err = search.New(db, idx, search.Options{Progress: p.Func()}).Sync(ctx, runID)
+	return err
 }
 
 func registerEval(root *cobra.Command, g *globals) {

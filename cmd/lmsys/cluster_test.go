@@ -77,11 +77,22 @@ func TestClusterCommands(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &run))
 	assert.Equal(t, "hdbscan", run["algorithm"])
 
+	// --build-index leaves the run's index in sync beside the database.
+	code, out, errOut = cli(t, "--db-path", db, "cluster", "kmeans", "--n-clusters", "3", "--build-index", "--embedding-model", "local/lexical", "--json")
+	require.Equal(t, 0, code, errOut)
+	require.NoError(t, json.Unmarshal([]byte(out), &run))
+	code, out, errOut = cli(t, "--db-path", db, "verify", "sync", run["run_id"].(string), "--json")
+	require.Equal(t, 0, code, errOut)
+	var rep map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	assert.Equal(t, true, rep["in_sync"], out)
+	assert.FileExists(t, filepath.Join(filepath.Dir(db), "index", "queries_local_lexical_512.vec"))
+
 	code, out, _ = cli(t, "--db-path", db, "runs", "--json")
 	require.Equal(t, 0, code)
 	var runs []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(out), &runs))
-	assert.Len(t, runs, 4)
+	assert.Len(t, runs, 5)
 
 	code, _, _ = cli(t, "--db-path", db, "cluster", "kmeans", "--n-clusters", "0")
 	assert.Equal(t, 2, code)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/search"
@@ -37,6 +38,9 @@ type searchFlags struct {
 	indexDir  string
 	indexKind string
 	textIndex bool // search.Options.TextIndex (serve only)
+	// background builds a run's index off the request (search.Options.Background;
+	// serve only): a search arriving meanwhile answers 503 with Retry-After.
+	background bool
 }
 
 func addIndexFlags(cmd *cobra.Command, f *searchFlags) {
@@ -65,7 +69,16 @@ func openSearch(cmd *cobra.Command, g *globals, f *searchFlags) (*search.Service
 	}
 	p := newProgress(cmd)
 	g.onClose(p.finish)
-	return search.New(db, idx, search.Options{Progress: p.Func(), TextIndex: f.textIndex}), db, dir, p, nil
+	return search.New(db, idx, search.Options{Progress: p.Func(), TextIndex: f.textIndex, Background: f.background, BuildWait: buildWait(f.background)}), db, dir, p, nil
+}
+
+// buildWait is how long a served search waits for its run's index before answering
+// 503: long enough for an index that is already in sync to load from disk.
+func buildWait(background bool) time.Duration {
+	if background {
+		return 2 * time.Second
+	}
+	return 0
 }
 
 // reindexAfterEdit re-indexes the summaries of the clusters an edit touched, when the

@@ -26,13 +26,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
-	g.close()
+	if cerr := g.close(); cerr != nil {
+		err = errors.Join(err, cerr)
+	}
 	if err == nil {
 		return 0
 	}
 	fmt.Fprintln(root.ErrOrStderr(), "Error:", err)
 	var ue usageError
-	if errors.As(err, &ue) || isCobraUsageError(err) {
+	if errors.As(err, &ue) {
 		return 2
 	}
 	return 1

@@ -31,12 +31,24 @@ func newProgress(cmd *cobra.Command) *progress {
 	return p
 }
 
+// progressHook, when set, sees every progress report of every command before the
+// display does. The analyze kill tests set it in their child process to stop it with
+// SIGKILL at a chosen point of a chosen stage.
+var progressHook func(lmsys.Progress)
+
 // Func returns the lmsys.ProgressFunc that feeds the display.
 func (p *progress) Func() lmsys.ProgressFunc {
-	if !p.on {
+	hook := progressHook
+	if !p.on && hook == nil {
 		return nil
 	}
 	return func(r lmsys.Progress) {
+		if hook != nil {
+			hook(r)
+		}
+		if !p.on {
+			return
+		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if p.bar == nil || r.Stage != p.stage {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,7 +19,7 @@ type globals struct {
 	dbURL   string
 	verbose bool
 	json    bool
-	closers []func()
+	closers []func() error
 }
 
 // commandRegistrars add command groups to the root command; each file of this package
@@ -32,12 +33,35 @@ func newRootCmd() (*cobra.Command, *globals) {
 		Short:         "Find out how users use an LLM system from its conversation logs",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+		// cobra's own default, which SuggestionsFor does not apply by itself.
+		SuggestionsMinimumDistance: 2,
+		// Runnable, so that cobra validates the root's arguments (Args below) rather
+		// than answering an unknown command with an untyped error.
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return usagef("%s (see '%s --help')", msg, cmd.CommandPath())
+		},
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			level := slog.LevelWarn
 			if g.verbose {
 				level = slog.LevelDebug
 			}
 			slog.SetDefault(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level})))
+			// cobra checks these after the pre-run hooks, with untyped errors.
+			if err := cmd.ValidateRequiredFlags(); err != nil {
+				return usageError{fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath())}
+			}
+			if err := cmd.ValidateFlagGroups(); err != nil {
+				return usageError{fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath())}
+			}
+			return nil
 		},
 	}
 	root.PersistentFlags().StringVar(&g.dbPath, "db-path", "", "SQLite database file (default $LMSYS_DB_PATH or ~/.lmsys-query-analysis/queries.db)")
@@ -50,7 +74,27 @@ func newRootCmd() (*cobra.Command, *globals) {
 	for _, reg := range commandRegistrars {
 		reg(root, g)
 	}
+	// cobra adds these when it executes; adding them now lets typedArgs reach them.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	typedArgs(root)
 	return root, g
+}
+
+// typedArgs makes the argument validators of cmd's subcommands return usage errors,
+// so that the exit code depends on where an error comes from, never on its text.
+func typedArgs(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		if args := c.Args; args != nil {
+			c.Args = func(cmd *cobra.Command, a []string) error {
+				if err := args(cmd, a); err != nil {
+					return usageError{fmt.Errorf("%w (see '%s --help')", err, cmd.CommandPath())}
+				}
+				return nil
+			}
+		}
+		typedArgs(c)
+	}
 }
 
 // usageError marks an error that is the user's wrong use of a command (exit code 2).
@@ -61,17 +105,6 @@ func (u usageError) Unwrap() error { return u.err }
 
 // usagef returns a usage error (exit code 2).
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
-
-// isCobraUsageError recognises cobra's own argument and command errors.
-func isCobraUsageError(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument", "required flag"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
-}
 
 // printJSON writes v as indented JSON.
 func printJSON(w io.Writer, v any) error {
@@ -96,17 +129,31 @@ func openStore(cmd *cobra.Command, g *globals) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	g.onClose(func() { db.Close() })
+	// Closing a SQLite store runs its last checkpoint: an error there (a full disk)
+	// means the data may not be where the next open looks, so it fails the command.
+	g.onCloseErr(func() error {
+		if err := db.Close(); err != nil {
+			return fmt.Errorf("close %s: %w", db.Where(), err)
+		}
+		return nil
+	})
 	return db, nil
 }
 
 // onClose registers f to run when the command has finished, success or not.
-func (g *globals) onClose(f func()) { g.closers = append(g.closers, f) }
+func (g *globals) onClose(f func()) {
+	g.closers = append(g.closers, func() error { f(); return nil })
+}
 
-// close runs the registered closers, last first.
-func (g *globals) close() {
+// onCloseErr is onClose for a closer whose error fails the command (exit code 1).
+func (g *globals) onCloseErr(f func() error) { g.closers = append(g.closers, f) }
+
+// close runs the registered closers, last first, and returns their errors joined.
+func (g *globals) close() error {
+	var errs []error
 	for i := len(g.closers) - 1; i >= 0; i-- {
-		g.closers[i]()
+		errs = append(errs, g.closers[i]())
 	}
 	g.closers = nil
+	return errors.Join(errs...)
 }

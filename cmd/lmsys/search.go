@@ -5,8 +5,10 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/lmsys-go/lmsys/search"
+	"github.com/lmsys-go/lmsys/web"
 	"github.com/spf13/cobra"
 )
 
@@ -18,6 +20,7 @@ func registerSearch(root *cobra.Command, g *globals) {
 	var cf searchFlags
 	var co search.ClusterSearchOptions
 	var alias, summaryRunID string
+	var cMax, qMax int
 	sc := &cobra.Command{
 		Use:   "search-cluster TEXT --run-id ID [--top-k 20] [--alias A | --summary-run-id S]",
 		Short: "Find a run's clusters whose summaries are nearest a text",
@@ -35,6 +38,9 @@ the cosine distance 1 − cos.`,
 			}
 			if co.TopK <= 0 {
 				return usagef("--top-k must be positive, got %d", co.TopK)
+			}
+			if err := checkQueryChars(cMax, "TEXT", args[0]); err != nil {
+				return err
 			}
 			co.SummaryRef = alias + summaryRunID
 			svc, _, _, _, err := openSearch(cmd, g, &cf)
@@ -55,6 +61,7 @@ the cosine distance 1 − cos.`,
 	sc.Flags().IntVar(&co.TopK, "top-k", 20, "number of clusters")
 	sc.Flags().StringVar(&alias, "alias", "", "summary run alias (default: the latest summary run)")
 	sc.Flags().StringVar(&summaryRunID, "summary-run-id", "", "summary run id (default: the latest)")
+	sc.Flags().IntVar(&cMax, "max-query-chars", web.DefaultMaxQueryChars, "refuse a TEXT longer than this many characters")
 	addIndexFlags(sc, &cf)
 	root.AddCommand(sc)
 
@@ -96,6 +103,12 @@ cluster_id }], facets: { clusters: [{ cluster_id, count, meta: { title } }], lan
 				return usagef("give --alias or --summary-run-id, not both")
 			}
 			qo.SummaryRef = qAlias + qSummary
+			if err := checkQueryChars(qMax, "TEXT", args[0]); err != nil {
+				return err
+			}
+			if err := checkQueryChars(qMax, "--within-clusters", qo.WithinClusters); err != nil {
+				return err
+			}
 			if len(qo.ClusterIDs) == 0 {
 				qo.ClusterIDs = nil
 			}
@@ -123,8 +136,22 @@ cluster_id }], facets: { clusters: [{ cluster_id, count, meta: { title } }], lan
 	sq.Flags().StringVar(&qo.Mode, "mode", search.ModeSemantic, "semantic, fulltext or hybrid")
 	sq.Flags().StringVar(&qAlias, "alias", "", "summary run alias for cluster titles and --within-clusters (default: the latest)")
 	sq.Flags().StringVar(&qSummary, "summary-run-id", "", "summary run id for cluster titles and --within-clusters (default: the latest)")
+	sq.Flags().IntVar(&qMax, "max-query-chars", web.DefaultMaxQueryChars, "refuse a TEXT or --within-clusters longer than this many characters")
 	addIndexFlags(sq, &qf)
 	root.AddCommand(sq)
+}
+
+// checkQueryChars refuses a search text longer than max characters (a usage error):
+// embedding and scoring such a text takes seconds and finds nothing a shorter one
+// would not.
+func checkQueryChars(max int, name, text string) error {
+	if max <= 0 {
+		return usagef("--max-query-chars must be positive, got %d", max)
+	}
+	if n := utf8.RuneCountInString(text); n > max {
+		return usagef("%s is %d characters long; searches take at most %d (see --max-query-chars)", name, n, max)
+	}
+	return nil
 }
 
 func printClusterResults(w io.Writer, res search.ClusterResults) error {

