@@ -58,7 +58,7 @@ func (s *server) runDetail(ctx context.Context, id string) (RunDetail, error) {
 	if err != nil {
 		return RunDetail{}, err
 	}
-	assigned, err := s.deps.Store.CountQueries(ctx, lmsys.QueryFilter{RunID: run.ID})
+	assigned, err := s.runTotal(ctx, run)
 	if err != nil {
 		return RunDetail{}, err
 	}
@@ -248,7 +248,7 @@ func (s *server) clusterDetail(ctx context.Context, runID string, clusterID int,
 	if err != nil {
 		return ClusterDetail{}, err
 	}
-	total, err := s.deps.Store.CountQueries(ctx, lmsys.QueryFilter{RunID: run.ID})
+	total, err := s.runTotal(ctx, run)
 	if err != nil {
 		return ClusterDetail{}, err
 	}

@@ -139,6 +139,8 @@ type server struct {
 	views  *views
 	// sumCache holds recently read summary runs (see summaries).
 	sumCache summaryCache
+	// counts holds the assigned queries of finished runs (see runTotal).
+	counts countCache
 	// hosts are Options.AllowedHosts as hostName returns them; anyHost is "*" among them.
 	hosts   map[string]bool
 	anyHost bool
@@ -179,6 +181,7 @@ func newServer(deps Deps, opts Options) *server {
 	}
 	s.cur = curation.New(deps.Store, curation.Options{OnChange: func(ctx context.Context, runID string, ids []int) {
 		s.sumCache.reset()
+		s.counts.reset()
 		if s.deps.Search == nil {
 			return
 		}
