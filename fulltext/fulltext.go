@@ -66,7 +66,14 @@ type Index struct {
 	// after an Add (sortMu guards it while searches share mu).
 	sortMu sync.Mutex
 	sorted []string
+	// unions caches prefixPostings' merged lists of prefixes that begin several
+	// terms ("a" begins thousands): a server asked the same words again reuses them
+	// instead of merging the lists on every search. Add empties it; sortMu guards it.
+	unions map[string]*postings
 }
+
+// maxUnions bounds the cached prefix unions.
+const maxUnions = 256
 
 // New returns an empty index.
 func New() *Index {
@@ -114,6 +121,9 @@ type Doc struct {
 func (ix *Index) Add(docs []Doc) (skipped int) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.sortMu.Lock()
+	ix.unions = nil
+	ix.sortMu.Unlock()
 	for _, d := range docs {
 		if n := len(ix.ids); n > 0 && d.ID <= ix.ids[n-1] {
 			skipped++
@@ -246,6 +256,48 @@ docs:
 	return out
 }
 
+// Count returns how many documents contain every word of text (as prefixes, as
+// Search matches them) and are accepted by accept (all when nil).
+func (ix *Index) Count(text string, accept func(id int64) bool) int {
+	var words []string
+	Tokenize(text, func(tok []byte) {
+		if !slices.Contains(words, string(tok)) {
+			words = append(words, string(tok))
+		}
+	})
+	if len(words) == 0 {
+		return 0
+	}
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	lists := make([]*postings, len(words))
+	for i, w := range words {
+		if lists[i] = ix.prefixPostings(w); lists[i] == nil {
+			return 0
+		}
+	}
+	slices.SortFunc(lists, func(a, b *postings) int { return len(a.docs) - len(b.docs) })
+	pos := make([]int, len(lists))
+	n := 0
+docs:
+	for _, doc := range lists[0].docs {
+		for li := 1; li < len(lists); li++ {
+			at, ok := seek(lists[li].docs, pos[li], doc)
+			pos[li] = at
+			if !ok {
+				if at >= len(lists[li].docs) {
+					break docs
+				}
+				continue docs
+			}
+		}
+		if accept == nil || accept(ix.ids[doc]) {
+			n++
+		}
+	}
+	return n
+}
+
 // prefixPostings returns the postings of every term beginning with w: the term's own
 // when it is the only one, else their union with the frequencies summed (nil when
 // no term begins with w). The caller holds mu for reading.
@@ -271,8 +323,26 @@ func (ix *Index) prefixPostings(w string) *postings {
 	case 1:
 		return &ix.lists[ix.terms[sorted[lo]]]
 	}
+	ix.sortMu.Lock()
+	cached := ix.unions[w]
+	ix.sortMu.Unlock()
+	if cached != nil {
+		return cached
+	}
+	out := ix.union(sorted[lo:hi])
+	ix.sortMu.Lock()
+	if ix.unions == nil || len(ix.unions) >= maxUnions {
+		ix.unions = map[string]*postings{}
+	}
+	ix.unions[w] = out
+	ix.sortMu.Unlock()
+	return out
+}
+
+// union merges the postings of terms, summing their frequencies.
+func (ix *Index) union(terms []string) *postings {
 	tf := map[uint32]int{}
-	for _, t := range sorted[lo:hi] {
+	for _, t := range terms {
 		p := &ix.lists[ix.terms[t]]
 		for j, d := range p.docs {
 			tf[d] += int(p.tfs[j])

@@ -156,3 +156,23 @@ func BenchmarkSearch(b *testing.B) {
 		ix.Search([]string{"python", "email", "write a", "explain", "story"}[i%5], 50, nil)
 	}
 }
+
+// TestCountAndCachedPrefixes: Count agrees with an unbounded Search for every text,
+// with and without accept, and a prefix whose merged postings were cached sees the
+// documents added after it was first asked.
+func TestCountAndCachedPrefixes(t *testing.T) {
+	ix := fulltext.New()
+	ix.Add([]fulltext.Doc{{ID: 1, Text: "set an alarm for seven"}, {ID: 2, Text: "alarms and reminders"},
+		{ID: 3, Text: "cancel my alarm"}, {ID: 4, Text: "remind me at seven"}, {ID: 5, Text: "an alarmingly long meeting"}})
+	even := func(id int64) bool { return id%2 == 0 }
+	for _, text := range []string{"alarm", "al", "seven", "remind", "alarm seven", "a", "nothing", "", "an al"} {
+		for _, accept := range []func(int64) bool{nil, even} {
+			assert.Equal(t, len(ix.Search(text, 1000, accept)), ix.Count(text, accept), "text %q", text)
+		}
+	}
+	assert.Equal(t, 4, ix.Count("alarm", nil), "alarm, alarms, alarm, alarmingly")
+	ix.Add([]fulltext.Doc{{ID: 6, Text: "alarm clock"}})
+	assert.Equal(t, 5, ix.Count("alarm", nil), "the cached union of alarm* was dropped by Add")
+	hits := ix.Search("alarm", 10, nil)
+	assert.Len(t, hits, 5)
+}

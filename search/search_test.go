@@ -789,3 +789,33 @@ func TestBackgroundBuild(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, rep.InSync)
 }
+
+// TestCountTextIndexed: counting full-text matches in the in-memory index against the
+// run's cached members agrees with the store's count, and follows an edit that takes
+// queries out of the run.
+func TestCountTextIndexed(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	svc := search.New(f.db, f.idx, search.Options{TextIndex: true})
+	require.NoError(t, svc.WarmTextIndex(ctx))
+	for _, text := range []string{"python", "sql", "recipe", "py", "sql join", "list", "nothing at all"} {
+		for _, run := range []string{runID, ""} {
+			want, err := f.db.CountText(ctx, text, lmsys.QueryFilter{RunID: run})
+			require.NoError(t, err)
+			got, err := svc.CountText(ctx, text, run)
+			require.NoError(t, err)
+			assert.Equal(t, want, got, "text %q run %q", text, run)
+		}
+	}
+	before, err := svc.CountText(ctx, "python", runID)
+	require.NoError(t, err)
+	require.Positive(t, before)
+	_, err = curation.New(f.db, curation.Options{}).DeleteCluster(ctx, runID, 0, curation.Delete{Orphan: true}, "test", "")
+	require.NoError(t, err)
+	after, err := svc.CountText(ctx, "python", runID)
+	require.NoError(t, err)
+	want, err := f.db.CountText(ctx, "python", lmsys.QueryFilter{RunID: runID})
+	require.NoError(t, err)
+	assert.Equal(t, want, after)
+	assert.Less(t, after, before, "the orphaned Python queries left the run")
+}

@@ -808,7 +808,7 @@ func (s *server) searchPage(ctx context.Context, sr searchRequest) (SearchPage, 
 	hits := res.Results[min(start, len(res.Results)):min(start+sr.limit, len(res.Results))]
 	if o.Mode == search.ModeFullText && len(o.ClusterIDs) == 0 && o.WithinClusters == "" {
 		f := lmsys.QueryFilter{RunID: o.RunID}
-		if total, err = s.deps.Store.CountText(ctx, sr.text, f); err != nil {
+		if total, err = s.deps.Search.CountText(ctx, sr.text, o.RunID); err != nil {
 			return SearchPage{}, err
 		}
 		if store.NeedsSubstring(sr.text) {

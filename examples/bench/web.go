@@ -118,7 +118,7 @@ func runWebBench(ctx context.Context, args []string, r *reporter) error {
 		case "search-hybrid":
 			return fmt.Sprintf("%s/api/search/queries?mode=hybrid&run_id=%s&text=%s&n_results=50", base, *runID, term)
 		case "search-semantic":
-			return fmt.Sprintf("%s/api/search/queries?run_id=%s&text=%s&n_results=50", base, *runID, term)
+			return fmt.Sprintf("%s/api/search/queries?mode=semantic&run_id=%s&text=%s&n_results=50", base, *runID, term)
 		case "cluster-page":
 			return fmt.Sprintf("%s/clusters/%s/%d?page=%d", base, *runID, c.id, page)
 		case "cluster-api":

@@ -1,0 +1,111 @@
+package search
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/fulltext"
+	"github.com/lmsys-go/lmsys/store"
+)
+
+// memberTTL bounds how long a run's cached membership is trusted without a check.
+const memberTTL = 5 * time.Second
+
+// runSet is the set of query ids a run assigns, as a bitset, with what it was read
+// at: the run's newest edit (deletes and merges are audited edits) and the time (late
+// assignments of new queries are not edits; memberTTL bounds how long they go unseen).
+type runSet struct {
+	bits     []uint64
+	lastEdit int64
+	at       time.Time
+}
+
+func (m *runSet) has(id int64) bool {
+	i := uint64(id)
+	return i/64 < uint64(len(m.bits)) && m.bits[i/64]&(1<<(i%64)) != 0
+}
+
+type memberCache struct {
+	mu sync.Mutex
+	m  map[string]*runSet
+}
+
+// runMembers returns the run's members, reading them again when the run has an edit
+// newer than the cached set or the set is older than memberTTL.
+func (s *Service) runMembers(ctx context.Context, runID string) (*runSet, error) {
+	s.members.mu.Lock()
+	m := s.members.m[runID]
+	s.members.mu.Unlock()
+	var known int64
+	if m != nil {
+		known = m.lastEdit
+		newer, err := s.db.Edits(ctx, store.EditFilter{RunID: runID, AfterID: known, Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		if len(newer) == 0 && time.Since(m.at) < memberTTL {
+			return m, nil
+		}
+	}
+	last := known
+	for {
+		es, err := s.db.Edits(ctx, store.EditFilter{RunID: runID, AfterID: last, Limit: 500})
+		if err != nil {
+			return nil, err
+		}
+		if len(es) == 0 {
+			break
+		}
+		last = es[len(es)-1].ID
+	}
+	as, err := s.db.Assignments(ctx, runID, nil)
+	if err != nil {
+		return nil, err
+	}
+	fresh := &runSet{lastEdit: last, at: time.Now()}
+	for _, a := range as {
+		i := uint64(a.QueryID)
+		for uint64(len(fresh.bits)) <= i/64 {
+			fresh.bits = append(fresh.bits, 0)
+		}
+		fresh.bits[i/64] |= 1 << (i % 64)
+	}
+	s.members.mu.Lock()
+	if s.members.m == nil || len(s.members.m) > 16 {
+		s.members.m = map[string]*runSet{}
+	}
+	s.members.m[runID] = fresh
+	s.members.mu.Unlock()
+	return fresh, nil
+}
+
+// CountText counts the queries holding every word of text (as prefixes, as full-text
+// searches match them), of the run when runID is set: the total of a paged full-text
+// search. With Options.TextIndex it counts in the in-memory index against a cached
+// set of the run's members, instead of asking the store, whose full-text count of a
+// common word cost ~12 ms of SQLite per search at 100,000 queries.
+func (s *Service) CountText(ctx context.Context, text, runID string) (int64, error) {
+	if s.opts.TextIndex {
+		ix, err := s.readyText(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if ix != nil {
+			return s.countIndexed(ctx, ix, text, runID)
+		}
+	}
+	return s.db.CountText(ctx, text, lmsys.QueryFilter{RunID: runID})
+}
+
+func (s *Service) countIndexed(ctx context.Context, ix *fulltext.Index, text, runID string) (int64, error) {
+	if runID == "" {
+		return int64(ix.Count(text, nil)), nil
+	}
+	m, err := s.runMembers(ctx, runID)
+	if err != nil {
+		return 0, err
+	}
+	return int64(ix.Count(text, m.has)), nil
+}
