@@ -84,4 +84,3 @@ func ExampleOffline() {
 	// 0 Python list
 	// 1 Poem and love
 }
-
