@@ -5,7 +5,8 @@
 // It keeps the languages LMSYS-Chat-1M has most of, lower-cases every word, drops
 // entries that are punctuation, digits or hold a space, and drops the few topic words
 // the English list carries ("computer", "research", "website"), which name what a
-// query is about and must stay in titles and keywords.
+// query is about and must stay in titles and keywords, and the few words of other
+// lists that are common English topic words ("email" of Czech, "car" of French).
 //
 //	npm pack stopwords-iso@1.1.0 && tar xzf stopwords-iso-1.1.0.tgz
 //	go run ./internal/gen -in package/stopwords-iso.json -out words.txt
@@ -36,6 +37,11 @@ var topicWords = map[string][]string{
 		page pages part parts place places point points problem problems research results ring room rooms second
 		seconds section site state states system test text thousand trillion value webpage website width words work
 		world year years young`),
+	// Words that other languages' lists hold and that are common English topic words;
+	// the lists are used together on text whose language is unknown.
+	"cs": {"email"},
+	"de": {"war"},
+	"fr": {"car"},
 }
 
 func main() {
