@@ -226,11 +226,8 @@ func lowerFirst(s string) string {
 	if innerCapital(first) || len(first) > 0 && strings.ToUpper(first) == first {
 		return s
 	}
-	for i, r := range s {
-		if i == 0 && r >= 'A' && r <= 'Z' {
-			return string(r+'a'-'A') + s[1:]
-		}
-		break
+	if s != "" && s[0] >= 'A' && s[0] <= 'Z' {
+		return string(s[0]+'a'-'A') + s[1:]
 	}
 	return s
 }
