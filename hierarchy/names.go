@@ -31,7 +31,7 @@ func nodePhrases(n *node) phraseSet {
 			surf := make([]string, 0, j-i)
 			for _, w := range ws[i:j] {
 				norms = append(norms, w.Norm)
-				if w.Start && !innerCapital(w.Surface) {
+				if w.Start && !segment.InnerCapital(w.Surface) {
 					surf = append(surf, w.Norm)
 				} else {
 					surf = append(surf, w.Surface)
@@ -51,15 +51,6 @@ func nodePhrases(n *node) phraseSet {
 		add(q)
 	}
 	return out
-}
-
-func innerCapital(s string) bool {
-	for i, r := range s {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			return true
-		}
-	}
-	return false
 }
 
 // parentPhrase is a phrase with the share of its parent's queries whose clusters hold
@@ -108,7 +99,7 @@ func nameOffline(parents []*node, children []*node) {
 	for pi := range parents {
 		var ps []parentPhrase
 		for k, s := range shares[pi] {
-			_, content := phraseWords(k)
+			_, content := segment.PhraseLen(k)
 			sc := s * math.Log(1+n/total[k]) * (1 + 0.15*float64(content-1))
 			ps = append(ps, parentPhrase{key: k, text: text[k], share: s, score: sc, content: content})
 		}
@@ -211,7 +202,7 @@ func unrelatedName(p *node, children []*node, phr []phraseSet, used map[string]b
 func firstPhrase(ps phraseSet) string {
 	best, bn := "", -1
 	for k, t := range ps {
-		_, c := phraseWords(k)
+		_, c := segment.PhraseLen(k)
 		if c > bn || c == bn && t < best {
 			best, bn = t, c
 		}
@@ -223,23 +214,11 @@ func firstPhrase(ps phraseSet) string {
 // or brand ("SQL", "iPhone") or a noun written capitalised inside the text.
 func lowerFirst(s string) string {
 	first, _, _ := strings.Cut(s, " ")
-	if innerCapital(first) || len(first) > 0 && strings.ToUpper(first) == first {
+	if segment.InnerCapital(first) || len(first) > 0 && strings.ToUpper(first) == first {
 		return s
 	}
 	if s != "" && s[0] >= 'A' && s[0] <= 'Z' {
 		return string(s[0]+'a'-'A') + s[1:]
 	}
 	return s
-}
-
-// phraseWords returns the number of words of a phrase key and of those not function
-// words.
-func phraseWords(key string) (words, content int) {
-	for _, w := range strings.Split(key, " ") {
-		words++
-		if !segment.IsStop(w) {
-			content++
-		}
-	}
-	return words, content
 }

@@ -86,7 +86,7 @@ func TestOfflineDemoGolden(t *testing.T) {
 		"Bucle et device",
 		"Simple and ELI5",
 		"Arc-en-ciel and años",
-		"Draft and professional",
+		"Email and draft",
 		"E-mail",
 		"Test and ChatGPT",
 		"Дела",

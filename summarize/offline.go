@@ -149,7 +149,7 @@ func (o *Offline) Summarize(ctx context.Context, clusters []lmsys.ClusterInput) 
 				if pass == 0 && n < minDocs {
 					continue
 				}
-				words, content := phraseLen(k)
+				words, content := segment.PhraseLen(k)
 				cs = append(cs, &candidate{key: k, words: words, content: content, docs: n,
 					ctfidf: float64(n) / math.Max(1, per[ci].size) * math.Log(1+avg/total[k])})
 			}
@@ -278,18 +278,6 @@ func phrasesOf(queries []string, buf *[]segment.Word, surfaces surfaceCounts) cl
 		p.size += float64(n)
 	}
 	return p
-}
-
-// phraseLen returns the number of words of a phrase key, and of those not function
-// words.
-func phraseLen(key string) (words, content int) {
-	for _, w := range strings.Split(key, " ") {
-		words++
-		if !segment.IsStop(w) {
-			content++
-		}
-	}
-	return words, content
 }
 
 // relevance sets every candidate's rel: when o.Embedder is set (one Embed call for all
@@ -540,7 +528,7 @@ func (s surfaceCounts) add(ws []segment.Word) {
 		}
 		if w.Start {
 			// At a sentence start only an all-capitals or inner-capital form is telling.
-			if !innerCaps(w.Surface) {
+			if !segment.InnerCapital(w.Surface) {
 				continue
 			}
 		}
@@ -551,16 +539,6 @@ func (s surfaceCounts) add(ws []segment.Word) {
 		}
 		m[w.Surface]++
 	}
-}
-
-// innerCaps reports whether s has an upper-case letter after its first.
-func innerCaps(s string) bool {
-	for i, r := range s {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			return true
-		}
-	}
-	return false
 }
 
 // word returns the commonest way of writing norm (ties: the lower-case form, then

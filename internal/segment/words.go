@@ -311,3 +311,26 @@ func repeats(ws []Word, norm string) bool {
 	}
 	return false
 }
+
+// PhraseLen returns the number of words of a phrase key (Norms joined by spaces) and
+// of those that are not function words.
+func PhraseLen(key string) (words, content int) {
+	for _, w := range strings.Split(key, " ") {
+		words++
+		if !IsStop(w) {
+			content++
+		}
+	}
+	return words, content
+}
+
+// InnerCapital reports whether s has an ASCII capital after its first letter
+// ("iPhone", "SQL"): a word whose writing says something beyond sentence case.
+func InnerCapital(s string) bool {
+	for i, r := range s {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
