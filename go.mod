@@ -7,6 +7,7 @@ require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/cohere-ai/cohere-go/v2 v2.15.3
+	github.com/go-ego/gse v0.80.3
 	github.com/parquet-go/parquet-go v0.32.0
 	github.com/schollz/progressbar/v3 v3.19.1
 	github.com/spf13/cobra v1.10.2
@@ -23,6 +24,8 @@ require (
 	gorm.io/driver/sqlite v1.6.0
 	gorm.io/gorm v1.31.2
 )
+
+require github.com/vcaesar/cedar v0.20.2 // indirect
 
 require (
 	github.com/andybalholm/brotli v1.1.1 // indirect

@@ -35,7 +35,7 @@ func Example() {
 	fmt.Println(hierarchy.Validate(res.Nodes))
 	// Output:
 	// hier-kmeans-6-20261127-050000-20261127-060000
-	// 1000000 Python, String, Dict: 90 queries, children [0 1 2]
-	// 1000001 Poem, Autumn, Haiku: 90 queries, children [3 4 5]
+	// 1000000 Python: 90 queries, children [0 1 2]
+	// 1000001 Poem: 90 queries, children [3 4 5]
 	// <nil>
 }

@@ -20,6 +20,7 @@ type node struct {
 	bag      bag
 	title    string
 	desc     string
+	keywords []string // a leaf's summary keywords (nil for parents)
 	queries  []string
 	children []int // indexes into the level below
 	parent   int   // index into the level above, -1 until assigned
@@ -33,7 +34,7 @@ func leafNodes(leaves []Leaf) []*node {
 	for i, l := range leaves {
 		out[i] = &node{
 			id: l.ClusterID, size: l.Size, centroid: normalized(l.Centroid), bag: leafBag(l),
-			title: l.Title, desc: l.Description, queries: l.Queries, parent: -1,
+			title: l.Title, desc: l.Description, keywords: l.Keywords, queries: l.Queries, parent: -1,
 		}
 	}
 	return out
@@ -554,37 +555,6 @@ func sampleQueries(children []*node, g []int, n int) []string {
 		}
 	}
 	return out
-}
-
-// nameOffline titles each parent from the c-TF-IDF terms of its children's text
-// against the other parents of its level, and describes it by its largest children.
-func nameOffline(parents []*node, children []*node) {
-	bags := make([]bag, len(parents))
-	for i, p := range parents {
-		bags[i] = p.bag
-	}
-	top := ctfidf(bags, 8)
-	for i, p := range parents {
-		var words []string
-		for _, t := range top[i] {
-			words = append(words, t.term)
-		}
-		if len(words) == 0 {
-			words = []string{fmt.Sprintf("group %d", i+1)}
-		}
-		p.title = titleCase(strings.Join(words[:min(3, len(words))], ", "))
-		var largest []string
-		for _, c := range p.children[:min(3, len(p.children))] {
-			if t := strings.TrimSpace(children[c].title); t != "" {
-				largest = append(largest, t)
-			}
-		}
-		d := fmt.Sprintf("%d clusters, %d queries, about %s.", len(p.children), p.size, strings.Join(words, ", "))
-		if len(largest) > 0 {
-			d += " Largest: " + strings.Join(largest, "; ") + "."
-		}
-		p.desc = d
-	}
 }
 
 // buildOffline merges leaves level by level without an LLM.

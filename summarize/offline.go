@@ -7,29 +7,40 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/internal/plural"
+	"github.com/lmsys-go/lmsys/internal/segment"
 )
 
 // OfflineModel is the model name recorded on summaries written by Offline.
 const OfflineModel = "offline/c-tf-idf"
 
-// Offline names clusters without a network: it scores every term and two-word phrase
-// of every cluster with class-based TF-IDF over all the clusters it is given (what
-// BERTopic calls c-TF-IDF), builds the title from the best-scoring phrases and words,
-// and writes a description naming the dominant phrases, languages and models. It is
-// deterministic: the same inputs give the same summaries.
+// Offline names clusters without a network. Its candidates are phrases of one to four
+// words that really occur in a cluster's queries, never starting or ending with a
+// function word of any of thirty languages (Chinese and Japanese segmented into
+// words). It scores them with class-based TF-IDF over all the clusters it is given
+// (BERTopic's c-TF-IDF), re-ranks the best by how close their embedding is to the
+// cluster's centroid when Embedder is set (KeyBERT) or else by how many of the
+// cluster's queries hold them, and picks the title — a phrase of two to six words,
+// capitalised as a title of its language — and the keywords by maximal marginal
+// relevance, so no keyword repeats a word of the title or of another keyword. The
+// description is built from the phrases, the cluster's share of the queries, its
+// languages and a representative query. It is deterministic: the same inputs (and
+// embedder) give the same summaries.
 //
-// Term frequency is counted per query (a query repeating a word counts it once), so one
-// long pasted text cannot take over its cluster's name.
+// Document frequency is counted per query (a query repeating a phrase counts it
+// once), so one long pasted text cannot take over its cluster's name.
 type Offline struct {
 	// Keywords is how many keywords to keep per cluster (default 10).
 	Keywords int
 	// Representatives is how many representative queries to keep (default 5).
 	Representatives int
+	// Embedder, when set, re-ranks candidate phrases by how much nearer they are to
+	// their cluster's centroid (the mean embedding of its first queries, those nearest
+	// the centroid) than to any other cluster's. Run sets it to the run's own embedder
+	// when that is a local one and this is nil.
+	Embedder lmsys.Embedder
 	// Now returns the generation time (default time.Now).
 	Now func() time.Time
 }
@@ -44,8 +55,15 @@ func (o *Offline) PromptHash() string { return "" }
 
 // Params returns the settings recorded on the summary run.
 func (o *Offline) Params() map[string]any {
-	return map[string]any{"method": "c-tf-idf", "keywords": o.keywords(), "representatives": o.reps()}
+	p := map[string]any{"method": offlineMethod, "keywords": o.keywords(), "representatives": o.reps()}
+	if o.Embedder != nil {
+		p["rerank_space"] = o.Embedder.Space().Name()
+	}
+	return p
 }
+
+// offlineMethod names the method on summaries and summary runs.
+const offlineMethod = "c-tf-idf phrases, mmr"
 
 func (o *Offline) keywords() int {
 	if o.Keywords > 0 {
@@ -61,34 +79,35 @@ func (o *Offline) reps() int {
 	return 5
 }
 
-// scored is one term with its c-TF-IDF score and the number of the cluster's queries
-// holding it.
-type scored struct {
-	term   string
-	phrase bool
-	score  float64
-	docs   int32
+const (
+	// candidatesPerCluster is how many of a cluster's best c-TF-IDF phrases are
+	// re-ranked.
+	candidatesPerCluster = 30
+	// centroidQueries is how many of a cluster's queries (nearest its centroid first)
+	// make the centroid the phrases are compared with, each clipped to centroidRunes.
+	centroidQueries = 12
+	centroidRunes   = 300
+	// mmrLambda weighs relevance against redundancy when keywords are picked.
+	mmrLambda = 0.7
+)
+
+// candidate is one phrase of one cluster.
+type candidate struct {
+	key     string // the words' Norm joined by spaces
+	words   int    // words in the phrase
+	content int    // of which not function words
+	docs    int32  // queries of the cluster holding it
+	ctfidf  float64
+	rel     float64 // closeness to the centroid (or coverage), in [0, 1]
+	score   float64
+	vec     []float32
 }
 
-// termStats is the vocabulary shared by all clusters of one call.
-type termStats struct {
-	ids    map[string]int32
-	terms  []string
-	phrase []bool
-	// total[t] is the number of (cluster, query) pairs holding term t over all clusters.
-	total []float64
-}
-
-func (s *termStats) id(term string, phrase bool) int32 {
-	if id, ok := s.ids[term]; ok {
-		return id
-	}
-	id := int32(len(s.terms))
-	s.ids[term] = id
-	s.terms = append(s.terms, term)
-	s.phrase = append(s.phrase, phrase)
-	s.total = append(s.total, 0)
-	return id
+// clusterPhrases is what the first pass keeps of one cluster.
+type clusterPhrases struct {
+	counts  map[string]int32
+	queries [][]string // each query's distinct content words (Norm), for coverage
+	size    float64
 }
 
 // Summarize names every cluster. Clusters without any query text get a Summary whose
@@ -98,112 +117,96 @@ func (o *Offline) Summarize(ctx context.Context, clusters []lmsys.ClusterInput) 
 	if o.Now != nil {
 		now = o.Now
 	}
-	st := &termStats{ids: make(map[string]int32, 1<<16)}
-	counts := make([]map[int32]int32, len(clusters))
-	sizes := make([]float64, len(clusters))
-	// termDocs[c][q] lists the term ids of query q of cluster c, to measure coverage.
-	var tok tokenizer
-	var seen []int32 // seen[t] = stamp of the last query that held t
-	stamp := int32(0)
-	var phraseBuf []byte
-	queryTerms := make([][][]int32, len(clusters))
+	total := map[string]float64{}
+	surfaces := surfaceCounts{}
+	per := make([]clusterPhrases, len(clusters))
+	var words []segment.Word
 	for ci, c := range clusters {
-		if ci%16 == 0 && ctx.Err() != nil {
+		if ci%8 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		m := make(map[int32]int32, 256)
-		queryTerms[ci] = make([][]int32, len(c.Queries))
-		for qi, q := range c.Queries {
-			stamp++
-			terms := tok.Terms(q)
-			var held []int32
-			add := func(id int32) {
-				for int(id) >= len(seen) {
-					seen = append(seen, 0)
-				}
-				if seen[id] == stamp {
-					return
-				}
-				seen[id] = stamp
-				m[id]++
-				held = append(held, id)
-			}
-			for i, term := range terms {
-				if term == breakTerm {
+		per[ci] = phrasesOf(c.Queries, &words, surfaces)
+		for k, n := range per[ci].counts {
+			total[k] += float64(n)
+		}
+	}
+	var sum float64
+	for _, p := range per {
+		sum += p.size
+	}
+	avg := sum / math.Max(1, float64(len(clusters)))
+
+	// Rank each cluster's phrases by c-TF-IDF; keep the best for re-ranking.
+	ranked := make([][]*candidate, len(clusters))
+	for ci, c := range clusters {
+		minDocs := int32(1)
+		if len(c.Queries) >= 4 {
+			minDocs = 2
+		}
+		var cs []*candidate
+		for pass := 0; pass < 2 && len(cs) == 0; pass++ {
+			for k, n := range per[ci].counts {
+				if pass == 0 && n < minDocs {
 					continue
 				}
-				add(st.id(term, false))
-				if i+1 < len(terms) && terms[i+1] != breakTerm && !isBigramTerm(term) && !isBigramTerm(terms[i+1]) && term != terms[i+1] {
-					phraseBuf = append(append(append(phraseBuf[:0], term...), ' '), terms[i+1]...)
-					add(st.id(string(phraseBuf), true))
-				}
+				words, content := segment.PhraseLen(k)
+				cs = append(cs, &candidate{key: k, words: words, content: content, docs: n,
+					ctfidf: float64(n) / math.Max(1, per[ci].size) * math.Log(1+avg/total[k])})
 			}
-			queryTerms[ci][qi] = held
 		}
-		counts[ci] = m
-		for id, n := range m {
-			st.total[id] += float64(n)
-			sizes[ci] += float64(n)
-		}
+		sort.Slice(cs, func(i, j int) bool {
+			if cs[i].ctfidf != cs[j].ctfidf {
+				return cs[i].ctfidf > cs[j].ctfidf
+			}
+			return cs[i].key < cs[j].key
+		})
+		ranked[ci] = cs[:min(len(cs), candidatesPerCluster)]
 	}
-	// A is the average number of term occurrences per cluster.
-	var sumSizes float64
-	for _, s := range sizes {
-		sumSizes += s
+	if err := o.relevance(ctx, clusters, ranked, surfaces); err != nil {
+		return nil, err
 	}
-	avg := sumSizes / math.Max(1, float64(len(clusters)))
 
+	var allQueries int
+	for _, c := range clusters {
+		allQueries += sizeOf(c)
+	}
 	out := make([]lmsys.Summary, len(clusters))
 	gen := now().UTC()
 	for ci, c := range clusters {
 		s := lmsys.Summary{
 			ClusterID:             c.ClusterID,
-			NumQueries:            c.Size,
+			NumQueries:            sizeOf(c),
 			RepresentativeQueries: firstN(c.Queries, o.reps()),
 			Model:                 OfflineModel,
-			Parameters:            map[string]any{"method": "c-tf-idf"},
+			Parameters:            map[string]any{"method": offlineMethod},
 			GeneratedAt:           gen,
 		}
-		if s.NumQueries == 0 {
-			s.NumQueries = len(c.Queries)
-		}
-		minDocs := int32(1)
-		if len(c.Queries) >= 4 {
-			minDocs = 2
-		}
-		var ranked []scored
-		for id, n := range counts[ci] {
-			if n < minDocs {
-				continue
-			}
-			tf := float64(n) / sizes[ci]
-			idf := math.Log(1 + avg/st.total[id])
-			ranked = append(ranked, scored{term: st.terms[id], phrase: st.phrase[id], score: tf * idf, docs: n})
-		}
-		if len(ranked) == 0 {
-			// Too few shared terms: fall back to every term of the cluster.
-			for id, n := range counts[ci] {
-				tf := float64(n) / math.Max(1, sizes[ci])
-				ranked = append(ranked, scored{term: st.terms[id], phrase: st.phrase[id], score: tf * math.Log(1+avg/st.total[id]), docs: n})
-			}
-		}
-		sort.Slice(ranked, func(i, j int) bool {
-			if ranked[i].score != ranked[j].score {
-				return ranked[i].score > ranked[j].score
-			}
-			return ranked[i].term < ranked[j].term
-		})
-		if len(ranked) == 0 {
+		cs := ranked[ci]
+		if len(cs) == 0 {
 			s.Error = "no words to summarize: the cluster has no query text"
 			s.Description = describeCounts(c)
 			out[ci] = s
 			continue
 		}
-		picked := pickTitleTerms(ranked, 3, 7)
-		s.Title = titleOf(picked)
-		s.Keywords = keywordsOf(ranked, o.keywords())
-		s.Description = describe(picked, c)
-		cov := coverage(picked, st, queryTerms[ci])
+		score(cs)
+		title, used := pickTitle(cs, dominant(c.Languages), surfaces)
+		keywords := pickKeywords(cs, used, o.keywords())
+		s.Title = title.text
+		for _, k := range keywords {
+			s.Keywords = append(s.Keywords, surfaces.phrase(k.key))
+		}
+		if len(s.Keywords) < 3 {
+			// Nothing else is shared: the title's own words are the keywords.
+			for _, p := range title.parts {
+				for _, w := range strings.Split(p.key, " ") {
+					if !segment.IsStop(w) && len(s.Keywords) < o.keywords() {
+						s.Keywords = append(s.Keywords, surfaces.word(w))
+					}
+				}
+			}
+		}
+		cov := coverage(append(title.parts, keywords[:min(3, len(keywords))]...), per[ci].queries)
+		s.Description = describe(title.text, s.Keywords, c, allQueries, len(clusters))
 		s.Coherence = coherenceOf(cov)
 		s.Mixed = cov < 0.35
 		s.Parameters["coverage"] = math.Round(cov*1000) / 1000
@@ -212,61 +215,300 @@ func (o *Offline) Summarize(ctx context.Context, clusters []lmsys.ClusterInput) 
 	return out, nil
 }
 
-// pickTitleTerms takes the best-scoring terms, skipping a term whose words an earlier
-// pick already holds (so "python" does not follow "python list"), up to maxTerms terms
-// and about maxWords words.
-func pickTitleTerms(ranked []scored, maxTerms, maxWords int) []scored {
-	var picked []scored
-	words := map[string]bool{}
-	nWords := 0
-	for _, r := range ranked {
-		if len(picked) == maxTerms || nWords >= maxWords {
-			break
-		}
-		parts := strings.Fields(r.term)
-		covered := true
-		for _, p := range parts {
-			if !words[stem(p)] {
-				covered = false
-			}
-		}
-		if covered {
-			continue
-		}
-		// A phrase scoring far below the best pick adds noise, not meaning.
-		if len(picked) > 0 && r.score < picked[0].score*0.25 {
-			break
-		}
-		// Drop an earlier single word that this phrase contains.
-		kept := picked[:0]
-		for _, p := range picked {
-			if !p.phrase && r.phrase && containsWord(parts, stem(p.term)) {
-				nWords--
-				continue
-			}
-			kept = append(kept, p)
-		}
-		picked = append(kept, r)
-		for _, p := range parts {
-			words[stem(p)] = true
-		}
-		nWords += len(parts)
+func sizeOf(c lmsys.ClusterInput) int {
+	if c.Size > 0 {
+		return c.Size
 	}
-	return picked
+	return len(c.Queries)
 }
 
-// containsWord reports whether one of parts has the stem w.
-func containsWord(parts []string, w string) bool {
-	for _, p := range parts {
-		if stem(p) == w {
+// phrasesOf counts, per query, the candidate phrases of the queries: first the content
+// words, then the phrases all of whose content words at least two queries hold (one,
+// for clusters of fewer than four queries), which keeps the phrase table small on
+// long texts.
+func phrasesOf(queries []string, buf *[]segment.Word, surfaces surfaceCounts) clusterPhrases {
+	p := clusterPhrases{counts: map[string]int32{}, queries: make([][]string, len(queries))}
+	perQuery := make([][]segment.Word, len(queries))
+	wordDocs := map[string]int32{}
+	for qi, q := range queries {
+		ws := segment.Words((*buf)[:0], q)
+		*buf = ws
+		seen := map[string]bool{}
+		for _, w := range ws {
+			if w.IsBreak() || w.Stop || seen[w.Norm] {
+				continue
+			}
+			seen[w.Norm] = true
+			wordDocs[w.Norm]++
+			p.queries[qi] = append(p.queries[qi], w.Norm)
+		}
+		perQuery[qi] = append([]segment.Word(nil), ws...)
+		surfaces.add(ws)
+	}
+	minDocs := int32(1)
+	if len(queries) >= 4 {
+		minDocs = 2
+	}
+	var key strings.Builder
+	for _, ws := range perQuery {
+		seen := map[string]bool{}
+		segment.Phrases(ws, func(i int) bool { return wordDocs[ws[i].Norm] >= minDocs }, func(i, j int) {
+			key.Reset()
+			for k := i; k < j; k++ {
+				if k > i {
+					key.WriteByte(' ')
+				}
+				key.WriteString(ws[k].Norm)
+			}
+			k := key.String()
+			if !seen[k] {
+				seen[k] = true
+				p.counts[k]++
+			}
+		})
+		// Rare words still count as single words, so a small cluster has a name.
+		for _, w := range ws {
+			if !w.IsBreak() && !w.Stop && wordDocs[w.Norm] < minDocs && !seen[w.Norm] {
+				seen[w.Norm] = true
+				p.counts[w.Norm]++
+			}
+		}
+	}
+	for _, n := range wordDocs {
+		p.size += float64(n)
+	}
+	return p
+}
+
+// relevance sets every candidate's rel: when o.Embedder is set (one Embed call for all
+// phrases and centroid texts), its cosine similarity to its cluster's centroid less
+// its greatest similarity to another cluster's; else the share of the cluster's
+// queries holding it.
+func (o *Offline) relevance(ctx context.Context, clusters []lmsys.ClusterInput, ranked [][]*candidate, surfaces surfaceCounts) error {
+	if o.Embedder == nil {
+		for ci, cs := range ranked {
+			n := math.Max(1, float64(len(clusters[ci].Queries)))
+			for _, c := range cs {
+				c.rel = float64(c.docs) / n
+			}
+		}
+		return nil
+	}
+	var texts []string
+	for ci, cs := range ranked {
+		for _, c := range cs {
+			texts = append(texts, surfaces.phrase(c.key))
+		}
+		for _, q := range firstN(clusters[ci].Queries, centroidQueries) {
+			texts = append(texts, clipRunes(oneLine(q), centroidRunes))
+		}
+	}
+	if len(texts) == 0 {
+		return nil
+	}
+	vecs, err := o.Embedder.Embed(ctx, texts, lmsys.PurposeClustering)
+	if err != nil {
+		return fmt.Errorf("summarize: offline re-ranking with %s: %w", o.Embedder.Space().Name(), err)
+	}
+	if len(vecs) != len(texts) {
+		return fmt.Errorf("summarize: offline re-ranking: %s returned %d vectors for %d texts", o.Embedder.Space().Name(), len(vecs), len(texts))
+	}
+	at := 0
+	cens := make([][]float32, len(ranked))
+	for ci, cs := range ranked {
+		for _, c := range cs {
+			c.vec = unit(vecs[at])
+			at++
+		}
+		nq := len(firstN(clusters[ci].Queries, centroidQueries))
+		var cen []float32
+		for _, v := range vecs[at : at+nq] {
+			v = unit(v)
+			if cen == nil {
+				cen = make([]float32, len(v))
+			}
+			for d := range v {
+				cen[d] += v[d]
+			}
+		}
+		at += nq
+		cens[ci] = unit(cen)
+	}
+	// A phrase is relevant as far as it is nearer its own cluster's centroid than any
+	// other cluster's: what a search with the title as the query needs.
+	for ci, cs := range ranked {
+		for _, c := range cs {
+			other := -1.0
+			for cj, cen := range cens {
+				if cj != ci && cen != nil {
+					other = math.Max(other, dot(c.vec, cen))
+				}
+			}
+			c.rel = dot(c.vec, cens[ci])
+			if other > -1 {
+				c.rel -= other
+			}
+		}
+	}
+	return nil
+}
+
+func unit(v []float32) []float32 {
+	var n float64
+	for _, x := range v {
+		n += float64(x) * float64(x)
+	}
+	if n == 0 {
+		return v
+	}
+	inv := float32(1 / math.Sqrt(n))
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = x * inv
+	}
+	return out
+}
+
+func dot(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return 0
+	}
+	var s float64
+	for i := range a {
+		s += float64(a[i]) * float64(b[i])
+	}
+	return s
+}
+
+// score combines each candidate's c-TF-IDF (relative to the cluster's best) with its
+// relevance (scaled to [0, 1] over the cluster's candidates, from 0 or below), equally.
+func score(cs []*candidate) {
+	maxT, minR, maxR := 0.0, math.Inf(1), math.Inf(-1)
+	for _, c := range cs {
+		maxT = math.Max(maxT, c.ctfidf)
+		minR = math.Min(minR, c.rel)
+		maxR = math.Max(maxR, c.rel)
+	}
+	minR = math.Min(minR, 0)
+	for _, c := range cs {
+		c.score = (1 - relWeight) * c.ctfidf / math.Max(maxT, 1e-12)
+		if maxR > minR {
+			c.score += relWeight * (c.rel - minR) / (maxR - minR)
+		}
+	}
+	sort.SliceStable(cs, func(i, j int) bool {
+		if cs[i].score != cs[j].score {
+			return cs[i].score > cs[j].score
+		}
+		return cs[i].key < cs[j].key
+	})
+}
+
+// title is the chosen name and the phrases it was made of.
+type title struct {
+	text  string
+	parts []*candidate
+}
+
+// phraseFloor is how well, relative to the best candidate, a phrase of several words
+// must score to be the title rather than two single words joined by "and".
+const phraseFloor = 0.45
+
+// phraseBonus raises a phrase's claim to the title per content word beyond two.
+const phraseBonus = 0.15
+
+// pickTitle takes the best phrase of two or more content words when it scores at
+// least phraseFloor of the best candidate; else the best word and the next best that
+// shares no word with it, joined by the language's "and"; else the best word alone.
+// It returns the title and the content words used.
+func pickTitle(cs []*candidate, lang string, surfaces surfaceCounts) (title, map[string]bool) {
+	best := cs[0]
+	used := map[string]bool{}
+	mark := func(c *candidate) {
+		for _, w := range strings.Split(c.key, " ") {
+			if !segment.IsStop(w) {
+				used[stem(w)] = true
+			}
+		}
+	}
+	var phrase *candidate
+	var pv float64
+	for _, c := range cs {
+		if c.content < 2 || c.score < phraseFloor*best.score {
+			continue
+		}
+		// Of phrases that score alike, the longer says more.
+		if v := c.score * (1 + phraseBonus*float64(c.content-2)); v > pv {
+			phrase, pv = c, v
+		}
+	}
+	if phrase != nil {
+		mark(phrase)
+		return title{text: segment.Capitalize(surfaces.phrase(phrase.key)), parts: []*candidate{phrase}}, used
+	}
+	mark(best)
+	for _, c := range cs[1:] {
+		if c.score < 0.3*best.score {
+			break
+		}
+		if overlaps(c.key, used) {
+			continue
+		}
+		mark(c)
+		a, b := surfaces.phrase(best.key), surfaces.phrase(c.key)
+		return title{text: segment.Capitalize(a + " " + segment.And(lang, a) + " " + b), parts: []*candidate{best, c}}, used
+	}
+	return title{text: segment.Capitalize(surfaces.phrase(best.key)), parts: []*candidate{best}}, used
+}
+
+func overlaps(key string, used map[string]bool) bool {
+	for _, w := range strings.Split(key, " ") {
+		if !segment.IsStop(w) && used[stem(w)] {
 			return true
 		}
 	}
 	return false
 }
 
+// pickKeywords picks up to n keywords by maximal marginal relevance: each next one
+// maximises λ·score − (1−λ)·(its greatest embedding similarity to those picked),
+// and none repeats a content word of the title or of an earlier keyword.
+func pickKeywords(cs []*candidate, used map[string]bool, n int) []*candidate {
+	var picked []*candidate
+	left := append([]*candidate(nil), cs...)
+	for len(picked) < n {
+		bi, bv := -1, math.Inf(-1)
+		for i, c := range left {
+			if c == nil || overlaps(c.key, used) {
+				continue
+			}
+			red := 0.0
+			for _, p := range picked {
+				red = math.Max(red, dot(c.vec, p.vec))
+			}
+			v := mmrLambda*c.score - (1-mmrLambda)*red
+			if v > bv {
+				bi, bv = i, v
+			}
+		}
+		if bi < 0 {
+			break
+		}
+		c := left[bi]
+		left[bi] = nil
+		picked = append(picked, c)
+		for _, w := range strings.Split(c.key, " ") {
+			if !segment.IsStop(w) {
+				used[stem(w)] = true
+			}
+		}
+	}
+	return picked
+}
+
 // stem folds the plural of a Latin-script word onto its singular ("alarms" → "alarm",
-// "lights" → "light") so a title does not list both; other words are kept.
+// "lights" → "light") so a title and its keywords do not list both; other words are
+// kept.
 func stem(w string) string {
 	if len(w) >= 4 && w[len(w)-1] == 's' && w[len(w)-2] != 's' && w[len(w)-2] != 'u' && w[len(w)-2] != 'i' {
 		return w[:len(w)-1]
@@ -274,56 +516,94 @@ func stem(w string) string {
 	return w
 }
 
-// titleOf joins the picked terms: "Python list, dictionary, sort".
-func titleOf(picked []scored) string {
-	terms := make([]string, len(picked))
-	for i, p := range picked {
-		terms[i] = p.term
-	}
-	return clipWords(capitalize(strings.Join(terms, ", ")), 10)
-}
+// surfaceCounts counts how each word is written where case says something about it
+// (not at the start of a text or sentence), so "python" is written "Python" and "sql"
+// "SQL" when the queries mostly write them so.
+type surfaceCounts map[string]map[string]int
 
-func capitalize(s string) string {
-	r, n := utf8.DecodeRuneInString(s)
-	if r == utf8.RuneError {
-		return s
-	}
-	return string(unicode.ToUpper(r)) + s[n:]
-}
-
-func clipWords(s string, n int) string {
-	f := strings.Fields(s)
-	if len(f) <= n {
-		return s
-	}
-	return strings.TrimRight(strings.Join(f[:n], " "), ",")
-}
-
-// keywordsOf returns up to n terms, phrases and words interleaved by score.
-func keywordsOf(ranked []scored, n int) []string {
-	out := make([]string, 0, n)
-	for _, r := range ranked {
-		if len(out) == n {
-			break
+func (s surfaceCounts) add(ws []segment.Word) {
+	for _, w := range ws {
+		if w.IsBreak() || w.Stop || w.Surface == w.Norm && w.Start {
+			continue
 		}
-		out = append(out, r.term)
+		if w.Start {
+			// At a sentence start only an all-capitals or inner-capital form is telling.
+			if !segment.InnerCapital(w.Surface) {
+				continue
+			}
+		}
+		m := s[w.Norm]
+		if m == nil {
+			m = map[string]int{}
+			s[w.Norm] = m
+		}
+		m[w.Surface]++
 	}
-	return out
 }
 
-// coverage is the share of the cluster's queries holding at least one picked term.
-func coverage(picked []scored, st *termStats, queries [][]int32) float64 {
+// word returns the commonest way of writing norm (ties: the lower-case form, then
+// alphabetically).
+func (s surfaceCounts) word(norm string) string {
+	best, bn := norm, s[norm][norm]
+	for sf, n := range s[norm] {
+		if n > bn || n == bn && sf != best && best != norm && sf < best {
+			best, bn = sf, n
+		}
+	}
+	return best
+}
+
+// phrase writes a phrase key as text.
+func (s surfaceCounts) phrase(key string) string {
+	ws := strings.Split(key, " ")
+	for i, w := range ws {
+		ws[i] = s.word(w)
+	}
+	return segment.Join(ws)
+}
+
+// dominant returns the language with the most queries ("" when none is known).
+func dominant(langs map[string]int) string {
+	best, bn := "", 0
+	for l, n := range langs {
+		if n > bn || n == bn && l < best {
+			best, bn = l, n
+		}
+	}
+	return best
+}
+
+// coverage is the share of the cluster's queries holding every content word of at
+// least one of the phrases.
+func coverage(phrases []*candidate, queries [][]string) float64 {
 	if len(queries) == 0 {
 		return 0
 	}
-	want := map[int32]bool{}
-	for _, p := range picked {
-		want[st.ids[p.term]] = true
+	var need [][]string
+	for _, p := range phrases {
+		var ws []string
+		for _, w := range strings.Split(p.key, " ") {
+			if !segment.IsStop(w) {
+				ws = append(ws, w)
+			}
+		}
+		need = append(need, ws)
 	}
 	n := 0
 	for _, q := range queries {
-		for _, id := range q {
-			if want[id] {
+		has := map[string]bool{}
+		for _, w := range q {
+			has[w] = true
+		}
+		for _, ws := range need {
+			all := true
+			for _, w := range ws {
+				if !has[w] {
+					all = false
+					break
+				}
+			}
+			if all {
 				n++
 				break
 			}
@@ -339,27 +619,46 @@ func coherenceOf(cov float64) int {
 	return max(1, min(5, c))
 }
 
-// describe writes two sentences: what the queries are about, and who asked them.
-func describe(picked []scored, c lmsys.ClusterInput) string {
-	terms := make([]string, len(picked))
-	for i, p := range picked {
-		terms[i] = "“" + p.term + "”"
+// describe writes two sentences: what the cluster is about (its title and two more
+// keywords) with its share of the queries, languages and models; then a typical
+// query.
+func describe(titleText string, keywords []string, c lmsys.ClusterInput, allQueries, nClusters int) string {
+	var b strings.Builder
+	b.WriteString(titleText)
+	if len(keywords) > 0 {
+		b.WriteString(", with " + joinAnd(keywords[:min(2, len(keywords))]))
 	}
-	first := "Queries about " + joinAnd(terms)
+	b.WriteString(": ")
+	n := sizeOf(c)
+	b.WriteString(plural.Count(n, "query", "queries"))
+	if nClusters > 1 && allQueries > 0 {
+		fmt.Fprintf(&b, " (%s of those summarised)", percent(n, allQueries))
+	}
+	if langs := topShares(c.Languages, 2); langs != "" {
+		b.WriteString(", mostly in " + langs)
+	}
+	if models := topShares(c.Models, 2); models != "" {
+		b.WriteString(", sent to " + models)
+	}
+	b.WriteByte('.')
 	if len(c.Queries) > 0 {
-		first += ", such as “" + clipRunes(oneLine(c.Queries[0]), 90) + "”"
+		b.WriteString(" A typical one: “" + clipRunes(oneLine(c.Queries[0]), 90) + "”")
 	}
-	return first + ". " + describeCounts(c)
+	return b.String()
+}
+
+func percent(n, total int) string {
+	p := 100 * float64(n) / float64(total)
+	if p < 1 {
+		return fmt.Sprintf("%.1f%%", p)
+	}
+	return fmt.Sprintf("%d%%", int(math.Round(p)))
 }
 
 // describeCounts writes the sentence about size, languages and models.
 func describeCounts(c lmsys.ClusterInput) string {
-	n := c.Size
-	if n == 0 {
-		n = len(c.Queries)
-	}
 	var b strings.Builder
-	b.WriteString(plural.Count(n, "query", "queries"))
+	b.WriteString(plural.Count(sizeOf(c), "query", "queries"))
 	if langs := topShares(c.Languages, 2); langs != "" {
 		b.WriteString(", mostly in " + langs)
 	}
@@ -435,3 +734,8 @@ func clipRunes(s string, n int) string {
 	}
 	return s
 }
+
+// relWeight is the share of a candidate's score that its relevance makes up, against
+// its c-TF-IDF. Measured with `bench titles` (README): more weight on how much nearer
+// a phrase is to its own cluster than to others raises title precision@20.
+const relWeight = 0.7

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/embed"
 	"github.com/lmsys-go/lmsys/llm"
 )
 
@@ -86,8 +87,20 @@ func Run(ctx context.Context, st lmsys.Store, runID string, s lmsys.Summarizer, 
 	if s == nil {
 		return res, fmt.Errorf("%w: summarize: nil summarizer", lmsys.ErrInvalidInput)
 	}
-	if _, err := st.GetRun(ctx, runID); err != nil {
+	run, err := st.GetRun(ctx, runID)
+	if err != nil {
 		return res, err
+	}
+	if off, ok := s.(*Offline); ok && off.Embedder == nil {
+		space := opts.Space
+		if space.IsZero() {
+			space = run.Space
+		}
+		if e := localEmbedder(space); e != nil {
+			withEmb := *off
+			withEmb.Embedder = e
+			s = &withEmb
+		}
 	}
 	model, hash := opts.Model, ""
 	params := map[string]any{}
@@ -318,4 +331,18 @@ func Run(ctx context.Context, st lmsys.Store, runID string, s lmsys.Summarizer, 
 // SortByCluster orders summaries by cluster id.
 func SortByCluster(ss []lmsys.Summary) {
 	sort.Slice(ss, func(i, j int) bool { return ss[i].ClusterID < ss[j].ClusterID })
+}
+
+// localEmbedder opens the embedder of space when it is one of the offline local
+// models (so the offline summarizer re-ranks its phrases in the run's own space
+// without a network), else returns nil.
+func localEmbedder(space lmsys.Space) lmsys.Embedder {
+	if space.Provider != "local" {
+		return nil
+	}
+	e, err := embed.Open(space.Name(), embed.WithDims(space.Dims))
+	if err != nil || e.Space() != space {
+		return nil
+	}
+	return e
 }

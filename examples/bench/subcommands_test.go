@@ -237,3 +237,44 @@ func TestWebBench(t *testing.T) {
 		}
 	}
 }
+
+func TestTitlesBench(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl")
+	writeLabelled(t, a, 120)
+	writeLabelled(t, b, 60)
+	rows := run(t, "titles", "-sets", a, "-mixed", a+","+b, "-mixed-per", "40", "-embed", "local/lexical", "-per-cluster", "20", "-examples", "2")
+	var sets []map[string]any
+	for _, r := range rows {
+		if _, ok := r["precision20"]; ok {
+			sets = append(sets, r)
+		}
+	}
+	require.Len(t, sets, 2, "one figures row per set: a and the mixed one")
+	assert.Equal(t, "mixed", sets[1]["set"])
+	assert.Equal(t, 80, sets[1]["rows"])
+	for _, r := range sets {
+		finite(t, r, "keyword_list", "duplicates", "precision20")
+		assert.Equal(t, 0, r["function_edge"], "%v", r)
+		assert.Greater(t, r["precision20"].(float64), 0.0)
+	}
+	assert.Len(t, rows, 2+2*2, "and two example titles per set")
+}
+
+func TestTitleChecks(t *testing.T) {
+	for _, tc := range []struct {
+		title      string
+		list, edge bool
+	}{
+		{"List, python, sort", true, false},
+		{"Python", true, false},
+		{"Python list sorting", false, false},
+		{"Sorting of the", false, true},
+		{"The alarm", false, true},
+		{"Резюме и письма", false, false},
+		{"Которые, это, напиши", true, true},
+	} {
+		assert.Equal(t, tc.list, keywordList(tc.title), tc.title)
+		assert.Equal(t, tc.edge, functionEdge(tc.title), tc.title)
+	}
+}
