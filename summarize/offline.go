@@ -11,6 +11,7 @@ import (
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/internal/plural"
 	"github.com/lmsys-go/lmsys/internal/segment"
+	"github.com/lmsys-go/lmsys/internal/vec"
 )
 
 // OfflineModel is the model name recorded on summaries written by Offline.
@@ -20,14 +21,17 @@ const OfflineModel = "offline/c-tf-idf"
 // words that really occur in a cluster's queries, never starting or ending with a
 // function word of any of thirty languages (Chinese and Japanese segmented into
 // words). It scores them with class-based TF-IDF over all the clusters it is given
-// (BERTopic's c-TF-IDF), re-ranks the best by how close their embedding is to the
-// cluster's centroid when Embedder is set (KeyBERT) or else by how many of the
-// cluster's queries hold them, and picks the title — a phrase of two to six words,
-// capitalised as a title of its language — and the keywords by maximal marginal
-// relevance, so no keyword repeats a word of the title or of another keyword. The
-// description is built from the phrases, the cluster's share of the queries, its
-// languages and a representative query. It is deterministic: the same inputs (and
-// embedder) give the same summaries.
+// (BERTopic's c-TF-IDF) and re-ranks the best: when Embedder is set, by how well each
+// would find its cluster as a search query among the queries of the cluster's nearest
+// clusters (KeyBERT-like, against the neighbours), else by how many of the cluster's
+// queries hold it. The title is the best phrase of two or more content words, or that
+// phrase joined by "and" to a word or phrase of the same language when that finds
+// clearly more of the cluster, or a longer phrase of the queries when the cluster
+// shares no short one; it is capitalised as a title of its language. Keywords are
+// picked by maximal marginal relevance, so no keyword repeats a word of the title or
+// of another keyword. The description is built from the phrases, the cluster's share
+// of the queries, its languages and a representative query. It is deterministic: the
+// same inputs (and embedder) give the same summaries.
 //
 // Document frequency is counted per query (a query repeating a phrase counts it
 // once), so one long pasted text cannot take over its cluster's name.
@@ -36,10 +40,10 @@ type Offline struct {
 	Keywords int
 	// Representatives is how many representative queries to keep (default 5).
 	Representatives int
-	// Embedder, when set, re-ranks candidate phrases by how much nearer they are to
-	// their cluster's centroid (the mean embedding of its first queries, those nearest
-	// the centroid) than to any other cluster's. Run sets it to the run's own embedder
-	// when that is a local one and this is nil.
+	// Embedder, when set, re-ranks candidate phrases and titles by how well they find
+	// their cluster's first queries (those nearest its centroid) among those of its
+	// nearest clusters. Run sets it to the run's own embedder when that is a local one
+	// and this is nil.
 	Embedder lmsys.Embedder
 	// Now returns the generation time (default time.Now).
 	Now func() time.Time
@@ -87,6 +91,13 @@ const (
 	// make the centroid the phrases are compared with, each clipped to centroidRunes.
 	centroidQueries = 12
 	centroidRunes   = 300
+	// sampleQueries is how many of each cluster's queries (nearest its centroid first)
+	// a candidate phrase is searched against, with those of the cluster's
+	// neighbourClusters nearest clusters.
+	sampleQueries     = 20
+	neighbourClusters = 8
+	// marginWeight weighs a phrase's centroid margin against its search precision.
+	marginWeight = 0.5
 	// mmrLambda weighs relevance against redundancy when keywords are picked.
 	mmrLambda = 0.7
 )
@@ -160,9 +171,26 @@ func (o *Offline) Summarize(ctx context.Context, clusters []lmsys.ClusterInput) 
 			}
 			return cs[i].key < cs[j].key
 		})
-		ranked[ci] = cs[:min(len(cs), candidatesPerCluster)]
+		// The best single words and, apart, the best phrases of several content words:
+		// words score higher by c-TF-IDF, yet a title is a phrase.
+		var singles, multi []*candidate
+		for _, c := range cs {
+			if c.content >= 2 {
+				if len(multi) < candidatesPerCluster {
+					multi = append(multi, c)
+				}
+			} else if len(singles) < candidatesPerCluster {
+				singles = append(singles, c)
+			}
+		}
+		ranked[ci] = append(singles, multi...)
 	}
-	if err := o.relevance(ctx, clusters, ranked, surfaces); err != nil {
+	srch, err := o.relevance(ctx, clusters, ranked, surfaces)
+	if err != nil {
+		return nil, err
+	}
+	picks, err := o.titles(ctx, clusters, ranked, per, surfaces, srch)
+	if err != nil {
 		return nil, err
 	}
 
@@ -188,8 +216,11 @@ func (o *Offline) Summarize(ctx context.Context, clusters []lmsys.ClusterInput) 
 			out[ci] = s
 			continue
 		}
-		score(cs)
-		title, used := pickTitle(cs, dominant(c.Languages), surfaces)
+		title := picks[ci]
+		used := map[string]bool{}
+		for _, p := range title.parts {
+			markUsed(p.key, used)
+		}
 		keywords := pickKeywords(cs, used, o.keywords())
 		s.Title = title.text
 		for _, k := range keywords {
@@ -280,11 +311,15 @@ func phrasesOf(queries []string, buf *[]segment.Word, surfaces surfaceCounts) cl
 	return p
 }
 
-// relevance sets every candidate's rel: when o.Embedder is set (one Embed call for all
-// phrases and centroid texts), its cosine similarity to its cluster's centroid less
-// its greatest similarity to another cluster's; else the share of the cluster's
-// queries holding it.
-func (o *Offline) relevance(ctx context.Context, clusters []lmsys.ClusterInput, ranked [][]*candidate, surfaces surfaceCounts) error {
+// relevance sets every candidate's rel. When o.Embedder is set (one Embed call for
+// all phrases and sample queries), it is how well a search with the phrase as the
+// query would find its cluster: of the sample queries of the cluster and of its
+// nearest clusters, the share of the phrase's nearest (as many as the cluster has
+// samples) that are the cluster's own, plus a fraction of how much nearer the phrase
+// is to its cluster's centroid than to the nearest other centroid (which orders
+// phrases that find equally many). Without an embedder it is the share of the
+// cluster's queries holding the phrase.
+func (o *Offline) relevance(ctx context.Context, clusters []lmsys.ClusterInput, ranked [][]*candidate, surfaces surfaceCounts) (*searcher, error) {
 	if o.Embedder == nil {
 		for ci, cs := range ranked {
 			n := math.Max(1, float64(len(clusters[ci].Queries)))
@@ -292,65 +327,157 @@ func (o *Offline) relevance(ctx context.Context, clusters []lmsys.ClusterInput, 
 				c.rel = float64(c.docs) / n
 			}
 		}
-		return nil
+		return nil, nil
 	}
 	var texts []string
 	for ci, cs := range ranked {
 		for _, c := range cs {
 			texts = append(texts, surfaces.phrase(c.key))
 		}
-		for _, q := range firstN(clusters[ci].Queries, centroidQueries) {
+		for _, q := range firstN(clusters[ci].Queries, sampleQueries) {
 			texts = append(texts, clipRunes(oneLine(q), centroidRunes))
 		}
 	}
 	if len(texts) == 0 {
-		return nil
+		return nil, nil
 	}
-	vecs, err := o.Embedder.Embed(ctx, texts, lmsys.PurposeClustering)
+	vecs, err := o.embed(ctx, texts)
 	if err != nil {
-		return fmt.Errorf("summarize: offline re-ranking with %s: %w", o.Embedder.Space().Name(), err)
+		return nil, err
 	}
-	if len(vecs) != len(texts) {
-		return fmt.Errorf("summarize: offline re-ranking: %s returned %d vectors for %d texts", o.Embedder.Space().Name(), len(vecs), len(texts))
+	d := 0
+	for _, v := range vecs {
+		d = max(d, len(v))
 	}
+	nc := len(ranked)
+	srch := &searcher{d: d, cens: make([]float32, nc*d), samples: make([][]float32, nc), others: make([][]int, nc)}
 	at := 0
-	cens := make([][]float32, len(ranked))
 	for ci, cs := range ranked {
 		for _, c := range cs {
-			c.vec = unit(vecs[at])
+			c.vec = srch.row(vecs[at])
 			at++
 		}
-		nq := len(firstN(clusters[ci].Queries, centroidQueries))
-		var cen []float32
-		for _, v := range vecs[at : at+nq] {
-			v = unit(v)
-			if cen == nil {
-				cen = make([]float32, len(v))
-			}
-			for d := range v {
-				cen[d] += v[d]
+		nq := len(firstN(clusters[ci].Queries, sampleQueries))
+		srch.samples[ci] = make([]float32, 0, nq*d)
+		cen := srch.cens[ci*d : (ci+1)*d]
+		for k := 0; k < nq; k++ {
+			r := srch.row(vecs[at+k])
+			srch.samples[ci] = append(srch.samples[ci], r...)
+			if k < centroidQueries {
+				vec.Axpy(1, r, cen)
 			}
 		}
+		vec.Normalize(cen)
 		at += nq
-		cens[ci] = unit(cen)
 	}
-	// A phrase is relevant as far as it is nearer its own cluster's centroid than any
-	// other cluster's: what a search with the title as the query needs.
-	for ci, cs := range ranked {
-		for _, c := range cs {
-			other := -1.0
-			for cj, cen := range cens {
-				if cj != ci && cen != nil {
-					other = math.Max(other, dot(c.vec, cen))
-				}
-			}
-			c.rel = dot(c.vec, cens[ci])
-			if other > -1 {
-				c.rel -= other
+	// Each cluster's nearest others by centroid: those a search with its title competes
+	// with.
+	cc := make([]float32, nc*nc)
+	vec.MatMulT(cc, srch.cens, nc, srch.cens, nc, d)
+	for ci := range ranked {
+		others := make([]int, 0, nc-1)
+		for cj := 0; cj < nc; cj++ {
+			if cj != ci && len(srch.samples[cj]) > 0 {
+				others = append(others, cj)
 			}
 		}
+		sort.Slice(others, func(a, b int) bool {
+			if cc[ci*nc+others[a]] != cc[ci*nc+others[b]] {
+				return cc[ci*nc+others[a]] > cc[ci*nc+others[b]]
+			}
+			return others[a] < others[b]
+		})
+		srch.others[ci] = others[:min(len(others), neighbourClusters)]
 	}
-	return nil
+	for ci, cs := range ranked {
+		vs := make([][]float32, len(cs))
+		for i, c := range cs {
+			vs[i] = c.vec
+		}
+		for i, r := range srch.estimate(ci, vs) {
+			cs[i].rel = r
+		}
+	}
+	return srch, nil
+}
+
+// embed embeds texts with o.Embedder, checking it returned one vector per text.
+func (o *Offline) embed(ctx context.Context, texts []string) ([][]float32, error) {
+	vecs, err := o.Embedder.Embed(ctx, texts, lmsys.PurposeClustering)
+	if err != nil {
+		return nil, fmt.Errorf("summarize: offline re-ranking with %s: %w", o.Embedder.Space().Name(), err)
+	}
+	if len(vecs) != len(texts) {
+		return nil, fmt.Errorf("summarize: offline re-ranking: %s returned %d vectors for %d texts", o.Embedder.Space().Name(), len(vecs), len(texts))
+	}
+	return vecs, nil
+}
+
+// searcher estimates how well a text, used as a search query, finds a cluster's
+// queries among those of its nearest clusters.
+type searcher struct {
+	d       int
+	cens    []float32   // unit centroids, one row per cluster
+	samples [][]float32 // each cluster's unit sample vectors, row-major
+	others  [][]int     // each cluster's nearest other clusters
+}
+
+// row returns v as a unit vector of the searcher's width (zero when it is not).
+func (s *searcher) row(v []float32) []float32 {
+	out := make([]float32, s.d)
+	if len(v) == s.d {
+		copy(out, v)
+		vec.Normalize(out)
+	}
+	return out
+}
+
+// estimate scores each unit vector of vs as a search for cluster ci: of the samples
+// of ci and of its nearest clusters, the share of the vector's nearest (as many as ci
+// has samples) that are ci's own, plus marginWeight times how much nearer the vector
+// is to ci's centroid than to the nearest other centroid (which orders vectors that
+// find equally many).
+func (s *searcher) estimate(ci int, vs [][]float32) []float64 {
+	out := make([]float64, len(vs))
+	d := s.d
+	own := len(s.samples[ci]) / d
+	if len(vs) == 0 || own == 0 {
+		return out
+	}
+	pool := append([]float32(nil), s.samples[ci]...)
+	for _, cj := range s.others[ci] {
+		pool = append(pool, s.samples[cj]...)
+	}
+	np := len(pool) / d
+	q := make([]float32, len(vs)*d)
+	for i, v := range vs {
+		copy(q[i*d:], v)
+	}
+	sims := make([]float32, len(vs)*np)
+	vec.MatMulT(sims, q, len(vs), pool, np, d)
+	top := make([]float32, np)
+	for i, v := range vs {
+		ss := sims[i*np : (i+1)*np]
+		copy(top, ss)
+		sort.Slice(top, func(a, b int) bool { return top[a] > top[b] })
+		thr := top[min(own, np)-1]
+		hits := 0
+		for k := 0; k < own; k++ {
+			if ss[k] >= thr {
+				hits++
+			}
+		}
+		other := -1.0
+		for _, cj := range s.others[ci] {
+			other = math.Max(other, dot(v, s.cens[cj*d:(cj+1)*d]))
+		}
+		margin := dot(v, s.cens[ci*d:(ci+1)*d])
+		if other > -1 {
+			margin -= other
+		}
+		out[i] = float64(min(hits, own))/float64(own) + marginWeight*margin
+	}
+	return out
 }
 
 func unit(v []float32) []float32 {
@@ -404,61 +531,13 @@ func score(cs []*candidate) {
 	})
 }
 
-// title is the chosen name and the phrases it was made of.
-type title struct {
-	text  string
-	parts []*candidate
-}
-
-// phraseFloor is how well, relative to the best candidate, a phrase of several words
-// must score to be the title rather than two single words joined by "and".
-const phraseFloor = 0.45
-
-// phraseBonus raises a phrase's claim to the title per content word beyond two.
-const phraseBonus = 0.15
-
-// pickTitle takes the best phrase of two or more content words when it scores at
-// least phraseFloor of the best candidate; else the best word and the next best that
-// shares no word with it, joined by the language's "and"; else the best word alone.
-// It returns the title and the content words used.
-func pickTitle(cs []*candidate, lang string, surfaces surfaceCounts) (title, map[string]bool) {
-	best := cs[0]
-	used := map[string]bool{}
-	mark := func(c *candidate) {
-		for _, w := range strings.Split(c.key, " ") {
-			if !segment.IsStop(w) {
-				used[stem(w)] = true
-			}
+// markUsed records the content words of a phrase key (plurals folded) in used.
+func markUsed(key string, used map[string]bool) {
+	for _, w := range strings.Split(key, " ") {
+		if !segment.IsStop(w) {
+			used[stem(w)] = true
 		}
 	}
-	var phrase *candidate
-	var pv float64
-	for _, c := range cs {
-		if c.content < 2 || c.score < phraseFloor*best.score {
-			continue
-		}
-		// Of phrases that score alike, the longer says more.
-		if v := c.score * (1 + phraseBonus*float64(c.content-2)); v > pv {
-			phrase, pv = c, v
-		}
-	}
-	if phrase != nil {
-		mark(phrase)
-		return title{text: segment.Capitalize(surfaces.phrase(phrase.key)), parts: []*candidate{phrase}}, used
-	}
-	mark(best)
-	for _, c := range cs[1:] {
-		if c.score < 0.3*best.score {
-			break
-		}
-		if overlaps(c.key, used) {
-			continue
-		}
-		mark(c)
-		a, b := surfaces.phrase(best.key), surfaces.phrase(c.key)
-		return title{text: segment.Capitalize(a + " " + segment.And(lang, a) + " " + b), parts: []*candidate{best, c}}, used
-	}
-	return title{text: segment.Capitalize(surfaces.phrase(best.key)), parts: []*candidate{best}}, used
 }
 
 func overlaps(key string, used map[string]bool) bool {
@@ -497,11 +576,7 @@ func pickKeywords(cs []*candidate, used map[string]bool, n int) []*candidate {
 		c := left[bi]
 		left[bi] = nil
 		picked = append(picked, c)
-		for _, w := range strings.Split(c.key, " ") {
-			if !segment.IsStop(w) {
-				used[stem(w)] = true
-			}
-		}
+		markUsed(c.key, used)
 	}
 	return picked
 }
@@ -736,6 +811,6 @@ func clipRunes(s string, n int) string {
 }
 
 // relWeight is the share of a candidate's score that its relevance makes up, against
-// its c-TF-IDF. Measured with `bench titles` (README): more weight on how much nearer
-// a phrase is to its own cluster than to others raises title precision@20.
-const relWeight = 0.7
+// its c-TF-IDF. Measured with `bench titles` (README): more weight on how well a phrase
+// would find its own cluster raises title precision@20.
+const relWeight = 0.9

@@ -82,5 +82,5 @@ func ExampleOffline() {
 	}
 	// Output:
 	// 0 Python list
-	// 1 Poem and love
+	// 1 Poem about love and ocean
 }

@@ -246,7 +246,7 @@ func TestTitlesBench(t *testing.T) {
 	rows := run(t, "titles", "-sets", a, "-mixed", a+","+b, "-mixed-per", "40", "-embed", "local/lexical", "-per-cluster", "20", "-examples", "2")
 	var sets []map[string]any
 	for _, r := range rows {
-		if _, ok := r["precision20"]; ok {
+		if _, ok := r["rows"]; ok {
 			sets = append(sets, r)
 		}
 	}
@@ -271,7 +271,10 @@ func TestTitleChecks(t *testing.T) {
 		{"Python list sorting", false, false},
 		{"Sorting of the", false, true},
 		{"The alarm", false, true},
-		{"Резюме и письма", false, false},
+		{"Резюме и письма", true, false},
+		{"Резюме и сопроводительные письма", false, false},
+		{"Code and output", true, false},
+		{"Python script and command line", false, false},
 		{"Которые, это, напиши", true, true},
 	} {
 		assert.Equal(t, tc.list, keywordList(tc.title), tc.title)

@@ -180,6 +180,7 @@ func titlesOnSet(ctx context.Context, r *reporter, set titleSet, emb lmsys.Embed
 	var list, edge, dup int
 	seen := map[string]bool{}
 	var prec float64
+	precs := make([]float64, len(sums))
 	for i, s := range sums {
 		if keywordList(s.Title) {
 			list++
@@ -192,7 +193,8 @@ func titlesOnSet(ctx context.Context, r *reporter, set titleSet, emb lmsys.Embed
 			dup++
 		}
 		seen[key] = true
-		prec += precisionAt(20, tvecs[i], data, d, labels, inputs[i].ClusterID)
+		precs[i] = precisionAt(20, tvecs[i], data, d, labels, inputs[i].ClusterID)
+		prec += precs[i]
 	}
 	m := float64(len(sums))
 	r.Row("set", set.name, "rows", n, "clusters", len(sums), "embed", emb.Space().Name(), "rerank", rerank,
@@ -204,25 +206,30 @@ func titlesOnSet(ctx context.Context, r *reporter, set titleSet, emb lmsys.Embed
 	}
 	sort.SliceStable(order, func(a, b int) bool { return inputs[order[a]].Size > inputs[order[b]].Size })
 	for _, i := range order[:min(examples, len(order))] {
-		r.Row("set", set.name, "size", inputs[i].Size, "title", sums[i].Title, "keywords", strings.Join(sums[i].Keywords[:min(4, len(sums[i].Keywords))], "; "))
+		r.Row("set", set.name, "size", inputs[i].Size, "precision20", precs[i], "title", sums[i].Title, "keywords", strings.Join(sums[i].Keywords[:min(4, len(sums[i].Keywords))], "; "))
 	}
 	return nil
 }
 
 // keywordList reports whether a title is a bare list of keywords: terms separated by
-// commas ("List, python, sort"), or one word alone.
+// commas ("List, python, sort"), one word alone, or two single words joined by "and"
+// in any language ("Code and output", "Poem y words").
 func keywordList(title string) bool {
 	if strings.Contains(title, ", ") || strings.Contains(title, "、") || strings.Contains(title, "，") {
 		return true
 	}
-	n := 0
+	var ws []segment.Word
 	for _, w := range segment.Words(nil, title) {
 		if !w.IsBreak() {
-			n++
+			ws = append(ws, w)
 		}
 	}
-	return n <= 1
+	return len(ws) <= 1 || len(ws) == 3 && andWords[ws[1].Norm]
 }
+
+// andWords are the words for "and" that segment.And joins two title parts with.
+var andWords = map[string]bool{"and": true, "y": true, "et": true, "und": true, "e": true, "en": true, "i": true,
+	"ve": true, "dan": true, "và": true, "и": true, "和": true, "と": true, "및": true, "و": true}
 
 // functionEdge reports whether a title starts or ends with a function word of the
 // stop-word lists.

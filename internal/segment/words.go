@@ -273,20 +273,32 @@ const MaxPhraseWords = 4
 // word. content(i) may narrow which words a phrase may hold (nil: any that is not a
 // function word).
 func Phrases(words []Word, content func(i int) bool, fn func(i, j int)) {
+	spans(words, MaxPhraseWords, 1, content, fn)
+}
+
+// Spans calls fn(i, j) for every span words[i:j] of one to maxWords words inside a run
+// without breaks that starts and ends with a word that is not a function word, holds
+// at most maxStops function words, and repeats no word: the longer phrases a title
+// falls back on when a cluster shares no short one.
+func Spans(words []Word, maxWords, maxStops int, fn func(i, j int)) {
+	spans(words, maxWords, maxStops, nil, fn)
+}
+
+func spans(words []Word, maxWords, maxStops int, content func(i int) bool, fn func(i, j int)) {
 	ok := func(i int) bool { return !words[i].Stop && (content == nil || content(i)) }
 	for i := range words {
 		if words[i].IsBreak() || !ok(i) {
 			continue
 		}
 		stops := 0
-		for j := i; j < len(words) && j-i < MaxPhraseWords; j++ {
+		for j := i; j < len(words) && j-i < maxWords; j++ {
 			w := words[j]
 			if w.IsBreak() {
 				break
 			}
 			if w.Stop {
 				stops++
-				if stops > 1 {
+				if stops > maxStops {
 					break
 				}
 				continue

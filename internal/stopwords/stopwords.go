@@ -64,3 +64,24 @@ func Languages() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Guess returns the ISO 639-1 code of the language whose function words are most of
+// words (lower-cased), or "" when none is; ties go to the code first in order. It is
+// a rough guess, good enough to tell the language of a sentence of chat.
+func Guess(words []string) string {
+	once.Do(load)
+	best, bn := "", 0
+	for _, lang := range Languages() {
+		set := byLang[lang]
+		n := 0
+		for _, w := range words {
+			if _, ok := set[w]; ok {
+				n++
+			}
+		}
+		if n > bn {
+			best, bn = lang, n
+		}
+	}
+	return best
+}

@@ -39,3 +39,18 @@ func TestIs(t *testing.T) {
 	assert.False(t, In("xx", "the"), "an unknown language has no stop words")
 	assert.Len(t, Languages(), 30)
 }
+
+func TestGuess(t *testing.T) {
+	for _, tc := range []struct {
+		words []string
+		want  string
+	}{
+		{[]string{"the", "of", "and"}, "en"},
+		{[]string{"это", "что", "который"}, "ru"},
+		{[]string{"der", "und", "nicht"}, "de"},
+		{[]string{"python"}, ""},
+		{nil, ""},
+	} {
+		assert.Equal(t, tc.want, Guess(tc.words), "%v", tc.words)
+	}
+}
