@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lmsys-go/lmsys"
@@ -128,15 +130,12 @@ func (o *Offline) Summarize(ctx context.Context, clusters []lmsys.ClusterInput) 
 	if o.Now != nil {
 		now = o.Now
 	}
+	per, surfaces, err := countPhrases(ctx, clusters)
+	if err != nil {
+		return nil, err
+	}
 	total := map[string]float64{}
-	surfaces := surfaceCounts{}
-	per := make([]clusterPhrases, len(clusters))
-	var words []segment.Word
-	for ci, c := range clusters {
-		if ci%8 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		per[ci] = phrasesOf(c.Queries, &words, surfaces)
+	for ci := range per {
 		for k, n := range per[ci].counts {
 			total[k] += float64(n)
 		}
@@ -253,6 +252,47 @@ func sizeOf(c lmsys.ClusterInput) int {
 	return len(c.Queries)
 }
 
+// countPhrases runs phrasesOf on every cluster, on as many goroutines as there are
+// CPUs (at most four), each with its own surface counts, summed at the end.
+func countPhrases(ctx context.Context, clusters []lmsys.ClusterInput) ([]clusterPhrases, surfaceCounts, error) {
+	per := make([]clusterPhrases, len(clusters))
+	workers := max(1, min(4, runtime.GOMAXPROCS(0), len(clusters)))
+	parts := make([]surfaceCounts, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		parts[w] = surfaceCounts{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var words []segment.Word
+			for ci := w; ci < len(clusters); ci += workers {
+				if ctx.Err() != nil {
+					return
+				}
+				per[ci] = phrasesOf(clusters[ci].Queries, &words, parts[w])
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	surfaces := parts[0]
+	for _, p := range parts[1:] {
+		for norm, m := range p {
+			to := surfaces[norm]
+			if to == nil {
+				to = map[string]int{}
+				surfaces[norm] = to
+			}
+			for sf, n := range m {
+				to[sf] += n
+			}
+		}
+	}
+	return per, surfaces, nil
+}
+
 // phrasesOf counts, per query, the candidate phrases of the queries: first the content
 // words, then the phrases all of whose content words at least two queries hold (one,
 // for clusters of fewer than four queries), which keeps the phrase table small on
@@ -261,10 +301,11 @@ func phrasesOf(queries []string, buf *[]segment.Word, surfaces surfaceCounts) cl
 	p := clusterPhrases{counts: map[string]int32{}, queries: make([][]string, len(queries))}
 	perQuery := make([][]segment.Word, len(queries))
 	wordDocs := map[string]int32{}
+	seen := map[string]bool{}
 	for qi, q := range queries {
 		ws := segment.Words((*buf)[:0], q)
 		*buf = ws
-		seen := map[string]bool{}
+		clear(seen)
 		for _, w := range ws {
 			if w.IsBreak() || w.Stop || seen[w.Norm] {
 				continue
@@ -280,19 +321,24 @@ func phrasesOf(queries []string, buf *[]segment.Word, surfaces surfaceCounts) cl
 	if len(queries) >= 4 {
 		minDocs = 2
 	}
-	var key strings.Builder
+	var key []byte
+	var often []bool
 	for _, ws := range perQuery {
-		seen := map[string]bool{}
-		segment.Phrases(ws, func(i int) bool { return wordDocs[ws[i].Norm] >= minDocs }, func(i, j int) {
-			key.Reset()
+		clear(seen)
+		often = often[:0]
+		for _, w := range ws {
+			often = append(often, wordDocs[w.Norm] >= minDocs)
+		}
+		segment.Phrases(ws, func(i int) bool { return often[i] }, func(i, j int) {
+			key = key[:0]
 			for k := i; k < j; k++ {
 				if k > i {
-					key.WriteByte(' ')
+					key = append(key, ' ')
 				}
-				key.WriteString(ws[k].Norm)
+				key = append(key, ws[k].Norm...)
 			}
-			k := key.String()
-			if !seen[k] {
+			if !seen[string(key)] {
+				k := string(key)
 				seen[k] = true
 				p.counts[k]++
 			}
@@ -666,19 +712,8 @@ func coverage(phrases []*candidate, queries [][]string) float64 {
 	}
 	n := 0
 	for _, q := range queries {
-		has := map[string]bool{}
-		for _, w := range q {
-			has[w] = true
-		}
 		for _, ws := range need {
-			all := true
-			for _, w := range ws {
-				if !has[w] {
-					all = false
-					break
-				}
-			}
-			if all {
+			if holdsAll(q, ws) {
 				n++
 				break
 			}

@@ -291,7 +291,7 @@ func newLangOf(texts []string, content [][]string) *langOf {
 }
 
 // langQueries is how many of a phrase's queries its language is guessed from.
-const langQueries = 20
+const langQueries = 8
 
 // of returns the language most of the (first langQueries) queries holding every
 // content word of key are in, "" when unknown.

@@ -36,6 +36,7 @@ func runSummarizeBench(ctx context.Context, args []string, r *reporter) error {
 	retryAfter := fs.String("retry-after", "1", "Retry-After header (seconds) sent with each 429")
 	concurrency := fs.Int("concurrency", 50, "LLM client concurrency")
 	only := fs.String("only", "", "run only 'llm' or 'offline'")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the offline case to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -49,7 +50,13 @@ func runSummarizeBench(ctx context.Context, args []string, r *reporter) error {
 		}
 	}
 	if *only != "llm" {
-		if err := benchOfflineSummarize(ctx, r, groups, source, *clusters, *queries); err != nil {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		err = benchOfflineSummarize(ctx, r, groups, source, *clusters, *queries)
+		stop()
+		if err != nil {
 			return err
 		}
 	}

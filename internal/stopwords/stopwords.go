@@ -20,6 +20,7 @@ var (
 	once   sync.Once
 	every  map[string]struct{}
 	byLang map[string]map[string]struct{}
+	langs  []string // byLang's keys, sorted
 )
 
 func load() {
@@ -36,7 +37,9 @@ func load() {
 			every[w] = struct{}{}
 		}
 		byLang[lang] = set
+		langs = append(langs, lang)
 	}
+	sort.Strings(langs)
 }
 
 // Is reports whether word (lower-cased) is a function word of any language listed.
@@ -57,12 +60,7 @@ func In(lang, word string) bool {
 // Languages returns the ISO 639-1 codes of the languages listed, sorted.
 func Languages() []string {
 	once.Do(load)
-	out := make([]string, 0, len(byLang))
-	for l := range byLang {
-		out = append(out, l)
-	}
-	sort.Strings(out)
-	return out
+	return append([]string(nil), langs...)
 }
 
 // Guess returns the ISO 639-1 code of the language whose function words are most of
@@ -71,7 +69,7 @@ func Languages() []string {
 func Guess(words []string) string {
 	once.Do(load)
 	best, bn := "", 0
-	for _, lang := range Languages() {
+	for _, lang := range langs {
 		set := byLang[lang]
 		n := 0
 		for _, w := range words {
