@@ -172,16 +172,7 @@ func (o *Offline) Summarize(ctx context.Context, clusters []lmsys.ClusterInput) 
 		})
 		// The best single words and, apart, the best phrases of several content words:
 		// words score higher by c-TF-IDF, yet a title is a phrase.
-		var singles, multi []*candidate
-		for _, c := range cs {
-			if c.content >= 2 {
-				if len(multi) < candidatesPerCluster {
-					multi = append(multi, c)
-				}
-			} else if len(singles) < candidatesPerCluster {
-				singles = append(singles, c)
-			}
-		}
+		singles, multi := splitBest(cs, candidatesPerCluster, candidatesPerCluster)
 		ranked[ci] = append(singles, multi...)
 	}
 	srch, err := o.relevance(ctx, clusters, ranked, surfaces)
@@ -526,22 +517,6 @@ func (s *searcher) estimate(ci int, vs [][]float32) []float64 {
 	return out
 }
 
-func unit(v []float32) []float32 {
-	var n float64
-	for _, x := range v {
-		n += float64(x) * float64(x)
-	}
-	if n == 0 {
-		return v
-	}
-	inv := float32(1 / math.Sqrt(n))
-	out := make([]float32, len(v))
-	for i, x := range v {
-		out[i] = x * inv
-	}
-	return out
-}
-
 func dot(a, b []float32) float64 {
 	if len(a) != len(b) {
 		return 0
@@ -575,6 +550,21 @@ func score(cs []*candidate) {
 		}
 		return cs[i].key < cs[j].key
 	})
+}
+
+// splitBest returns, in cs's order, the first nWords candidates of one content word
+// and the first nPhrases of two or more.
+func splitBest(cs []*candidate, nWords, nPhrases int) (words, phrases []*candidate) {
+	for _, c := range cs {
+		if c.content >= 2 {
+			if len(phrases) < nPhrases {
+				phrases = append(phrases, c)
+			}
+		} else if len(words) < nWords {
+			words = append(words, c)
+		}
+	}
+	return words, phrases
 }
 
 // markUsed records the content words of a phrase key (plurals folded) in used.

@@ -120,16 +120,7 @@ func bare(t title) bool {
 // titleOptions proposes the titles of one cluster from its scored candidates cs.
 func titleOptions(cs []*candidate, c lmsys.ClusterInput, lang string, surfaces surfaceCounts, langOf *langOf) []title {
 	var out []title
-	var phrases, words []*candidate
-	for _, c := range cs {
-		if c.content >= 2 {
-			if len(phrases) < titlePhrases {
-				phrases = append(phrases, c)
-			}
-		} else if len(words) < titleWords {
-			words = append(words, c)
-		}
-	}
+	words, phrases := splitBest(cs, titleWords, titlePhrases)
 	if len(phrases) == 0 && len(words) > 0 {
 		phrases = longPhrases(c.Queries, words[0])
 	}
