@@ -41,6 +41,7 @@ func runTitles(ctx context.Context, args []string, r *reporter) error {
 	rerank := fs.Bool("rerank", true, "re-rank candidate phrases with the run's embedder")
 	examples := fs.Int("examples", 10, "example titles printed per set (largest clusters)")
 	seed := fs.Uint64("seed", 7, "k-means and sampling seed")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the summarizer calls to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,6 +74,11 @@ func runTitles(ctx context.Context, args []string, r *reporter) error {
 	if err != nil {
 		return err
 	}
+	stop, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	for _, set := range all {
 		if err := titlesOnSet(ctx, r, set, emb, *perCluster, *maxQueries, *rerank, *examples, *seed); err != nil {
 			return fmt.Errorf("%s: %w", set.name, err)
