@@ -4,9 +4,9 @@
 //
 // Built-in providers:
 //
-//	local/use-lite    Universal Sentence Encoder Lite, offline, 512 dims
+//	local/use-lite    Universal Sentence Encoder Lite, offline, 512 dims (the default)
 //	local/lexical     word + character n-gram feature hashing, offline, any script, 512 dims
-//	local/hybrid      USE-lite + lexical, weighted per text by script (see Hybrid), offline, 768 dims (the default)
+//	local/hybrid      USE-lite + lexical, weighted per text by script (see Hybrid), offline, 768 dims
 //	cohere/<model>    Cohere Embed (embed-v4.0: 256, 512, 1024 or 1536 dims; default 256)
 //	openai/<model>    OpenAI or any OpenAI-compatible embeddings API
 //	ollama/<model>    an Ollama server (nomic-embed-text …)
@@ -33,7 +33,7 @@ import (
 )
 
 // DefaultModel is the model Open uses for an empty model string.
-const DefaultModel = "local/hybrid"
+const DefaultModel = "local/use-lite"
 
 // Config holds the options of Open. Zero fields mean "the provider's default".
 type Config struct {

@@ -47,7 +47,7 @@ func TestOpenResolvesProviders(t *testing.T) {
 		opts  []embed.Option
 		want  lmsys.Space
 	}{
-		{"", nil, lmsys.Space{Provider: "local", Model: "hybrid", Dims: 768}},
+		{"", nil, lmsys.Space{Provider: "local", Model: "use-lite", Dims: 512}},
 		{"local/use-lite", nil, lmsys.Space{Provider: "local", Model: "use-lite", Dims: 512}},
 		{"local/lexical", nil, lmsys.Space{Provider: "local", Model: "lexical", Dims: 512}},
 		{"local/lexical", []embed.Option{embed.WithDims(128)}, lmsys.Space{Provider: "local", Model: "lexical", Dims: 128}},

@@ -48,7 +48,7 @@ type Config struct {
 	// DBPath and DBURL override the database (see store.Config).
 	DBPath string
 	DBURL  string
-	// EmbeddingModel is a provider/model string (default embed.DefaultModel, local/hybrid).
+	// EmbeddingModel is a provider/model string (default local/use-lite).
 	EmbeddingModel string
 	// EmbedOptions tune the embedder (dimension, batch size, endpoints …).
 	EmbedOptions []embed.Option

@@ -2,16 +2,11 @@ package local_test
 
 import (
 	"context"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/dataset/demo"
-	"github.com/lmsys-go/lmsys/embed"
 	"github.com/lmsys-go/lmsys/local"
-	"github.com/lmsys-go/lmsys/search"
-	"github.com/lmsys-go/lmsys/semantic"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -65,34 +60,4 @@ func TestPipelineResumes(t *testing.T) {
 	runs, err := ws.Store.ListRuns(ctx)
 	require.NoError(t, err)
 	assert.Len(t, runs, 1)
-}
-
-// TestOldSpaceStillSearches analyses the demo set with local/use-lite, the default
-// before local/hybrid, then reopens the workspace with the default embedder: the old
-// run keeps its own space and semantic search of it still finds its queries.
-func TestOldSpaceStillSearches(t *testing.T) {
-	t.Setenv("OPENAI_API_KEY", "")
-	ctx := context.Background()
-	dir := t.TempDir()
-	old, err := local.Open(ctx, local.Config{Dir: dir, EmbeddingModel: "local/use-lite"})
-	require.NoError(t, err)
-	st, err := old.Pipeline(local.Analysis{Source: local.DemoSource(), K: 6}).Run(ctx, nil)
-	require.NoError(t, err)
-	require.NoError(t, old.Close())
-
-	ws, err := local.Open(ctx, local.Config{Dir: dir})
-	require.NoError(t, err)
-	defer ws.Close()
-	assert.Equal(t, embed.DefaultModel, ws.Embedder.Space().Provider+"/"+ws.Embedder.Space().Model)
-	run, err := ws.Store.GetRun(ctx, st.RunID)
-	require.NoError(t, err)
-	assert.Equal(t, lmsys.Space{Provider: "local", Model: "use-lite", Dims: 512}, run.Space)
-
-	idx, err := semantic.OpenIndex(ctx, semantic.IndexOptions{Dir: filepath.Join(dir, "index2")})
-	require.NoError(t, err)
-	res, err := search.New(ws.Store, idx, search.Options{}).SearchQueries(ctx, "python function to read a csv file",
-		search.QuerySearchOptions{RunID: st.RunID, NResults: 5, Mode: search.ModeSemantic})
-	require.NoError(t, err)
-	require.Len(t, res.Results, 5)
-	assert.Contains(t, strings.ToLower(res.Results[0].Snippet), "python")
 }

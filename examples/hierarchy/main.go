@@ -16,7 +16,6 @@ import (
 	"strings"
 
 	"github.com/lmsys-go/lmsys"
-	"github.com/lmsys-go/lmsys/embed"
 	"github.com/lmsys-go/lmsys/local"
 )
 
@@ -24,7 +23,7 @@ func main() {
 	k := flag.Int("k", 24, "leaf clusters")
 	levels := flag.Int("levels", 3, "levels including the leaves")
 	model := flag.String("model", "", "LLM provider/model (default: offline unless OPENAI_API_KEY is set)")
-	emb := flag.String("embedding-model", embed.DefaultModel, "embedding model")
+	emb := flag.String("embedding-model", "local/use-lite", "embedding model")
 	flag.Parse()
 	dir, err := os.MkdirTemp("", "lmsys-hierarchy-")
 	if err != nil {

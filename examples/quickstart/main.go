@@ -18,14 +18,13 @@ import (
 	"time"
 
 	"github.com/lmsys-go/lmsys"
-	"github.com/lmsys-go/lmsys/embed"
 	"github.com/lmsys-go/lmsys/local"
 )
 
 func main() {
 	dir := flag.String("dir", "", "directory for the database (default: a temporary one, removed at the end)")
 	k := flag.Int("k", 20, "number of clusters")
-	model := flag.String("embedding-model", embed.DefaultModel, "embedding model")
+	model := flag.String("embedding-model", "local/use-lite", "embedding model")
 	query := flag.String("search", "help me write a python script", "text to search for")
 	flag.Parse()
 	if err := run(context.Background(), os.Stdout, *dir, *model, *query, *k); err != nil {

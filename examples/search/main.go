@@ -27,7 +27,6 @@ import (
 	"time"
 
 	"github.com/lmsys-go/lmsys"
-	"github.com/lmsys-go/lmsys/embed"
 	"github.com/lmsys-go/lmsys/local"
 	"github.com/lmsys-go/lmsys/search"
 	"github.com/lmsys-go/lmsys/semantic"
@@ -35,7 +34,7 @@ import (
 )
 
 func main() {
-	model := flag.String("embedding-model", embed.DefaultModel, "embedding model of the demo analysis")
+	model := flag.String("embedding-model", "local/use-lite", "embedding model of the demo analysis")
 	clusters := flag.String("clusters", "programming and code", "text to find clusters for")
 	queries := flag.String("queries", "python error", "text to find queries for inside the clusters found")
 	db := flag.String("db", "", "time searches on this SQLite database instead of running the demo")
