@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/lmsys-go/lmsys/dataset/demo"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMapCommand(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "")
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs.jsonl")
+	require.NoError(t, os.WriteFile(logs, demo.JSONL(), 0o644))
+	db := filepath.Join(dir, "q.db")
+	code, out, errOut := cli(t, "--db-path", db, "--json", "analyze", "--source", logs, "--n-clusters", "8", "--target-levels", "2", "--embedding-model", "local/lexical")
+	require.Equal(t, 0, code, errOut)
+	var a struct {
+		RunID string `json:"run_id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &a))
+
+	code, out, errOut = cli(t, "--db-path", db, "--json", "map", a.RunID)
+	require.Equal(t, 0, code, errOut)
+	var m struct {
+		Reused bool `json:"reused"`
+		Points []struct {
+			QueryID   int64   `json:"query_id"`
+			X         float32 `json:"x"`
+			Y         float32 `json:"y"`
+			ClusterID int     `json:"cluster_id"`
+		} `json:"points"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &m))
+	assert.False(t, m.Reused)
+	assert.Len(t, m.Points, len(demo.Queries()))
+
+	png1 := filepath.Join(dir, "map.png")
+	code, out, errOut = cli(t, "--db-path", db, "map", a.RunID, "--output", png1, "--width", "640", "--height", "480")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "reused", "the stored layout is reused")
+	f, err := os.Open(png1)
+	require.NoError(t, err)
+	img, err := png.Decode(f)
+	f.Close()
+	require.NoError(t, err)
+	assert.Equal(t, image.Rect(0, 0, 640, 480), img.Bounds())
+	colours := map[[3]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r>>8 < 250 || g>>8 < 250 || bl>>8 < 250 {
+				colours[[3]uint32{r >> 8, g >> 8, bl >> 8}] = true
+			}
+		}
+	}
+	assert.Greater(t, len(colours), 8, "not blank: a colour per cluster and more")
+
+	svg := filepath.Join(dir, "map.svg")
+	code, _, errOut = cli(t, "--db-path", db, "map", a.RunID, "--output", svg, "--level", "1")
+	require.Equal(t, 0, code, errOut)
+	body, err := os.ReadFile(svg)
+	require.NoError(t, err)
+	assert.Contains(t, string(body), "<svg")
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"picture type", []string{"map", a.RunID, "--output", filepath.Join(dir, "map.gif")}, 2, ".png or .svg"},
+		{"level beyond the hierarchy", []string{"map", a.RunID, "--level", "5"}, 2, "has levels 0 to"},
+		{"unknown run", []string{"map", "kmeans-3-20000101-000000"}, 1, "not found"},
+		{"no run", []string{"map"}, 2, "accepts 1 arg"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, errOut := cli(t, append([]string{"--db-path", db}, tc.args...)...)
+			assert.Equal(t, tc.code, code, errOut)
+			assert.Contains(t, errOut, tc.want)
+		})
+	}
+}
