@@ -42,8 +42,7 @@ func Draw(w io.Writer, points []Point, groups []int, pic Picture) error {
 	if pic.MaxLabels <= 0 {
 		pic.MaxLabels = 20
 	}
-	format := strings.ToLower(pic.Format)
-	if format != "png" && format != "svg" {
+	if f := strings.ToLower(pic.Format); f != "png" && f != "svg" {
 		return fmt.Errorf("layout: picture format %q: want png or svg", pic.Format)
 	}
 	byGroup := map[int]plotter.XYs{}
@@ -100,12 +99,7 @@ func Draw(w io.Writer, points []Point, groups []int, pic Picture) error {
 		}
 		p.Add(l)
 	}
-	wt, err := p.WriterTo(vg.Length(pic.Width)*vg.Inch/96, vg.Length(pic.Height)*vg.Inch/96, format)
-	if err != nil {
-		return fmt.Errorf("layout: render %s: %w", format, err)
-	}
-	_, err = wt.WriteTo(w)
-	return err
+	return render(w, p, pic)
 }
 
 // Colour returns the colour of the i-th of n groups: hues spread around the wheel,

@@ -59,18 +59,12 @@ points: {query_id, x, y, cluster_id}.`,
 				return err
 			}
 			if output != "" {
-				f, err := os.Create(output)
+				err := writePicture(output, func(f *os.File) error {
+					return layout.Draw(f, m.Points, groups, layout.Picture{Format: strings.TrimPrefix(strings.ToLower(filepath.Ext(output)), "."),
+						Width: width, Height: height, Title: "Run " + m.RunID, Names: names})
+				})
 				if err != nil {
 					return fmt.Errorf("map: %w", err)
-				}
-				err = layout.Draw(f, m.Points, groups, layout.Picture{Format: strings.TrimPrefix(filepath.Ext(output), "."), Width: width, Height: height,
-					Title: "Run " + m.RunID, Names: names})
-				if cerr := f.Close(); err == nil {
-					err = cerr
-				}
-				if err != nil {
-					os.Remove(output)
-					return err
 				}
 			}
 			if g.json {

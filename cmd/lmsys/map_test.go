@@ -88,3 +88,56 @@ func TestMapCommand(t *testing.T) {
 		})
 	}
 }
+
+// decodePNG reads a PNG and counts its non-white colours.
+func decodePNG(t *testing.T, path string) (image.Rectangle, int) {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	img, err := png.Decode(f)
+	require.NoError(t, err)
+	colours := map[[3]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r>>8 < 250 || g>>8 < 250 || bl>>8 < 250 {
+				colours[[3]uint32{r >> 8, g >> 8, bl >> 8}] = true
+			}
+		}
+	}
+	return b, len(colours)
+}
+
+func TestTrendsAndFacetsPlots(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "")
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs.jsonl")
+	require.NoError(t, os.WriteFile(logs, demo.JSONL(), 0o644))
+	db := filepath.Join(dir, "q.db")
+	code, out, errOut := cli(t, "--db-path", db, "--json", "analyze", "--source", logs, "--n-clusters", "8", "--target-levels", "2", "--embedding-model", "local/lexical")
+	require.Equal(t, 0, code, errOut)
+	var a struct {
+		RunID string `json:"run_id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &a))
+
+	trends := filepath.Join(dir, "trends.png")
+	code, _, errOut = cli(t, "--db-path", db, "trends", a.RunID, "--period", "month", "--plot", trends)
+	require.Equal(t, 0, code, errOut)
+	bounds, colours := decodePNG(t, trends)
+	assert.Equal(t, image.Rect(0, 0, 1200, 700), bounds)
+	assert.Greater(t, colours, 8, "a line per cluster")
+
+	facets := filepath.Join(dir, "facets.png")
+	code, _, errOut = cli(t, "--db-path", db, "facets", a.RunID, "--by", "language,model", "--plot", facets)
+	require.Equal(t, 0, code, errOut)
+	for _, field := range []string{"language", "model"} {
+		_, colours := decodePNG(t, filepath.Join(dir, "facets-"+field+".png"))
+		assert.Greater(t, colours, 1, field)
+	}
+	code, _, errOut = cli(t, "--db-path", db, "facets", a.RunID, "--plot", filepath.Join(dir, "x.jpg"))
+	assert.Equal(t, 2, code, errOut)
+	assert.Contains(t, errOut, ".png or .svg")
+}
