@@ -13,20 +13,28 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestMapCommand(t *testing.T) {
+// analyzedDemo analyses the demo set offline (8 clusters, 2 levels) in a temporary
+// directory and returns the directory, the database and the run.
+func analyzedDemo(t *testing.T) (dir, db, runID string) {
+	t.Helper()
 	t.Setenv("OPENAI_API_KEY", "")
-	dir := t.TempDir()
+	dir = t.TempDir()
 	logs := filepath.Join(dir, "logs.jsonl")
 	require.NoError(t, os.WriteFile(logs, demo.JSONL(), 0o644))
-	db := filepath.Join(dir, "q.db")
+	db = filepath.Join(dir, "q.db")
 	code, out, errOut := cli(t, "--db-path", db, "--json", "analyze", "--source", logs, "--n-clusters", "8", "--target-levels", "2", "--embedding-model", "local/lexical")
 	require.Equal(t, 0, code, errOut)
 	var a struct {
 		RunID string `json:"run_id"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &a))
+	return dir, db, a.RunID
+}
 
-	code, out, errOut = cli(t, "--db-path", db, "--json", "map", a.RunID)
+func TestMapCommand(t *testing.T) {
+	dir, db, runID := analyzedDemo(t)
+
+	code, out, errOut := cli(t, "--db-path", db, "--json", "map", runID)
 	require.Equal(t, 0, code, errOut)
 	var m struct {
 		Reused bool `json:"reused"`
@@ -42,29 +50,15 @@ func TestMapCommand(t *testing.T) {
 	assert.Len(t, m.Points, len(demo.Queries()))
 
 	png1 := filepath.Join(dir, "map.png")
-	code, out, errOut = cli(t, "--db-path", db, "map", a.RunID, "--output", png1, "--width", "640", "--height", "480")
+	code, out, errOut = cli(t, "--db-path", db, "map", runID, "--output", png1, "--width", "640", "--height", "480")
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "reused", "the stored layout is reused")
-	f, err := os.Open(png1)
-	require.NoError(t, err)
-	img, err := png.Decode(f)
-	f.Close()
-	require.NoError(t, err)
-	assert.Equal(t, image.Rect(0, 0, 640, 480), img.Bounds())
-	colours := map[[3]uint32]bool{}
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			if r>>8 < 250 || g>>8 < 250 || bl>>8 < 250 {
-				colours[[3]uint32{r >> 8, g >> 8, bl >> 8}] = true
-			}
-		}
-	}
-	assert.Greater(t, len(colours), 8, "not blank: a colour per cluster and more")
+	bounds, colours := decodePNG(t, png1)
+	assert.Equal(t, image.Rect(0, 0, 640, 480), bounds)
+	assert.Greater(t, colours, 8, "not blank: a colour per cluster and more")
 
 	svg := filepath.Join(dir, "map.svg")
-	code, _, errOut = cli(t, "--db-path", db, "map", a.RunID, "--output", svg, "--level", "1")
+	code, _, errOut = cli(t, "--db-path", db, "map", runID, "--output", svg, "--level", "1")
 	require.Equal(t, 0, code, errOut)
 	body, err := os.ReadFile(svg)
 	require.NoError(t, err)
@@ -76,8 +70,8 @@ func TestMapCommand(t *testing.T) {
 		code int
 		want string
 	}{
-		{"picture type", []string{"map", a.RunID, "--output", filepath.Join(dir, "map.gif")}, 2, ".png or .svg"},
-		{"level beyond the hierarchy", []string{"map", a.RunID, "--level", "5"}, 2, "has levels 0 to"},
+		{"picture type", []string{"map", runID, "--output", filepath.Join(dir, "map.gif")}, 2, ".png or .svg"},
+		{"level beyond the hierarchy", []string{"map", runID, "--level", "5"}, 2, "has levels 0 to"},
 		{"unknown run", []string{"map", "kmeans-3-20000101-000000"}, 1, "not found"},
 		{"no run", []string{"map"}, 2, "accepts 1 arg"},
 	} {
@@ -111,33 +105,23 @@ func decodePNG(t *testing.T, path string) (image.Rectangle, int) {
 }
 
 func TestTrendsAndFacetsPlots(t *testing.T) {
-	t.Setenv("OPENAI_API_KEY", "")
-	dir := t.TempDir()
-	logs := filepath.Join(dir, "logs.jsonl")
-	require.NoError(t, os.WriteFile(logs, demo.JSONL(), 0o644))
-	db := filepath.Join(dir, "q.db")
-	code, out, errOut := cli(t, "--db-path", db, "--json", "analyze", "--source", logs, "--n-clusters", "8", "--target-levels", "2", "--embedding-model", "local/lexical")
-	require.Equal(t, 0, code, errOut)
-	var a struct {
-		RunID string `json:"run_id"`
-	}
-	require.NoError(t, json.Unmarshal([]byte(out), &a))
+	dir, db, runID := analyzedDemo(t)
 
 	trends := filepath.Join(dir, "trends.png")
-	code, _, errOut = cli(t, "--db-path", db, "trends", a.RunID, "--period", "month", "--plot", trends)
+	code, _, errOut := cli(t, "--db-path", db, "trends", runID, "--period", "month", "--plot", trends)
 	require.Equal(t, 0, code, errOut)
 	bounds, colours := decodePNG(t, trends)
 	assert.Equal(t, image.Rect(0, 0, 1200, 700), bounds)
 	assert.Greater(t, colours, 8, "a line per cluster")
 
 	facets := filepath.Join(dir, "facets.png")
-	code, _, errOut = cli(t, "--db-path", db, "facets", a.RunID, "--by", "language,model", "--plot", facets)
+	code, _, errOut = cli(t, "--db-path", db, "facets", runID, "--by", "language,model", "--plot", facets)
 	require.Equal(t, 0, code, errOut)
 	for _, field := range []string{"language", "model"} {
 		_, colours := decodePNG(t, filepath.Join(dir, "facets-"+field+".png"))
 		assert.Greater(t, colours, 1, field)
 	}
-	code, _, errOut = cli(t, "--db-path", db, "facets", a.RunID, "--plot", filepath.Join(dir, "x.jpg"))
+	code, _, errOut = cli(t, "--db-path", db, "facets", runID, "--plot", filepath.Join(dir, "x.jpg"))
 	assert.Equal(t, 2, code, errOut)
 	assert.Contains(t, errOut, ".png or .svg")
 }
