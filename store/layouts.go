@@ -54,6 +54,15 @@ func (d *DB) SaveLayout(ctx context.Context, l Layout) error {
 	})
 }
 
+// HasLayout reports whether the run has a stored layout.
+func (d *DB) HasLayout(ctx context.Context, runID string) (bool, error) {
+	var n int64
+	if err := d.db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM layout_runs WHERE run_id = ?`, runID).Row().Scan(&n); err != nil {
+		return false, fmt.Errorf("store: layout of %s: %w", runID, err)
+	}
+	return n > 0, nil
+}
+
 // GetLayout returns the run's stored layout, points in query id order; a run without
 // one fails with lmsys.ErrNotFound.
 func (d *DB) GetLayout(ctx context.Context, runID string) (Layout, error) {
