@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/vec"
 )
 
 // benchTexts reads up to n "text" fields from a dataset in ../shared/data, skipping
@@ -54,10 +55,11 @@ func BenchmarkEmbedShort(b *testing.B) {
 
 // BenchmarkEmbedShortKernels compares the assembly kernels end to end.
 func BenchmarkEmbedShortKernels(b *testing.B) {
-	defer useKernel(kernels[len(kernels)-1])
+	kernels := vec.GEMMKernels()
+	defer vec.UseGEMMKernel(kernels[len(kernels)-1])
 	for _, k := range kernels[1:] {
-		b.Run(k.name, func(b *testing.B) {
-			useKernel(k)
+		b.Run(k.Name, func(b *testing.B) {
+			vec.UseGEMMKernel(k)
 			benchmarkEmbed(b, "../../../shared/data/hwu64/normalized.jsonl", 1000)
 		})
 	}

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/lmsys-go/lmsys/internal/vec"
+
 	"github.com/stretchr/testify/require"
 )
 
@@ -21,10 +23,10 @@ func naiveGemm(m, k, n int, a []float32, lda int, b []float32, c []float32, ldc 
 
 func TestGemmMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	inUse := kernels[len(kernels)-1]
-	defer useKernel(inUse)
+	kernels := vec.GEMMKernels()
+	defer vec.UseGEMMKernel(kernels[len(kernels)-1])
 	for _, kern := range kernels {
-		name := kern.name
+		name := kern.Name
 		for _, sh := range [][3]int{{1, 1, 16}, {6, 3, 16}, {7, 256, 32}, {13, 300, 48}, {64, 513, 64}, {5, 1536, 16}, {18, 2, 80}, {25, 7, 16}, {12, 1, 32}} {
 			m, k, n := sh[0], sh[1], sh[2]
 			lda, ldc := k+3, n+16
@@ -42,9 +44,9 @@ func TestGemmMatchesNaive(t *testing.T) {
 			}
 			want := append([]float32(nil), c...)
 			naiveGemm(m, k, n, a, lda, b, want, ldc)
-			useKernel(kern)
+			vec.UseGEMMKernel(kern)
 			p := pack(b, k, n)
-			gemm(m, a, lda, &p, c, ldc, &gemmTail{})
+			gemm(m, a, lda, &p, c, ldc, &vec.GEMMScratch{})
 			for i := range c {
 				require.InDelta(t, want[i], c[i], 1e-3, "%s m=%d k=%d n=%d at %d", name, m, k, n, i)
 			}
@@ -53,10 +55,11 @@ func TestGemmMatchesNaive(t *testing.T) {
 }
 
 func BenchmarkGemm(b *testing.B) {
+	kernels := vec.GEMMKernels()
 	for _, k := range kernels {
-		b.Run(k.name, func(b *testing.B) {
-			defer useKernel(kernels[len(kernels)-1])
-			useKernel(k)
+		b.Run(k.Name, func(b *testing.B) {
+			defer vec.UseGEMMKernel(kernels[len(kernels)-1])
+			vec.UseGEMMKernel(k)
 			benchmarkGemm(b)
 		})
 	}
@@ -71,7 +74,7 @@ func benchmarkGemm(b *testing.B) {
 		a[i] = float32(i%7) * 0.1
 	}
 	p := pack(w, k, n)
-	var tail gemmTail
+	var tail vec.GEMMScratch
 	b.SetBytes(int64(2 * m * k * n)) // "bytes" = flops, so MB/s reads as MFLOP/s
 	for b.Loop() {
 		gemm(m, a, k, &p, c, n, &tail)
