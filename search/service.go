@@ -87,12 +87,12 @@ type Service struct {
 
 	mu        sync.Mutex
 	embedders map[lmsys.Space]lmsys.Embedder
-	fresh     map[string]bool // runs checked against the store in this Service
-	sizes     map[string]int  // queries per run, see runSize
-	syncMu    sync.Mutex      // serialises syncs
-	text      *fulltext.Index // Options.TextIndex; guarded by mu
-	textSync  sync.Mutex      // serialises text index syncs
-	builds    map[string]*build // background builds by run id; guarded by mu
+	fresh     map[string]bool       // runs checked against the store in this Service
+	sizes     map[string]int        // queries per run, see runSize
+	syncMu    sync.Mutex            // serialises syncs
+	text      *fulltext.Index       // Options.TextIndex; guarded by mu
+	textSync  sync.Mutex            // serialises text index syncs
+	builds    map[string]*build     // background builds by run id; guarded by mu
 	current   atomic.Pointer[build] // the build syncing now, fed by the progress reports
 }
 
