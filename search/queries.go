@@ -147,7 +147,7 @@ type scoredID struct {
 // learn each candidate's cluster in the run (clusters), load the queries and their
 // distances (hydrate), then count the facets (facets). Each step makes at most one
 // store round-trip of its own, and none when an earlier step already learnt what it
-// needs (the clusters of candidates found through cluster membership, the titles of
+// needs (the clusters of candidates the semantic search had to look up, the titles of
 // clusters named by ClusterIDs).
 func (s *Service) SearchQueries(ctx context.Context, text string, o QuerySearchOptions) (QueryResults, error) {
 	text, err := checkText(text)
@@ -331,8 +331,7 @@ func (p *querySearch) candidates(ctx context.Context) error {
 }
 
 // clusters learns the cluster in the run of each candidate the candidates step did
-// not place (full-text hits from the store, the text half of a hybrid search): one
-// query for all of them, none when every candidate is placed.
+// not place: one query for all of them, none when every candidate is placed.
 func (p *querySearch) clusters(ctx context.Context) error {
 	if p.o.RunID == "" {
 		return nil
@@ -554,10 +553,9 @@ func clusterOf(ctx context.Context, db *store.DB, runID string, ids []int64) (ma
 	return out, nil
 }
 
-// members returns the item ids of the queries in the run's clusters (all clusters when
-// nil) and the cluster of each query.
-func members(ctx context.Context, db *store.DB, runID string, clusters []int) ([]string, map[int64]int, error) {
-	stmt := `SELECT query_id, cluster_id FROM query_clusters WHERE run_id = ?`
+// members returns the item ids of the queries in the run's clusters (all clusters when nil).
+func members(ctx context.Context, db *store.DB, runID string, clusters []int) ([]string, error) {
+	stmt := `SELECT query_id FROM query_clusters WHERE run_id = ?`
 	args := []any{runID}
 	if clusters != nil {
 		stmt += ` AND cluster_id IN ?`
@@ -565,26 +563,24 @@ func members(ctx context.Context, db *store.DB, runID string, clusters []int) ([
 	}
 	rows, err := db.Gorm().WithContext(ctx).Raw(stmt, args...).Rows()
 	if err != nil {
-		return nil, nil, fmt.Errorf("search: members of %s: %w", runID, err)
+		return nil, fmt.Errorf("search: members of %s: %w", runID, err)
 	}
 	defer rows.Close()
 	var out []string
-	of := map[int64]int{}
 	for rows.Next() {
 		var id int64
-		var c int
-		if err := rows.Scan(&id, &c); err != nil {
-			return nil, nil, err
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
 		}
 		out = append(out, queryItemID(id))
-		of[id] = c
 	}
-	return out, of, rows.Err()
+	return out, rows.Err()
 }
 
 // semanticHits returns up to n queries of the run nearest q (in the restricted
-// clusters when restrict is not nil), with cosine distances, and the cluster in the run
-// of each query it returns, which it learns on the way.
+// clusters when restrict is not nil), with cosine distances. When it had to learn the
+// clusters of the hits to keep the run's members (a run holding most of the space),
+// it returns them too; otherwise the map is nil.
 func (s *Service) semanticHits(ctx context.Context, run lmsys.Run, q []float32, n int, restrict []int) ([]scoredID, map[int64]int, error) {
 	coll := run.Space.Collection(KindQueries)
 	total, err := s.index.Count(ctx, coll)
@@ -621,7 +617,7 @@ func (s *Service) semanticHits(ctx context.Context, run lmsys.Run, q []float32, 
 		return out
 	}
 	if restrict != nil {
-		ids, of, err := members(ctx, s.db, run.ID, restrict)
+		ids, err := members(ctx, s.db, run.ID, restrict)
 		if err != nil || len(ids) == 0 {
 			return []scoredID{}, nil, err
 		}
@@ -629,7 +625,7 @@ func (s *Service) semanticHits(ctx context.Context, run lmsys.Run, q []float32, 
 		if err != nil {
 			return nil, nil, err
 		}
-		return toScored(hs, nil), of, nil
+		return toScored(hs, nil), nil, nil
 	}
 	inRun, err := s.runSize(ctx, run.ID)
 	if err != nil {
@@ -640,7 +636,7 @@ func (s *Service) semanticHits(ctx context.Context, run lmsys.Run, q []float32, 
 	}
 	if 2*inRun < total {
 		// The run holds a small part of the space: name its members.
-		ids, of, err := members(ctx, s.db, run.ID, nil)
+		ids, err := members(ctx, s.db, run.ID, nil)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -648,7 +644,7 @@ func (s *Service) semanticHits(ctx context.Context, run lmsys.Run, q []float32, 
 		if err != nil {
 			return nil, nil, err
 		}
-		return toScored(hs, nil), of, nil
+		return toScored(hs, nil), nil, nil
 	}
 	// The run holds most of the space: search a little deeper than n and keep members.
 	k := min(total, n*total/inRun+n/4+10)
