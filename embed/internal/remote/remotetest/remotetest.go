@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"hash/fnv"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/internal/retry"
+	"github.com/lmsys-go/lmsys/internal/vec"
 )
 
 // Wire describes one provider's embedding API as the fake server speaks it.
@@ -181,7 +181,8 @@ func Conformance(t *testing.T, wire Wire, dims, perRequest int, newEmbedder Fact
 		require.Len(t, vecs, len(in))
 		for i, v := range vecs {
 			require.Len(t, v, dims)
-			assert.InDelta(t, 1, cosine(v, Vector(in[i], dims)), 1e-5, "text %d is its own vector, normalised", i)
+			cos, _ := vec.Cosine(v, Vector(in[i], dims))
+			assert.InDelta(t, 1, cos, 1e-5, "text %d is its own vector, normalised", i)
 		}
 		assert.ElementsMatch(t, in, s.Texts())
 	})
@@ -277,14 +278,4 @@ func ctxDone(t *testing.T) <-chan struct{} {
 	done := make(chan struct{})
 	t.Cleanup(func() { close(done) })
 	return done
-}
-
-func cosine(a, b []float32) float64 {
-	var d, na, nb float64
-	for i := range a {
-		d += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	return d / math.Sqrt(na*nb)
 }
