@@ -10,10 +10,10 @@
 //
 // Embedding is batched: the tokens of many sentences are packed into one matrix for
 // every dense layer (attention runs per sentence), and batches are spread over
-// GOMAXPROCS workers, each with its own reusable buffers. The matrix products run on the
-// register-blocked GEMM of internal/vec, in Go assembly (AVX-512 or AVX2+FMA, picked at start-up;
-// a portable Go kernel elsewhere or with the purego build tag) against weights packed
-// once at load. The optional openblas build tag (cgo, libopenblas-dev) sends the weight
+// GOMAXPROCS workers, each with its own reusable buffers. The matrix products run on
+// the register-blocked GEMM of internal/vec, in Go assembly (AVX-512 or AVX2+FMA, picked
+// at start-up; a portable Go kernel elsewhere or with the purego build tag) against
+// weights packed once at load. The optional openblas build tag (cgo, libopenblas-dev) sends the weight
 // products to OpenBLAS instead; nothing needs it.
 //
 // Only the first MaxTokens tokens of a text count; an enormous text is tokenised only
