@@ -5,11 +5,31 @@
 // does), searches them semantically, lets people curate them by hand with a full audit
 // trail, and exports or serves the result.
 //
+// The data flows through the stages like this; every arrow into or out of the Store
+// is a call on one of its role interfaces:
+//
+//	JSONL / Parquet / Hugging Face rows
+//	           │ dataset.Load
+//	           ▼
+//	┌──────── Store (store: SQLite or PostgreSQL) ────────────────────────────┐
+//	│ queries ─► embeddings ─► runs + assignments ─► summaries ─► hierarchies │
+//	└───┬────────────▲─────────────▲──────────────────▲────────────▲─────────┘
+//	    │ texts      │ vectors     │ Partition        │ Summary    │ nodes
+//	    ▼            │             │                  │            │
+//	 Embedder ───────┴──► Clusterer ──► (labels) ──► Summarizer ──► hierarchy.Run
+//	 (embed/…)            (clustering)               (summarize)    (hierarchy)
+//	    │ vectors of queries and summaries
+//	    ▼
+//	VectorIndex (semantic) ◄── search.Service ──► web (REST API + viewer)
+//	                                 ▲                   │
+//	                                 └── curation edits ◄┘ (audit trail, undo)
+//
 // The root package holds the domain types, the small interfaces every stage is written
 // against (Embedder, Clusterer, Summarizer, VectorIndex and the Store role interfaces),
 // the sentinel errors, and Pipeline, which runs the stages over those interfaces. It
 // imports no subpackage: implementations live in store/, dataset/, embed/,
-// clustering/, summarize/, hierarchy/, semantic/, curation/ and web/.
+// clustering/, summarize/, hierarchy/, semantic/, curation/ and web/; package local
+// wires the offline defaults into a ready Pipeline.
 package lmsys
 
 import (
@@ -114,6 +134,13 @@ func (p Purpose) String() string {
 
 // Embedder turns texts into vectors of one Space. Implementations return exactly one
 // vector of Space().Dims floats per text, in order, and are safe for concurrent use.
+//
+// It is the first stage after loading: the pipeline embeds every query for
+// clustering (PurposeClustering), search embeds the text asked for (PurposeQuery), and
+// the vectors are cached in the Store's EmbeddingStore under their Space, so a
+// Space names one vector space for good (provider, model, dimension). Implementations:
+// embed/uselite (offline, the default), embed/lexical, embed/cohere, embed/openai,
+// embed/ollama; embed.Open turns a "provider/model" string into one.
 type Embedder interface {
 	Space() Space
 	Embed(ctx context.Context, texts []string, p Purpose) ([][]float32, error)
@@ -142,7 +169,13 @@ func (p Partition) K() int {
 	return k
 }
 
-// Clusterer groups vectors.
+// Clusterer groups vectors: it receives the vectors of a run's queries, in the order
+// the pipeline read them, and returns a Partition with one label per vector (-1 for
+// noise) and one centroid per cluster. The pipeline stores the labels as the run's
+// assignments and the centroids beside them; summaries, the hierarchy, search and
+// curation all work on those stored clusters, never on the Clusterer again.
+// Implementations: clustering.KMeans and clustering.HDBSCAN; clustering.MiniBatch is
+// the streaming form for runs too large to hold in memory.
 type Clusterer interface {
 	Cluster(ctx context.Context, vectors [][]float32) (Partition, error)
 }
@@ -332,7 +365,15 @@ type Filter struct {
 	Where map[string]string
 }
 
-// VectorIndex stores vectors in named collections and finds the nearest ones.
+// VectorIndex stores vectors in named collections and finds the nearest ones. Search
+// returns up to k hits ordered by cosine distance 1 − cos, restricted by Filter (ids or
+// metadata equality); Upsert replaces items with the same id.
+//
+// The index is derived data: the Store is the system of record, and search.Service
+// fills one collection per Space and kind (queries, cluster summaries) from it,
+// verifies the two agree and re-syncs when they do not. Implementations:
+// semantic.HNSW, semantic.Exact and the on-disk semantic.OpenIndex; semantic.Chroma
+// speaks to a Chroma server.
 type VectorIndex interface {
 	Upsert(ctx context.Context, collection string, items []Vector) error
 	Search(ctx context.Context, collection string, q []float32, k int, f Filter) ([]Hit, error)

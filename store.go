@@ -157,7 +157,13 @@ type HierarchyStore interface {
 	Hierarchies(ctx context.Context, runID string) ([]string, error)
 }
 
-// Store is the system of record: every stage reads from and writes to it.
+// Store is the system of record: every stage reads from and writes to it, through the
+// role it needs. Loading writes QueryStore; embedding reads queries and caches vectors
+// in EmbeddingStore; clustering writes runs, assignments and centroids to RunStore;
+// naming writes SummaryStore; merging writes HierarchyStore. Search, curation and the
+// web server read all of them, and the vector index is rebuilt from them. Stages take
+// the narrowest role that serves them, so a test or another backend can supply just
+// that role. The implementation is store.DB on SQLite or PostgreSQL.
 type Store interface {
 	QueryStore
 	EmbeddingStore

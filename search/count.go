@@ -30,24 +30,28 @@ func (m *runSet) has(id int64) bool {
 type memberCache struct {
 	mu sync.Mutex
 	m  map[string]*runSet
+	// refresh lets one search re-read a stale set while the others wait for it,
+	// instead of every concurrent search reading the run's assignments at once.
+	refresh sync.Mutex
 }
 
 // runMembers returns the run's members, reading them again when the run has an edit
 // newer than the cached set or the set is older than memberTTL.
 func (s *Service) runMembers(ctx context.Context, runID string) (*runSet, error) {
+	if m, err := s.cachedMembers(ctx, runID); m != nil || err != nil {
+		return m, err
+	}
+	s.members.refresh.Lock()
+	defer s.members.refresh.Unlock()
+	if m, err := s.cachedMembers(ctx, runID); m != nil || err != nil {
+		return m, err // another search refreshed it meanwhile
+	}
 	s.members.mu.Lock()
 	m := s.members.m[runID]
 	s.members.mu.Unlock()
 	var known int64
 	if m != nil {
 		known = m.lastEdit
-		newer, err := s.db.Edits(ctx, store.EditFilter{RunID: runID, AfterID: known, Limit: 1})
-		if err != nil {
-			return nil, err
-		}
-		if len(newer) == 0 && time.Since(m.at) < memberTTL {
-			return m, nil
-		}
 	}
 	last := known
 	for {
@@ -79,6 +83,21 @@ func (s *Service) runMembers(ctx context.Context, runID string) (*runSet, error)
 	s.members.m[runID] = fresh
 	s.members.mu.Unlock()
 	return fresh, nil
+}
+
+// cachedMembers returns the run's cached set when it is still good, else nil.
+func (s *Service) cachedMembers(ctx context.Context, runID string) (*runSet, error) {
+	s.members.mu.Lock()
+	m := s.members.m[runID]
+	s.members.mu.Unlock()
+	if m == nil || time.Since(m.at) >= memberTTL {
+		return nil, nil
+	}
+	newer, err := s.db.Edits(ctx, store.EditFilter{RunID: runID, AfterID: m.lastEdit, Limit: 1})
+	if err != nil || len(newer) > 0 {
+		return nil, err
+	}
+	return m, nil
 }
 
 // CountText counts the queries holding every word of text (as prefixes, as full-text

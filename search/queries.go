@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -140,6 +141,14 @@ type scoredID struct {
 // SearchQueries finds the queries nearest text (or matching it, in full-text mode),
 // restricted to the run, to clusters found by WithinClusters or named by ClusterIDs,
 // with facets over the results.
+//
+// It is a pipeline of named steps over one querySearch: resolve the run, the query
+// vector and the clusters searched (resolve), rank candidate queries (candidates),
+// learn each candidate's cluster in the run (clusters), load the queries and their
+// distances (hydrate), then count the facets (facets). Each step makes at most one
+// store round-trip of its own, and none when an earlier step already learnt what it
+// needs (the clusters of candidates the semantic search had to look up, the titles of
+// clusters named by ClusterIDs).
 func (s *Service) SearchQueries(ctx context.Context, text string, o QuerySearchOptions) (QueryResults, error) {
 	text, err := checkText(text)
 	if err != nil {
@@ -149,175 +158,272 @@ func (s *Service) SearchQueries(ctx context.Context, text string, o QuerySearchO
 	if err != nil {
 		return QueryResults{}, err
 	}
-	res := QueryResults{Text: text, RunID: o.RunID, AppliedClusters: []AppliedCluster{}, Results: []QueryHit{}}
-	var run lmsys.Run
-	if o.RunID != "" {
-		if run, err = s.runSpace(ctx, o.RunID); err != nil {
-			return res, err
+	p := &querySearch{s: s, text: text, o: o, facets: facets,
+		res: QueryResults{Text: text, RunID: o.RunID, AppliedClusters: []AppliedCluster{}, Results: []QueryHit{}}}
+	for _, step := range []func(context.Context) error{p.resolve, p.candidates, p.clusters, p.hydrate, p.facetCounts} {
+		if err := step(ctx); err != nil {
+			return p.res, err
 		}
 	}
-	needIndex := o.Mode != ModeFullText || o.WithinClusters != ""
-	if needIndex {
-		if err := s.ensureFresh(ctx, run); err != nil {
-			return res, err
-		}
-	}
-	var q []float32
-	if o.Mode != ModeFullText {
-		if q, err = s.embedText(ctx, run.Space, text); err != nil {
-			return res, err
-		}
-	}
-	var titles map[int]lmsys.Summary
-	if o.ClusterIDs != nil && o.WithinClusters == "" {
-		if titles, err = s.clusterLabels(ctx, run.ID, o.SummaryRef, o.ClusterIDs); err != nil {
-			return res, err
-		}
-	}
+	return p.res, nil
+}
 
-	// The clusters the search is restricted to.
-	var restrict []int
+// querySearch is the state one SearchQueries call passes from step to step.
+type querySearch struct {
+	s      *Service
+	text   string
+	o      QuerySearchOptions
+	facets map[string]bool
+	res    QueryResults
+
+	run      lmsys.Run
+	q        []float32             // the text's vector (nil in full-text mode)
+	titles   map[int]lmsys.Summary // cluster summaries learnt so far
+	restrict []int                 // clusters searched; nil: the whole run
+	ranked   []scoredID            // candidates, best first
+	member   map[int64]int         // cluster of each candidate in the run, where known
+	semDist  map[int64]float64     // hybrid: the semantic list's distances
+	byID     map[int64]lmsys.Query // hydrated queries
+}
+
+// resolve loads the run and makes sure its index is fresh, embeds the text, and
+// settles the clusters the search is restricted to (AppliedClusters).
+func (p *querySearch) resolve(ctx context.Context) error {
+	s, o := p.s, p.o
+	var err error
+	if o.RunID != "" {
+		if p.run, err = s.runSpace(ctx, o.RunID); err != nil {
+			return err
+		}
+	}
+	if o.Mode != ModeFullText || o.WithinClusters != "" {
+		if err := s.ensureFresh(ctx, p.run); err != nil {
+			return err
+		}
+	}
+	if o.Mode != ModeFullText {
+		if p.q, err = s.embedText(ctx, p.run.Space, p.text); err != nil {
+			return err
+		}
+	}
 	switch {
 	case o.WithinClusters != "":
-		wt, err := checkText(o.WithinClusters)
-		if err != nil {
-			return res, fmt.Errorf("within-clusters: %w", err)
-		}
-		wq, err := s.embedText(ctx, run.Space, wt)
-		if err != nil {
-			return res, err
-		}
-		hits, err := s.searchClusters(ctx, run, wq, ClusterSearchOptions{TopK: o.TopClusters, SummaryRef: o.SummaryRef, ClusterIDs: o.ClusterIDs})
-		if err != nil {
-			return res, err
-		}
-		restrict = []int{}
-		for _, h := range hits {
-			d := h.Distance
-			res.AppliedClusters = append(res.AppliedClusters, AppliedCluster{ClusterID: h.ClusterID, Title: h.Title,
-				Description: h.Description, NumQueries: h.NumQueries, Distance: &d})
-			restrict = append(restrict, h.ClusterID)
-		}
+		return p.withinClusters(ctx)
 	case o.ClusterIDs != nil:
-		sizes, err := s.db.SizesOf(ctx, run.ID, o.ClusterIDs)
+		return p.namedClusters(ctx)
+	}
+	return nil
+}
+
+// withinClusters restricts the search to the TopClusters clusters whose summaries are
+// nearest the WithinClusters text.
+func (p *querySearch) withinClusters(ctx context.Context) error {
+	s, o := p.s, p.o
+	wt, err := checkText(o.WithinClusters)
+	if err != nil {
+		return fmt.Errorf("within-clusters: %w", err)
+	}
+	wq, err := s.embedText(ctx, p.run.Space, wt)
+	if err != nil {
+		return err
+	}
+	hits, err := s.searchClusters(ctx, p.run, wq, ClusterSearchOptions{TopK: o.TopClusters, SummaryRef: o.SummaryRef, ClusterIDs: o.ClusterIDs})
+	if err != nil {
+		return err
+	}
+	p.restrict = []int{}
+	for _, h := range hits {
+		d := h.Distance
+		p.res.AppliedClusters = append(p.res.AppliedClusters, AppliedCluster{ClusterID: h.ClusterID, Title: h.Title,
+			Description: h.Description, NumQueries: h.NumQueries, Distance: &d})
+		p.restrict = append(p.restrict, h.ClusterID)
+	}
+	return nil
+}
+
+// namedClusters restricts the search to ClusterIDs, each of which must exist in the
+// run; their distances to the text come from their summaries' vectors when the latest
+// summaries are indexed.
+func (p *querySearch) namedClusters(ctx context.Context) error {
+	s, o, run := p.s, p.o, p.run
+	var err error
+	if p.titles, err = s.clusterLabels(ctx, run.ID, o.SummaryRef, o.ClusterIDs); err != nil {
+		return err
+	}
+	sizes, err := s.db.SizesOf(ctx, run.ID, o.ClusterIDs)
+	if err != nil {
+		return err
+	}
+	dist := map[int]float32{}
+	if p.q != nil && len(p.titles) > 0 && o.SummaryRef == "" {
+		hits, err := s.searchClusters(ctx, run, p.q, ClusterSearchOptions{TopK: len(o.ClusterIDs), SummaryRef: o.SummaryRef, ClusterIDs: o.ClusterIDs})
 		if err != nil {
-			return res, err
+			return err
 		}
-		dist := map[int]float32{}
-		if q != nil && len(titles) > 0 && o.SummaryRef == "" {
-			hits, err := s.searchClusters(ctx, run, q, ClusterSearchOptions{TopK: len(o.ClusterIDs), SummaryRef: o.SummaryRef, ClusterIDs: o.ClusterIDs})
-			if err != nil {
-				return res, err
-			}
-			for _, h := range hits {
-				dist[h.ClusterID] = h.Distance
-			}
+		for _, h := range hits {
+			dist[h.ClusterID] = h.Distance
 		}
-		for _, c := range o.ClusterIDs {
-			sm, has := titles[c]
-			if _, ok := sizes[c]; !ok && !has {
-				return res, fmt.Errorf("cluster %d of run %q: %w", c, run.ID, lmsys.ErrNotFound)
-			}
-			ac := AppliedCluster{ClusterID: c, Title: sm.Title, Description: sm.Description, NumQueries: sizes[c]}
-			if d, ok := dist[c]; ok {
-				ac.Distance = &d
-			}
-			res.AppliedClusters = append(res.AppliedClusters, ac)
-		}
-		restrict = slices.Clone(o.ClusterIDs)
 	}
+	for _, c := range o.ClusterIDs {
+		sm, has := p.titles[c]
+		if _, ok := sizes[c]; !ok && !has {
+			return fmt.Errorf("cluster %d of run %q: %w", c, run.ID, lmsys.ErrNotFound)
+		}
+		ac := AppliedCluster{ClusterID: c, Title: sm.Title, Description: sm.Description, NumQueries: sizes[c]}
+		if d, ok := dist[c]; ok {
+			ac.Distance = &d
+		}
+		p.res.AppliedClusters = append(p.res.AppliedClusters, ac)
+	}
+	p.restrict = slices.Clone(o.ClusterIDs)
+	return nil
+}
 
-	// Candidates, best first.
-	var ranked []scoredID
-	var member map[int64]int // cluster of each candidate, when the search learnt it
-	semDist := map[int64]float64{}
-	if restrict == nil || len(restrict) > 0 {
-		switch o.Mode {
-		case ModeSemantic:
-			if ranked, err = s.semanticHits(ctx, run, q, o.NResults, restrict); err != nil {
-				return res, err
-			}
-		case ModeFullText:
-			if ranked, member, err = s.textHits(ctx, text, o.RunID, o.NResults, restrict); err != nil {
-				return res, err
-			}
-			if len(ranked) > 0 && ranked[0].value > 0 {
-				best := ranked[0].value
-				for i := range ranked {
-					ranked[i].value = 1 - ranked[i].value/best
-				}
+// candidates ranks up to NResults queries, best first: by cosine distance
+// (semantic), by full-text score turned into a distance-like value in [0, 1]
+// (full text), or by reciprocal-rank fusion of both (hybrid).
+func (p *querySearch) candidates(ctx context.Context) error {
+	s, o := p.s, p.o
+	if p.restrict != nil && len(p.restrict) == 0 {
+		return nil
+	}
+	var err error
+	switch o.Mode {
+	case ModeSemantic:
+		p.ranked, p.member, err = s.semanticHits(ctx, p.run, p.q, o.NResults, p.restrict)
+	case ModeFullText:
+		if p.ranked, p.member, err = s.textHits(ctx, p.text, o.RunID, o.NResults, p.restrict); err != nil {
+			return err
+		}
+		best := 0.0
+		if len(p.ranked) > 0 {
+			best = p.ranked[0].value
+		}
+		for i := range p.ranked {
+			if best > 0 {
+				p.ranked[i].value = 1 - p.ranked[i].value/best
 			} else {
-				for i := range ranked {
-					ranked[i].value = 0
-				}
+				p.ranked[i].value = 0
 			}
-		case ModeHybrid:
-			depth := max(2*o.NResults, 50)
-			sem, err := s.semanticHits(ctx, run, q, depth, restrict)
-			if err != nil {
-				return res, err
-			}
-			txt, _, err := s.textHits(ctx, text, o.RunID, depth, restrict)
-			if err != nil {
-				return res, err
-			}
-			for _, h := range sem {
-				semDist[h.id] = h.value
-			}
-			ranked = fuse(o.NResults, sem, txt)
+		}
+	case ModeHybrid:
+		depth := max(2*o.NResults, 50)
+		sem, member, err := s.semanticHits(ctx, p.run, p.q, depth, p.restrict)
+		if err != nil {
+			return err
+		}
+		txt, _, err := s.textHits(ctx, p.text, o.RunID, depth, p.restrict)
+		if err != nil {
+			return err
+		}
+		p.semDist = make(map[int64]float64, len(sem))
+		for _, h := range sem {
+			p.semDist[h.id] = h.value
+		}
+		p.member = member
+		p.ranked = fuse(o.NResults, sem, txt)
+	}
+	if err != nil {
+		return err
+	}
+	p.ranked = p.ranked[:min(len(p.ranked), o.NResults)]
+	return nil
+}
+
+// clusters learns the cluster in the run of each candidate the candidates step did
+// not place: one query for all of them, none when every candidate is placed.
+func (p *querySearch) clusters(ctx context.Context) error {
+	if p.o.RunID == "" {
+		return nil
+	}
+	var unknown []int64
+	for _, h := range p.ranked {
+		if _, ok := p.member[h.id]; !ok {
+			unknown = append(unknown, h.id)
 		}
 	}
-	ranked = ranked[:min(len(ranked), o.NResults)]
+	if len(unknown) == 0 {
+		return nil
+	}
+	found, err := clusterOf(ctx, p.s.db, p.run.ID, unknown)
+	if err != nil {
+		return err
+	}
+	if p.member == nil {
+		p.member = found
+		return nil
+	}
+	for id, c := range found {
+		p.member[id] = c
+	}
+	return nil
+}
 
-	// Hydrate from the store.
-	ids := make([]int64, len(ranked))
-	for i, h := range ranked {
+// hydrate loads the candidate queries in one store read, turns hybrid scores into
+// cosine distances and builds the results; a candidate the store no longer has is
+// dropped.
+func (p *querySearch) hydrate(ctx context.Context) error {
+	ids := make([]int64, len(p.ranked))
+	for i, h := range p.ranked {
 		ids[i] = h.id
 	}
 	var qs []lmsys.Query
 	if len(ids) > 0 {
-		if qs, err = s.db.ListQueries(ctx, lmsys.QueryFilter{IDs: ids}); err != nil {
-			return res, err
+		var err error
+		if qs, err = p.s.db.ListQueries(ctx, lmsys.QueryFilter{IDs: ids}); err != nil {
+			return err
 		}
 	}
-	byID := make(map[int64]lmsys.Query, len(qs))
+	p.byID = make(map[int64]lmsys.Query, len(qs))
 	for _, qq := range qs {
-		byID[qq.ID] = qq
+		p.byID[qq.ID] = qq
 	}
-	if o.RunID != "" && member == nil {
-		if member, err = clusterOf(ctx, s.db, run.ID, ids); err != nil {
-			return res, err
+	if p.o.Mode == ModeHybrid {
+		if err := p.s.hybridDistances(ctx, p.run.Space, p.q, p.ranked, p.semDist, p.byID); err != nil {
+			return err
 		}
 	}
-	if o.Mode == ModeHybrid {
-		if err := s.hybridDistances(ctx, run.Space, q, ranked, semDist, byID); err != nil {
-			return res, err
-		}
-	}
-	for _, h := range ranked {
-		qq, ok := byID[h.id]
+	for _, h := range p.ranked {
+		qq, ok := p.byID[h.id]
 		if !ok {
 			continue
 		}
 		hit := QueryHit{QueryID: h.id, Distance: float32(h.value), Snippet: snippet.Of(qq.Text, 200), Model: qq.Model, Language: qq.Language}
-		if c, ok := member[h.id]; ok {
+		if c, ok := p.member[h.id]; ok {
 			hit.ClusterID = &c
 		}
-		res.Results = append(res.Results, hit)
+		p.res.Results = append(p.res.Results, hit)
 	}
-	if facets["cluster"] {
-		var cs []int
-		for _, h := range res.Results {
-			if h.ClusterID != nil {
-				cs = append(cs, *h.ClusterID)
+	return nil
+}
+
+// facetCounts counts the results by the facets asked for; the cluster facet's titles
+// are read only for clusters whose summaries an earlier step has not loaded.
+func (p *querySearch) facetCounts(ctx context.Context) error {
+	if p.facets["cluster"] {
+		var missing []int
+		for _, h := range p.res.Results {
+			if h.ClusterID == nil {
+				continue
+			}
+			if _, ok := p.titles[*h.ClusterID]; !ok {
+				missing = append(missing, *h.ClusterID)
 			}
 		}
-		if titles, err = s.clusterLabels(ctx, run.ID, o.SummaryRef, cs); err != nil {
-			return res, err
+		if len(missing) > 0 {
+			more, err := p.s.clusterLabels(ctx, p.run.ID, p.o.SummaryRef, missing)
+			if err != nil {
+				return err
+			}
+			if p.titles == nil {
+				p.titles = more
+			} else {
+				maps.Copy(p.titles, more)
+			}
 		}
 	}
-	res.Facets = facetsOf(res.Results, facets, titles)
-	return res, nil
+	p.res.Facets = facetsOf(p.res.Results, p.facets, p.titles)
+	return nil
 }
 
 // clusterLabels returns the summaries (title, description, size) of some clusters of a
@@ -472,15 +578,17 @@ func members(ctx context.Context, db *store.DB, runID string, clusters []int) ([
 }
 
 // semanticHits returns up to n queries of the run nearest q (in the restricted
-// clusters when restrict is not nil), with cosine distances.
-func (s *Service) semanticHits(ctx context.Context, run lmsys.Run, q []float32, n int, restrict []int) ([]scoredID, error) {
+// clusters when restrict is not nil), with cosine distances. When it had to learn the
+// clusters of the hits to keep the run's members (a run holding most of the space),
+// it returns them too; otherwise the map is nil.
+func (s *Service) semanticHits(ctx context.Context, run lmsys.Run, q []float32, n int, restrict []int) ([]scoredID, map[int64]int, error) {
 	coll := run.Space.Collection(KindQueries)
 	total, err := s.index.Count(ctx, coll)
 	if isNotFound(err) || total == 0 {
-		return []scoredID{}, nil
+		return []scoredID{}, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	search := func(k int, f lmsys.Filter) ([]lmsys.Hit, error) {
 		hs, err := s.index.Search(ctx, coll, q, k, f)
@@ -511,39 +619,39 @@ func (s *Service) semanticHits(ctx context.Context, run lmsys.Run, q []float32, 
 	if restrict != nil {
 		ids, err := members(ctx, s.db, run.ID, restrict)
 		if err != nil || len(ids) == 0 {
-			return []scoredID{}, err
+			return []scoredID{}, nil, err
 		}
 		hs, err := search(min(n, len(ids)), lmsys.Filter{IDs: ids})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return toScored(hs, nil), nil
+		return toScored(hs, nil), nil, nil
 	}
 	inRun, err := s.runSize(ctx, run.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if inRun == 0 {
-		return []scoredID{}, nil
+		return []scoredID{}, nil, nil
 	}
 	if 2*inRun < total {
 		// The run holds a small part of the space: name its members.
 		ids, err := members(ctx, s.db, run.ID, nil)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		hs, err := search(min(n, len(ids)), lmsys.Filter{IDs: ids})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return toScored(hs, nil), nil
+		return toScored(hs, nil), nil, nil
 	}
 	// The run holds most of the space: search a little deeper than n and keep members.
 	k := min(total, n*total/inRun+n/4+10)
 	for {
 		hs, err := search(k, lmsys.Filter{})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		ids := make([]int64, 0, len(hs))
 		for _, h := range hs {
@@ -553,11 +661,11 @@ func (s *Service) semanticHits(ctx context.Context, run lmsys.Run, q []float32, 
 		}
 		in, err := clusterOf(ctx, s.db, run.ID, ids)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out := toScored(hs, in)
 		if len(out) >= n || k >= total {
-			return out, nil
+			return out, in, nil
 		}
 		k = min(total, 4*k)
 	}

@@ -139,6 +139,8 @@ func (s *Service) embedder(space lmsys.Space) (lmsys.Embedder, error) {
 	if got := e.Space(); got != space {
 		return nil, fmt.Errorf("search: embedder for %s works in %s: %w", space, got, lmsys.ErrSpaceMismatch)
 	}
+	// Concurrent searches embed their texts in one call (see embed.Batched).
+	e = embed.Batched(e, 64)
 	s.embedders[space] = e
 	return e, nil
 }

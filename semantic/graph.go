@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/lmsys-go/lmsys/internal/vec"
 )
 
 // graph is one collection's hierarchical navigable small world graph (Malkov and
@@ -221,7 +223,7 @@ func (g *graph) insert(v uint32, sc *scratch) {
 		defer g.epMu.Unlock()
 	}
 	q := g.s.row(v)
-	cur := scored{dot(q, g.s.row(uint32(ep))), uint32(ep)}
+	cur := scored{vec.Dot(q, g.s.row(uint32(ep))), uint32(ep)}
 	for l := maxL; l > L; l-- {
 		cur = g.greedy(q, cur, l)
 	}
@@ -279,7 +281,7 @@ func (g *graph) addLink(u, v uint32, sim float32, l int, sc *scratch) {
 	cands := sc.pbuf[:0]
 	for i := 1; i <= cnt; i++ {
 		w := atomic.LoadUint32(&lst[i])
-		cands = append(cands, scored{dot(uv, g.s.row(w)), w})
+		cands = append(cands, scored{vec.Dot(uv, g.s.row(w)), w})
 	}
 	cands = append(cands, scored{sim, v})
 	slices.SortFunc(cands, func(a, b scored) int {
@@ -316,7 +318,7 @@ func (g *graph) heuristic(cands []scored, m int, out []scored) []scored {
 		cv := g.s.row(c.id)
 		good := true
 		for _, r := range out {
-			if dot(cv, g.s.row(r.id)) > c.sim {
+			if vec.Dot(cv, g.s.row(r.id)) > c.sim {
 				good = false
 				break
 			}
@@ -339,7 +341,7 @@ func (g *graph) greedy(q []float32, cur scored, l int) scored {
 			if !g.onLevel(w, l) {
 				continue
 			}
-			if s := dot(q, g.s.row(w)); s > cur.sim {
+			if s := vec.Dot(q, g.s.row(w)); s > cur.sim {
 				cur = scored{s, w}
 				changed = true
 			}
@@ -379,7 +381,7 @@ func (g *graph) searchLayer(q []float32, eps []scored, ef, l int, sc *scratch, a
 				continue
 			}
 			sc.visited[w] = gen
-			s := dot(q, g.s.row(w))
+			s := vec.Dot(q, g.s.row(w))
 			if len(sc.res.items) < ef || s > sc.res.threshold() {
 				sc.cand.push(scored{s, w})
 				if accept == nil || accept(w) {
@@ -398,7 +400,7 @@ func (g *graph) search(q []float32, k, ef int, accept func(uint32) bool) []score
 	}
 	sc := g.scratch()
 	defer g.pool.Put(sc)
-	cur := scored{dot(q, g.s.row(uint32(ep))), uint32(ep)}
+	cur := scored{vec.Dot(q, g.s.row(uint32(ep))), uint32(ep)}
 	for l := maxL; l > 0; l-- {
 		cur = g.greedy(q, cur, l)
 	}

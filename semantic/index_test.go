@@ -251,7 +251,7 @@ func perturbedQueries(data []lmsys.Vector, nq int, seed uint64) [][]float32 {
 func TestHNSWRecall(t *testing.T) {
 	n := 6000
 	if testing.Short() {
-		n = 2500
+		n = 1500
 	}
 	data := blobs(n, 32, 30, 5)
 	queries := perturbedQueries(data, 100, 9)

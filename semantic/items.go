@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/vec"
 )
 
 // items holds one collection's vectors row-major in one slice (row i at
@@ -201,7 +202,7 @@ func (s *items) lookup(q []float32, f lmsys.Filter, h *topK) {
 		if f.Where != nil && !matchWhere(s.meta[r], f.Where) {
 			continue
 		}
-		h.push(dot(q, s.row(r)), r)
+		h.push(vec.Dot(q, s.row(r)), r)
 	}
 }
 
@@ -222,13 +223,13 @@ func (s *items) scanRange(q []float32, lo, hi int, where map[string]string, memb
 	}
 	r := lo
 	for ; r+4 <= hi; r += 4 {
-		dot4(q, s.vecs[r*d:(r+4)*d], d, &out)
+		vec.Dot4(q, s.vecs[r*d:(r+4)*d], d, &out)
 		consider(r, out[0])
 		consider(r+1, out[1])
 		consider(r+2, out[2])
 		consider(r+3, out[3])
 	}
 	for ; r < hi; r++ {
-		consider(r, dot(q, s.row(uint32(r))))
+		consider(r, vec.Dot(q, s.row(uint32(r))))
 	}
 }

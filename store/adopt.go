@@ -84,7 +84,7 @@ var pythonTables = []foreignTable{
 
 // ownTables are the tables only this library creates: a database without
 // schema_migrations that has one of them was not written by the Python tool.
-var ownTables = []string{"summary_runs", "embeddings", "cluster_centroids", "llm_cache", "hierarchy_runs", "queries_fts"}
+var ownTables = []string{"summary_runs", "embeddings", "cluster_centroids", "llm_cache", "hierarchy_runs", "queries_fts", "query_layouts", "layout_runs"}
 
 // ErrUnknownLayout is wrapped by Open's error for a database whose tables match no
 // layout this library knows; the file is left as it was.

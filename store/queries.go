@@ -850,7 +850,7 @@ func (d *DB) Status(ctx context.Context) (lmsys.Status, error) {
 }
 
 // clearOrder lists the tables Clear empties, children before parents.
-var clearOrder = []string{"query_clusters", "cluster_summaries", "summary_runs", "cluster_hierarchies", "hierarchy_runs", "cluster_centroids",
+var clearOrder = []string{"query_layouts", "layout_runs", "query_clusters", "cluster_summaries", "summary_runs", "cluster_hierarchies", "hierarchy_runs", "cluster_centroids",
 	"cluster_edits", "cluster_metadata", "orphaned_queries", "clustering_runs", "embeddings", "llm_cache", "queries", "datasets"}
 
 // Clear deletes every row of every table in one transaction; the schema stays.

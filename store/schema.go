@@ -225,6 +225,22 @@ var migrations = []migration{
 	{version: 8, name: "latest summary run by index", sql: []string{
 		`CREATE INDEX IF NOT EXISTS ix_cluster_summaries_run_generated ON cluster_summaries (run_id, generated_at, summary_run_id)`,
 	}},
+	// A run's 2-D map (package layout) is derived data, like the vector index, but
+	// costs seconds to minutes to compute: it is kept with the seed it was made with.
+	{version: 9, name: "2-D layouts of runs", sql: []string{
+		`CREATE TABLE IF NOT EXISTS query_layouts (
+			run_id VARCHAR NOT NULL REFERENCES clustering_runs (run_id) ON DELETE CASCADE,
+			query_id {{bigint}} NOT NULL,
+			x {{float}} NOT NULL,
+			y {{float}} NOT NULL,
+			PRIMARY KEY (run_id, query_id))`,
+		`CREATE TABLE IF NOT EXISTS layout_runs (
+			run_id VARCHAR PRIMARY KEY REFERENCES clustering_runs (run_id) ON DELETE CASCADE,
+			seed {{bigint}} NOT NULL,
+			num_points INTEGER NOT NULL,
+			parameters TEXT,
+			created_at {{ts}})`,
+	}},
 }
 
 func init() {

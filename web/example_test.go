@@ -42,6 +42,6 @@ func ExampleHandler() {
 	resp.Body.Close()
 	fmt.Print(resp.StatusCode, " ", string(body))
 	// Output:
-	// 200 {"items":[],"total":0,"page":1,"pages":0,"limit":50}
+	// 200 {"items":[],"total":0,"page":1,"pages":0,"limit":50,"runs":[]}
 	// 401 {"error":{"type":"Unauthorized","message":"this endpoint needs Authorization: Bearer \u003ctoken\u003e"},"detail":{"error":{"type":"Unauthorized","message":"this endpoint needs Authorization: Bearer \u003ctoken\u003e"}},"code":"unauthorized"}
 }

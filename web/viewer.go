@@ -5,6 +5,7 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -17,6 +18,7 @@ import (
 	"github.com/lmsys-go/lmsys/curation"
 	"github.com/lmsys-go/lmsys/internal/plural"
 	"github.com/lmsys-go/lmsys/internal/snippet"
+	"github.com/lmsys-go/lmsys/layout"
 	"github.com/lmsys-go/lmsys/search"
 )
 
@@ -246,6 +248,7 @@ func (s *server) registerViewer() {
 	s.view("/runs/{run_id}", "run", s.viewRun)
 	s.view("/clusters/{run_id}/{cluster_id}", "cluster", s.viewCluster)
 	s.view("/runs/{run_id}/audit", "audit", s.viewAudit)
+	s.mux.HandleFunc("GET /runs/{run_id}/map.png", s.mapPicture)
 	s.view("/runs/{run_id}/orphaned", "orphaned", s.viewOrphaned)
 	s.view("/search", "search", s.viewSearch)
 	s.view("/hierarchy/{hierarchy_run_id}", "hierarchy", s.viewHierarchy)
@@ -325,7 +328,63 @@ func (s *server) viewRun(r *http.Request) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	return "Run " + run.RunID, map[string]any{"Run": run, "List": cl, "Max": maxN, "Hierarchies": hs, "SummaryRuns": srs, "Ref": ref}, nil
+	hasMap, err := s.deps.Store.HasLayout(ctx, run.RunID)
+	if err != nil {
+		return "", nil, err
+	}
+	return "Run " + run.RunID, map[string]any{"Run": run, "List": cl, "Max": maxN, "Hierarchies": hs, "SummaryRuns": srs, "Ref": ref, "HasMap": hasMap}, nil
+}
+
+// mapPicture draws the run's stored map (`lmsys map RUN`) as a PNG, a colour per
+// cluster, named by the latest summary run.
+func (s *server) mapPicture(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	runID := r.PathValue("run_id")
+	l, err := s.deps.Store.GetLayout(ctx, runID)
+	if err != nil {
+		if errors.Is(err, lmsys.ErrNotFound) {
+			err = fmt.Errorf("run %s has no map yet (lmsys map %s computes one): %w", runID, runID, lmsys.ErrNotFound)
+		}
+		s.renderError(w, r, err)
+		return
+	}
+	as, err := s.deps.Store.Assignments(ctx, runID, nil)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	cluster := make(map[int64]int, len(as))
+	for _, a := range as {
+		cluster[a.QueryID] = a.ClusterID
+	}
+	_, sums, err := s.summaries(ctx, runID, "")
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	names := make(map[int]string, len(sums))
+	for id, sm := range sums {
+		names[id] = sm.Title
+	}
+	pts := make([]layout.Point, len(l.QueryIDs))
+	groups := make([]int, len(l.QueryIDs))
+	for i, id := range l.QueryIDs {
+		pts[i] = layout.Point{X: l.X[i], Y: l.Y[i]}
+		c, ok := cluster[id]
+		if !ok {
+			c = -1 // moved out of the run since the map was made
+		}
+		groups[i] = c
+	}
+	var buf bytes.Buffer
+	if err := layout.Draw(&buf, pts, groups, layout.Picture{Format: "png", Width: 1000, Height: 700, Names: names}); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-cache")
+	_, _ = w.Write(buf.Bytes())
 }
 
 func (s *server) viewCluster(r *http.Request) (string, any, error) {

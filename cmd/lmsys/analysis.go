@@ -17,7 +17,7 @@ func init() {
 }
 
 func registerAnalysis(root *cobra.Command, g *globals) {
-	var by, summaryRef string
+	var by, summaryRef, facetPlot string
 	var top int
 	var clusterID int
 	var minCount int64
@@ -37,6 +37,11 @@ func registerAnalysis(root *cobra.Command, g *globals) {
 			fs, err := analysis.Facets(cmd.Context(), db, args[0], opts)
 			if err != nil {
 				return err
+			}
+			if facetPlot != "" {
+				if err := plotFacets(facetPlot, args[0], fs); err != nil {
+					return err
+				}
 			}
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), map[string]any{"run_id": args[0], "facets": fs})
@@ -75,12 +80,13 @@ func registerAnalysis(root *cobra.Command, g *globals) {
 		},
 	}
 	facets.Flags().StringVar(&by, "by", "language,model", "comma-separated facets: language, model, dataset, or extra_metadata keys")
+	facets.Flags().StringVar(&facetPlot, "plot", "", "draw each facet's overall shares as bars to this .png or .svg (FILE-FIELD.png when several)")
 	facets.Flags().IntVar(&top, "top", 10, "values and lifts listed per facet")
 	facets.Flags().IntVar(&clusterID, "cluster-id", 0, "show one cluster's breakdown")
 	facets.Flags().Int64Var(&minCount, "min-count", 5, "smallest count a lift is reported for")
 	facets.Flags().StringVar(&summaryRef, "summary-run-id", "", "summary run (id or alias) titles come from")
 
-	var period, field, datasetsFlag string
+	var period, field, datasetsFlag, trendPlot string
 	var compare []string
 	var tTop int
 	trends := &cobra.Command{
@@ -137,6 +143,11 @@ func registerAnalysis(root *cobra.Command, g *globals) {
 			if err != nil {
 				return err
 			}
+			if trendPlot != "" {
+				if err := plotTrends(trendPlot, rep, tTop); err != nil {
+					return err
+				}
+			}
 			if g.json {
 				return printJSON(cmd.OutOrStdout(), rep)
 			}
@@ -168,6 +179,7 @@ func registerAnalysis(root *cobra.Command, g *globals) {
 		},
 	}
 	trends.Flags().StringVar(&period, "period", "week", "hour, day, week or month")
+	trends.Flags().StringVar(&trendPlot, "plot", "", "draw the share over time of the --top largest clusters to this .png or .svg")
 	trends.Flags().StringVar(&field, "field", "timestamp", "time field: timestamp, or an extra_metadata key")
 	trends.Flags().StringSliceVar(&compare, "compare", nil, "two periods to compare, e.g. 2026-09,2026-10 or 2026-W36,2026-W40")
 	trends.Flags().StringVar(&datasetsFlag, "compare-datasets", "", "compare two datasets' queries instead of periods: A,B")

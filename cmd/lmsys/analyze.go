@@ -27,7 +27,7 @@ func registerAnalyze(root *cobra.Command, g *globals) {
 	var a local.Analysis
 	cmd := &cobra.Command{
 		Use:   "analyze",
-		Short: "The whole pipeline in one resumable command: load → embed → cluster → summarize → merge",
+		Short: "The whole pipeline in one resumable command: load → embed → cluster → summarize → merge → index",
 		Long: `analyze loads a source (a file, a Hugging Face dataset, or nothing to analyse what is
 stored), embeds every query, clusters them, names the clusters and organises them into a
 hierarchy. Each stage is resumable: run the same command again after an interruption and

@@ -12,8 +12,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"strings"
 	"time"
 
 	coapi "github.com/cohere-ai/cohere-go/v2"
@@ -63,10 +61,10 @@ type Config struct {
 
 // Embedder embeds texts with Cohere. It is safe for concurrent use.
 type Embedder struct {
-	cfg    Config
+	model  string
+	fixed  bool // the model has one dimension, not sent in requests
+	rc     *remote.Client
 	client *coclient.Client
-	caller *retry.Caller
-	space  lmsys.Space
 }
 
 // fixedDims lists the dimension of Cohere models without Matryoshka output.
@@ -83,67 +81,39 @@ func New(cfg Config) (*Embedder, error) {
 	if cfg.Model == "" {
 		cfg.Model = DefaultModel
 	}
-	if cfg.APIKey == "" {
-		cfg.APIKey = os.Getenv("CO_API_KEY")
-	}
-	if cfg.APIKey == "" {
-		cfg.APIKey = os.Getenv("COHERE_API_KEY")
-	}
-	if cfg.APIKey == "" {
-		return nil, fmt.Errorf("%w: cohere: no API key: set CO_API_KEY or COHERE_API_KEY", lmsys.ErrInvalidInput)
-	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = os.Getenv("CO_API_URL")
-	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = "https://api.cohere.com"
-	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	if fd, ok := fixedDims[cfg.Model]; ok {
-		if cfg.Dims != 0 && cfg.Dims != fd {
-			return nil, fmt.Errorf("%w: cohere: %s has %d dimensions, not %d", lmsys.ErrInvalidInput, cfg.Model, fd, cfg.Dims)
-		}
+	fd, fixed := fixedDims[cfg.Model]
+	switch {
+	case fixed && cfg.Dims != 0 && cfg.Dims != fd:
+		return nil, fmt.Errorf("%w: cohere: %s has %d dimensions, not %d", lmsys.ErrInvalidInput, cfg.Model, fd, cfg.Dims)
+	case fixed:
 		cfg.Dims = fd
-	} else {
-		if cfg.Dims == 0 {
-			cfg.Dims = DefaultDims
-		}
-		switch cfg.Dims {
-		case 256, 512, 1024, 1536:
-		default:
-			return nil, fmt.Errorf("%w: cohere: output dimension %d: %s offers 256, 512, 1024 or 1536", lmsys.ErrInvalidInput, cfg.Dims, cfg.Model)
-		}
+	case cfg.Dims == 0:
+		cfg.Dims = DefaultDims
+	case cfg.Dims != 256 && cfg.Dims != 512 && cfg.Dims != 1024 && cfg.Dims != 1536:
+		return nil, fmt.Errorf("%w: cohere: output dimension %d: %s offers 256, 512, 1024 or 1536", lmsys.ErrInvalidInput, cfg.Dims, cfg.Model)
 	}
-	if cfg.BatchSize <= 0 || cfg.BatchSize > MaxBatch {
-		if cfg.BatchSize > MaxBatch {
-			return nil, fmt.Errorf("%w: cohere: batch size %d exceeds the API's limit of %d texts", lmsys.ErrInvalidInput, cfg.BatchSize, MaxBatch)
-		}
-		cfg.BatchSize = MaxBatch
+	rc, err := remote.NewClient(remote.Options{
+		Provider: "cohere",
+		APIKey:   cfg.APIKey, KeyEnv: []string{"CO_API_KEY", "COHERE_API_KEY"}, KeyHelp: "set CO_API_KEY or COHERE_API_KEY",
+		BaseURL: cfg.BaseURL, URLEnv: []string{"CO_API_URL"}, DefaultURL: "https://api.cohere.com",
+		BatchSize: cfg.BatchSize, DefaultBatch: MaxBatch, MaxBatch: MaxBatch,
+		Concurrency: cfg.Concurrency, RPM: cfg.RPM, MaxAttempts: cfg.MaxAttempts, Timeout: cfg.Timeout,
+		HTTPClient: cfg.HTTPClient, Retry: cfg.Retry, Dims: cfg.Dims,
+	})
+	if err != nil {
+		return nil, err
 	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = remote.DefaultConcurrency
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 60 * time.Second
-	}
-	caller := remote.NewCaller("cohere", cfg.Retry, remote.Limits{MaxAttempts: cfg.MaxAttempts, RPM: cfg.RPM,
-		Concurrency: cfg.Concurrency, Timeout: cfg.Timeout, APIKey: cfg.APIKey})
 	client := coclient.NewClient(
-		option.WithToken(cfg.APIKey),
-		option.WithBaseURL(cfg.BaseURL),
-		option.WithHTTPClient(retry.HTTPClient(cfg.HTTPClient)),
+		option.WithToken(rc.APIKey),
+		option.WithBaseURL(rc.BaseURL),
+		option.WithHTTPClient(rc.HTTPClient),
 		option.WithMaxAttempts(1), // retries are ours, so that limits and errors are uniform
 	)
-	return &Embedder{
-		cfg:    cfg,
-		client: client,
-		caller: caller,
-		space:  lmsys.Space{Provider: "cohere", Model: cfg.Model, Dims: cfg.Dims},
-	}, nil
+	return &Embedder{model: cfg.Model, fixed: fixed, rc: rc, client: client}, nil
 }
 
 // Space returns cohere/<model> with the output dimension.
-func (e *Embedder) Space() lmsys.Space { return e.space }
+func (e *Embedder) Space() lmsys.Space { return e.rc.Space(e.model) }
 
 // InputType returns the Cohere input type used for a purpose.
 func InputType(p lmsys.Purpose) coapi.EmbedInputType {
@@ -162,16 +132,15 @@ func InputType(p lmsys.Purpose) coapi.EmbedInputType {
 // status.
 func (e *Embedder) Embed(ctx context.Context, texts []string, p lmsys.Purpose) ([][]float32, error) {
 	it := InputType(p)
-	_, fixed := fixedDims[e.cfg.Model]
-	return remote.Embed(ctx, e.caller, texts, e.cfg.BatchSize, e.cfg.Concurrency, e.cfg.Dims, func(ctx context.Context, batch []string) ([][]float32, error) {
+	return e.rc.Embed(ctx, texts, func(ctx context.Context, batch []string) ([][]float32, error) {
 		req := &coapi.V2EmbedRequest{
-			Model:          e.cfg.Model,
+			Model:          e.model,
 			Texts:          batch,
 			InputType:      it,
 			EmbeddingTypes: []coapi.EmbeddingType{coapi.EmbeddingTypeFloat},
 		}
-		if !fixed {
-			d := e.cfg.Dims
+		if !e.fixed {
+			d := e.rc.Dims
 			req.OutputDimension = &d
 		}
 		resp, err := e.client.V2.Embed(ctx, req)

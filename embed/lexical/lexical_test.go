@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -161,12 +162,14 @@ func ExampleEmbedder_Embed() {
 	// true
 }
 
-// loadTexts reads the text field of a normalized.jsonl file under ../shared/data.
+// loadTexts reads the text field of $LMSYS_DATA_DIR/name/normalized.jsonl, skipping
+// when the variable is not set or the file is missing.
 func loadTexts(tb testing.TB, name string) []string {
-	path := "/work/shared/data/" + name + "/normalized.jsonl"
-	if p := os.Getenv("LMSYS_DATA_DIR"); p != "" {
-		path = p + "/" + name + "/normalized.jsonl"
+	dir := os.Getenv("LMSYS_DATA_DIR")
+	if dir == "" {
+		tb.Skip("set LMSYS_DATA_DIR to a directory of NAME/normalized.jsonl data sets to run this benchmark")
 	}
+	path := filepath.Join(dir, name, "normalized.jsonl")
 	f, err := os.Open(path)
 	if err != nil {
 		tb.Skipf("data set %s not available: %v", name, err)

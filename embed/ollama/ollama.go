@@ -69,10 +69,9 @@ type Config struct {
 
 // Embedder embeds texts with Ollama. It is safe for concurrent use.
 type Embedder struct {
-	cfg    Config
-	llm    *lcollama.LLM
-	caller *retry.Caller
-	space  lmsys.Space
+	model string
+	rc    *remote.Client
+	llm   *lcollama.LLM
 }
 
 // baseModel strips an Ollama ":tag".
@@ -99,49 +98,48 @@ func New(cfg Config) (*Embedder, error) {
 	} else if cfg.Dims <= 0 {
 		return nil, fmt.Errorf("%w: ollama: the dimension of model %q is unknown: set it (--embedding-dim)", lmsys.ErrInvalidInput, cfg.Model)
 	}
-	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = DefaultBatchSize
-	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = DefaultConcurrency
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 120 * time.Second
-	}
-	hc := retry.HTTPClient(cfg.HTTPClient)
-	if cfg.APIKey != "" {
-		hc.Transport = &bearer{key: cfg.APIKey, base: hc.Transport}
-	}
-	opts := []lcollama.Option{lcollama.WithModel(cfg.Model), lcollama.WithHTTPClient(hc)}
 	if cfg.BaseURL != "" {
 		u, err := url.Parse(cfg.BaseURL)
 		if err != nil || u.Scheme == "" || u.Host == "" {
 			return nil, fmt.Errorf("%w: ollama: base URL %q is not an absolute URL", lmsys.ErrInvalidInput, cfg.BaseURL)
 		}
+	}
+	// The URL's environment default ($OLLAMA_HOST, host:port without a scheme) is the
+	// client library's to read, so only a configured URL is passed on.
+	rc, err := remote.NewClient(remote.Options{
+		Provider: "ollama",
+		APIKey:   cfg.APIKey, BaseURL: cfg.BaseURL,
+		BatchSize: cfg.BatchSize, DefaultBatch: DefaultBatchSize,
+		Concurrency: cfg.Concurrency, DefaultConcurrency: DefaultConcurrency,
+		RPM: cfg.RPM, MaxAttempts: cfg.MaxAttempts, Timeout: cfg.Timeout, DefaultTimeout: 120 * time.Second,
+		HTTPClient: cfg.HTTPClient, Retry: cfg.Retry, Dims: cfg.Dims,
+	})
+	if err != nil {
+		return nil, err
+	}
+	hc := rc.HTTPClient
+	if rc.APIKey != "" {
+		hc.Transport = &bearer{key: rc.APIKey, base: hc.Transport}
+	}
+	opts := []lcollama.Option{lcollama.WithModel(cfg.Model), lcollama.WithHTTPClient(hc)}
+	if cfg.BaseURL != "" {
 		opts = append(opts, lcollama.WithServerURL(cfg.BaseURL))
 	}
 	llm, err := lcollama.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: ollama: %v", lmsys.ErrInvalidInput, err)
 	}
-	caller := remote.NewCaller("ollama", cfg.Retry, remote.Limits{MaxAttempts: cfg.MaxAttempts, RPM: cfg.RPM,
-		Concurrency: cfg.Concurrency, Timeout: cfg.Timeout, APIKey: cfg.APIKey})
-	return &Embedder{
-		cfg:    cfg,
-		llm:    llm,
-		caller: caller,
-		space:  lmsys.Space{Provider: "ollama", Model: cfg.Model, Dims: cfg.Dims},
-	}, nil
+	return &Embedder{model: cfg.Model, rc: rc, llm: llm}, nil
 }
 
 // Space returns ollama/<model> with its dimension.
-func (e *Embedder) Space() lmsys.Space { return e.space }
+func (e *Embedder) Space() lmsys.Space { return e.rc.Space(e.model) }
 
 // Embed returns one unit-length vector per text; the purpose does not change Ollama
 // embeddings. A failure after retries wraps lmsys.ErrProvider and names the HTTP
 // status.
 func (e *Embedder) Embed(ctx context.Context, texts []string, _ lmsys.Purpose) ([][]float32, error) {
-	return remote.Embed(ctx, e.caller, texts, e.cfg.BatchSize, e.cfg.Concurrency, e.cfg.Dims, func(ctx context.Context, batch []string) ([][]float32, error) {
+	return e.rc.Embed(ctx, texts, func(ctx context.Context, batch []string) ([][]float32, error) {
 		vecs, err := e.llm.CreateEmbedding(ctx, batch)
 		switch {
 		case errors.Is(err, lcollama.ErrEmptyResponse):

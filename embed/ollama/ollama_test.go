@@ -3,7 +3,6 @@ package ollama
 import (
 	"context"
 	"encoding/json"
-	"hash/fnv"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,20 +15,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/embed/internal/remote/remotetest"
 	"github.com/lmsys-go/lmsys/internal/retry"
 )
 
-func fakeVector(text string, dims int) []float32 {
-	h := fnv.New64a()
-	h.Write([]byte(text))
-	s := h.Sum64()
-	v := make([]float32, dims)
-	for i := range v {
-		s = s*6364136223846793005 + 1442695040888963407
-		v[i] = float32(int64(s>>11))/float32(1<<52) - 0.5
-	}
-	return v
-}
+func fakeVector(text string, dims int) []float32 { return remotetest.Vector(text, dims) }
 
 // fakeOllama speaks Ollama's POST /api/embed wire format.
 type fakeOllama struct {

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -69,10 +68,9 @@ type Config struct {
 
 // Embedder embeds texts with an OpenAI-compatible API. It is safe for concurrent use.
 type Embedder struct {
-	cfg    Config
-	llm    *lcopenai.LLM
-	caller *retry.Caller
-	space  lmsys.Space
+	model string
+	rc    *remote.Client
+	llm   *lcopenai.LLM
 }
 
 // New returns an Embedder for cfg. It fails with an error wrapping
@@ -82,22 +80,6 @@ func New(cfg Config) (*Embedder, error) {
 	if cfg.Model == "" {
 		cfg.Model = DefaultModel
 	}
-	if cfg.APIKey == "" {
-		cfg.APIKey = os.Getenv("OPENAI_API_KEY")
-	}
-	if cfg.APIKey == "" {
-		return nil, fmt.Errorf("%w: openai: no API key: set OPENAI_API_KEY (any value for a gateway that needs none)", lmsys.ErrInvalidInput)
-	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = os.Getenv("OPENAI_BASE_URL")
-	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = os.Getenv("OPENAI_API_BASE")
-	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = "https://api.openai.com/v1"
-	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	native, known := nativeDims[cfg.Model]
 	sendDims := 0
 	switch {
@@ -114,49 +96,41 @@ func New(cfg Config) (*Embedder, error) {
 		}
 		sendDims = cfg.Dims
 	}
-	if cfg.BatchSize > MaxBatch {
-		return nil, fmt.Errorf("%w: openai: batch size %d exceeds the API's limit of %d inputs", lmsys.ErrInvalidInput, cfg.BatchSize, MaxBatch)
-	}
-	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = DefaultBatchSize
-	}
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = remote.DefaultConcurrency
-	}
-	if cfg.Timeout <= 0 {
-		cfg.Timeout = 60 * time.Second
+	rc, err := remote.NewClient(remote.Options{
+		Provider: "openai",
+		APIKey:   cfg.APIKey, KeyEnv: []string{"OPENAI_API_KEY"}, KeyHelp: "set OPENAI_API_KEY (any value for a gateway that needs none)",
+		BaseURL: cfg.BaseURL, URLEnv: []string{"OPENAI_BASE_URL", "OPENAI_API_BASE"}, DefaultURL: "https://api.openai.com/v1",
+		BatchSize: cfg.BatchSize, DefaultBatch: DefaultBatchSize, MaxBatch: MaxBatch,
+		Concurrency: cfg.Concurrency, RPM: cfg.RPM, MaxAttempts: cfg.MaxAttempts, Timeout: cfg.Timeout,
+		HTTPClient: cfg.HTTPClient, Retry: cfg.Retry, Dims: cfg.Dims,
+	})
+	if err != nil {
+		return nil, err
 	}
 	opts := []lcopenai.Option{
-		lcopenai.WithToken(cfg.APIKey),
-		lcopenai.WithBaseURL(cfg.BaseURL),
+		lcopenai.WithToken(rc.APIKey),
+		lcopenai.WithBaseURL(rc.BaseURL),
 		lcopenai.WithEmbeddingModel(cfg.Model),
-		lcopenai.WithHTTPClient(retry.HTTPClient(cfg.HTTPClient)),
+		lcopenai.WithHTTPClient(rc.HTTPClient),
 	}
 	if sendDims > 0 {
 		opts = append(opts, lcopenai.WithEmbeddingDimensions(sendDims))
 	}
 	llm, err := lcopenai.New(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: openai: %s", lmsys.ErrInvalidInput, retry.Redact(err.Error(), cfg.APIKey))
+		return nil, fmt.Errorf("%w: openai: %s", lmsys.ErrInvalidInput, retry.Redact(err.Error(), rc.APIKey))
 	}
-	caller := remote.NewCaller("openai", cfg.Retry, remote.Limits{MaxAttempts: cfg.MaxAttempts, RPM: cfg.RPM,
-		Concurrency: cfg.Concurrency, Timeout: cfg.Timeout, APIKey: cfg.APIKey})
-	return &Embedder{
-		cfg:    cfg,
-		llm:    llm,
-		caller: caller,
-		space:  lmsys.Space{Provider: "openai", Model: cfg.Model, Dims: cfg.Dims},
-	}, nil
+	return &Embedder{model: cfg.Model, rc: rc, llm: llm}, nil
 }
 
 // Space returns openai/<model> with the output dimension.
-func (e *Embedder) Space() lmsys.Space { return e.space }
+func (e *Embedder) Space() lmsys.Space { return e.rc.Space(e.model) }
 
 // Embed returns one unit-length vector per text; the purpose does not change OpenAI
 // embeddings. Empty texts are rejected (the API refuses them); a failure after
 // retries wraps lmsys.ErrProvider and names the HTTP status.
 func (e *Embedder) Embed(ctx context.Context, texts []string, _ lmsys.Purpose) ([][]float32, error) {
-	return remote.Embed(ctx, e.caller, texts, e.cfg.BatchSize, e.cfg.Concurrency, e.cfg.Dims, func(ctx context.Context, batch []string) ([][]float32, error) {
+	return e.rc.Embed(ctx, texts, func(ctx context.Context, batch []string) ([][]float32, error) {
 		vecs, err := e.llm.CreateEmbedding(ctx, batch)
 		switch {
 		case errors.Is(err, lcopenai.ErrEmptyResponse):

@@ -5,15 +5,21 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/vec"
 )
 
-// benchTexts reads up to n "text" fields from a dataset in ../shared/data, skipping
-// the benchmark when the data is not there.
-func benchTexts(b *testing.B, path string, n int) []string {
-	f, err := os.Open(path)
+// benchTexts reads up to n "text" fields of $LMSYS_DATA_DIR/name/normalized.jsonl,
+// skipping the benchmark when the variable is not set or the data is not there.
+func benchTexts(b *testing.B, name string, n int) []string {
+	dir := os.Getenv("LMSYS_DATA_DIR")
+	if dir == "" {
+		b.Skip("set LMSYS_DATA_DIR to a directory of NAME/normalized.jsonl data sets to run this benchmark")
+	}
+	f, err := os.Open(filepath.Join(dir, name, "normalized.jsonl"))
 	if err != nil {
 		b.Skipf("benchmark data not available: %v", err)
 	}
@@ -32,8 +38,8 @@ func benchTexts(b *testing.B, path string, n int) []string {
 	return texts
 }
 
-func benchmarkEmbed(b *testing.B, path string, n int) {
-	texts := benchTexts(b, path, n)
+func benchmarkEmbed(b *testing.B, name string, n int) {
+	texts := benchTexts(b, name, n)
 	m, err := New()
 	if err != nil {
 		b.Fatal(err)
@@ -49,26 +55,27 @@ func benchmarkEmbed(b *testing.B, path string, n int) {
 }
 
 func BenchmarkEmbedShort(b *testing.B) {
-	benchmarkEmbed(b, "../../../shared/data/hwu64/normalized.jsonl", 2000)
+	benchmarkEmbed(b, "hwu64", 2000)
 }
 
 // BenchmarkEmbedShortKernels compares the assembly kernels end to end.
 func BenchmarkEmbedShortKernels(b *testing.B) {
-	defer useKernel(kernels[len(kernels)-1])
+	kernels := vec.GEMMKernels()
+	defer vec.UseGEMMKernel(kernels[len(kernels)-1])
 	for _, k := range kernels[1:] {
-		b.Run(k.name, func(b *testing.B) {
-			useKernel(k)
-			benchmarkEmbed(b, "../../../shared/data/hwu64/normalized.jsonl", 1000)
+		b.Run(k.Name, func(b *testing.B) {
+			vec.UseGEMMKernel(k)
+			benchmarkEmbed(b, "hwu64", 1000)
 		})
 	}
 }
 
 func BenchmarkEmbedLong(b *testing.B) {
-	benchmarkEmbed(b, "../../../shared/data/sharegpt/normalized.jsonl", 200)
+	benchmarkEmbed(b, "sharegpt", 200)
 }
 
 func BenchmarkTokenize(b *testing.B) {
-	texts := benchTexts(b, "../../../shared/data/hwu64/normalized.jsonl", 2000)
+	texts := benchTexts(b, "hwu64", 2000)
 	m, err := New()
 	if err != nil {
 		b.Fatal(err)

@@ -14,6 +14,6 @@ func init() {
 	keepRowMajor = true
 	blasName = "openblas"
 	blasGemm = func(m int, a []float32, lda int, b *packed, c []float32, ldc int) {
-		openblas.Sgemm(m, b.n, b.k, a, lda, b.rows, b.n, c, ldc)
+		openblas.Sgemm(m, b.N, b.K, a, lda, b.rows, b.N, c, ldc)
 	}
 }

@@ -10,10 +10,10 @@
 //
 // Embedding is batched: the tokens of many sentences are packed into one matrix for
 // every dense layer (attention runs per sentence), and batches are spread over
-// GOMAXPROCS workers, each with its own reusable buffers. The matrix products run on a
-// register-blocked micro-kernel in Go assembly (AVX-512 or AVX2+FMA, picked at start-up;
-// a portable Go kernel elsewhere or with the purego build tag) against weights packed
-// once at load. The optional openblas build tag (cgo, libopenblas-dev) sends the weight
+// GOMAXPROCS workers, each with its own reusable buffers. The matrix products run on
+// the register-blocked GEMM of internal/vec, in Go assembly (AVX-512 or AVX2+FMA, picked
+// at start-up; a portable Go kernel elsewhere or with the purego build tag) against
+// weights packed once at load. The optional openblas build tag (cgo, libopenblas-dev) sends the weight
 // products to OpenBLAS instead; nothing needs it.
 //
 // Only the first MaxTokens tokens of a text count; an enormous text is tokenised only
@@ -34,10 +34,14 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/embed/uselite/internal/weights"
+	"github.com/lmsys-go/lmsys/internal/vec"
 )
 
 // Dims is the length of every vector the model returns.
 const Dims = 512
+
+// nr is the width of the column panels gemm's packed operands are built from.
+const nr = vec.PanelCols
 
 //go:embed model/uselite.weights
 var weightsFile []byte
@@ -305,7 +309,7 @@ type worker struct {
 	scores []float32
 	kT     []float32 // packed K^T of one head
 	v      packed    // packed V of one head
-	tail   gemmTail
+	tail   vec.GEMMScratch
 }
 
 func (w *worker) reset() {
@@ -416,17 +420,17 @@ func (m *Model) attention(w *worker, ly *layer, t int) {
 		np := (n + nr - 1) / nr * nr // columns of the score matrix, padded to panels
 		w.scores = grow(w.scores, n*np)
 		w.kT = grow(w.kT, dh*np)
-		if cap(w.v.data) < n*dh {
-			w.v.data = make([]float32, MaxTokens*512)
+		if cap(w.v.Data) < n*dh {
+			w.v.Data = make([]float32, MaxTokens*512)
 		}
 		for h := 0; h < ly.heads; h++ {
 			q := w.qkv[r0*3*d+h*dh:]
 			k := w.qkv[r0*3*d+d+h*dh:]
 			v := w.qkv[r0*3*d+2*d+h*dh:]
 			// Pack Kᵀ (dh×np, zero beyond n) into 16-column panels.
-			kt := packed{k: dh, n: np, data: w.kT[:dh*np]}
+			kt := packed{Packed: vec.Packed{K: dh, N: np, Data: w.kT[:dh*np]}}
 			for p := 0; p < np; p += nr {
-				panel := kt.data[p*dh : (p+nr)*dh]
+				panel := kt.Data[p*dh : (p+nr)*dh]
 				for c := 0; c < nr; c++ {
 					j := p + c
 					if j >= n {
@@ -448,8 +452,8 @@ func (m *Model) attention(w *worker, ly *layer, t int) {
 				softmax(sc[i*np:i*np+n], ly.scale)
 			}
 			// Pack V (n×dh) and multiply.
-			vp := packed{k: n, n: dh, data: w.v.data[:n*dh]}
-			packInto(vp.data, v, n, dh, 3*d)
+			vp := packed{Packed: vec.Packed{K: n, N: dh, Data: w.v.Data[:n*dh]}}
+			vec.PackInto(vp.Data, v, n, dh, 3*d)
 			gemm(n, sc, np, &vp, w.att[r0*d+h*dh:], d, &w.tail)
 		}
 	}

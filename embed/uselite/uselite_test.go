@@ -16,6 +16,7 @@ import (
 	"github.com/lmsys-go/lmsys/embed/uselite/internal/weights"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/vec"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -229,22 +230,23 @@ func TestContextCancellation(t *testing.T) {
 func TestEveryKernelMatchesReference(t *testing.T) {
 	m, err := New()
 	require.NoError(t, err)
-	defer useKernel(kernels[len(kernels)-1])
+	kernels := vec.GEMMKernels()
+	defer vec.UseGEMMKernel(kernels[len(kernels)-1])
 	cases := loadReference(t)
 	texts := make([]string, len(cases))
 	for i, c := range cases {
 		texts[i] = c.Text
 	}
 	for _, k := range kernels {
-		useKernel(k)
+		vec.UseGEMMKernel(k)
 		n := len(cases)
-		if k.name == "go" && testing.Short() {
+		if k.Name == "go" && testing.Short() {
 			n = 8 // the portable kernel is slow; its short run skips the long texts
 		}
 		v, err := m.Embed(context.Background(), texts[:n], lmsys.PurposeClustering)
 		require.NoError(t, err)
 		for i, c := range cases[:n] {
-			assert.GreaterOrEqual(t, cosine(v[i], c.Embedding), 0.9999, "kernel %s text %q", k.name, c.Text)
+			assert.GreaterOrEqual(t, cosine(v[i], c.Embedding), 0.9999, "kernel %s text %q", k.Name, c.Text)
 		}
 	}
 }

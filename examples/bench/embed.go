@@ -26,12 +26,15 @@ func init() {
 
 func runEmbedBench(ctx context.Context, args []string, r *reporter) error {
 	fs := flag.NewFlagSet("embed", flag.ContinueOnError)
-	in := fs.String("in", "../shared/data/hwu64/normalized.jsonl", "JSONL file with a \"text\" field per line")
+	in := fs.String("in", "", "JSONL file with a \"text\" field per line (required)")
 	limit := fs.Int("limit", 0, "embed at most this many texts (0 = all)")
 	model := fs.String("model", embed.DefaultModel, "embedding model: any provider/model string embed.Open accepts")
 	batch := fs.Int("batch", 1024, "texts per Embed call")
 	reps := fs.Int("reps", 1, "passes over the texts; the fastest is reported")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := needInput("in", *in, "a JSONL file with a \"text\" field per line"); err != nil {
 		return err
 	}
 	texts, err := readEmbedTexts(*in, *limit)

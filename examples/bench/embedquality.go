@@ -204,12 +204,15 @@ func eqDot(a, b []float32) float64 {
 
 func runMixedLang(ctx context.Context, args []string, r *reporter) error {
 	fs := flag.NewFlagSet("mixedlang", flag.ContinueOnError)
-	in := fs.String("in", "../shared/data/sharegpt/normalized.jsonl", "JSONL file with a \"text\" field")
+	in := fs.String("in", "", "JSONL file with a \"text\" field, mixed languages (required)")
 	models := fs.String("models", "local/use-lite,local/lexical,local/hybrid", "comma-separated models (local/hybrid@W: lexical weight W)")
 	k := fs.Int("k", 50, "k-means clusters")
 	seeds := fs.Int("seeds", 3, "k-means runs with different seeds; figures are their mean")
 	nInit := fs.Int("n-init", 1, "k-means inits per run")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := needInput("in", *in, "a JSONL file with a \"text\" field"); err != nil {
 		return err
 	}
 	rows, err := eqRead(*in)
@@ -313,11 +316,14 @@ func runMixedLang(ctx context.Context, args []string, r *reporter) error {
 
 func runEmbedNMI(ctx context.Context, args []string, r *reporter) error {
 	fs := flag.NewFlagSet("embed-nmi", flag.ContinueOnError)
-	sets := fs.String("sets", "../shared/data/hwu64/normalized.jsonl,../shared/data/slurp/normalized.jsonl", "comma-separated labelled JSONL files")
+	sets := fs.String("sets", "", "comma-separated labelled JSONL files, e.g. hwu64 and slurp normalized.jsonl (required)")
 	models := fs.String("models", "local/use-lite,local/lexical,local/hybrid", "comma-separated models (local/hybrid@W: lexical weight W)")
 	seeds := fs.Int("seeds", 3, "k-means runs with different seeds; figures are their mean")
 	nInit := fs.Int("n-init", 1, "k-means inits per run")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := needInput("sets", *sets, "comma-separated labelled JSONL files"); err != nil {
 		return err
 	}
 	for _, path := range strings.Split(*sets, ",") {

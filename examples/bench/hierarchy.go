@@ -38,7 +38,7 @@ func init() {
 
 func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 	fs := flag.NewFlagSet("hierarchy", flag.ContinueOnError)
-	data := fs.String("slurp", "../shared/data/slurp/normalized.jsonl", "slurp normalized.jsonl (label, scenario)")
+	data := fs.String("slurp", "", "SLURP normalized.jsonl with label and scenario fields (required)")
 	textWeight := fs.Float64("text-weight", 0, "offline merge text weight (0 = default)")
 	leavesMode := fs.String("leaves", "product", "slurp leaves: product (lmsys analyze's own path: load, embed, 81 k-means clusters, offline summaries into a temporary store, then hierarchy.Run), kmeans (the same clusters summarised in memory, close to the product but not the same sample of queries; -texts applies) or oracle (one leaf per intent label)")
 	embedder := fs.String("embed", "uselite", "slurp query embedding: uselite (the product's default, local/use-lite), hybrid (local/hybrid) or hash (hashed lexical features)")
@@ -53,6 +53,9 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 	seedList := fs.String("seeds", "", "comma-separated k-means seeds: one slurp-purity row each and their mean (overrides -seed for purity)")
 	reps := fs.Int("reps", 3, "repetitions of the 200-cluster offline merge")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := needInput("slurp", *data, "the SLURP normalized.jsonl file"); err != nil {
 		return err
 	}
 	rows, err := readSlurp(*data)

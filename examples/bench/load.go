@@ -137,7 +137,7 @@ func runLoad(ctx context.Context, args []string, r *reporter) error {
 	batch := fs.Int("batch", dataset.DefaultBatchSize, "queries per batch (batches queued behind the writer are committed together, up to 25,000 queries), as lmsys load --batch-size")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the load to this file")
 	traceFile := fs.String("trace", "", "write an execution trace of the load to this file (go tool trace)")
-	peer := fs.String("peer", "", "also run this peer loader script (e.g. ../shared/peers/peer_load.py) on the same file, for comparison")
+	peer := fs.String("peer", "", "also run this peer loader script (e.g. bench/peers/load_sqlite.py) on the same file, for comparison")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -35,9 +35,12 @@ var (
 )
 
 // queryPool returns the texts to recombine: the demo set, plus every
-// ../shared/data/*/normalized.jsonl text when those files exist (dataDir).
+// DATADIR/*/normalized.jsonl text when dataDir is set.
 func queryPool(dataDir string) ([]demo.Row, error) {
 	pool := demo.Rows()
+	if dataDir == "" {
+		return pool, nil
+	}
 	files, _ := filepath.Glob(filepath.Join(dataDir, "*", "normalized.jsonl"))
 	for _, f := range files {
 		fh, err := os.Open(f)
@@ -118,7 +121,7 @@ func runPipelineBench(ctx context.Context, args []string, r *reporter) error {
 	n := fs.Int("n", 100000, "number of queries to generate")
 	k := fs.Int("k", 200, "number of clusters")
 	model := fs.String("embedding-model", "local/lexical", "embedding model")
-	dataDir := fs.String("data", "../shared/data", "directory of labelled/unlabelled query sets to recombine (optional)")
+	dataDir := fs.String("data", "", "directory of query sets (DIR/*/normalized.jsonl) recombined with the demo set; empty: the demo set alone")
 	dir := fs.String("dir", "", "work directory (default: a temporary one, removed)")
 	dbURL := fs.String("db-url", "", "PostgreSQL URL instead of SQLite")
 	levels := fs.Int("target-levels", 3, "hierarchy levels")
@@ -141,6 +144,9 @@ func runPipelineBench(ctx context.Context, args []string, r *reporter) error {
 	pool, err := queryPool(*dataDir)
 	if err != nil {
 		return err
+	}
+	if *dataDir == "" {
+		fmt.Fprintf(os.Stderr, "pipeline: no -data directory: generating from the %d demo queries alone\n", len(pool))
 	}
 	src := filepath.Join(*dir, "queries.jsonl")
 	t0 := time.Now()

@@ -28,7 +28,7 @@ func init() {
 
 func runSummarizeBench(ctx context.Context, args []string, r *reporter) error {
 	fs := flag.NewFlagSet("summarize", flag.ContinueOnError)
-	dataDir := fs.String("data", "../shared/data", "directory of labelled normalized.jsonl sets (hwu64, slurp) used to build clusters")
+	dataDir := fs.String("data", "", "directory holding hwu64/normalized.jsonl and slurp/normalized.jsonl, labelled sets used to build clusters (required)")
 	clusters := fs.Int("clusters", 200, "number of clusters")
 	queries := fs.Int("queries", 100000, "total queries of the offline case")
 	latency := fs.Duration("latency", 200*time.Millisecond, "fake server latency per call")
@@ -38,6 +38,9 @@ func runSummarizeBench(ctx context.Context, args []string, r *reporter) error {
 	only := fs.String("only", "", "run only 'llm' or 'offline'")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the offline case to this file")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := needInput("data", *dataDir, "a directory with hwu64/ and slurp/ normalized.jsonl sets"); err != nil {
 		return err
 	}
 	groups, source, err := labelledTexts(*dataDir)

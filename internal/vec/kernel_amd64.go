@@ -1,15 +1,67 @@
+//go:build !purego
+
 package vec
 
-import "golang.org/x/sys/cpu"
+// This file is the CPU-feature switch: it binds the assembly kernels of kernel_amd64.s
+// (dot products, the 4×16 distance micro-kernel) and gemm_amd64.s (the packed GEMM
+// micro-kernels) when the CPU has AVX2 and FMA, and the AVX-512 GEMM kernels when it
+// has AVX-512F. Everything else runs the portable Go in vec.go, gemm.go and packed.go.
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // kern4x16AVX2 adds the 4×16 product of the packed panels a (steps·4 floats) and b
-// (steps·16 floats) to the tile at c with row stride ldc floats, using AVX2 FMA.
+// (steps·16 floats) to the tile at c with row stride ldc, using AVX2 FMA.
 //
 //go:noescape
 func kern4x16AVX2(a, b *float32, steps int, c *float32, ldc int)
 
-// useAVX2 reports whether the assembly micro-kernel may run on this CPU.
+// dotAVX2 returns the inner product of a and b over n values (any n ≥ 0).
+//
+//go:noescape
+func dotAVX2(a, b *float32, n int) float32
+
+// dot4AVX2 computes the inner products of q with the four rows rows, rows+stride,
+// rows+2·stride and rows+3·stride over the first n values, n a multiple of 8.
+//
+//go:noescape
+func dot4AVX2(q, rows *float32, stride, n int, out *[4]float32)
+
+// kernel6x16AVX2 is the AVX2/FMA GEMM micro-kernel in gemm_amd64.s. lda and ldc are in
+// floats; k must be positive.
+//
+//go:noescape
+func kernel6x16AVX2(k int, a *float32, lda int, p *float32, c *float32, ldc int)
+
+// kernel12x16AVX512 is the AVX-512 GEMM micro-kernel in gemm_amd64.s: 12 rows per
+// call.
+//
+//go:noescape
+func kernel12x16AVX512(k int, a *float32, lda int, p *float32, c *float32, ldc int)
+
+// kernel12x32AVX512 is the two-panel AVX-512 GEMM micro-kernel in gemm_amd64.s; k must
+// be positive.
+//
+//go:noescape
+func kernel12x32AVX512(k int, a *float32, lda int, p0, p1 *float32, c *float32, ldc int)
+
+// useAVX2 reports whether the AVX2 assembly may run on this CPU. Tests turn it off to
+// run the portable code on the same machine.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+func init() {
+	if useAVX2 {
+		gemmKernels = append(gemmKernels, GEMMKernel{"avx2-fma", gemmKernelAVX2, 6, nil})
+	}
+	if cpu.X86.HasAVX512F {
+		gemmKernels = append(gemmKernels,
+			GEMMKernel{"avx512-1panel", gemmKernelAVX512, 12, nil},
+			GEMMKernel{"avx512", gemmKernelAVX512, 12, gemmKernelAVX512x2})
+	}
+}
 
 // kernel adds the 4×16 product of two packed panels to the tile at c (row stride
 // ldc); see kernelGeneric for the layout.
@@ -24,51 +76,57 @@ func kernel(a, b []float32, c []float32, ldc int) {
 	kern4x16AVX2(&a[0], &b[0], steps, &c[0], ldc)
 }
 
-// dot4AVX2 computes four dot products of q with rows stride floats apart over the
-// first n8 values (a multiple of 8).
-//
-//go:noescape
-func dot4AVX2(q, rows *float32, n8, stride int, out *[4]float32)
-
-// dot1AVX2 returns the dot product of q and row over the first n8 values (a
-// multiple of 8).
-//
-//go:noescape
-func dot1AVX2(q, row *float32, n8 int) float32
-
-// DotRows writes to out[j] the dot product of q with row j of the row-major matrix m
-// (rows of len(q) values), for j < len(out).
-func DotRows(out, q, m []float32) {
-	d := len(q)
-	n8 := d &^ 7
-	if len(out) == 0 {
-		return
+// Dot returns the dot product of a and b; b must hold at least len(a) values.
+func Dot(a, b []float32) float32 {
+	if len(a) == 0 {
+		return 0
 	}
+	if !useAVX2 {
+		return dotGeneric(a, b)
+	}
+	_ = b[len(a)-1]
+	return dotAVX2(&a[0], &b[0], len(a))
+}
+
+// Dot4 writes to out[r] the dot product of q with the len(q) values starting at
+// rows[r·stride], for r < 4.
+func Dot4(q, rows []float32, stride int, out *[4]float32) {
+	n := len(q)
+	n8 := n &^ 7
 	if !useAVX2 || n8 == 0 {
-		dotRowsGeneric(out, q, m)
+		dot4Generic(q, rows, stride, out)
 		return
 	}
-	_ = m[len(out)*d-1]
-	j := 0
-	var o [4]float32
-	for ; j+4 <= len(out); j += 4 {
-		dot4AVX2(&q[0], &m[j*d], n8, d, &o)
-		if n8 < d {
-			for r := 0; r < 4; r++ {
-				row := m[(j+r)*d : (j+r+1)*d]
-				for p := n8; p < d; p++ {
-					o[r] += q[p] * row[p]
-				}
-			}
-		}
-		out[j], out[j+1], out[j+2], out[j+3] = o[0], o[1], o[2], o[3]
+	_ = rows[3*stride+n-1]
+	dot4AVX2(&q[0], &rows[0], stride, n8, out)
+	for i := n8; i < n; i++ {
+		x := q[i]
+		out[0] += x * rows[i]
+		out[1] += x * rows[stride+i]
+		out[2] += x * rows[2*stride+i]
+		out[3] += x * rows[3*stride+i]
 	}
-	for ; j < len(out); j++ {
-		row := m[j*d : (j+1)*d]
-		s := dot1AVX2(&q[0], &row[0], n8)
-		for p := n8; p < d; p++ {
-			s += q[p] * row[p]
-		}
-		out[j] = s
-	}
+}
+
+func gemmKernelAVX2(k int, a []float32, lda int, p []float32, c []float32, ldc int) {
+	// Bounds the assembly relies on, checked once per call.
+	_ = a[5*lda+k-1]
+	_ = p[16*k-1]
+	_ = c[5*ldc+15]
+	kernel6x16AVX2(k, unsafe.SliceData(a), lda, unsafe.SliceData(p), unsafe.SliceData(c), ldc)
+}
+
+func gemmKernelAVX512(k int, a []float32, lda int, p []float32, c []float32, ldc int) {
+	_ = a[11*lda+k-1]
+	_ = p[16*k-1]
+	_ = c[11*ldc+15]
+	kernel12x16AVX512(k, unsafe.SliceData(a), lda, unsafe.SliceData(p), unsafe.SliceData(c), ldc)
+}
+
+func gemmKernelAVX512x2(k int, a []float32, lda int, p0, p1 []float32, c []float32, ldc int) {
+	_ = a[11*lda+k-1]
+	_ = p0[16*k-1]
+	_ = p1[16*k-1]
+	_ = c[11*ldc+31]
+	kernel12x32AVX512(k, unsafe.SliceData(a), lda, unsafe.SliceData(p0), unsafe.SliceData(p1), unsafe.SliceData(c), ldc)
 }

@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 // func kern4x16AVX2(a, b *float32, steps int, c *float32, ldc int)
@@ -95,68 +97,134 @@ store:
 	VZEROUPPER
 	RET
 
-// func dot4AVX2(q, rows *float32, n8, stride int, out *[4]float32)
-// out[r] = Σ_{p<n8} q[p]·rows[r*stride+p] for r < 4; n8 is a multiple of 8 and stride
-// is in floats.
-TEXT ·dot4AVX2(SB), NOSPLIT, $0-40
-	MOVQ q+0(FP), SI
-	MOVQ rows+8(FP), DI
-	MOVQ n8+16(FP), CX
-	MOVQ stride+24(FP), BX
-	MOVQ out+32(FP), DX
-	SHLQ $2, BX
-	LEAQ (DI)(BX*1), R8
-	LEAQ (R8)(BX*1), R9
-	LEAQ (R9)(BX*1), R10
+// func dotAVX2(a, b *float32, n int) float32
+TEXT ·dotAVX2(SB), NOSPLIT, $0-28
+	MOVQ a+0(FP), SI
+	MOVQ b+8(FP), DI
+	MOVQ n+16(FP), CX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	XORQ   AX, AX
 
-d4loop:
-	CMPQ AX, CX
-	JGE  d4reduce
-	VMOVUPS     (SI)(AX*4), Y4
-	VFMADD231PS (DI)(AX*4), Y4, Y0
-	VFMADD231PS (R8)(AX*4), Y4, Y1
-	VFMADD231PS (R9)(AX*4), Y4, Y2
-	VFMADD231PS (R10)(AX*4), Y4, Y3
-	ADDQ $8, AX
-	JMP  d4loop
+loop32:
+	CMPQ CX, $32
+	JL   loop8
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  loop32
 
-d4reduce:
-	// Horizontal sums of Y0..Y3 into out[0..3].
-	VHADDPS      Y1, Y0, Y0
-	VHADDPS      Y3, Y2, Y2
-	VHADDPS      Y2, Y0, Y0
+loop8:
+	CMPQ CX, $8
+	JL   reduce
+	VMOVUPS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  loop8
+
+reduce:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0
-	VMOVUPS      X0, (DX)
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+
+tail:
+	CMPQ CX, $0
+	JE   done
+	VMOVSS (SI), X1
+	VFMADD231SS (DI), X1, X0
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JMP  tail
+
+done:
 	VZEROUPPER
+	MOVSS X0, ret+24(FP)
 	RET
 
-// func dot1AVX2(q, row *float32, n8 int) float32
-TEXT ·dot1AVX2(SB), NOSPLIT, $0-28
+// func dot4AVX2(q, rows *float32, stride, n int, out *[4]float32)
+// out[r] = sum_i q[i]*rows[r*stride+i] for r = 0..3 and i < n, n a multiple of 8:
+// 16 values per step in two accumulator sets, then one 8-value step.
+TEXT ·dot4AVX2(SB), NOSPLIT, $0-40
 	MOVQ q+0(FP), SI
-	MOVQ row+8(FP), DI
-	MOVQ n8+16(FP), CX
+	MOVQ rows+8(FP), R8
+	MOVQ stride+16(FP), DX
+	SHLQ $2, DX
+	LEAQ (R8)(DX*1), R9
+	LEAQ (R9)(DX*1), R10
+	LEAQ (R10)(DX*1), R11
+	MOVQ n+24(FP), CX
 	VXORPS Y0, Y0, Y0
-	XORQ   AX, AX
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	XORQ AX, AX
 
-d1loop:
-	CMPQ AX, CX
-	JGE  d1reduce
-	VMOVUPS     (SI)(AX*4), Y4
-	VFMADD231PS (DI)(AX*4), Y4, Y0
-	ADDQ $8, AX
-	JMP  d1loop
+loop16:
+	CMPQ CX, $16
+	JL   loop8x4
+	VMOVUPS (SI)(AX*1), Y8
+	VMOVUPS 32(SI)(AX*1), Y9
+	VFMADD231PS (R8)(AX*1), Y8, Y0
+	VFMADD231PS 32(R8)(AX*1), Y9, Y4
+	VFMADD231PS (R9)(AX*1), Y8, Y1
+	VFMADD231PS 32(R9)(AX*1), Y9, Y5
+	VFMADD231PS (R10)(AX*1), Y8, Y2
+	VFMADD231PS 32(R10)(AX*1), Y9, Y6
+	VFMADD231PS (R11)(AX*1), Y8, Y3
+	VFMADD231PS 32(R11)(AX*1), Y9, Y7
+	ADDQ $64, AX
+	SUBQ $16, CX
+	JMP  loop16
 
-d1reduce:
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0
-	VHADDPS      X0, X0, X0
-	VHADDPS      X0, X0, X0
-	VMOVSS       X0, ret+24(FP)
+loop8x4:
+	CMPQ CX, $8
+	JL   fin
+	VMOVUPS (SI)(AX*1), Y8
+	VFMADD231PS (R8)(AX*1), Y8, Y0
+	VFMADD231PS (R9)(AX*1), Y8, Y1
+	VFMADD231PS (R10)(AX*1), Y8, Y2
+	VFMADD231PS (R11)(AX*1), Y8, Y3
+	ADDQ $32, AX
+	SUBQ $8, CX
+
+fin:
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	// horizontal sums: reduce each of Y0..Y3 to one float, pack into X0.
+	VEXTRACTF128 $1, Y0, X8
+	VADDPS X8, X0, X0
+	VEXTRACTF128 $1, Y1, X9
+	VADDPS X9, X1, X1
+	VEXTRACTF128 $1, Y2, X10
+	VADDPS X10, X2, X2
+	VEXTRACTF128 $1, Y3, X11
+	VADDPS X11, X3, X3
+	VHADDPS X1, X0, X0
+	VHADDPS X3, X2, X2
+	VHADDPS X2, X0, X0
+	MOVQ out+32(FP), DI
+	VMOVUPS X0, (DI)
 	VZEROUPPER
 	RET

@@ -1,3 +1,5 @@
+//go:build !purego
+
 package vec
 
 import "testing"
@@ -10,4 +12,11 @@ func TestMatMulTGenericPath(t *testing.T) {
 	defer func() { useAVX2 = saved }()
 	TestMatMulT(t)
 	TestDistancesAndNearest(t)
+}
+
+// setAVX2 sets the CPU-feature switch for the rest of the test.
+func setAVX2(t *testing.T, on bool) {
+	saved := useAVX2
+	useAVX2 = on
+	t.Cleanup(func() { useAVX2 = saved })
 }

@@ -1,14 +1,20 @@
-// Package vec holds allocation-free float32 vector kernels shared by the clustering,
-// search and hierarchy packages: dot products, squared norms and distances,
-// normalisation, and a register-blocked, cache-tiled A·Bᵀ product written in pure Go
-// that turns a block of rows and a set of centres into squared Euclidean distances
-// ‖x‖² − 2x·c + ‖c‖² in parallel.
+// Package vec owns the float32 vector kernels of the module: dot products (one row
+// or four at a time), squared norms and distances, normalisation, the cache-tiled
+// A·Bᵀ product that turns a block of points and a set of centres into squared
+// Euclidean distances ‖x‖² − 2x·c + ‖c‖² in parallel (clustering, hierarchy), and the
+// packed-panel GEMM the embed/uselite encoder's dense layers run through.
+//
+// Each kernel has a portable Go form and, on amd64, Go assembly (AVX2 with FMA, and
+// AVX-512 for the GEMM micro-kernels) chosen once at start-up from the CPU's features
+// in kernel_amd64.go. The purego build tag, or any other architecture, keeps the
+// portable code. The HNSW and exact indexes of semantic score candidates with Dot and
+// Dot4; the tests compare every assembly kernel with the portable one.
 package vec
 
 import "math"
 
-// Dot returns the dot product of a and b, which must have the same length.
-func Dot(a, b []float32) float32 {
+// dotGeneric is the portable Dot, unrolled by four.
+func dotGeneric(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
 	i := 0
@@ -120,10 +126,43 @@ func RowSqNorms(dst, m []float32, d int) {
 	}
 }
 
-// dotRowsGeneric is the pure-Go DotRows.
-func dotRowsGeneric(out, q, m []float32) {
+// dot4Generic is the portable Dot4.
+func dot4Generic(q, rows []float32, stride int, out *[4]float32) {
+	n := len(q)
+	if n == 0 {
+		*out = [4]float32{}
+		return
+	}
+	r0, r1, r2, r3 := rows[:n], rows[stride:stride+n], rows[2*stride:2*stride+n], rows[3*stride:3*stride+n]
+	var s0, s1, s2, s3 float32
+	for i, x := range q {
+		s0 += x * r0[i]
+		s1 += x * r1[i]
+		s2 += x * r2[i]
+		s3 += x * r3[i]
+	}
+	out[0], out[1], out[2], out[3] = s0, s1, s2, s3
+}
+
+// DotRows writes to out[j] the dot product of q with row j of the row-major matrix m
+// (rows of len(q) values), for j < len(out).
+func DotRows(out, q, m []float32) {
 	d := len(q)
-	for j := range out {
+	if len(out) == 0 {
+		return
+	}
+	if d == 0 {
+		clear(out)
+		return
+	}
+	_ = m[len(out)*d-1]
+	j := 0
+	var o [4]float32
+	for ; j+4 <= len(out); j += 4 {
+		Dot4(q, m[j*d:], d, &o)
+		out[j], out[j+1], out[j+2], out[j+3] = o[0], o[1], o[2], o[3]
+	}
+	for ; j < len(out); j++ {
 		out[j] = Dot(q, m[j*d:(j+1)*d])
 	}
 }

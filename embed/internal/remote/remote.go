@@ -1,6 +1,14 @@
-// Package remote holds what the remote embedding providers share: splitting texts
-// into batches, running the batches concurrently through a retry.Caller, and checking
-// and normalising what comes back.
+// Package remote is the one shape of the remote embedding providers (embed/cohere,
+// embed/openai, embed/ollama): Options and NewClient resolve a provider's
+// configuration (API key and base URL from the config or the environment, batch size
+// against the API's limit, concurrency, requests per minute, attempts, timeouts) into a
+// Client, whose Embed splits texts into batches, runs them concurrently through a
+// retry.Caller and checks and normalises what comes back.
+//
+// A provider is one small file: its Config, a New that fills Options and builds the
+// provider's client library on Client.HTTPClient, and an Embed that sends one batch
+// through that library. Its test runs remotetest.Conformance against the shared fake
+// server with the provider's wire format.
 package remote
 
 import (

@@ -1,0 +1,368 @@
+// Package layout computes 2-D maps of a run's query vectors: a projection that keeps
+// each query's neighbourhood, so that the clusters of a run, and the queries inside
+// them, can be looked at as a picture.
+//
+// The method follows UMAP (McInnes, Healy and Melville, 2018): a k-nearest-neighbour
+// graph of the vectors, turned into fuzzy memberships (each point's distances rescaled
+// by its own nearest-neighbour distance and a bandwidth that gives it log2(k) of total
+// membership), symmetrised, then laid out by stochastic gradient descent that pulls
+// graph neighbours together and pushes random pairs apart (negative sampling). The
+// layout starts from the vectors' first two principal components and is
+// deterministic for a seed: the descent runs on one goroutine in a fixed order.
+package layout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/lmsys-go/lmsys"
+)
+
+// Options configure Compute. The zero value works.
+type Options struct {
+	// Neighbors is k of the neighbour graph (15).
+	Neighbors int
+	// Epochs of gradient descent (0: 500 below 10,000 points, 200 above).
+	Epochs int
+	// MinDist is how tightly neighbours may pack in the map (0.1).
+	MinDist float64
+	// NegativeSamples per attraction (5).
+	NegativeSamples int
+	// Seed makes the layout reproducible (same vectors, same seed: same map).
+	Seed uint64
+	// Progress receives "layout neighbours" and "layout epochs" reports.
+	Progress lmsys.ProgressFunc
+	// Workers bounds the goroutines of the neighbour search (0: GOMAXPROCS).
+	Workers int
+}
+
+func (o Options) withDefaults(n int) Options {
+	if o.Neighbors <= 0 {
+		o.Neighbors = 15
+	}
+	o.Neighbors = min(o.Neighbors, n-1)
+	if o.Epochs <= 0 {
+		o.Epochs = 200
+		if n < 10000 {
+			o.Epochs = 500
+		}
+	}
+	if o.MinDist <= 0 {
+		o.MinDist = 0.1
+	}
+	if o.NegativeSamples <= 0 {
+		o.NegativeSamples = 5
+	}
+	return o
+}
+
+// Point is one query's place on the map.
+type Point struct {
+	X, Y float32
+}
+
+// Compute lays out n vectors of one dimension in two dimensions. It fails with
+// lmsys.ErrInvalidInput for fewer than three vectors, vectors of different lengths, or
+// values that are not finite, and with ctx's error when cancelled.
+func Compute(ctx context.Context, vectors [][]float32, opts Options) ([]Point, error) {
+	n := len(vectors)
+	if n < 3 {
+		return nil, fmt.Errorf("%w: a map needs at least 3 vectors, got %d", lmsys.ErrInvalidInput, n)
+	}
+	d := len(vectors[0])
+	for i, v := range vectors {
+		if len(v) != d || d == 0 {
+			return nil, fmt.Errorf("%w: vector %d has %d dimensions, vector 0 has %d", lmsys.ErrInvalidInput, i, len(v), d)
+		}
+		for _, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return nil, fmt.Errorf("%w: vector %d holds a value that is not finite", lmsys.ErrInvalidInput, i)
+			}
+		}
+	}
+	opts = opts.withDefaults(n)
+	nb, err := neighbours(ctx, vectors, opts.Neighbors, opts.Workers, opts.Progress)
+	if err != nil {
+		return nil, err
+	}
+	g := fuzzyGraph(nb, opts.Neighbors)
+	y := pcaInit(vectors, opts.Seed)
+	a, b := curve(opts.MinDist)
+	if err := optimize(ctx, y, g, a, b, opts); err != nil {
+		return nil, err
+	}
+	out := make([]Point, n)
+	for i := range out {
+		out[i] = Point{float32(y[2*i]), float32(y[2*i+1])}
+	}
+	return out, nil
+}
+
+// graph is the symmetrised fuzzy neighbour graph as an edge list.
+type graph struct {
+	head, tail []int32
+	weight     []float64
+}
+
+// fuzzyGraph turns each point's k nearest neighbours into memberships and
+// symmetrises them (a + b − a·b).
+func fuzzyGraph(nb *knn, k int) graph {
+	n := nb.n
+	target := math.Log2(float64(k))
+	type key struct{ i, j int32 }
+	w := make(map[key]float64, n*k)
+	for i := 0; i < n; i++ {
+		ds := nb.dist[i*k : (i+1)*k]
+		rho := 0.0
+		for _, x := range ds {
+			if x > 0 {
+				rho = float64(x)
+				break
+			}
+		}
+		// Bandwidth by bisection: Σ exp(−(d − ρ)/σ) = log2 k.
+		lo, hi, sigma := 0.0, math.Inf(1), 1.0
+		for it := 0; it < 64; it++ {
+			s := 0.0
+			for _, x := range ds[1:] {
+				s += math.Exp(-math.Max(0, float64(x)-rho) / sigma)
+			}
+			if math.Abs(s-target) < 1e-5 {
+				break
+			}
+			if s > target {
+				hi = sigma
+				sigma = (lo + hi) / 2
+			} else {
+				lo = sigma
+				if math.IsInf(hi, 1) {
+					sigma *= 2
+				} else {
+					sigma = (lo + hi) / 2
+				}
+			}
+		}
+		sigma = math.Max(sigma, 1e-3*meanOf(ds))
+		for t, x := range ds {
+			j := nb.idx[i*k+t]
+			if int(j) == i || j < 0 {
+				continue
+			}
+			m := math.Exp(-math.Max(0, float64(x)-rho) / sigma)
+			w[key{int32(i), j}] = m
+		}
+	}
+	var g graph
+	for e, m := range w {
+		if e.i > e.j {
+			if _, ok := w[key{e.j, e.i}]; ok {
+				continue // counted from the other side
+			}
+		}
+		r := w[key{e.j, e.i}]
+		s := m + r - m*r
+		g.head = append(g.head, e.i)
+		g.tail = append(g.tail, e.j)
+		g.weight = append(g.weight, s)
+	}
+	// The map's iteration order is random; the descent must not be.
+	sortEdges(&g)
+	return g
+}
+
+func meanOf(xs []float32) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += float64(x)
+	}
+	return s / float64(max(len(xs), 1))
+}
+
+// curve fits the low-dimensional similarity 1/(1 + a·d^(2b)) to a step at minDist with
+// spread 1, as UMAP does, by least squares on a grid.
+func curve(minDist float64) (a, b float64) {
+	xs := make([]float64, 300)
+	ys := make([]float64, 300)
+	for i := range xs {
+		x := 3 * float64(i+1) / 300
+		xs[i] = x
+		if x < minDist {
+			ys[i] = 1
+		} else {
+			ys[i] = math.Exp(-(x - minDist))
+		}
+	}
+	best := math.Inf(1)
+	a, b = 1.577, 0.895
+	for bb := 0.5; bb <= 1.5; bb += 0.005 {
+		// For fixed b the best a is found by a 1-D search.
+		for aa := 0.2; aa <= 5; aa *= 1.01 {
+			e := 0.0
+			for i, x := range xs {
+				r := 1/(1+aa*math.Pow(x, 2*bb)) - ys[i]
+				e += r * r
+			}
+			if e < best {
+				best, a, b = e, aa, bb
+			}
+		}
+	}
+	return a, b
+}
+
+// pcaInit places the points on their first two principal components (power
+// iteration), scaled to a box of side 20, with a little seeded jitter so that equal
+// vectors do not start on one spot.
+func pcaInit(vectors [][]float32, seed uint64) []float64 {
+	n, d := len(vectors), len(vectors[0])
+	mean := make([]float64, d)
+	for _, v := range vectors {
+		for j, x := range v {
+			mean[j] += float64(x)
+		}
+	}
+	for j := range mean {
+		mean[j] /= float64(n)
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x6c61796f7574))
+	comps := make([][]float64, 0, 2)
+	proj := make([]float64, n)
+	for c := 0; c < 2; c++ {
+		u := make([]float64, d)
+		for j := range u {
+			u[j] = rng.NormFloat64()
+		}
+		for it := 0; it < 30; it++ {
+			// u ← Xᵀ X u, X centred, minus the components found so far.
+			for i, v := range vectors {
+				s := 0.0
+				for j, x := range v {
+					s += (float64(x) - mean[j]) * u[j]
+				}
+				proj[i] = s
+			}
+			next := make([]float64, d)
+			for i, v := range vectors {
+				for j, x := range v {
+					next[j] += (float64(x) - mean[j]) * proj[i]
+				}
+			}
+			for _, p := range comps {
+				dot := 0.0
+				for j := range next {
+					dot += next[j] * p[j]
+				}
+				for j := range next {
+					next[j] -= dot * p[j]
+				}
+			}
+			norm := 0.0
+			for _, x := range next {
+				norm += x * x
+			}
+			norm = math.Sqrt(norm)
+			if norm == 0 {
+				break
+			}
+			for j := range next {
+				u[j] = next[j] / norm
+			}
+		}
+		comps = append(comps, u)
+	}
+	y := make([]float64, 2*n)
+	for c, u := range comps {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for i, v := range vectors {
+			s := 0.0
+			for j, x := range v {
+				s += (float64(x) - mean[j]) * u[j]
+			}
+			y[2*i+c] = s
+			lo, hi = math.Min(lo, s), math.Max(hi, s)
+		}
+		scale := 20 / math.Max(hi-lo, 1e-9)
+		for i := 0; i < n; i++ {
+			y[2*i+c] = (y[2*i+c]-lo)*scale - 10 + 1e-4*rng.NormFloat64()
+		}
+	}
+	return y
+}
+
+// optimize runs UMAP's gradient descent on y (x0, y0, x1, y1 …).
+func optimize(ctx context.Context, y []float64, g graph, a, b float64, opts Options) error {
+	n := len(y) / 2
+	if len(g.head) == 0 {
+		return errors.New("layout: the neighbour graph has no edges")
+	}
+	maxW := 0.0
+	for _, w := range g.weight {
+		maxW = math.Max(maxW, w)
+	}
+	epochsPer := make([]float64, len(g.weight))
+	next := make([]float64, len(g.weight))
+	negPer := make([]float64, len(g.weight))
+	nextNeg := make([]float64, len(g.weight))
+	for e, w := range g.weight {
+		epochsPer[e] = -1
+		if w/maxW > 1.0/float64(opts.Epochs) {
+			epochsPer[e] = maxW / w
+		}
+		next[e] = epochsPer[e]
+		negPer[e] = epochsPer[e] / float64(opts.NegativeSamples)
+		nextNeg[e] = negPer[e]
+	}
+	rng := rand.New(rand.NewPCG(opts.Seed, 0x756d6170))
+	clip := func(v float64) float64 { return math.Max(-4, math.Min(4, v)) }
+	for ep := 1; ep <= opts.Epochs; ep++ {
+		if ep%10 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			opts.Progress.Report("layout epochs", int64(ep), int64(opts.Epochs))
+		}
+		alpha := 1 - float64(ep-1)/float64(opts.Epochs)
+		for e := range g.head {
+			if epochsPer[e] < 0 || next[e] > float64(ep) {
+				continue
+			}
+			i, j := int(g.head[e]), int(g.tail[e])
+			dx, dy := y[2*i]-y[2*j], y[2*i+1]-y[2*j+1]
+			d2 := dx*dx + dy*dy
+			if d2 > 0 {
+				c := -2 * a * b * math.Pow(d2, b-1) / (a*math.Pow(d2, b) + 1)
+				gx, gy := clip(c*dx)*alpha, clip(c*dy)*alpha
+				y[2*i] += gx
+				y[2*i+1] += gy
+				y[2*j] -= gx
+				y[2*j+1] -= gy
+			}
+			next[e] += epochsPer[e]
+			negs := int((float64(ep) - nextNeg[e]) / negPer[e])
+			for s := 0; s < negs; s++ {
+				k := rng.IntN(n)
+				if k == i {
+					continue
+				}
+				dx, dy := y[2*i]-y[2*k], y[2*i+1]-y[2*k+1]
+				d2 := dx*dx + dy*dy
+				c := 0.0
+				if d2 > 0 {
+					c = 2 * b / ((0.001 + d2) * (a*math.Pow(d2, b) + 1))
+				}
+				gx, gy := 4.0, 4.0
+				if c > 0 {
+					gx, gy = clip(c*dx), clip(c*dy)
+				}
+				y[2*i] += gx * alpha
+				y[2*i+1] += gy * alpha
+			}
+			nextNeg[e] += float64(negs) * negPer[e]
+		}
+	}
+	opts.Progress.Report("layout epochs", int64(opts.Epochs), int64(opts.Epochs))
+	return nil
+}
