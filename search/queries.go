@@ -60,6 +60,9 @@ type QueryResults struct {
 	AppliedClusters []AppliedCluster `json:"applied_clusters"`
 	Results         []QueryHit       `json:"results"`
 	Facets          Facets           `json:"facets"`
+	// Queries holds the results' whole queries by id, as the search read them, for
+	// callers that answer with more of each query than a hit carries.
+	Queries map[int64]lmsys.Query `json:"-"`
 }
 
 // AppliedCluster is a cluster the search was restricted to. Distance is that of its
@@ -394,6 +397,7 @@ func (p *querySearch) hydrate(ctx context.Context) error {
 		}
 		p.res.Results = append(p.res.Results, hit)
 	}
+	p.res.Queries = p.byID
 	return nil
 }
 

@@ -1,9 +1,9 @@
 package web
 
 import (
-	"encoding/json"
-	"fmt"
 	"net/http"
+	"reflect"
+	"sync"
 )
 
 // alsoAs wraps a list endpoint so that its answer, a page whose list is "items" (the
@@ -16,35 +16,42 @@ func alsoAs(key string, f apiFunc) apiFunc {
 		if err != nil {
 			return v, err
 		}
-		return aliased{v: v, key: key}, nil
+		return withAlias(v, key), nil
 	}
 }
 
-type aliased struct {
-	v   any
+// aliasTypes caches, per answer type and key, the struct type that embeds the answer
+// and adds the alias field.
+var aliasTypes sync.Map // aliasKey → reflect.Type
+
+type aliasKey struct {
+	t   reflect.Type
 	key string
 }
 
-// MarshalJSON writes v's object with its "items" repeated under the alias key, last.
-func (a aliased) MarshalJSON() ([]byte, error) {
-	b, err := json.Marshal(a.v)
-	if err != nil {
-		return nil, err
+// withAlias returns v (a struct with an Items field) as a struct that embeds it and
+// holds the same slice under key, so the encoder writes the answer's own keys, then
+// key; v is returned as it is when it has no Items field. The struct is built once per
+// type with reflect.StructOf: encoding/json then handles it like any other struct.
+func withAlias(v any, key string) any {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Struct {
+		return v
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("web: alias %s: %w", a.key, err)
+	items := rv.FieldByName("Items")
+	if !items.IsValid() {
+		return v
 	}
-	items, ok := m["items"]
+	k := aliasKey{rv.Type(), key}
+	t, ok := aliasTypes.Load(k)
 	if !ok {
-		return b, nil
+		t, _ = aliasTypes.LoadOrStore(k, reflect.StructOf([]reflect.StructField{
+			{Name: "Answer", Type: rv.Type(), Anonymous: true},
+			{Name: "Alias", Type: items.Type(), Tag: reflect.StructTag(`json:"` + key + `"`)},
+		}))
 	}
-	if _, taken := m[a.key]; taken {
-		return b, nil // never shadow a field of the answer's own
-	}
-	// Appended after the answer's own keys, which keep their order.
-	key, _ := json.Marshal(a.key)
-	out := append(b[:len(b)-1:len(b)-1], ',')
-	out = append(append(append(out, key...), ':'), items...)
-	return append(out, '}'), nil
+	out := reflect.New(t.(reflect.Type)).Elem()
+	out.Field(0).Set(rv)
+	out.Field(1).Set(items)
+	return out.Interface()
 }

@@ -191,9 +191,18 @@ func (s *server) searchPage(ctx context.Context, sr searchRequest) (SearchPage, 
 	for i, h := range hits {
 		ids[i] = h.QueryID
 	}
+	// The search read its results' queries already; only substring hits need reading.
 	byID := map[int64]lmsys.Query{}
-	if len(ids) > 0 {
-		qs, err := s.deps.Store.ListQueries(ctx, lmsys.QueryFilter{IDs: ids})
+	var missing []int64
+	for _, id := range ids {
+		if q, ok := res.Queries[id]; ok {
+			byID[id] = q
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		qs, err := s.deps.Store.ListQueries(ctx, lmsys.QueryFilter{IDs: missing})
 		if err != nil {
 			return SearchPage{}, err
 		}
