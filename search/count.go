@@ -13,18 +13,26 @@ import (
 // memberTTL bounds how long a run's cached membership is trusted without a check.
 const memberTTL = 5 * time.Second
 
-// runSet is the set of query ids a run assigns, as a bitset, with what it was read
-// at: the run's newest edit (deletes and merges are audited edits) and the time (late
-// assignments of new queries are not edits; memberTTL bounds how long they go unseen).
+// runSet is the cluster of each query a run assigns (by query id: cluster + 2, so 0
+// is "not a member" and 1 noise), with what it was read at: the run's newest edit
+// (moves, deletes and merges are audited edits) and the time (late assignments of new
+// queries are not edits; memberTTL bounds how long they go unseen).
 type runSet struct {
-	bits     []uint64
+	cluster  []int32
 	lastEdit int64
 	at       time.Time
 }
 
 func (m *runSet) has(id int64) bool {
-	i := uint64(id)
-	return i/64 < uint64(len(m.bits)) && m.bits[i/64]&(1<<(i%64)) != 0
+	return id >= 0 && id < int64(len(m.cluster)) && m.cluster[id] != 0
+}
+
+// clusterOf returns the query's cluster and whether it is a member of the run.
+func (m *runSet) clusterOf(id int64) (int, bool) {
+	if !m.has(id) {
+		return 0, false
+	}
+	return int(m.cluster[id]) - 2, true
 }
 
 type memberCache struct {
@@ -69,12 +77,15 @@ func (s *Service) runMembers(ctx context.Context, runID string) (*runSet, error)
 		return nil, err
 	}
 	fresh := &runSet{lastEdit: last, at: time.Now()}
+	maxID := int64(-1)
 	for _, a := range as {
-		i := uint64(a.QueryID)
-		for uint64(len(fresh.bits)) <= i/64 {
-			fresh.bits = append(fresh.bits, 0)
+		maxID = max(maxID, a.QueryID)
+	}
+	fresh.cluster = make([]int32, maxID+1)
+	for _, a := range as {
+		if a.QueryID >= 0 {
+			fresh.cluster[a.QueryID] = int32(a.ClusterID) + 2
 		}
-		fresh.bits[i/64] |= 1 << (i % 64)
 	}
 	s.members.mu.Lock()
 	if s.members.m == nil || len(s.members.m) > 16 {

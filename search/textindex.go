@@ -89,43 +89,34 @@ func (s *Service) syncTextLocked(ctx context.Context) error {
 }
 
 // indexTextHits answers textHits for a whole run (or all queries) from the in-memory
-// index. Hits outside the run are dropped, asking for more candidates while they
-// crowd out the run's; ok is false when the run is too small a part of the matches
-// for that to pay, and the caller should ask the store instead.
+// index, which ranks only the run's members (held in memory with their clusters, see
+// runMembers). ok is always true when err is nil: the store is never needed.
 func (s *Service) indexTextHits(ctx context.Context, ix *fulltext.Index, text, runID string, n int) (out []scoredID, member map[int64]int, ok bool, err error) {
 	words := 0
 	fulltext.Tokenize(text, func([]byte) { words++ })
 	if words == 0 {
 		return nil, nil, false, fmt.Errorf("%w: full-text search %q has no words", lmsys.ErrInvalidInput, text)
 	}
-	for want := n; ; want *= 4 {
-		hits := ix.Search(text, want, nil)
-		if runID == "" {
-			out = make([]scoredID, len(hits))
-			for i, h := range hits {
-				out[i] = scoredID{h.ID, h.Score}
-			}
-			return out, nil, true, nil
-		}
-		ids := make([]int64, len(hits))
+	if runID == "" {
+		hits := ix.Search(text, n, nil)
+		out = make([]scoredID, len(hits))
 		for i, h := range hits {
-			ids[i] = h.ID
+			out[i] = scoredID{h.ID, h.Score}
 		}
-		member, err = clusterOf(ctx, s.db, runID, ids)
-		if err != nil {
-			return nil, nil, false, err
-		}
-		out = out[:0]
-		for _, h := range hits {
-			if _, in := member[h.ID]; in && len(out) < n {
-				out = append(out, scoredID{h.ID, h.Score})
-			}
-		}
-		if len(out) == n || len(hits) < want {
-			return out, member, true, nil
-		}
-		if want >= 16*n {
-			return nil, nil, false, nil
-		}
+		return out, nil, true, nil
 	}
+	// The run's members and their clusters are held in memory (runMembers): the search
+	// keeps to the run as it ranks, and the hits' clusters cost no store round trip.
+	m, err := s.runMembers(ctx, runID)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	hits := ix.Search(text, n, m.has)
+	out = make([]scoredID, len(hits))
+	member = make(map[int64]int, len(hits))
+	for i, h := range hits {
+		out[i] = scoredID{h.ID, h.Score}
+		member[h.ID], _ = m.clusterOf(h.ID)
+	}
+	return out, member, true, nil
 }
