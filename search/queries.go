@@ -334,7 +334,8 @@ func (p *querySearch) candidates(ctx context.Context) error {
 }
 
 // clusters learns the cluster in the run of each candidate the candidates step did
-// not place: one query for all of them, none when every candidate is placed.
+// not place: one query for all of them (none in a server, which holds the run's
+// members in memory), none when every candidate is placed.
 func (p *querySearch) clusters(ctx context.Context) error {
 	if p.o.RunID == "" {
 		return nil
@@ -348,9 +349,24 @@ func (p *querySearch) clusters(ctx context.Context) error {
 	if len(unknown) == 0 {
 		return nil
 	}
-	found, err := clusterOf(ctx, p.s.db, p.run.ID, unknown)
-	if err != nil {
-		return err
+	var found map[int64]int
+	if p.s.opts.TextIndex || p.s.opts.Background {
+		// A server: the run's members are held in memory (runMembers) across searches.
+		m, err := p.s.runMembers(ctx, p.run.ID)
+		if err != nil {
+			return err
+		}
+		found = make(map[int64]int, len(unknown))
+		for _, id := range unknown {
+			if c, ok := m.clusterOf(id); ok {
+				found[id] = c
+			}
+		}
+	} else {
+		var err error
+		if found, err = clusterOf(ctx, p.s.db, p.run.ID, unknown); err != nil {
+			return err
+		}
 	}
 	if p.member == nil {
 		p.member = found

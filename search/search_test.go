@@ -819,3 +819,30 @@ func TestCountTextIndexed(t *testing.T) {
 	assert.Equal(t, want, after)
 	assert.Less(t, after, before, "the orphaned Python queries left the run")
 }
+
+// TestServerSearchesPlaceHitsLikeTheStore: a server's Service (in-memory text index,
+// run members held in memory) gives the same results, clusters included, as one that
+// asks the store, in every mode, and follows a move of a query to another cluster.
+func TestServerSearchesPlaceHitsLikeTheStore(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	server := search.New(f.db, f.idx, search.Options{TextIndex: true})
+	require.NoError(t, server.WarmTextIndex(ctx))
+	check := func() {
+		t.Helper()
+		for _, mode := range []string{search.ModeSemantic, search.ModeFullText, search.ModeHybrid} {
+			o := search.QuerySearchOptions{RunID: runID, Mode: mode, NResults: 10}
+			want, err := f.svc.SearchQueries(ctx, "python list", o)
+			require.NoError(t, err)
+			got, err := server.SearchQueries(ctx, "python list", o)
+			require.NoError(t, err)
+			want.Queries, got.Queries = nil, nil
+			assert.Equal(t, want, got, mode)
+		}
+	}
+	check()
+	moved := f.members[0][0]
+	_, err := curation.New(f.db, curation.Options{}).MoveQuery(ctx, runID, moved, 2, "test", "")
+	require.NoError(t, err)
+	check()
+}
