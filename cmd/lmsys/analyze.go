@@ -97,6 +97,9 @@ it continues where it stopped, reusing the run, summary run and hierarchy alread
 			if err != nil {
 				return fmt.Errorf("%w (run the same command again to resume)", err)
 			}
+			if run, err := ws.Store.GetRun(ctx, st.RunID); err == nil {
+				noteLanguages(ctx, ws.Store, run, cmd.ErrOrStderr())
+			}
 			return printAnalysis(cmd, g, ws, st, time.Since(start))
 		},
 	}

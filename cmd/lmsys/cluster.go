@@ -241,6 +241,7 @@ func runCluster(cmd *cobra.Command, g *globals, o *clusterOptions, spec clusteri
 		fmt.Fprintf(cmd.OutOrStdout(), " (%d noise)", noise)
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "\nNext: lmsys summarize %s   then   lmsys list-clusters %s\n", run.ID, run.ID)
+	noteLanguages(ctx, db, run, cmd.ErrOrStderr())
 	return nil
 }
 
