@@ -167,6 +167,11 @@ func unrelatedName(p *node, children []*node, phr []phraseSet, used map[string]b
 		if t == "" {
 			continue
 		}
+		// A title that already joins two things ("Poem and short story") contributes
+		// its first: the parent's name joins two heads, not four.
+		if and := " " + segment.And("", t) + " "; strings.Contains(t, and) {
+			t, _, _ = strings.Cut(t, and)
+		}
 		dup := false
 		for _, h := range heads {
 			if strings.EqualFold(h, t) {

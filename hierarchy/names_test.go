@@ -41,6 +41,15 @@ func TestNameOffline(t *testing.T) {
 			desc:   []string{"share no common phrase", "share no common phrase"},
 		},
 		{
+			name: "children whose titles already join two things give one each",
+			children: []*node{
+				{title: "Poem and short story", size: 40, queries: []string{"write a poem about the sea"}},
+				{title: "Code and javascript", size: 30, queries: []string{"fix this javascript code"}},
+			},
+			groups: [][]int{{0, 1}},
+			want:   []string{"Poem and code requests"},
+		},
+		{
 			name: "russian",
 			children: []*node{
 				{title: "Сопроводительные письма", size: 30, queries: []string{"напиши сопроводительные письма для работы"}},
