@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -33,7 +34,7 @@ func nonEnglishShare(ctx context.Context, db *store.DB, runID string) (float64, 
 		}
 		return nil
 	})
-	if err != nil && err != errStopScan {
+	if err != nil && !errors.Is(err, errStopScan) {
 		return 0, err
 	}
 	if seen == 0 {
@@ -42,7 +43,7 @@ func nonEnglishShare(ctx context.Context, db *store.DB, runID string) (float64, 
 	return float64(other) / float64(seen), nil
 }
 
-var errStopScan = fmt.Errorf("enough queries read")
+var errStopScan = errors.New("enough queries read")
 
 // mostlyLatin reports whether at least half of the letters of s are Latin.
 func mostlyLatin(s string) bool {
