@@ -7,7 +7,6 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/fulltext"
-	"github.com/lmsys-go/lmsys/store"
 )
 
 // memberTTL bounds how long a run's cached membership is trusted without a check.
@@ -54,23 +53,9 @@ func (s *Service) runMembers(ctx context.Context, runID string) (*runSet, error)
 	if m, err := s.cachedMembers(ctx, runID); m != nil || err != nil {
 		return m, err // another search refreshed it meanwhile
 	}
-	s.members.mu.Lock()
-	m := s.members.m[runID]
-	s.members.mu.Unlock()
-	var known int64
-	if m != nil {
-		known = m.lastEdit
-	}
-	last := known
-	for {
-		es, err := s.db.Edits(ctx, store.EditFilter{RunID: runID, AfterID: last, Limit: 500})
-		if err != nil {
-			return nil, err
-		}
-		if len(es) == 0 {
-			break
-		}
-		last = es[len(es)-1].ID
+	last, err := s.db.LatestEdit(ctx, runID)
+	if err != nil {
+		return nil, err
 	}
 	as, err := s.db.Assignments(ctx, runID, nil)
 	if err != nil {
@@ -104,8 +89,8 @@ func (s *Service) cachedMembers(ctx context.Context, runID string) (*runSet, err
 	if m == nil || time.Since(m.at) >= memberTTL {
 		return nil, nil
 	}
-	newer, err := s.db.Edits(ctx, store.EditFilter{RunID: runID, AfterID: m.lastEdit, Limit: 1})
-	if err != nil || len(newer) > 0 {
+	last, err := s.db.LatestEdit(ctx, runID)
+	if err != nil || last != m.lastEdit {
 		return nil, err
 	}
 	return m, nil

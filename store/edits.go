@@ -122,6 +122,17 @@ func (d *DB) Edits(ctx context.Context, f EditFilter) ([]lmsys.Edit, error) {
 	return out, rows.Err()
 }
 
+// LatestEdit returns the id of the run's newest edit, 0 when it has none. Every edit
+// is audited, so a cache of anything an edit can change is still good while this id
+// is the one it was read at.
+func (d *DB) LatestEdit(ctx context.Context, runID string) (int64, error) {
+	var id int64
+	if err := d.db.WithContext(ctx).Raw(`SELECT COALESCE(MAX(id), 0) FROM cluster_edits WHERE run_id = ?`, runID).Row().Scan(&id); err != nil {
+		return 0, fmt.Errorf("store: latest edit of %s: %w", runID, err)
+	}
+	return id, nil
+}
+
 // GetEdit returns one audit row.
 func (d *DB) GetEdit(ctx context.Context, id int64) (lmsys.Edit, error) {
 	es, err := d.Edits(ctx, EditFilter{AfterID: id - 1, Limit: 1})

@@ -11,7 +11,6 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/llm"
-	"github.com/lmsys-go/lmsys/store"
 	"github.com/lmsys-go/lmsys/summarize"
 )
 
@@ -62,20 +61,6 @@ func (c *summaryCache) reset() {
 	c.m = nil
 }
 
-// lastEdit returns the id of the run's newest edit at or after the known one.
-func (s *server) lastEdit(ctx context.Context, runID string, known int64) (int64, error) {
-	for {
-		es, err := s.deps.Store.Edits(ctx, store.EditFilter{RunID: runID, AfterID: known, Limit: 500})
-		if err != nil {
-			return 0, err
-		}
-		if len(es) == 0 {
-			return known, nil
-		}
-		known = es[len(es)-1].ID
-	}
-}
-
 // summaries returns a run's summaries by cluster (ref: id or alias, empty: latest); a
 // run without summaries gives an empty map when ref is empty. The map is shared:
 // callers must not modify it.
@@ -88,18 +73,12 @@ func (s *server) summaries(ctx context.Context, runID, ref string) (string, map[
 		return "", nil, err
 	}
 	key := runID + "\x00" + srID
-	if e := s.sumCache.get(key); e != nil && time.Since(e.at) < summaryTTL {
-		newer, err := s.deps.Store.Edits(ctx, store.EditFilter{RunID: runID, AfterID: e.lastEdit, Limit: 1})
-		if err != nil {
-			return "", nil, err
-		}
-		if len(newer) == 0 {
-			return srID, e.sums, nil
-		}
-	}
-	last, err := s.lastEdit(ctx, runID, 0)
+	last, err := s.deps.Store.LatestEdit(ctx, runID)
 	if err != nil {
 		return "", nil, err
+	}
+	if e := s.sumCache.get(key); e != nil && time.Since(e.at) < summaryTTL && e.lastEdit == last {
+		return srID, e.sums, nil
 	}
 	ss, err := s.deps.Store.Summaries(ctx, runID, srID)
 	if err != nil {

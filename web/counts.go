@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/lmsys-go/lmsys"
-	"github.com/lmsys-go/lmsys/store"
 )
 
 // countCache keeps how many queries each finished run assigns. Every cluster page
@@ -39,21 +38,15 @@ func (s *server) runTotal(ctx context.Context, run lmsys.Run) (int64, error) {
 	if run.Status != lmsys.RunCompleted {
 		return count()
 	}
+	last, err := s.deps.Store.LatestEdit(ctx, run.ID)
+	if err != nil {
+		return 0, err
+	}
 	s.counts.mu.Lock()
 	e, ok := s.counts.m[run.ID]
 	s.counts.mu.Unlock()
-	if ok && time.Since(e.at) < summaryTTL {
-		newer, err := s.deps.Store.Edits(ctx, store.EditFilter{RunID: run.ID, AfterID: e.lastEdit, Limit: 1})
-		if err != nil {
-			return 0, err
-		}
-		if len(newer) == 0 {
-			return e.n, nil
-		}
-	}
-	last, err := s.lastEdit(ctx, run.ID, e.lastEdit)
-	if err != nil {
-		return 0, err
+	if ok && time.Since(e.at) < summaryTTL && e.lastEdit == last {
+		return e.n, nil
 	}
 	n, err := count()
 	if err != nil {
