@@ -175,12 +175,7 @@ func (ix *Index) Search(text string, k int, accept func(id int64) bool) []Hit {
 	if k <= 0 {
 		return nil
 	}
-	var words []string
-	Tokenize(text, func(tok []byte) {
-		if !slices.Contains(words, string(tok)) {
-			words = append(words, string(tok))
-		}
-	})
+	words := distinctWords(text)
 	if len(words) == 0 {
 		return nil
 	}
@@ -256,15 +251,21 @@ docs:
 	return out
 }
 
-// Count returns how many documents contain every word of text (as prefixes, as
-// Search matches them) and are accepted by accept (all when nil).
-func (ix *Index) Count(text string, accept func(id int64) bool) int {
+// distinctWords returns the words of text, each once, in order.
+func distinctWords(text string) []string {
 	var words []string
 	Tokenize(text, func(tok []byte) {
 		if !slices.Contains(words, string(tok)) {
 			words = append(words, string(tok))
 		}
 	})
+	return words
+}
+
+// Count returns how many documents contain every word of text (as prefixes, as
+// Search matches them) and are accepted by accept (all when nil).
+func (ix *Index) Count(text string, accept func(id int64) bool) int {
+	words := distinctWords(text)
 	if len(words) == 0 {
 		return 0
 	}

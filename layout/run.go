@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/store"
@@ -56,7 +57,7 @@ func Run(ctx context.Context, db *store.DB, runID string, opts Options) (Map, er
 	}
 	stored, err := db.GetLayout(ctx, runID)
 	switch {
-	case err == nil && stored.Seed == opts.Seed && sameIDs(stored.QueryIDs, ids):
+	case err == nil && stored.Seed == opts.Seed && slices.Equal(stored.QueryIDs, ids):
 		m.Reused = true
 		m.Points = make([]Point, len(ids))
 		for i := range ids {
@@ -78,16 +79,4 @@ func Run(ctx context.Context, db *store.DB, runID string, opts Options) (Map, er
 		return Map{}, err
 	}
 	return m, nil
-}
-
-func sameIDs(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -268,7 +268,7 @@ func (w *Workspace) clusterStage(a Analysis) func(context.Context, *lmsys.State)
 		if err != nil {
 			return err
 		}
-		why := "first clustering of these queries"
+		why := "" // why a finished run of an earlier analysis is not reused
 		for _, r := range runs {
 			if r.Parameters["pipeline"] != "analyze" || r.Space != s.Space || r.Parameters["dataset"] != s.Dataset {
 				continue
@@ -286,9 +286,12 @@ func (w *Workspace) clusterStage(a Analysis) func(context.Context, *lmsys.State)
 				s.RunID = r.ID
 				s.Note("cluster", "reused run %s (%d clusters)", r.ID, r.NumClusters)
 				return nil
-			case r.Status == lmsys.RunCompleted && why == "first clustering of these queries":
+			case r.Status == lmsys.RunCompleted && why == "":
 				why = changedRun(r, n, a)
 			}
+		}
+		if why == "" {
+			why = "first clustering of these queries"
 		}
 		k := a.K
 		if k <= 0 {
