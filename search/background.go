@@ -84,6 +84,25 @@ func (s *Service) startBuild(run lmsys.Run) *build {
 }
 
 func (s *Service) ensureFreshBackground(ctx context.Context, run lmsys.Run) error {
+	if s.opts.BuildWait <= 0 {
+		return s.awaitBuild(ctx, run, closedTimer)
+	}
+	t := time.NewTimer(s.opts.BuildWait)
+	defer t.Stop()
+	return s.awaitBuild(ctx, run, t.C)
+}
+
+// closedTimer fires at once: a search that may not wait at all.
+var closedTimer = func() <-chan time.Time {
+	c := make(chan time.Time)
+	close(c)
+	return c
+}()
+
+// awaitBuild starts (or joins) the run's background build unless the run is fresh,
+// and waits for it until it ends, ctx is done, or giveUp fires (nil: never), when it
+// answers the build's state.
+func (s *Service) awaitBuild(ctx context.Context, run lmsys.Run, giveUp <-chan time.Time) error {
 	s.mu.Lock()
 	ok := s.fresh[run.ID]
 	s.mu.Unlock()
@@ -91,22 +110,17 @@ func (s *Service) ensureFreshBackground(ctx context.Context, run lmsys.Run) erro
 		return nil
 	}
 	b := s.startBuild(run)
-	if s.opts.BuildWait <= 0 {
-		select {
-		case <-b.done:
-			return b.err
-		default:
-			return b.state()
-		}
+	select {
+	case <-b.done:
+		return b.err
+	default:
 	}
-	t := time.NewTimer(s.opts.BuildWait)
-	defer t.Stop()
 	select {
 	case <-b.done:
 		return b.err
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-giveUp:
 		return b.state()
 	}
 }
@@ -123,17 +137,5 @@ func (s *Service) Prepare(ctx context.Context, runID string) error {
 	if !s.opts.Background {
 		return s.syncFresh(ctx, run, nil)
 	}
-	s.mu.Lock()
-	ok := s.fresh[run.ID]
-	s.mu.Unlock()
-	if ok {
-		return nil
-	}
-	b := s.startBuild(run)
-	select {
-	case <-b.done:
-		return b.err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.awaitBuild(ctx, run, nil)
 }
