@@ -75,9 +75,9 @@ func render(w io.Writer, p *plot.Plot, pic Picture) error {
 	if pic.Height <= 0 {
 		pic.Height = 700
 	}
-	format := strings.ToLower(pic.Format)
-	if format != "png" && format != "svg" {
-		return fmt.Errorf("layout: picture format %q: want png or svg", pic.Format)
+	format, err := pictureFormat(pic.Format)
+	if err != nil {
+		return err
 	}
 	wt, err := p.WriterTo(vg.Length(pic.Width)*vg.Inch/96, vg.Length(pic.Height)*vg.Inch/96, format)
 	if err != nil {
@@ -85,6 +85,15 @@ func render(w io.Writer, p *plot.Plot, pic Picture) error {
 	}
 	_, err = wt.WriteTo(w)
 	return err
+}
+
+// pictureFormat returns the lower-cased format, png or svg, or an error naming it.
+func pictureFormat(f string) (string, error) {
+	f = strings.ToLower(f)
+	if f != "png" && f != "svg" {
+		return "", fmt.Errorf("layout: picture format %q: want png or svg", f)
+	}
+	return f, nil
 }
 
 func clip(s string, n int) string {

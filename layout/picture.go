@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"sort"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -42,8 +41,8 @@ func Draw(w io.Writer, points []Point, groups []int, pic Picture) error {
 	if pic.MaxLabels <= 0 {
 		pic.MaxLabels = 20
 	}
-	if f := strings.ToLower(pic.Format); f != "png" && f != "svg" {
-		return fmt.Errorf("layout: picture format %q: want png or svg", pic.Format)
+	if _, err := pictureFormat(pic.Format); err != nil {
+		return err // before drawing anything
 	}
 	byGroup := map[int]plotter.XYs{}
 	for i, p := range points {
