@@ -86,7 +86,7 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{"use-lite", "is not provider/model (providers: cohere, local, ollama, openai", nil},
 		{"local/", "is not provider/model", nil},
-		{"acme/embedder", `unknown embedding provider "acme" in "acme/embedder" (known: cohere, local, ollama, openai)`, nil},
+		{"acme/embedder", `unknown embedding provider "acme" in "acme/embedder" (known: cohere, local, ollama, openai`, nil},
 		{"local/bert", `unknown local embedding model "bert" (local models: use-lite, lexical, hybrid)`, nil},
 		{"local/use-lite", "has 512 dimensions, not 256", []embed.Option{embed.WithDims(256)}},
 		{"local/hybrid", "at least 576 dimensions", []embed.Option{embed.WithDims(520)}},
@@ -105,10 +105,16 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-func TestRegister(t *testing.T) {
+// registerTestProvider registers the test provider once per process, so the
+// test also passes under -count=N.
+var registerTestProvider = sync.OnceFunc(func() {
 	embed.Register("test-provider", func(model string, c embed.Config) (lmsys.Embedder, error) {
 		return lexical.New(lexical.Options{Dims: c.Dims})
 	})
+})
+
+func TestRegister(t *testing.T) {
+	registerTestProvider()
 	e, err := embed.Open("test-provider/anything", embed.WithDims(16))
 	require.NoError(t, err)
 	assert.Equal(t, 16, e.Space().Dims)

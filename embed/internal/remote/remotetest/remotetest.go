@@ -248,11 +248,15 @@ func Conformance(t *testing.T, wire Wire, dims, perRequest int, newEmbedder Fact
 
 	t.Run("cancellation stops a request in flight", func(t *testing.T) {
 		s, e := start(t, 8, 3)
+		// The release channel is made before any request arrives: its cleanup is
+		// registered after the server's, so it runs first and the blocked handler
+		// returns before the server waits for it to close.
+		release := ctxDone(t)
 		arrived := make(chan struct{})
 		var once sync.Once
 		s.Script(func(_ int, _ http.ResponseWriter, _ []string) bool {
 			once.Do(func() { close(arrived) })
-			<-ctxDone(t)
+			<-release
 			return true
 		})
 		cctx, cancel := context.WithCancel(ctx)
