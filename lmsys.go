@@ -50,6 +50,11 @@ type Query struct {
 	Timestamp      *time.Time     `json:"timestamp,omitempty"`
 	Metadata       map[string]any `json:"extra_metadata,omitempty"`
 	CreatedAt      time.Time      `json:"created_at"`
+	// Conversation holds every turn of the chat the query came from, when the source
+	// row was a chat; stores write it beside the query and fill it only where a
+	// caller asks for conversations. ConversationCut says why it was shortened.
+	Conversation    []Message `json:"conversation,omitempty"`
+	ConversationCut string    `json:"conversation_cut,omitempty"`
 }
 
 // Dataset is a named source of queries (LMSYS-Chat-1M, a company's support logs …).
