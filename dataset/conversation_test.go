@@ -2,6 +2,8 @@ package dataset
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -94,4 +96,45 @@ func TestLoadCutsHostileConversations(t *testing.T) {
 		"kept %d bytes: the limit, less a split rune", kept)
 	assert.True(t, utf8.ValidString(c.Messages[1].Content), "no rune is split")
 	assert.True(t, strings.HasPrefix(huge, c.Messages[1].Content))
+}
+
+// TestExportCarriesLabelsAndConversations exports rows with their labels and, when
+// asked, their whole conversations, in every format.
+func TestExportCarriesLabelsAndConversations(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.SQLite(t)
+	lines := `{"id":"a","conversation":[{"role":"user","content":"pick a lock"},{"role":"assistant","content":"I can't help with that."}]}
+{"id":"b","text":"plain row"}`
+	_, err := Load(ctx, jsonlSource("x.jsonl", lines), db, LoadOptions{})
+	require.NoError(t, err)
+	qs, err := db.ListQueries(ctx, lmsys.QueryFilter{})
+	require.NoError(t, err)
+	run := lmsys.ClassificationRun{ID: "classify-refusal-x", TemplateID: "refusal@1", TemplateHash: "h", ResultKey: "builtin:refusal@1",
+		Provider: "builtin", Model: "refusal", Facets: []string{"refusal", "turns"}}
+	require.NoError(t, db.CreateClassificationRun(ctx, run))
+	require.NoError(t, db.SaveLabels(ctx, []lmsys.Label{
+		{QueryID: qs[0].ID, Facet: "refusal", Value: "refused", ClassificationRunID: run.ID, ResultKey: run.ResultKey},
+		{QueryID: qs[0].ID, Facet: "turns", Value: "1", ClassificationRunID: run.ID, ResultKey: run.ResultKey},
+	}))
+
+	var b strings.Builder
+	n, err := Export(ctx, db, &b, ExportOptions{Format: FormatJSONL, Conversations: true})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n)
+	rows := strings.Split(strings.TrimSpace(b.String()), "\n")
+	var first, second ExportRow
+	require.NoError(t, json.Unmarshal([]byte(rows[0]), &first))
+	require.NoError(t, json.Unmarshal([]byte(rows[1]), &second))
+	assert.Equal(t, map[string]string{"refusal": "refused", "turns": "1"}, first.Labels)
+	assert.Equal(t, []lmsys.Message{{Role: "user", Content: "pick a lock"}, {Role: "assistant", Content: "I can't help with that."}}, first.Conversation)
+	assert.Nil(t, second.Labels, "an unlabelled row has no labels")
+
+	b.Reset()
+	_, err = Export(ctx, db, &b, ExportOptions{Format: FormatCSV})
+	require.NoError(t, err)
+	recs, err := csv.NewReader(strings.NewReader(b.String())).ReadAll()
+	require.NoError(t, err)
+	assert.Equal(t, "labels", recs[0][13])
+	assert.JSONEq(t, `{"refusal":"refused","turns":"1"}`, recs[1][13])
+	assert.Empty(t, recs[1][14], "no conversations unless asked")
 }

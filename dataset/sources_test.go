@@ -65,7 +65,7 @@ func TestJSONLRows(t *testing.T) {
 			want: Record{ID: "a1", Text: "hello there", Model: "gpt-4", Language: "English", Timestamp: &ts, Metadata: map[string]any{"label": "greet", "n": int64(3)}}},
 		{name: "lmsys conversation", line: `{"conversation_id":"c1","model":"vicuna-13b","conversation":[{"content":"Why is the sky blue?","role":"user"},{"content":"Rayleigh scattering.","role":"assistant"},{"content":"thanks","role":"user"}],"turn":2,"language":"English","openai_moderation":[{"categories":{"harassment":false,"violence":true,"sexual":true},"category_scores":{"violence":0.9},"flagged":true},{"categories":{},"flagged":false},{"flagged":false}],"redacted":false}`,
 			want: Record{ID: "c1", Text: "Why is the sky blue?", Model: "vicuna-13b", Language: "English",
-				Metadata: map[string]any{"turn": int64(2), "redacted": false, "moderation_flagged": true, "moderation_categories": []string{"sexual", "violence"}},
+				Metadata:     map[string]any{"turn": int64(2), "redacted": false, "moderation_flagged": true, "moderation_categories": []string{"sexual", "violence"}},
 				Conversation: []lmsys.Message{{Role: "user", Content: "Why is the sky blue?"}, {Role: "assistant", Content: "Rayleigh scattering."}, {Role: "user", Content: "thanks"}}}},
 		{name: "openai messages with parts", line: `{"messages":[{"role":"system","content":"be nice"},{"role":"user","content":[{"type":"text","text":"part one"},{"type":"image_url","image_url":{"url":"x"}},{"type":"text","text":"part two"}]}]}`,
 			want: Record{Text: "part one\npart two", Metadata: map[string]any{"turn": int64(1)},
