@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/layout"
 	"github.com/lmsys-go/lmsys/store"
 )
 
@@ -22,7 +23,8 @@ import (
 // MapPageSize is the number of points in one binary page of a map.
 const MapPageSize = 250000
 
-// MapGroup is one colour of the map: a cluster, or a label of a facet.
+// MapGroup is one colour of the map: a cluster, a hierarchy parent, a language or
+// model, or a label of a facet.
 type MapGroup struct {
 	Index int    `json:"index"`
 	Key   string `json:"key"`
@@ -44,6 +46,9 @@ type MapInfo struct {
 	Groups    []MapGroup `json:"groups"`
 	// Facets lists the classified facets the map can also be coloured by.
 	Facets []string `json:"facets"`
+	// Levels is the number of levels of the run's newest hierarchy above the
+	// clusters (0 when it has none): color=level:1 … level:Levels.
+	Levels int `json:"levels"`
 	// Format describes a binary page of /map/points.
 	Format string `json:"format"`
 }
@@ -95,8 +100,59 @@ func (s *server) mapData(ctx context.Context, runID, color string) (mapData, err
 		for _, l := range ls {
 			key[l.QueryID] = l.Value
 		}
+	case strings.HasPrefix(color, "level:"):
+		level, err := strconv.Atoi(strings.TrimPrefix(color, "level:"))
+		if err != nil {
+			return mapData{}, fmt.Errorf("%w: color %q: the level is a number", lmsys.ErrInvalidInput, color)
+		}
+		hs, err := s.deps.Store.Hierarchies(ctx, runID)
+		if err != nil {
+			return mapData{}, err
+		}
+		if len(hs) == 0 {
+			return mapData{}, fmt.Errorf("%w: run %s has no hierarchy to colour by (lmsys merge-clusters %s builds one)", lmsys.ErrNotFound, runID, runID)
+		}
+		nodes, err := s.deps.Store.Hierarchy(ctx, hs[0])
+		if err != nil {
+			return mapData{}, err
+		}
+		ancestor, names, err := layout.LevelGroups(nodes, level)
+		if err != nil {
+			return mapData{}, err
+		}
+		as, err := s.deps.Store.Assignments(ctx, runID, nil)
+		if err != nil {
+			return mapData{}, err
+		}
+		for _, a := range as {
+			g, ok := ancestor[a.ClusterID]
+			if !ok {
+				g = -1
+			}
+			key[a.QueryID] = strconv.Itoa(g)
+		}
+		for id, n := range names {
+			titles[strconv.Itoa(id)] = n
+		}
+	case color == "language" || color == "model":
+		err := s.deps.Store.ScanQueries(ctx, lmsys.QueryFilter{RunID: runID}, 10000, func(qs []lmsys.Query) error {
+			for _, q := range qs {
+				v := q.Language
+				if color == "model" {
+					v = q.Model
+				}
+				if v == "" {
+					v = "(unknown)"
+				}
+				key[q.ID] = v
+			}
+			return nil
+		})
+		if err != nil {
+			return mapData{}, err
+		}
 	default:
-		return mapData{}, fmt.Errorf("%w: color %q: use cluster or label:FACET", lmsys.ErrInvalidInput, color)
+		return mapData{}, fmt.Errorf("%w: color %q: use cluster, level:N, language, model or label:FACET", lmsys.ErrInvalidInput, color)
 	}
 	return buildMapData(runID, color, l, key, titles, clusterOf), nil
 }
@@ -178,6 +234,15 @@ func (s *server) apiMap(r *http.Request) (any, error) {
 	}
 	for _, f := range fs {
 		d.info.Facets = append(d.info.Facets, f.Key)
+	}
+	if hs, err := s.deps.Store.Hierarchies(r.Context(), runID); err == nil && len(hs) > 0 {
+		nodes, err := s.deps.Store.Hierarchy(r.Context(), hs[0])
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range nodes {
+			d.info.Levels = max(d.info.Levels, n.Level)
+		}
 	}
 	return d.info, nil
 }

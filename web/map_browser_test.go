@@ -234,11 +234,39 @@ func TestMapRoutes(t *testing.T) {
 	}
 	assert.Equal(t, []string{"(none)", "refused"}, keys)
 
+	code, m = callJSON(t, h, "GET", "/api/clustering/runs/"+runID+"/map?color=language", nil, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "(unknown)", m["groups"].([]any)[0].(map[string]any)["key"])
+	code, _ = callJSON(t, h, "GET", "/api/clustering/runs/"+runID+"/map?color=level:1", nil, "")
+	assert.Equal(t, http.StatusNotFound, code, "no hierarchy yet")
+
+	// Coloured by the hierarchy's level 1: clusters 0, 1 under parent 10, 2, 3 under 11.
+	hid := "hier-" + runID
+	var nodes []lmsys.HierarchyNode
+	for c := range 4 {
+		nodes = append(nodes, lmsys.HierarchyNode{HierarchyRunID: hid, RunID: runID, ClusterID: c, ParentClusterID: new(10 + c/2), Level: 0, Title: fmt.Sprint("leaf ", c)})
+	}
+	for p := 10; p <= 11; p++ {
+		nodes = append(nodes, lmsys.HierarchyNode{HierarchyRunID: hid, RunID: runID, ClusterID: p, Level: 1, Title: fmt.Sprint("parent ", p), ChildrenIDs: []int{2 * (p - 10), 2*(p-10) + 1}})
+	}
+	require.NoError(t, db.SaveHierarchy(context.Background(), nodes))
+	code, m = callJSON(t, h, "GET", "/api/clustering/runs/"+runID+"/map?color=level:1", nil, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.EqualValues(t, 1, m["levels"])
+	titles := []string{}
+	for _, g := range m["groups"].([]any) {
+		titles = append(titles, g.(map[string]any)["title"].(string))
+		assert.EqualValues(t, 10000, g.(map[string]any)["count"])
+	}
+	assert.ElementsMatch(t, []string{"parent 10", "parent 11"}, titles)
+
 	for _, tc := range []struct {
 		path string
 		code int
 	}{
 		{"/api/clustering/runs/" + runID + "/map?color=size", http.StatusBadRequest},
+		{"/api/clustering/runs/" + runID + "/map?color=level:x", http.StatusBadRequest},
+		{"/api/clustering/runs/" + runID + "/map?color=level:5", http.StatusBadRequest},
 		{"/api/clustering/runs/" + runID + "/map/points?page=1", http.StatusNotFound},
 		{"/api/clustering/runs/" + runID + "/map/points?page=-1", http.StatusBadRequest},
 		{"/api/clustering/runs/" + runID + "/map/points?page=x", http.StatusUnprocessableEntity},

@@ -158,9 +158,9 @@ var apiOperations = []operation{
 	{method: "GET", path: "/api/classifications/{classification_run_id}", tag: "classification", summary: "One classification run: template, model, scope, counters, tokens and cost",
 		params: []param{{"classification_run_id", "path", "string", "classification run id", true}}, resp: lmsys.ClassificationRun{}},
 	{method: "GET", path: "/api/clustering/runs/{run_id}/map", tag: "map", summary: "The run's stored 2-D map: its colour groups (clusters, or a facet's labels) with names, counts and centroids, and how to page its points",
-		params: []param{pRun, {"color", "query", "string", "cluster (default) or label:FACET", false}}, resp: MapInfo{}},
+		params: []param{pRun, {"color", "query", "string", "cluster (default), level:N (hierarchy parents), language, model or label:FACET", false}}, resp: MapInfo{}},
 	{method: "GET", path: "/api/clustering/runs/{run_id}/map/points", tag: "map", summary: "One page of the map's points as binary typed arrays (application/octet-stream; see MapInfo.format)",
-		params: []param{pRun, {"page", "query", "integer", "page, from 0", false}, {"color", "query", "string", "cluster (default) or label:FACET", false}}, resp: struct{}{}},
+		params: []param{pRun, {"page", "query", "integer", "page, from 0", false}, {"color", "query", "string", "cluster (default), level:N (hierarchy parents), language, model or label:FACET", false}}, resp: struct{}{}},
 	{method: "GET", path: "/api/labels", tag: "classification", summary: "The classified facets, with the number of labels of each (newest configuration)", resp: struct {
 		Facets []struct {
 			Facet  string `json:"facet"`

@@ -51,7 +51,10 @@
       info = m;
       var sel = document.getElementById("map-color");
       if (sel && sel.options.length === 1) {
-        m.facets.forEach(function (f) { var o = document.createElement("option"); o.value = "label:" + f; o.textContent = f; sel.appendChild(o); });
+        var add = function (v, t) { var o = document.createElement("option"); o.value = v; o.textContent = t; sel.appendChild(o); };
+        for (var l = 1; l <= m.levels; l++) { add("level:" + l, "hierarchy level " + l); }
+        add("language", "language"); add("model", "model");
+        m.facets.forEach(function (f) { add("label:" + f, f); });
         sel.value = color;
       }
       xs = new Float32Array(m.num_points); ys = new Float32Array(m.num_points);
