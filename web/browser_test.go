@@ -78,6 +78,9 @@ func TestBrowser(t *testing.T) {
 	assert.NotZero(t, total)
 	assert.Equal(t, total, eval(`document.querySelectorAll('#hierarchy details[open]').length`))
 	assert.EqualValues(t, 12, eval(`document.querySelectorAll('#hierarchy .leaf').length`))
+	do("treemap", poll(`document.getElementById("treemap").dataset.drawn === "1"`, 20*time.Second))
+	assert.Greater(t, eval(`document.querySelectorAll('#treemap rect').length`).(float64),
+		eval(`document.querySelectorAll('#hierarchy > ul > li, #hierarchy > details').length`).(float64), "the top level and its children")
 	assert.Contains(t, eval(`document.querySelector('#totals').textContent`), "leaves")
 	shot("2-hierarchy")
 	do("collapse", chromedp.Click(chromedp.CSS("#collapse-all")))
@@ -94,9 +97,13 @@ func TestBrowser(t *testing.T) {
 	shot("3-search")
 
 	// The run page, then its largest cluster, then the second page of its queries.
-	do("run", chromedp.Navigate(srv.URL+"/runs/"+f.runID), chromedp.WaitVisible(chromedp.CSS("#clusters")))
+	do("run", chromedp.Navigate(srv.URL+"/runs/"+f.runID), chromedp.WaitVisible(chromedp.CSS("#clusters")),
+		poll(`document.getElementById("sizes-chart").dataset.drawn === "1"`, 20*time.Second))
+	assert.EqualValues(t, 1, eval(`document.querySelectorAll('#sizes-chart canvas').length`), "the sizes chart is drawn")
 	shot("4-run")
-	do("cluster", chromedp.Click(chromedp.CSS("#clusters a.cluster-link")), chromedp.WaitVisible(chromedp.CSS("#queries")))
+	do("cluster", chromedp.Click(chromedp.CSS("#clusters a.cluster-link")), chromedp.WaitVisible(chromedp.CSS("#queries")),
+		poll(`document.getElementById("facet-charts").dataset.drawn === "1"`, 20*time.Second))
+	assert.GreaterOrEqual(t, eval(`document.querySelectorAll('#facet-charts canvas').length`).(float64), 1.0, "language and model bars")
 	n := int(eval(`Number(document.querySelector('#num-queries').textContent)`).(float64))
 	require.Greater(t, n, PageSize)
 	assert.EqualValues(t, PageSize, eval(`document.querySelectorAll('#queries tbody tr').length`))
