@@ -164,20 +164,12 @@ func Pushback(c lmsys.Conversation) string {
 // pushbackTurn labels one user turn that follows the assistant reply prev.
 func pushbackTurn(turn, prev string, toks map[string]bool, earlier []map[string]bool) string {
 	t := strings.ToLower(foldQuotes.Replace(strings.TrimSpace(head(turn, maxScan))))
-	if correctCue.MatchString(t) {
+	asked := strings.HasSuffix(strings.TrimSpace(head(prev, maxScan)), "?")
+	if cueAfterAnswer(correctCue, t, asked) {
 		return Corrects
 	}
-	if m := objectCue.FindStringIndex(t); m != nil {
-		bareNo := m[0] == 0 && (strings.HasPrefix(t, "no") || strings.HasPrefix(t, "nope"))
-		asked := strings.HasSuffix(strings.TrimSpace(head(prev, maxScan)), "?")
-		if !bareNo || !asked {
-			return Objects
-		}
-		// A bare "no" answering the assistant's question is an answer; look for
-		// another objection further on.
-		if len(objectCue.FindAllStringIndex(t, 2)) > 1 {
-			return Objects
-		}
+	if cueAfterAnswer(objectCue, t, asked) {
+		return Objects
 	}
 	for _, e := range earlier {
 		if rephrased(toks, e) {
@@ -185,6 +177,28 @@ func pushbackTurn(turn, prev string, toks map[string]bool, earlier []map[string]
 		}
 	}
 	return NoPushback
+}
+
+// cueAfterAnswer reports whether cues match turn t, leaving out a leading bare
+// "no" when the assistant had asked a question: that "no" answers it.
+func cueAfterAnswer(cues *cueSet, t string, asked bool) bool {
+	for _, m := range cues.FindAllStringIndex(t, 4) {
+		if asked && m[0] == 0 && bareNo(t) {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// bareNo reports whether t opens with the word "no" or "nope".
+func bareNo(t string) bool {
+	for _, w := range []string{"nope", "no"} {
+		if rest, ok := strings.CutPrefix(t, w); ok {
+			return rest == "" || !unicode.IsLetter(rune(rest[0]))
+		}
+	}
+	return false
 }
 
 var pushbackBuiltin = &builtin{

@@ -3,6 +3,7 @@ package classify
 import (
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/lmsys-go/lmsys"
@@ -214,16 +215,17 @@ type sentence struct {
 	question   bool    // it ends with a question mark
 }
 
-// splitSentences cuts s at sentence ends (. ! ? and their CJK forms, newlines).
+// splitSentences cuts s at sentence ends (. ! ? ; : and their CJK forms,
+// newlines): a colon ends the sentence that introduces a list or a draft.
 func splitSentences(s string) []sentence {
 	var out []sentence
 	start := 0
 	for i, r := range s {
 		switch r {
-		case '.', '!', '?', '\n', '。', '！', '？', ';', '；', '؟':
+		case '.', '!', '?', '\n', '。', '！', '？', ';', '；', '؟', ':', '：':
 			// A dot inside a number or an abbreviation-like token ("e.g", "3.5")
 			// does not end a sentence.
-			if r == '.' && i+1 < len(s) && s[i+1] != ' ' && s[i+1] != '\n' {
+			if (r == '.' || r == ':') && i+1 < len(s) && s[i+1] != ' ' && s[i+1] != '\n' {
 				continue
 			}
 			end := i + utf8.RuneLen(r)
@@ -271,7 +273,9 @@ func RefusalDetail(reply string) (string, RefusalFeatures) {
 	blocks, prose := splitFences(text)
 	f.Structured = len(blocks) > 0 || len(listLine.FindAllStringIndex(prose, 2)) >= 2
 	norm := strings.ToLower(foldQuotes.Replace(prose))
-	norm = quoted.ReplaceAllStringFunc(norm, func(q string) string {
+	// Cues are not read inside quotes (cueText has them blanked, offsets kept);
+	// content is counted with them, since a quoted draft is content.
+	cueText := quoted.ReplaceAllStringFunc(norm, func(q string) string {
 		// Keep a quote that is the whole reply: "I can't do that."
 		if len(q)+8 >= len(strings.TrimSpace(norm)) {
 			return q
@@ -286,7 +290,7 @@ func RefusalDetail(reply string) (string, RefusalFeatures) {
 	firstCue := -1
 	for i := range sents {
 		st := &sents[i]
-		body := norm[st.start:st.end]
+		body := cueText[st.start:st.end]
 		for _, cue := range refusalCues {
 			n := 0
 			for _, m := range cue.re.FindAllStringIndex(body, 8) {
@@ -313,7 +317,7 @@ func RefusalDetail(reply string) (string, RefusalFeatures) {
 			}
 		}
 	}
-	f.Pivot = helpPivot.MatchString(norm)
+	f.Pivot = helpPivot.MatchString(cueText)
 	total := len(norm)
 	for i := range sents {
 		s := &sents[i]
@@ -329,7 +333,7 @@ func RefusalDetail(reply string) (string, RefusalFeatures) {
 		}
 		body := norm[s.start:s.end]
 		s.moral = isMoral(body) || restates(body)
-		n := utf8.RuneCountInString(strings.TrimSpace(body))
+		n := contentChars(strings.TrimSpace(body))
 		if s.moral || s.question || n < 3 {
 			continue
 		}
@@ -339,6 +343,19 @@ func RefusalDetail(reply string) (string, RefusalFeatures) {
 		}
 	}
 	return decideRefusal(f), f
+}
+
+// contentChars counts the characters of s, a Han, kana or Hangul character as
+// two: those scripts say in one character what others say in two or three.
+func contentChars(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r >= 0x2E80 && (isCJK(r) || unicode.In(r, unicode.Han)) {
+			n++
+		}
+	}
+	return n
 }
 
 // isEmpathy tells an apology for the user's trouble ("sorry to hear that") from
@@ -365,7 +382,7 @@ func decideRefusal(f RefusalFeatures) string {
 		return Complied
 	}
 	helped := f.Structured && f.Content >= 60 ||
-		f.Pivot && f.Content >= 150 ||
+		f.Pivot && f.Content >= 120 ||
 		f.Content >= 400 ||
 		f.ContentBefore >= 80
 	switch {
