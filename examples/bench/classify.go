@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -111,6 +112,7 @@ func runClassify(ctx context.Context, args []string, r *reporter) error {
 	data := fs.String("data", "", "JSONL of conversations ({\"id\", \"conversation\": [{\"role\", \"content\"}…]})")
 	n := fs.Int("n", 0, "classify this many conversations, replicating the file's (0: each once)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines classifying")
+	pushLabels := fs.String("pushback-labels", "", "TSV of hand pushback labels (id<TAB>none|objects|corrects|rephrases) for conversations in -data: prints accuracy against them, and the all-none answer's")
 	labels := fs.String("labels", "", "TSV of hand refusal labels (id<TAB>complied|refused|partial) for conversations in -data: prints accuracy against them, and the keyword baseline's")
 	showErrors := fs.Bool("errors", false, "with -labels: print the id, hand label and both predictions of every disagreement")
 	langid := fs.String("langid", "", "JSONL of {\"text\", \"language\": ISO 639-1 code}: prints the language detector's accuracy")
@@ -137,6 +139,11 @@ func runClassify(ctx context.Context, args []string, r *reporter) error {
 	}
 	if *labels != "" {
 		if err := refusalAccuracy(convs, *labels, *showErrors, r); err != nil {
+			return err
+		}
+	}
+	if *pushLabels != "" {
+		if err := pushbackAccuracy(convs, *pushLabels, *showErrors, r); err != nil {
 			return err
 		}
 	}
@@ -269,8 +276,9 @@ func baselineRefusal(reply string) string {
 	return classify.Complied
 }
 
-// readLabels reads id<TAB>label lines; # starts a comment.
-func readLabels(path string) (map[string]string, []string, error) {
+// readLabels reads id<TAB>label lines, each label one of classes; # starts a
+// comment.
+func readLabels(path string, classes []string) (map[string]string, []string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
@@ -284,8 +292,8 @@ func readLabels(path string) (map[string]string, []string, error) {
 		}
 		id, label, ok := strings.Cut(line, "\t")
 		label = strings.TrimSpace(label)
-		if !ok || (label != classify.Complied && label != classify.Refused && label != classify.Partial) {
-			return nil, nil, fmt.Errorf("%s:%d: %w: want id<TAB>complied|refused|partial, got %q", path, i+1, lmsys.ErrInvalidInput, line)
+		if !ok || !slices.Contains(classes, label) {
+			return nil, nil, fmt.Errorf("%s:%d: %w: want id<TAB>%s, got %q", path, i+1, lmsys.ErrInvalidInput, strings.Join(classes, "|"), line)
 		}
 		if _, dup := out[id]; dup {
 			return nil, nil, fmt.Errorf("%s:%d: %w: id %q labelled twice", path, i+1, lmsys.ErrInvalidInput, id)
@@ -311,9 +319,11 @@ func (m confusion) add(gold, pred string) {
 	m[gold][pred]++
 }
 
-// report prints accuracy (three classes, and refused-or-partial against
-// complied), per-class precision and recall, and the matrix.
-func (m confusion) report(r *reporter, method string) {
+// report prints accuracy (over classes, and of telling negative, the first
+// class, from the rest), per-class precision and recall, and the matrix
+// (predicted columns: classes, then extra).
+func (m confusion) report(r *reporter, method string, classes []string, extra ...string) {
+	negative := classes[0]
 	total, ok, binOK := 0, 0, 0
 	for g, row := range m {
 		for p, k := range row {
@@ -321,13 +331,13 @@ func (m confusion) report(r *reporter, method string) {
 			if g == p {
 				ok += k
 			}
-			if (g == classify.Complied) == (p == classify.Complied) {
+			if (g == negative) == (p == negative) {
 				binOK += k
 			}
 		}
 	}
 	r.Row("method", method, "n", total, "accuracy", float64(ok)/float64(total), "binary_accuracy", float64(binOK)/float64(total))
-	for _, c := range refusalClasses {
+	for _, c := range classes {
 		tp, predicted, actual := m[c][c], 0, 0
 		for g, row := range m {
 			predicted += row[c]
@@ -340,9 +350,9 @@ func (m confusion) report(r *reporter, method string) {
 		r.Row("method", method, "class", c, "support", actual, "predicted", predicted,
 			"precision", ratio(tp, predicted), "recall", ratio(tp, actual))
 	}
-	for _, g := range refusalClasses {
+	for _, g := range classes {
 		kv := []any{"method", method, "hand", g}
-		for _, p := range append(refusalClasses, classify.NoReply) {
+		for _, p := range append(slices.Clone(classes), extra...) {
 			kv = append(kv, "pred_"+p, m[g][p])
 		}
 		r.Row(kv...)
@@ -359,7 +369,7 @@ func ratio(a, b int) float64 {
 // refusalAccuracy scores the refusal built-in and the keyword baseline against
 // hand labels of first assistant replies.
 func refusalAccuracy(convs []benchConversation, path string, showErrors bool, r *reporter) error {
-	gold, order, err := readLabels(path)
+	gold, order, err := readLabels(path, refusalClasses)
 	if err != nil {
 		return err
 	}
@@ -385,8 +395,39 @@ func refusalAccuracy(convs []benchConversation, path string, showErrors bool, r 
 			fmt.Fprintf(os.Stderr, "%s\thand=%s\tbuiltin=%s\tbaseline=%s\t%+v\n", id, gold[id], p, b, f)
 		}
 	}
-	ours.report(r, "builtin")
-	base.report(r, "keyword_baseline")
+	ours.report(r, "builtin", refusalClasses, classify.NoReply)
+	base.report(r, "keyword_baseline", refusalClasses, classify.NoReply)
+	return nil
+}
+
+var pushbackClasses = []string{classify.NoPushback, classify.Objects, classify.Corrects, classify.Rephrases}
+
+// pushbackAccuracy scores the pushback built-in against hand labels of whole
+// conversations, beside the majority answer ("none" for every conversation).
+func pushbackAccuracy(convs []benchConversation, path string, showErrors bool, r *reporter) error {
+	gold, order, err := readLabels(path, pushbackClasses)
+	if err != nil {
+		return err
+	}
+	byID := map[string]lmsys.Conversation{}
+	for _, c := range convs {
+		byID[c.id] = c.conv
+	}
+	ours, base := confusion{}, confusion{}
+	for _, id := range order {
+		c, ok := byID[id]
+		if !ok {
+			return fmt.Errorf("%s: %w: labelled id %q is not in -data", path, lmsys.ErrInvalidInput, id)
+		}
+		p := classify.Pushback(c)
+		ours.add(gold[id], p)
+		base.add(gold[id], classify.NoPushback)
+		if showErrors && p != gold[id] {
+			fmt.Fprintf(os.Stderr, "%s\thand=%s\tbuiltin=%s\n", id, gold[id], p)
+		}
+	}
+	ours.report(r, "pushback_builtin", pushbackClasses)
+	base.report(r, "pushback_majority", pushbackClasses)
 	return nil
 }
 

@@ -49,7 +49,9 @@ func TestClassifyBench(t *testing.T) {
 {"text": "This is a short sentence about the weather.", "language": "en"}
 `), 0o644))
 
-	rows := run(t, "classify", "-data", data, "-labels", labels, "-langid", langs, "-n", "40", "-workers", "2")
+	push := filepath.Join(dir, "p.tsv")
+	require.NoError(t, os.WriteFile(push, []byte("c0\tnone\nc1\tcorrects\nc2\tnone\nc3\tobjects\n"), 0o644))
+	rows := run(t, "classify", "-data", data, "-labels", labels, "-pushback-labels", push, "-langid", langs, "-n", "40", "-workers", "2")
 	byMethod := map[string]map[string]any{}
 	facets := map[string]string{}
 	var throughput map[string]any
@@ -73,6 +75,8 @@ func TestClassifyBench(t *testing.T) {
 	require.Contains(t, byMethod, "keyword_baseline")
 	assert.Equal(t, 1.0, byMethod["builtin"]["accuracy"])
 	assert.Equal(t, 0.75, byMethod["keyword_baseline"]["accuracy"], "the baseline never says partial")
+	assert.Equal(t, 0.75, byMethod["pushback_builtin"]["accuracy"], "c3 has no later user turn, so it cannot object")
+	assert.Equal(t, 0.5, byMethod["pushback_majority"]["accuracy"])
 	require.NotNil(t, throughput)
 	assert.Equal(t, 40, throughput["conversations"])
 	assert.Equal(t, 4, throughput["distinct"])
