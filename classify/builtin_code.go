@@ -229,12 +229,12 @@ var languageCues = []struct {
 	lang string
 	re   *regexp.Regexp
 }{
-	{"python", regexp.MustCompile(`(?m)^\s*def \w+\(.*\):|^\s*(?:from [\w.]+ )?import \w[\w.]*(?: as \w+)?\s*$|\bself\.|\belif\b|\bprint\(|__\w+__|^\s*for \w+ in .*:\s*$|\bNone\b|\bTrue\b|\bFalse\b`)},
+	{"python", regexp.MustCompile(`(?m)^\s*def \w+\(.*\):|^\s*(?:from [\w.]+ )?import \w[\w.]*(?: as \w+)?\s*$|\bself\.|\belif\b|\bprint\(|__\w+__|^\s*for \w+ in .*:\s*$|\bNone\b|\bTrue\b|\bFalse\b|\b(?:np|pd|plt|df)\.\w+|\bdf\[|\.loc\[`)},
 	{"go", regexp.MustCompile(`(?m)^package \w+\s*$|^func |:=|\bfmt\.|\berr != nil|\bchan\b|\bgo func`)},
 	{"javascript", regexp.MustCompile(`(?m)\bfunction\b|\bconst \w+ =|\blet \w+ =|=>|console\.log|\bdocument\.|\brequire\(|===|\bmodule\.exports|\bwindow\.`)},
 	{"typescript", regexp.MustCompile(`(?m)\binterface \w+ \{|:\s*(?:string|number|boolean)\b[;,)=]|\bexport type\b|<\w+>\(`)},
 	{"java", regexp.MustCompile(`(?m)\bpublic (?:static )?(?:void|class|final)\b|System\.out\.print|\bString\[\] args|\bprivate \w+ \w+;|@Override|\bnew \w+\(`)},
-	{"csharp", regexp.MustCompile(`(?m)\busing System|Console\.Write|\bnamespace \w+|\bpublic async Task|\bvar \w+ = new\b`)},
+	{"csharp", regexp.MustCompile(`(?m)\busing System|^\s*using [A-Z][\w.]*;|Console\.Write|\bnamespace \w+|\bpublic async Task|\bvar \w+ = new\b|\bMonoBehaviour\b|\b(?:void|string|int|bool|Task) [A-Z]\w*\(|\b[A-Z]\w*\.[A-Z]\w*\(`)},
 	{"cpp", regexp.MustCompile(`(?m)#include\s*<(?:iostream|vector|string|map|algorithm)>|\bstd::|\bcout\s*<<|\busing namespace std|\btemplate\s*<`)},
 	{"c", regexp.MustCompile(`(?m)#include\s*<(?:stdio|stdlib|string)\.h>|\bprintf\(|\bmalloc\(|\bint main\(`)},
 	{"rust", regexp.MustCompile(`(?m)\bfn \w+\(|\blet mut\b|println!|\bimpl\b|\buse std::|&str\b|\bOption<|\bResult<`)},
@@ -246,7 +246,8 @@ var languageCues = []struct {
 	{"bash", regexp.MustCompile(`(?m)^#!/bin/(?:ba)?sh|^\s*\$ \w|\bsudo \w|\bapt(?:-get)? install\b|\becho \S|\| *grep\b|\bchmod\b|\bexport \w+=`)},
 	{"r", regexp.MustCompile(`(?m)\w+\s*<-\s*\S|\blibrary\(\w+\)|\bdata\.frame\(|\bggplot\(`)},
 	{"kotlin", regexp.MustCompile(`(?m)\bfun \w+\(|\bval \w+ =|\bprintln\(`)},
-	{"swift", regexp.MustCompile(`(?m)\bimport (?:UIKit|SwiftUI|Foundation)\b|\bfunc \w+\(.*\) -> |\bguard let\b|\bvar \w+: \w+`)},
+	{"swift", regexp.MustCompile(`(?m)\bimport (?:UIKit|SwiftUI|Foundation)\b|\bfunc \w+\(.*\) -> |\bguard let\b|\bvar \w+: \w+|^\s*case \.\w+|\bsome View\b|\$\w+\.\w+|\b(?:Section|VStack|HStack|Picker|Text)\s*[({]`)},
+	{"matlab", regexp.MustCompile(`(?m)^\s*function \[|^\s*%|\bzeros\(|\blength\(|\bdisp\(|\.\*|\bnumel\(`)},
 }
 
 // CodeLanguage names the language of one block: its fence info string (aliases
@@ -324,7 +325,8 @@ count 2, weak lines (ending in ; { }, starting with } or //, holding => -> :: ==
 strong line and 3 points. Facet code: none, request (user messages only), reply (assistant messages only), both.
 Facet code_language: the language of the first code found in message order: the fence's info string with aliases
 folded (py = python, js = javascript, sh = bash, c++ = cpp …), else the language whose syntax patterns hit most
-(python, go, javascript, typescript, java, csharp, cpp, c, rust, php, ruby, sql, html, css, bash, r, kotlin, swift),
+(python, go, javascript, typescript, java, csharp, cpp, c, rust, php, ruby, sql, html, css, bash, r, kotlin, swift,
+matlab),
 else other; an unknown language is replaced by a known one found later; none without code.`,
 	facets: []Facet{
 		{Name: "code", Labels: codeLabels, Description: "Which side of the conversation holds code."},

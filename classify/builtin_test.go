@@ -143,6 +143,10 @@ func TestCode(t *testing.T) {
 			{Role: lmsys.RoleSystem, Content: "```python\nprint(1)\n```"},
 			{Role: lmsys.RoleUser, Content: "Hi"}, {Role: lmsys.RoleAssistant, Content: "Hello!"},
 		}}, "none", NoCode},
+		{"bare fence csharp", chat("make it an interface", "```\nusing UnityEngine;\n\npublic class Projectile : MonoBehaviour\n{\n    void OnCollisionEnter(Collision collision)\n    {\n        if (collision.gameObject.CompareTag(\"Enemy\"))\n        {\n            Destroy(gameObject);\n        }\n    }\n}\n```"), "reply", "csharp"},
+		{"bare fence swift", chat("the rest?", "```\ncase .assignment:\n  Section {\n    EditorView(ast: ast.lhs)\n  }\ncase .binary:\n  Picker(\"Operator\", selection: $ast.op) {\n    Text(\"+\")\n  }\n```"), "reply", "swift"},
+		{"bare fence matlab", chat("remember this:\n```\nfunction [y] = filtro(x,A,B)\n%x: the input signal\nN=length(A);\ny=zeros(size(x));\nfor I=N+1:length(x)\n y(I)=B'*x(I);\nend\nend\n```", "Noted."), "request", "matlab"},
+		{"bare fence pandas", chat("fix", "```\nif (df['value'] == 0).any():\n    df.loc[df['value'] == 0, 'value'] = 0.00001\nb = np.abs(df['value'].values)\n```"), "reply", "python"},
 		{"chinese request with code", chat("这段代码有什么问题？\n```python\nprint('你好'\n```", "少了一个右括号。"), "request", "python"},
 	}
 	for _, c := range cases {
