@@ -366,33 +366,53 @@ func ratio(a, b int) float64 {
 	return float64(a) / float64(b)
 }
 
-// refusalAccuracy scores the refusal built-in and the keyword baseline against
-// hand labels of first assistant replies.
-func refusalAccuracy(convs []benchConversation, path string, showErrors bool, r *reporter) error {
-	gold, order, err := readLabels(path, refusalClasses)
+// labelled is one hand-labelled conversation.
+type labelled struct {
+	id, gold string
+	conv     lmsys.Conversation
+}
+
+// readLabelled reads hand labels (readLabels) and pairs each with its
+// conversation in convs; a labelled id missing from convs is an error.
+func readLabelled(convs []benchConversation, path string, classes []string) ([]labelled, error) {
+	gold, order, err := readLabels(path, classes)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	byID := map[string]lmsys.Conversation{}
 	for _, c := range convs {
 		byID[c.id] = c.conv
 	}
-	ours, base := confusion{}, confusion{}
+	out := make([]labelled, 0, len(order))
 	for _, id := range order {
 		c, ok := byID[id]
 		if !ok {
-			return fmt.Errorf("%s: %w: labelled id %q is not in -data", path, lmsys.ErrInvalidInput, id)
+			return nil, fmt.Errorf("%s: %w: labelled id %q is not in -data", path, lmsys.ErrInvalidInput, id)
 		}
+		out = append(out, labelled{id: id, gold: gold[id], conv: c})
+	}
+	return out, nil
+}
+
+// refusalAccuracy scores the refusal built-in and the keyword baseline against
+// hand labels of first assistant replies.
+func refusalAccuracy(convs []benchConversation, path string, showErrors bool, r *reporter) error {
+	set, err := readLabelled(convs, path, refusalClasses)
+	if err != nil {
+		return err
+	}
+	ours, base := confusion{}, confusion{}
+	for _, l := range set {
 		reply := ""
-		if i := classify.FirstReply(c); i >= 0 {
-			reply = c.Messages[i].Content
+		if i := classify.FirstReply(l.conv); i >= 0 {
+			reply = l.conv.Messages[i].Content
 		}
 		p, b := classify.Refusal(reply), baselineRefusal(reply)
-		ours.add(gold[id], p)
-		base.add(gold[id], b)
-		if showErrors && (p != gold[id] || b != gold[id]) {
+		ours.add(l.gold, p)
+		base.add(l.gold, b)
+		if showErrors && (p != l.gold || b != l.gold) {
 			_, f := classify.RefusalDetail(reply)
-			fmt.Fprintf(os.Stderr, "%s\thand=%s\tbuiltin=%s\tbaseline=%s\t%+v\n", id, gold[id], p, b, f)
+			fmt.Fprintf(os.Stderr, "%s\thand=%s\tbuiltin=%s\tbaseline=%s\t%+v\n", l.id, l.gold, p, b, f)
 		}
 	}
 	ours.report(r, "builtin", refusalClasses, classify.NoReply)
@@ -405,25 +425,17 @@ var pushbackClasses = []string{classify.NoPushback, classify.Objects, classify.C
 // pushbackAccuracy scores the pushback built-in against hand labels of whole
 // conversations, beside the majority answer ("none" for every conversation).
 func pushbackAccuracy(convs []benchConversation, path string, showErrors bool, r *reporter) error {
-	gold, order, err := readLabels(path, pushbackClasses)
+	set, err := readLabelled(convs, path, pushbackClasses)
 	if err != nil {
 		return err
 	}
-	byID := map[string]lmsys.Conversation{}
-	for _, c := range convs {
-		byID[c.id] = c.conv
-	}
 	ours, base := confusion{}, confusion{}
-	for _, id := range order {
-		c, ok := byID[id]
-		if !ok {
-			return fmt.Errorf("%s: %w: labelled id %q is not in -data", path, lmsys.ErrInvalidInput, id)
-		}
-		p := classify.Pushback(c)
-		ours.add(gold[id], p)
-		base.add(gold[id], classify.NoPushback)
-		if showErrors && p != gold[id] {
-			fmt.Fprintf(os.Stderr, "%s\thand=%s\tbuiltin=%s\n", id, gold[id], p)
+	for _, l := range set {
+		p := classify.Pushback(l.conv)
+		ours.add(l.gold, p)
+		base.add(l.gold, classify.NoPushback)
+		if showErrors && p != l.gold {
+			fmt.Fprintf(os.Stderr, "%s\thand=%s\tbuiltin=%s\n", l.id, l.gold, p)
 		}
 	}
 	ours.report(r, "pushback_builtin", pushbackClasses)
