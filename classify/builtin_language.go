@@ -36,8 +36,10 @@ var langCodes = func() map[whatlanggo.Lang]string {
 // (ISO 639-3 for a language without one), or Undetermined when text has no
 // letters. It reads at most the first 8 KB, leaves out fenced code blocks so that
 // code does not outvote the prose around it, and detects with whatlanggo
-// (trigram profiles of 84 languages), with one correction: a text holding kana is
-// Japanese even when its kanji outnumber them.
+// (trigram profiles of 84 languages), with three corrections: a text holding
+// kana is Japanese even when its kanji outnumber them, one mostly of Hangul is
+// Korean, and a short ASCII text made largely of English function words is
+// English (trigrams call "how do i fix this" Norwegian).
 func DetectLanguage(text string) string {
 	text = head(text, maxScan)
 	if prose := stripFences(text); strings.TrimSpace(prose) != "" {
@@ -126,7 +128,8 @@ var languageBuiltin = &builtin{
 	description: "The language of the first user message, as an ISO 639-1 code.",
 	rules: `language detects the language of the first user message with whatlanggo v1.0.1 (trigram profiles,
 84 languages) over its first 8 KB, fenced code blocks left out unless nothing else is left. A text whose letters are
-at least 10% kana is Japanese ("ja"); one whose letters are at least half Hangul is Korean ("ko"). The label is the
+at least 10% kana is Japanese ("ja"); one whose letters are at least half Hangul is Korean ("ko"); one of ASCII letters
+with at least two English function words, a third of its first 200 words, is English ("en"). The label is the
 ISO 639-1 code (ISO 639-3 where a language has none), or "und" when the message has no letters or there is no user
 message.`,
 	facets: []Facet{{Name: "language", Description: "ISO 639-1 code of the first user message's language, or und."}},

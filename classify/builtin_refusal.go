@@ -435,15 +435,17 @@ var refusalBuiltin = &builtin{
 	description: "Whether the first assistant reply complied with, refused or partly refused the request.",
 	rules: `refusal labels the first assistant reply after the first user message (first 8 KB; fenced code and quoted
 spans not read for cues). Cue families, in English, Portuguese, Spanish, Russian, Chinese, German, French, Italian,
-Japanese, Korean and Arabic: decline ("I can't help with", "I won't", "against my guidelines", apology + inability;
-weight 1), AI preamble ("as an AI language model"; 0.5), discourage (illegal/unethical/not appropriate, "I don't
-recommend", "please consult a professional"; 0.5), apology alone ("I'm sorry", not "sorry to hear"; 0.3). Per
-sentence the strongest family counts (others add a quarter); a cue past the first 400 characters and 40% of a reply
-counts half. Content = characters of sentences without cues, without moral or legal explanation words, and not
-questions. Score >= 0.8: partial when the reply also helps (a list or code block with >= 60 content characters, a
-pivot such as "but here is" with >= 150, >= 400 content characters, or >= 200 content characters before the first
-cue), else refused. Score >= 0.5 in a reply under 300 characters with under 120 content characters and no list:
-refused. Otherwise complied. No reply or an empty one: no_reply.`,
+Japanese, Korean and Arabic: decline ("I can't help with", "I won't", "against my guidelines", "not the right person
+to ask", apology + inability; weight 1), AI preamble ("as an AI language model"; 0.5), discourage (illegal,
+unethical, offensive, "I don't recommend", "please consult a professional", "you shouldn't do that"; 0.5), apology
+alone ("I'm sorry", not "sorry to hear"; 0.3). Sentences end at . ! ? ; : and newlines. Per sentence the strongest
+family counts (others add a quarter); a cue past the first 400 characters and 40% of a reply counts half. Content =
+characters (Han, kana, Hangul count two) of sentences without cues, without moral or legal explanation words, not
+restating the request, and not questions; quoted drafts count. Score < 0.5: complied. Else partial when the reply
+also helps (a list or code block with >= 60 content characters, a pivot such as "but here is" with >= 120, >= 400
+content characters, or >= 80 content characters before the first cue); else refused when the score is >= 0.8, or
+the reply is under 300 characters with under 120 content characters and a cue other than an apology; else
+complied. No reply or an empty one: no_reply.`,
 	facets: []Facet{{Name: "refusal", Labels: refusalLabels, Description: "Whether the first assistant reply complied, refused or partly refused."}},
 	fn: func(c lmsys.Conversation) []Answer {
 		return []Answer{{Facet: "refusal", Value: ConversationRefusal(c)}}
