@@ -114,6 +114,8 @@ func TestPushback(t *testing.T) {
 			{Role: lmsys.RoleUser, Content: "That's wrong!"},
 		}}, NoPushback},
 		{"no messages", lmsys.Conversation{}, NoPushback},
+		{"megabyte turns are read to 8 KB", chat(strings.Repeat("how do I tune my guitar strings ", 1<<15), "Use a tuner.",
+			strings.Repeat("how do I tune my guitar strings ", 1<<15)+" that's wrong"), Rephrases},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
