@@ -32,6 +32,28 @@ var langCodes = func() map[whatlanggo.Lang]string {
 	return m
 }()
 
+// langNames maps the codes DetectLanguage returns to whatlanggo's English names
+// ("ru" → "Russian"), the form LMSYS-Chat-1M's language column uses.
+var langNames = func() map[string]string {
+	m := map[string]string{Undetermined: "unknown"}
+	for l, code := range langCodes {
+		m[code] = l.String()
+	}
+	m["zh"] = "Chinese" // whatlanggo's "Mandarin"; LMSYS-Chat-1M writes Chinese
+	return m
+}()
+
+// LanguageName returns the English name of a code DetectLanguage returns, as
+// LMSYS-Chat-1M's language column writes it ("ru" → "Russian"), and "unknown" for
+// Undetermined. Any other value is returned unchanged, so a column that already
+// holds names passes through.
+func LanguageName(code string) string {
+	if n, ok := langNames[code]; ok {
+		return n
+	}
+	return code
+}
+
 // DetectLanguage returns the ISO 639-1 code of the language text is written in
 // (ISO 639-3 for a language without one), or Undetermined when text has no
 // letters. It reads at most the first 8 KB, leaves out fenced code blocks so that

@@ -258,3 +258,9 @@ func FuzzFindCode(f *testing.F) {
 		_ = Pushback(chat(s, s, s))
 	})
 }
+
+func TestLanguageName(t *testing.T) {
+	for code, name := range map[string]string{"ru": "Russian", "en": "English", "zh": "Chinese", "und": "unknown", "English": "English", "": ""} {
+		assert.Equal(t, name, LanguageName(code), code)
+	}
+}
