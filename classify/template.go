@@ -330,7 +330,7 @@ func parseTemplate(content []byte) (*Template, error) {
 // template, and says which input it shows.
 func fromJinja(src string) (string, string, error) {
 	if strings.Contains(src, "{%") || strings.Contains(src, "{#") {
-		return "", "", errors.New("Jinja statements ({% … %}) and comments are not supported; use prompt with Go text/template")
+		return "", "", errors.New("statements ({% … %}) and comments of Jinja are not supported; use prompt with Go text/template")
 	}
 	input := ""
 	var bad error
