@@ -363,6 +363,7 @@ type PreparedQueries struct {
 	n        int
 	postgres bool // the kind of store that prepared it
 	chunks   []preparedChunk
+	convs    []preparedConversation
 }
 
 type preparedChunk struct {
@@ -397,6 +398,8 @@ func (d *DB) PrepareQueries(qs []lmsys.Query, reuse lmsys.PreparedQueries) lmsys
 	for c := len(p.chunks); c < len(old); c++ {
 		clear(old[c].params[:cap(old[c].params)]) // unused chunks keep no strings alive
 	}
+	clear(p.convs)
+	p.convs = prepareConversations(qs, p.convs[:0])
 	return p
 }
 
@@ -438,6 +441,11 @@ func (d *DB) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQuerie
 					return err
 				}
 				inserted += k
+			}
+		}
+		for _, p := range ps {
+			if err := d.insertConversations(ctx, tx, p.convs); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -850,7 +858,7 @@ func (d *DB) Status(ctx context.Context) (lmsys.Status, error) {
 }
 
 // clearOrder lists the tables Clear empties, children before parents.
-var clearOrder = []string{"query_layouts", "layout_runs", "query_clusters", "cluster_summaries", "summary_runs", "cluster_hierarchies", "hierarchy_runs", "cluster_centroids",
+var clearOrder = []string{"query_classifications", "classification_runs", "classification_templates", "conversations", "query_layouts", "layout_runs", "query_clusters", "cluster_summaries", "summary_runs", "cluster_hierarchies", "hierarchy_runs", "cluster_centroids",
 	"cluster_edits", "cluster_metadata", "orphaned_queries", "clustering_runs", "embeddings", "llm_cache", "queries", "datasets"}
 
 // Clear deletes every row of every table in one transaction; the schema stays.

@@ -241,6 +241,65 @@ var migrations = []migration{
 			parameters TEXT,
 			created_at {{ts}})`,
 	}},
+	// Chat rows keep every turn beside the query (compressed when that pays), and
+	// classifiers label them. The three classification tables follow the Python
+	// tool's planned layout (classification_templates, classification_runs,
+	// query_classifications), with a facet column because one template can answer
+	// several facets, and a result key so equal configurations share their labels.
+	{version: 10, name: "conversations and classifications", sql: []string{
+		`CREATE TABLE IF NOT EXISTS conversations (
+			query_id {{bigint}} PRIMARY KEY REFERENCES queries (id) ON DELETE CASCADE,
+			turns INTEGER NOT NULL,
+			encoding VARCHAR NOT NULL,
+			body {{blob}} NOT NULL,
+			text_bytes {{bigint}} NOT NULL,
+			truncated VARCHAR)`,
+		`CREATE TABLE IF NOT EXISTS classification_templates (
+			template_id VARCHAR PRIMARY KEY,
+			name VARCHAR NOT NULL,
+			version VARCHAR,
+			description TEXT,
+			source VARCHAR NOT NULL,
+			yaml_content TEXT NOT NULL,
+			template_hash VARCHAR NOT NULL,
+			created_at {{ts}},
+			updated_at {{ts}})`,
+		`CREATE INDEX IF NOT EXISTS ix_classification_templates_name ON classification_templates (name)`,
+		`CREATE TABLE IF NOT EXISTS classification_runs (
+			classification_run_id VARCHAR PRIMARY KEY,
+			template_id VARCHAR NOT NULL,
+			template_hash VARCHAR NOT NULL,
+			result_key VARCHAR NOT NULL,
+			provider VARCHAR NOT NULL,
+			model VARCHAR NOT NULL,
+			facets TEXT,
+			parameters TEXT,
+			scope TEXT,
+			status VARCHAR NOT NULL,
+			error TEXT,
+			total_queries {{bigint}} NOT NULL DEFAULT 0,
+			processed_queries {{bigint}} NOT NULL DEFAULT 0,
+			error_count {{bigint}} NOT NULL DEFAULT 0,
+			calls {{bigint}} NOT NULL DEFAULT 0,
+			input_tokens {{bigint}} NOT NULL DEFAULT 0,
+			output_tokens {{bigint}} NOT NULL DEFAULT 0,
+			cost {{float}} NOT NULL DEFAULT 0,
+			created_at {{ts}},
+			completed_at {{ts}})`,
+		`CREATE INDEX IF NOT EXISTS ix_classification_runs_key ON classification_runs (result_key)`,
+		`CREATE TABLE IF NOT EXISTS query_classifications (
+			id {{id}},
+			classification_run_id VARCHAR NOT NULL REFERENCES classification_runs (classification_run_id) ON DELETE CASCADE,
+			result_key VARCHAR NOT NULL,
+			query_id {{bigint}} NOT NULL REFERENCES queries (id) ON DELETE CASCADE,
+			facet VARCHAR NOT NULL,
+			label TEXT NOT NULL,
+			reasoning TEXT,
+			created_at {{ts}})`,
+		`CREATE UNIQUE INDEX IF NOT EXISTS ix_query_classifications_key ON query_classifications (result_key, query_id, facet)`,
+		`CREATE INDEX IF NOT EXISTS ix_query_classifications_facet ON query_classifications (facet, result_key, label)`,
+		`CREATE INDEX IF NOT EXISTS ix_query_classifications_query ON query_classifications (query_id)`,
+	}},
 }
 
 func init() {

@@ -1,0 +1,382 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lmsys-go/lmsys"
+	"gorm.io/gorm"
+)
+
+// SaveTemplate stores a classification template, replacing one with the same id
+// (its creation time stays).
+func (d *DB) SaveTemplate(ctx context.Context, t lmsys.ClassificationTemplate) error {
+	if t.ID == "" || t.Name == "" || t.Hash == "" {
+		return fmt.Errorf("%w: a template needs an id, a name and a hash", lmsys.ErrInvalidInput)
+	}
+	now := time.Now().UTC()
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = now
+	}
+	if t.UpdatedAt.IsZero() {
+		t.UpdatedAt = now
+	}
+	err := d.inTx(ctx, func(tx *gorm.DB) error {
+		var created sql.NullTime
+		if err := tx.Raw(`SELECT created_at FROM classification_templates WHERE template_id = ?`, t.ID).Row().Scan(&created); err == nil && created.Valid {
+			t.CreatedAt = created.Time
+		}
+		if err := tx.Exec(`DELETE FROM classification_templates WHERE template_id = ?`, t.ID).Error; err != nil {
+			return err
+		}
+		return tx.Exec(`INSERT INTO classification_templates (template_id, name, version, description, source, yaml_content, template_hash, created_at, updated_at)
+			VALUES (?,?,?,?,?,?,?,?,?)`, t.ID, cleanText(t.Name), nullString(cleanText(t.Version)), nullString(cleanText(t.Description)),
+			cleanText(t.Source), cleanText(t.Content), t.Hash, t.CreatedAt.UTC(), t.UpdatedAt.UTC()).Error
+	})
+	if err != nil {
+		return fmt.Errorf("store: save template %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// Templates lists the stored classification templates by name.
+func (d *DB) Templates(ctx context.Context) ([]lmsys.ClassificationTemplate, error) {
+	rows, err := d.db.WithContext(ctx).Raw(`SELECT template_id, name, COALESCE(version, ''), COALESCE(description, ''), source, yaml_content,
+		template_hash, created_at, updated_at FROM classification_templates ORDER BY name, template_id`).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: list templates: %w", err)
+	}
+	defer rows.Close()
+	var out []lmsys.ClassificationTemplate
+	for rows.Next() {
+		var t lmsys.ClassificationTemplate
+		var created, updated sql.NullTime
+		if err := rows.Scan(&t.ID, &t.Name, &t.Version, &t.Description, &t.Source, &t.Content, &t.Hash, &created, &updated); err != nil {
+			return nil, fmt.Errorf("store: list templates: %w", err)
+		}
+		t.CreatedAt, t.UpdatedAt = created.Time, updated.Time
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func jsonOrNil(v any, empty bool) (any, error) {
+	if empty {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+// CreateClassificationRun records a new classification run (status running unless
+// set).
+func (d *DB) CreateClassificationRun(ctx context.Context, r lmsys.ClassificationRun) error {
+	if r.ID == "" || r.ResultKey == "" {
+		return fmt.Errorf("%w: a classification run needs an id and a result key", lmsys.ErrInvalidInput)
+	}
+	if r.Status == "" {
+		r.Status = lmsys.ClassificationRunning
+	}
+	if r.CreatedAt.IsZero() {
+		r.CreatedAt = time.Now().UTC()
+	}
+	facets, err := json.Marshal(r.Facets)
+	if err != nil {
+		return fmt.Errorf("store: classification run %s facets: %w", r.ID, err)
+	}
+	params, err := jsonOrNil(r.Parameters, len(r.Parameters) == 0)
+	if err != nil {
+		return fmt.Errorf("store: classification run %s parameters: %w", r.ID, err)
+	}
+	scope, err := jsonOrNil(r.Scope, len(r.Scope) == 0)
+	if err != nil {
+		return fmt.Errorf("store: classification run %s scope: %w", r.ID, err)
+	}
+	err = d.db.WithContext(ctx).Exec(`INSERT INTO classification_runs (classification_run_id, template_id, template_hash, result_key, provider, model,
+		facets, parameters, scope, status, error, total_queries, processed_queries, error_count, calls, input_tokens, output_tokens, cost, created_at, completed_at)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		r.ID, r.TemplateID, r.TemplateHash, r.ResultKey, r.Provider, r.Model, string(facets), params, scope, r.Status, nullString(r.Error),
+		r.TotalQueries, r.ProcessedQueries, r.ErrorCount, r.Calls, r.InputTokens, r.OutputTokens, r.Cost, r.CreatedAt.UTC(), r.CompletedAt).Error
+	if err != nil {
+		return fmt.Errorf("store: create classification run %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// UpdateClassificationRun saves a run's status, error, counters, cost and
+// completion time.
+func (d *DB) UpdateClassificationRun(ctx context.Context, r lmsys.ClassificationRun) error {
+	res := d.db.WithContext(ctx).Exec(`UPDATE classification_runs SET status = ?, error = ?, total_queries = ?, processed_queries = ?, error_count = ?,
+		calls = ?, input_tokens = ?, output_tokens = ?, cost = ?, completed_at = ? WHERE classification_run_id = ?`,
+		r.Status, nullString(r.Error), r.TotalQueries, r.ProcessedQueries, r.ErrorCount, r.Calls, r.InputTokens, r.OutputTokens, r.Cost,
+		r.CompletedAt, r.ID)
+	if res.Error != nil {
+		return fmt.Errorf("store: update classification run %s: %w", r.ID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("%w: classification run %q", lmsys.ErrNotFound, r.ID)
+	}
+	return nil
+}
+
+const classificationRunColumns = `classification_run_id, template_id, template_hash, result_key, provider, model, COALESCE(facets, '[]'),
+	COALESCE(parameters, ''), COALESCE(scope, ''), status, COALESCE(error, ''), total_queries, processed_queries, error_count, calls,
+	input_tokens, output_tokens, cost, created_at, completed_at`
+
+func scanClassificationRun(row interface{ Scan(...any) error }) (lmsys.ClassificationRun, error) {
+	var r lmsys.ClassificationRun
+	var facets, params, scope string
+	var created, completed sql.NullTime
+	err := row.Scan(&r.ID, &r.TemplateID, &r.TemplateHash, &r.ResultKey, &r.Provider, &r.Model, &facets, &params, &scope, &r.Status,
+		&r.Error, &r.TotalQueries, &r.ProcessedQueries, &r.ErrorCount, &r.Calls, &r.InputTokens, &r.OutputTokens, &r.Cost, &created, &completed)
+	if err != nil {
+		return r, err
+	}
+	r.CreatedAt = created.Time
+	if completed.Valid {
+		t := completed.Time
+		r.CompletedAt = &t
+	}
+	if err := json.Unmarshal([]byte(facets), &r.Facets); err != nil {
+		return r, fmt.Errorf("classification run %s: facets are not JSON: %w", r.ID, err)
+	}
+	if params != "" {
+		if err := json.Unmarshal([]byte(params), &r.Parameters); err != nil {
+			return r, fmt.Errorf("classification run %s: parameters are not JSON: %w", r.ID, err)
+		}
+	}
+	if scope != "" {
+		if err := json.Unmarshal([]byte(scope), &r.Scope); err != nil {
+			return r, fmt.Errorf("classification run %s: scope is not JSON: %w", r.ID, err)
+		}
+	}
+	return r, nil
+}
+
+// GetClassificationRun returns one classification run, or an error wrapping
+// lmsys.ErrNotFound.
+func (d *DB) GetClassificationRun(ctx context.Context, id string) (lmsys.ClassificationRun, error) {
+	row := d.db.WithContext(ctx).Raw(`SELECT `+classificationRunColumns+` FROM classification_runs WHERE classification_run_id = ?`, id).Row()
+	r, err := scanClassificationRun(row)
+	if err == sql.ErrNoRows {
+		return r, fmt.Errorf("%w: classification run %q", lmsys.ErrNotFound, id)
+	}
+	if err != nil {
+		return r, fmt.Errorf("store: classification run %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// ClassificationRuns lists the classification runs, newest first.
+func (d *DB) ClassificationRuns(ctx context.Context) ([]lmsys.ClassificationRun, error) {
+	rows, err := d.db.WithContext(ctx).Raw(`SELECT ` + classificationRunColumns + ` FROM classification_runs ORDER BY created_at DESC, classification_run_id DESC`).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: list classification runs: %w", err)
+	}
+	defer rows.Close()
+	var out []lmsys.ClassificationRun
+	for rows.Next() {
+		r, err := scanClassificationRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list classification runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// SaveLabels stores labels in one transaction; a label for a (result key, query,
+// facet) already stored is replaced. Every label needs a run id, a result key, a
+// query id and a facet.
+func (d *DB) SaveLabels(ctx context.Context, ls []lmsys.Label) error {
+	if len(ls) == 0 {
+		return nil
+	}
+	for _, l := range ls {
+		if l.ClassificationRunID == "" || l.ResultKey == "" || l.QueryID == 0 || l.Facet == "" {
+			return fmt.Errorf("%w: label %+v lacks a run id, result key, query id or facet", lmsys.ErrInvalidInput, l)
+		}
+	}
+	now := time.Now().UTC()
+	conflict := `ON CONFLICT (result_key, query_id, facet) DO UPDATE SET classification_run_id = excluded.classification_run_id,
+		label = excluded.label, reasoning = excluded.reasoning, created_at = excluded.created_at`
+	err := d.inTx(ctx, func(tx *gorm.DB) error {
+		for start := 0; start < len(ls); start += 100 {
+			part := ls[start:min(start+100, len(ls))]
+			var sb strings.Builder
+			args := make([]any, 0, 7*len(part))
+			sb.WriteString(`INSERT INTO query_classifications (classification_run_id, result_key, query_id, facet, label, reasoning, created_at) VALUES `)
+			for i, l := range part {
+				if i > 0 {
+					sb.WriteString(",")
+				}
+				sb.WriteString("(?,?,?,?,?,?,?)")
+				at := l.CreatedAt
+				if at.IsZero() {
+					at = now
+				}
+				args = append(args, l.ClassificationRunID, l.ResultKey, l.QueryID, cleanText(l.Facet), cleanText(l.Value),
+					nullString(cleanText(l.Reasoning)), at.UTC())
+			}
+			sb.WriteString(" ")
+			sb.WriteString(conflict)
+			if err := tx.Exec(sb.String(), args...).Error; err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: save %d labels: %w", len(ls), err)
+	}
+	return nil
+}
+
+// LabeledQueryIDs returns which of ids have a label under resultKey.
+func (d *DB) LabeledQueryIDs(ctx context.Context, resultKey string, ids []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	for start := 0; start < len(ids); start += 900 {
+		part := ids[start:min(start+900, len(ids))]
+		var got []int64
+		if err := d.db.WithContext(ctx).Raw(`SELECT DISTINCT query_id FROM query_classifications WHERE result_key = ? AND query_id IN ?`, resultKey, part).
+			Scan(&got).Error; err != nil {
+			return nil, fmt.Errorf("store: labelled queries: %w", err)
+		}
+		for _, id := range got {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+
+// LatestResultKey returns the result key of the newest classification run that
+// answered facet, or an error wrapping lmsys.ErrNotFound.
+func (d *DB) LatestResultKey(ctx context.Context, facet string) (string, error) {
+	var keys []string
+	quoted, _ := json.Marshal(facet)
+	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(string(quoted)) + "%"
+	err := d.db.WithContext(ctx).Raw(`SELECT result_key FROM classification_runs WHERE facets LIKE ? ESCAPE '\' ORDER BY created_at DESC, classification_run_id DESC LIMIT 1`, like).
+		Scan(&keys).Error
+	if err != nil {
+		return "", fmt.Errorf("store: facet %q: %w", facet, err)
+	}
+	if len(keys) == 0 {
+		return "", fmt.Errorf("%w: no classification has labelled facet %q", lmsys.ErrNotFound, facet)
+	}
+	return keys[0], nil
+}
+
+// labelWhere returns the FROM and WHERE of the labels f selects, as qc.
+func (d *DB) labelWhere(ctx context.Context, f lmsys.LabelFilter) (string, []any, error) {
+	var where []string
+	var args []any
+	from := ` FROM query_classifications qc`
+	if f.RunID != "" {
+		from += ` JOIN query_clusters m ON m.query_id = qc.query_id AND m.run_id = ?`
+		args = append(args, f.RunID)
+		if f.ClusterID != nil {
+			from += ` AND m.cluster_id = ?`
+			args = append(args, *f.ClusterID)
+		}
+	}
+	if f.Facet != "" {
+		key := f.ResultKey
+		if key == "" {
+			var err error
+			if key, err = d.LatestResultKey(ctx, f.Facet); err != nil {
+				return "", nil, err
+			}
+		}
+		where = append(where, `qc.facet = ?`, `qc.result_key = ?`)
+		args = append(args, f.Facet, key)
+	} else if f.ResultKey != "" {
+		where = append(where, `qc.result_key = ?`)
+		args = append(args, f.ResultKey)
+	}
+	if len(f.QueryIDs) > 0 {
+		where = append(where, `qc.query_id IN ?`)
+		args = append(args, f.QueryIDs)
+	}
+	if len(where) > 0 {
+		from += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	return from, args, nil
+}
+
+// Labels returns the labels f selects, in query id order. A facet without a result
+// key reads the newest configuration that answered it.
+func (d *DB) Labels(ctx context.Context, f lmsys.LabelFilter) ([]lmsys.Label, error) {
+	from, args, err := d.labelWhere(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.db.WithContext(ctx).Raw(`SELECT qc.query_id, qc.facet, qc.label, COALESCE(qc.reasoning, ''), qc.classification_run_id, qc.result_key, qc.created_at`+
+		from+` ORDER BY qc.query_id, qc.facet`, args...).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: labels: %w", err)
+	}
+	defer rows.Close()
+	var out []lmsys.Label
+	for rows.Next() {
+		var l lmsys.Label
+		var at sql.NullTime
+		if err := rows.Scan(&l.QueryID, &l.Facet, &l.Value, &l.Reasoning, &l.ClassificationRunID, &l.ResultKey, &at); err != nil {
+			return nil, fmt.Errorf("store: labels: %w", err)
+		}
+		l.CreatedAt = at.Time
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// LabelCounts counts the labels of one facet among the queries f selects, largest
+// first (f.Facet is required).
+func (d *DB) LabelCounts(ctx context.Context, f lmsys.LabelFilter) ([]lmsys.Count, error) {
+	if f.Facet == "" {
+		return nil, fmt.Errorf("%w: label counts need a facet", lmsys.ErrInvalidInput)
+	}
+	from, args, err := d.labelWhere(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	var out []lmsys.Count
+	err = d.db.WithContext(ctx).Raw(`SELECT qc.label AS key, COUNT(*) AS count`+from+` GROUP BY qc.label ORDER BY count DESC, key`, args...).Scan(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: label counts: %w", err)
+	}
+	return out, nil
+}
+
+// LabelFacets lists the facets that have labels, with their number of labels under
+// the newest configuration that answered each.
+func (d *DB) LabelFacets(ctx context.Context) ([]lmsys.Count, error) {
+	var facets []string
+	if err := d.db.WithContext(ctx).Raw(`SELECT DISTINCT facet FROM query_classifications ORDER BY facet`).Scan(&facets).Error; err != nil {
+		return nil, fmt.Errorf("store: label facets: %w", err)
+	}
+	out := make([]lmsys.Count, 0, len(facets))
+	for _, f := range facets {
+		key, err := d.LatestResultKey(ctx, f)
+		if err != nil {
+			continue // labels whose run was deleted
+		}
+		var n int64
+		if err := d.db.WithContext(ctx).Raw(`SELECT COUNT(*) FROM query_classifications WHERE facet = ? AND result_key = ?`, f, key).Row().Scan(&n); err != nil {
+			return nil, fmt.Errorf("store: label facets: %w", err)
+		}
+		out = append(out, lmsys.Count{Key: f, Count: n})
+	}
+	return out, nil
+}
+
+var (
+	_ lmsys.LabelStore        = (*DB)(nil)
+	_ lmsys.ConversationStore = (*DB)(nil)
+)

@@ -1,0 +1,175 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/testdb"
+	"github.com/lmsys-go/lmsys/store"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestConversations(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ds, err := db.EnsureDataset(ctx, lmsys.Dataset{Name: "chats", Source: "test"})
+		require.NoError(t, err)
+		long := strings.Repeat("a pasted log line that repeats itself\n", 20000) // ~760 kB: compressed
+		chat := []lmsys.Message{
+			{Role: lmsys.RoleSystem, Content: "You are helpful."},
+			{Role: lmsys.RoleUser, Content: "How do I pick a lock?"},
+			{Role: lmsys.RoleAssistant, Content: "I'm sorry, I can't help with that."},
+			{Role: lmsys.RoleUser, Content: "It's my own lock!\x00 \xff"},
+		}
+		qs := []lmsys.Query{
+			{DatasetID: ds.ID, ConversationID: "a", Text: "How do I pick a lock?", Conversation: chat},
+			{DatasetID: ds.ID, ConversationID: "b", Text: "plain text row"},
+			{DatasetID: ds.ID, ConversationID: "c", Text: "summarise this", Conversation: []lmsys.Message{
+				{Role: lmsys.RoleUser, Content: "summarise this"}, {Role: lmsys.RoleAssistant, Content: long}}, ConversationCut: "too many turns"},
+		}
+		n, err := db.InsertQueries(ctx, qs)
+		require.NoError(t, err)
+		require.Equal(t, 3, n)
+		// A re-run inserts nothing and keeps the conversations as they were.
+		qs[0].Conversation = []lmsys.Message{{Role: lmsys.RoleUser, Content: "changed"}}
+		n, err = db.InsertQueries(ctx, qs)
+		require.NoError(t, err)
+		require.Zero(t, n)
+
+		all, err := db.ListQueries(ctx, lmsys.QueryFilter{})
+		require.NoError(t, err)
+		require.Len(t, all, 3)
+		got, err := db.GetConversation(ctx, all[0].ID)
+		require.NoError(t, err)
+		require.Len(t, got.Messages, 4)
+		assert.Equal(t, chat[:3], got.Messages[:3])
+		assert.Equal(t, "It's my own lock! \uFFFD", got.Messages[3].Content, "text is repaired as query text is")
+		assert.Equal(t, 1, got.FirstUser())
+
+		_, err = db.GetConversation(ctx, all[1].ID)
+		require.ErrorIs(t, err, lmsys.ErrNotFound)
+		assert.Contains(t, err.Error(), "plain-text")
+		_, err = db.GetConversation(ctx, 999999)
+		require.ErrorIs(t, err, lmsys.ErrNotFound)
+
+		big, err := db.GetConversation(ctx, all[2].ID)
+		require.NoError(t, err)
+		assert.Equal(t, long, big.Messages[1].Content)
+		assert.Equal(t, "too many turns", big.Truncated)
+
+		stats, err := db.ConversationStats(ctx)
+		require.NoError(t, err)
+		assert.EqualValues(t, 2, stats.Conversations)
+		assert.EqualValues(t, 6, stats.Turns)
+		assert.Less(t, stats.StoredBytes, stats.TextBytes/10, "long repetitive text is stored compressed")
+		assert.Equal(t, map[string]int64{"too many turns": 1}, stats.Truncated)
+
+		var seen []lmsys.Conversation
+		require.NoError(t, db.ScanConversations(ctx, lmsys.QueryFilter{}, 2, func(cs []lmsys.Conversation) error {
+			for _, c := range cs {
+				seen = append(seen, lmsys.Conversation{QueryID: c.QueryID, Messages: append([]lmsys.Message(nil), c.Messages...)})
+			}
+			return nil
+		}))
+		require.Len(t, seen, 3)
+		assert.Equal(t, []lmsys.Message{{Role: lmsys.RoleUser, Content: "plain text row"}}, seen[1].Messages, "a plain row reads as one user turn")
+		assert.Len(t, seen[0].Messages, 4)
+
+		// Clear removes conversations with their queries.
+		require.NoError(t, db.Clear(ctx))
+		stats, err = db.ConversationStats(ctx)
+		require.NoError(t, err)
+		assert.Zero(t, stats.Conversations)
+	})
+}
+
+func TestLabels(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, ids := seed(t, db, 6)
+		tpl := lmsys.ClassificationTemplate{ID: "refusal@1", Name: "refusal", Version: "1", Source: "builtin", Content: "rules", Hash: "h1"}
+		require.NoError(t, db.SaveTemplate(ctx, tpl))
+		tpl.Description = "now described"
+		require.NoError(t, db.SaveTemplate(ctx, tpl))
+		tpls, err := db.Templates(ctx)
+		require.NoError(t, err)
+		require.Len(t, tpls, 1)
+		assert.Equal(t, "now described", tpls[0].Description)
+		require.ErrorIs(t, db.SaveTemplate(ctx, lmsys.ClassificationTemplate{Name: "x"}), lmsys.ErrInvalidInput)
+
+		r := lmsys.ClassificationRun{ID: "classify-refusal-1", TemplateID: tpl.ID, TemplateHash: "h1", ResultKey: "builtin:refusal@1",
+			Provider: "builtin", Model: "refusal", Facets: []string{"refusal"}, Scope: map[string]any{"dataset": "ds"}}
+		require.NoError(t, db.CreateClassificationRun(ctx, r))
+		require.Error(t, db.CreateClassificationRun(ctx, r), "ids are unique")
+
+		var ls []lmsys.Label
+		for i, id := range ids {
+			v := "complied"
+			if i%3 == 0 {
+				v = "refused"
+			}
+			ls = append(ls, lmsys.Label{QueryID: id, Facet: "refusal", Value: v, ClassificationRunID: r.ID, ResultKey: r.ResultKey})
+		}
+		require.NoError(t, db.SaveLabels(ctx, ls[:4]))
+		done, err := db.LabeledQueryIDs(ctx, r.ResultKey, ids)
+		require.NoError(t, err)
+		assert.Len(t, done, 4)
+		// Saving again (a resumed run) replaces, never duplicates.
+		require.NoError(t, db.SaveLabels(ctx, ls))
+		got, err := db.Labels(ctx, lmsys.LabelFilter{Facet: "refusal"})
+		require.NoError(t, err)
+		assert.Len(t, got, 6)
+		counts, err := db.LabelCounts(ctx, lmsys.LabelFilter{Facet: "refusal"})
+		require.NoError(t, err)
+		assert.Equal(t, []lmsys.Count{{Key: "complied", Count: 4}, {Key: "refused", Count: 2}}, counts)
+
+		// Half-formed labels are refused whole.
+		bad := append([]lmsys.Label{ls[0]}, lmsys.Label{QueryID: ids[0], Facet: "refusal", Value: "x"})
+		require.ErrorIs(t, db.SaveLabels(ctx, bad), lmsys.ErrInvalidInput)
+
+		// A newer configuration answering the same facet becomes the one read.
+		r2 := r
+		r2.ID, r2.ResultKey, r2.CreatedAt = "classify-refusal-2", "builtin:refusal@2", r.CreatedAt
+		require.NoError(t, db.CreateClassificationRun(ctx, r2))
+		require.NoError(t, db.SaveLabels(ctx, []lmsys.Label{{QueryID: ids[1], Facet: "refusal", Value: "partial", ClassificationRunID: r2.ID, ResultKey: r2.ResultKey}}))
+		got, err = db.Labels(ctx, lmsys.LabelFilter{Facet: "refusal"})
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		assert.Equal(t, "partial", got[0].Value)
+		got, err = db.Labels(ctx, lmsys.LabelFilter{Facet: "refusal", ResultKey: r.ResultKey, QueryIDs: ids[:2]})
+		require.NoError(t, err)
+		assert.Len(t, got, 2)
+		facets, err := db.LabelFacets(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, []lmsys.Count{{Key: "refusal", Count: 1}}, facets)
+		_, err = db.Labels(ctx, lmsys.LabelFilter{Facet: "nope"})
+		require.ErrorIs(t, err, lmsys.ErrNotFound)
+
+		// Members of a clustering run.
+		run := lmsys.Run{ID: "kmeans-2-20260101-000000", Algorithm: "kmeans", NumClusters: 2, Space: lmsys.Space{Provider: "local", Model: "lexical", Dims: 4}}
+		require.NoError(t, db.CreateRun(ctx, run))
+		require.NoError(t, db.SaveAssignments(ctx, []lmsys.Assignment{{RunID: run.ID, QueryID: ids[0], ClusterID: 0}, {RunID: run.ID, QueryID: ids[3], ClusterID: 1}}))
+		counts, err = db.LabelCounts(ctx, lmsys.LabelFilter{Facet: "refusal", ResultKey: r.ResultKey, RunID: run.ID, ClusterID: ptr(1)})
+		require.NoError(t, err)
+		assert.Equal(t, []lmsys.Count{{Key: "refused", Count: 1}}, counts)
+
+		// Run records round-trip, with their counters.
+		r.Status, r.ProcessedQueries, r.TotalQueries, r.Calls, r.Cost = lmsys.ClassificationCompleted, 6, 6, 0, 0
+		require.NoError(t, db.UpdateClassificationRun(ctx, r))
+		back, err := db.GetClassificationRun(ctx, r.ID)
+		require.NoError(t, err)
+		assert.Equal(t, lmsys.ClassificationCompleted, back.Status)
+		assert.EqualValues(t, 6, back.ProcessedQueries)
+		assert.Equal(t, []string{"refusal"}, back.Facets)
+		assert.Equal(t, "ds", back.Scope["dataset"])
+		runs, err := db.ClassificationRuns(ctx)
+		require.NoError(t, err)
+		assert.Len(t, runs, 2)
+		_, err = db.GetClassificationRun(ctx, "missing")
+		require.ErrorIs(t, err, lmsys.ErrNotFound)
+		require.ErrorIs(t, db.UpdateClassificationRun(ctx, lmsys.ClassificationRun{ID: "missing"}), lmsys.ErrNotFound)
+	})
+}
