@@ -5,6 +5,7 @@ package analysis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -69,14 +70,63 @@ type FacetOptions struct {
 	MinCount int64
 	// SummaryRef picks the summary run titles come from (empty: latest, if any).
 	SummaryRef string
+	// Sort orders the over-represented list: "z" (default: the strongest evidence
+	// first), "lift" (the largest ratio first, among values counted MinCount times or
+	// more) or "count".
+	Sort string
 }
 
 var metaKey = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
-// fieldExpr returns the SQL expression of a facet field over queries q.
-func fieldExpr(db *store.DB, field string) (string, []any, error) {
+// unlabelled is the value of a label facet for a query its classifier has not seen.
+const unlabelled = "(unlabelled)"
+
+// labelExpr returns the SQL expression of a label facet over queries q: the label of
+// the newest classifier configuration that answered it (store.DB.LatestResultKey).
+func labelExpr(ctx context.Context, db *store.DB, facet string) (string, []any, bool, error) {
+	key, err := db.LatestResultKey(ctx, facet)
+	if errors.Is(err, lmsys.ErrNotFound) {
+		return "", nil, false, nil
+	}
+	if err != nil {
+		return "", nil, false, err
+	}
+	return `(SELECT l.label FROM query_classifications l WHERE l.result_key = ? AND l.query_id = q.id AND l.facet = ?)`, []any{key, facet}, true, nil
+}
+
+// LabelCondition turns "facet=value" into an SQL condition on queries q
+// (" AND EXISTS …") that keeps the queries the newest configuration of that facet's
+// classifier gave that label. An empty spec is no condition; an unknown facet is an
+// error wrapping lmsys.ErrNotFound.
+func LabelCondition(ctx context.Context, db *store.DB, spec string) (string, []any, error) {
+	if spec == "" {
+		return "", nil, nil
+	}
+	facet, value, ok := strings.Cut(spec, "=")
+	facet, value = strings.TrimSpace(facet), strings.TrimSpace(value)
+	if !ok || facet == "" || value == "" {
+		return "", nil, fmt.Errorf("%w: label filter %q: use facet=value, e.g. refusal=refused", lmsys.ErrInvalidInput, spec)
+	}
+	key, err := db.LatestResultKey(ctx, facet)
+	if err != nil {
+		return "", nil, err
+	}
+	return ` AND EXISTS (SELECT 1 FROM query_classifications l WHERE l.result_key = ? AND l.query_id = q.id AND l.facet = ? AND l.label = ?)`,
+		[]any{key, facet, value}, nil
+}
+
+// fieldExpr returns the SQL expression of a facet field over queries q. Fields are
+// the queries' language, model and dataset; then the facets classifiers labelled
+// (refusal, pushback, code …; the language column falls back to the language
+// classifier's label where a row has none); then keys of extra_metadata.
+func fieldExpr(ctx context.Context, db *store.DB, field string) (string, []any, error) {
 	switch field {
 	case "language":
+		if lexpr, largs, ok, err := labelExpr(ctx, db, "language"); err != nil {
+			return "", nil, err
+		} else if ok {
+			return `COALESCE(q.language, ` + lexpr + `, '(unknown)')`, largs, nil
+		}
 		return `COALESCE(q.language, '(unknown)')`, nil, nil
 	case "model":
 		return `COALESCE(q.model, '(unknown)')`, nil, nil
@@ -84,7 +134,12 @@ func fieldExpr(db *store.DB, field string) (string, []any, error) {
 		return `COALESCE((SELECT name FROM datasets ds WHERE ds.id = q.dataset_id), '(none)')`, nil, nil
 	}
 	if !metaKey.MatchString(field) {
-		return "", nil, fmt.Errorf("%w: facet %q: use language, model, dataset or a metadata key of letters, digits, '_', '.', '-'", lmsys.ErrInvalidInput, field)
+		return "", nil, fmt.Errorf("%w: facet %q: use language, model, dataset, a classified facet or a metadata key of letters, digits, '_', '.', '-'", lmsys.ErrInvalidInput, field)
+	}
+	if lexpr, largs, ok, err := labelExpr(ctx, db, field); err != nil {
+		return "", nil, err
+	} else if ok {
+		return `COALESCE(` + lexpr + `, '` + unlabelled + `')`, largs, nil
 	}
 	if db.Postgres() {
 		return `COALESCE((q.extra_metadata::jsonb ->> ?), '(none)')`, []any{field}, nil
@@ -120,11 +175,16 @@ func Facets(ctx context.Context, db *store.DB, runID string, opts FacetOptions) 
 	if opts.MinCount <= 0 {
 		opts.MinCount = 5
 	}
+	switch opts.Sort {
+	case "", "z", "lift", "count":
+	default:
+		return nil, fmt.Errorf("%w: sort %q: use z, lift or count", lmsys.ErrInvalidInput, opts.Sort)
+	}
 	names := titles(ctx, db, runID, opts.SummaryRef)
 	var out []Facet
 	for _, field := range opts.Fields {
 		field = strings.TrimSpace(field)
-		expr, eargs, err := fieldExpr(db, field)
+		expr, eargs, err := fieldExpr(ctx, db, field)
 		if err != nil {
 			return nil, err
 		}
@@ -185,19 +245,39 @@ func Facets(ctx context.Context, db *store.DB, runID string, opts FacetOptions) 
 					Share: share, BaseShare: base, Lift: lift, Z: twoProportionZ(restK, restN, n, sizes[c])})
 			}
 		}
-		sort.Slice(f.OverRepresented, func(i, j int) bool {
-			a, b := f.OverRepresented[i], f.OverRepresented[j]
-			if a.Z != b.Z {
-				return a.Z > b.Z
-			}
-			return a.ClusterID < b.ClusterID
-		})
+		sortLifts(f.OverRepresented, opts.Sort)
 		if len(f.OverRepresented) > opts.Top {
 			f.OverRepresented = f.OverRepresented[:opts.Top]
 		}
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// sortLifts orders lifts by the key named (z, lift or count), the others breaking
+// ties, then by cluster and value.
+func sortLifts(ls []Lift, by string) {
+	key := func(l Lift) [3]float64 {
+		switch by {
+		case "lift":
+			return [3]float64{l.Lift, l.Z, float64(l.Count)}
+		case "count":
+			return [3]float64{float64(l.Count), l.Z, l.Lift}
+		}
+		return [3]float64{l.Z, l.Lift, float64(l.Count)}
+	}
+	sort.Slice(ls, func(i, j int) bool {
+		a, b := key(ls[i]), key(ls[j])
+		for k := range a {
+			if a[k] != b[k] {
+				return a[k] > b[k]
+			}
+		}
+		if ls[i].ClusterID != ls[j].ClusterID {
+			return ls[i].ClusterID < ls[j].ClusterID
+		}
+		return ls[i].Value < ls[j].Value
+	})
 }
 
 // topValues returns the top values of counts by count (ties by key) with shares.

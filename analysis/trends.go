@@ -67,6 +67,9 @@ type TrendOptions struct {
 	Field string
 	// SummaryRef picks the summary run titles come from (empty: latest, if any).
 	SummaryRef string
+	// Label, "facet=value" (refusal=refused), keeps only the queries a classifier
+	// gave that label, so a trend follows, say, what refused queries are about.
+	Label string
 	// Top bounds each list of a comparison (default 10).
 	Top int
 }
@@ -108,10 +111,14 @@ type timedRow struct {
 }
 
 // scanTimes streams (cluster, time) of a run's queries and counts undated ones.
-func scanTimes(ctx context.Context, db *store.DB, runID, field string, fn func(timedRow)) (undated int64, err error) {
+func scanTimes(ctx context.Context, db *store.DB, runID, field, label string, fn func(timedRow)) (undated int64, err error) {
+	lsql, largs, err := LabelCondition(ctx, db, label)
+	if err != nil {
+		return 0, err
+	}
 	if field == "" || field == "timestamp" {
 		rows, err := db.Gorm().WithContext(ctx).Raw(`SELECT qc.cluster_id, q.timestamp FROM query_clusters qc JOIN queries q ON q.id = qc.query_id
-			WHERE qc.run_id = ?`, runID).Rows()
+			WHERE qc.run_id = ?`+lsql, append([]any{runID}, largs...)...).Rows()
 		if err != nil {
 			return 0, fmt.Errorf("analysis: read timestamps: %w", err)
 		}
@@ -130,12 +137,12 @@ func scanTimes(ctx context.Context, db *store.DB, runID, field string, fn func(t
 		}
 		return undated, rows.Err()
 	}
-	expr, eargs, err := fieldExpr(db, field)
+	expr, eargs, err := fieldExpr(ctx, db, field)
 	if err != nil {
 		return 0, err
 	}
 	rows, err := db.Gorm().WithContext(ctx).Raw(`SELECT qc.cluster_id, `+expr+` FROM query_clusters qc JOIN queries q ON q.id = qc.query_id
-		WHERE qc.run_id = ?`, append(eargs, runID)...).Rows()
+		WHERE qc.run_id = ?`+lsql, append(append(eargs, runID), largs...)...).Rows()
 	if err != nil {
 		return 0, fmt.Errorf("analysis: read field %s: %w", field, err)
 	}
@@ -193,7 +200,7 @@ func Trends(ctx context.Context, db *store.DB, runID string, opts TrendOptions) 
 	}
 	counts := map[int]map[string]int64{}
 	totals := map[string]int64{}
-	undated, err := scanTimes(ctx, db, runID, opts.Field, func(r timedRow) {
+	undated, err := scanTimes(ctx, db, runID, opts.Field, opts.Label, func(r timedRow) {
 		b := bucket(r.t, opts.Period)
 		if counts[r.cluster] == nil {
 			counts[r.cluster] = map[string]int64{}
@@ -344,7 +351,7 @@ func ComparePeriods(ctx context.Context, db *store.DB, runID, a, b string, opts 
 	}
 	ca, cb := map[int]int64{}, map[int]int64{}
 	var dated int64
-	undated, err := scanTimes(ctx, db, runID, opts.Field, func(r timedRow) {
+	undated, err := scanTimes(ctx, db, runID, opts.Field, opts.Label, func(r timedRow) {
 		dated++
 		switch bucket(r.t, pa) {
 		case a:

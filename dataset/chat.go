@@ -2,6 +2,9 @@ package dataset
 
 import (
 	"sort"
+	"unicode/utf8"
+
+	"github.com/lmsys-go/lmsys"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +42,7 @@ func finish(f *fields, pos Position) (Record, error) {
 		if f.textIsJSON != nil {
 			raw = f.textIsJSON
 		}
-		turn, err := firstUserTurn(raw)
+		turn, msgs, err := chatTurns(raw)
 		if err != nil {
 			return Record{}, rowErr(pos, ReasonMalformed, err)
 		}
@@ -47,6 +50,7 @@ func finish(f *fields, pos Position) (Record, error) {
 			return Record{}, rowErr(pos, ReasonNoUserTurn, nil)
 		}
 		r.Text = turn.text
+		r.Conversation, r.ConversationCut = capConversation(msgs)
 		if r.Metadata == nil {
 			r.Metadata = map[string]any{}
 		}
@@ -84,12 +88,14 @@ func isUserRole(role string) bool {
 	return strings.EqualFold(role, "user") || strings.EqualFold(role, "human")
 }
 
-// firstUserTurn finds the first user message of a chat given as a raw JSON array of
-// {role, content} (LMSYS, OpenAI) or {from, value} (ShareGPT) objects. OpenAI content
-// given as a list of parts has its text parts joined with newlines.
-func firstUserTurn(raw []byte) (userTurn, error) {
+// chatTurns reads a chat given as a raw JSON array of {role, content} (LMSYS,
+// OpenAI) or {from, value} (ShareGPT) objects: every message, with roles mapped by
+// normalRole, and the first user message. OpenAI content given as a list of parts
+// has its text parts joined with newlines. Elements that are not objects are skipped.
+func chatTurns(raw []byte) (userTurn, []lmsys.Message, error) {
 	t := userTurn{index: -1}
-	i := -1
+	var msgs []lmsys.Message
+	i := -1 // position in the array, which moderation lists follow
 	err := scanArray(raw, func(elem []byte) error {
 		i++
 		if len(elem) == 0 || elem[0] != '{' {
@@ -115,18 +121,78 @@ func firstUserTurn(raw []byte) (userTurn, error) {
 			}
 			return nil
 		})
-		if err != nil || !isUserRole(role) {
+		if err != nil {
 			return err
 		}
-		t.users++
-		if t.index >= 0 {
-			return nil
+		text, err := contentText(content)
+		if err != nil {
+			return err
 		}
-		t.index = i
-		t.text, err = contentText(content)
-		return err
+		m := lmsys.Message{Role: normalRole(role), Content: text}
+		if m.Role == lmsys.RoleUser {
+			t.users++
+			if t.index < 0 {
+				t.index, t.text = i, text
+			}
+		}
+		msgs = append(msgs, m)
+		return nil
 	})
-	return t, err
+	return t, msgs, err
+}
+
+// normalRole maps the role names of chat formats onto the lmsys roles: "human"
+// (ShareGPT) is the user; "gpt", "bot", "model", "chatgpt" and "ai" are the
+// assistant; "function" is a tool. Other roles are kept, lower-cased.
+func normalRole(role string) string {
+	r := strings.ToLower(strings.TrimSpace(role))
+	switch r {
+	case "user", "human", "prompter":
+		return lmsys.RoleUser
+	case "assistant", "gpt", "bot", "model", "chatgpt", "ai":
+		return lmsys.RoleAssistant
+	case "system":
+		return lmsys.RoleSystem
+	case "tool", "function", "ipython":
+		return lmsys.RoleTool
+	}
+	return r
+}
+
+// Limits on a stored conversation. A chat beyond them keeps its first messages up to
+// the limit and records why it was cut (Query.ConversationCut), counted in
+// LoadStats.CutConversations; the query text is never cut.
+const (
+	MaxConversationTurns = 10000
+	MaxConversationBytes = 16 << 20
+)
+
+// Reasons a conversation is cut, as counted in LoadStats.CutConversations.
+const (
+	CutTooManyTurns = "more than 10000 turns"
+	CutTooLong      = "more than 16 MiB of text"
+)
+
+// capConversation applies the conversation limits.
+func capConversation(ms []lmsys.Message) ([]lmsys.Message, string) {
+	cut := ""
+	if len(ms) > MaxConversationTurns {
+		ms, cut = ms[:MaxConversationTurns], CutTooManyTurns
+	}
+	total := 0
+	for i, m := range ms {
+		total += len(m.Content)
+		if total > MaxConversationBytes {
+			keep := len(m.Content) - (total - MaxConversationBytes)
+			head := m.Content[:keep]
+			for len(head) > 0 && !utf8.ValidString(head) {
+				head = head[:len(head)-1] // do not split a rune
+			}
+			ms = append(ms[:i:i], lmsys.Message{Role: m.Role, Content: head})
+			return ms, CutTooLong
+		}
+	}
+	return ms, cut
 }
 
 // contentText returns a message's text from its raw content: a string, or a list

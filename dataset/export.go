@@ -46,6 +46,16 @@ type ExportOptions struct {
 	SummaryRef string
 	// BatchSize is the number of queries read from the store at a time (default 5000).
 	BatchSize int
+	// Conversations adds each query's whole conversation (when the store keeps
+	// them: lmsys.ConversationStore) as "conversation".
+	Conversations bool
+}
+
+// labelReader is implemented by stores that hold classifier labels (store.DB does):
+// each exported row then carries its labels.
+type labelReader interface {
+	LabelFacets(ctx context.Context) ([]lmsys.Count, error)
+	Labels(ctx context.Context, f lmsys.LabelFilter) ([]lmsys.Label, error)
 }
 
 // ExportRow is one exported query. CSV columns and Parquet fields use the JSON names.
@@ -64,9 +74,16 @@ type ExportRow struct {
 	ClusterID      *int64          `json:"cluster_id,omitempty" parquet:"cluster_id,optional"`
 	Confidence     *float64        `json:"confidence_score,omitempty" parquet:"confidence_score,optional"`
 	ClusterTitle   string          `json:"cluster_title,omitempty" parquet:"cluster_title,optional"`
+	// Labels maps each classified facet to this query's label (the newest
+	// classifier configuration of each facet). CSV and Parquet hold it as JSON.
+	Labels     map[string]string `json:"labels,omitempty" parquet:"-"`
+	LabelsText string            `json:"-" parquet:"labels,optional"`
+	// Conversation is the whole chat, with ExportOptions.Conversations.
+	Conversation     []lmsys.Message `json:"conversation,omitempty" parquet:"-"`
+	ConversationText string          `json:"-" parquet:"conversation,optional"`
 }
 
-var csvHeader = []string{"id", "dataset", "conversation_id", "model", "language", "timestamp", "query_text", "extra_metadata", "created_at", "run_id", "cluster_id", "confidence_score", "cluster_title"}
+var csvHeader = []string{"id", "dataset", "conversation_id", "model", "language", "timestamp", "query_text", "extra_metadata", "created_at", "run_id", "cluster_id", "confidence_score", "cluster_title", "labels", "conversation"}
 
 func (r *ExportRow) csv(dst []string) []string {
 	ts := ""
@@ -81,7 +98,7 @@ func (r *ExportRow) csv(dst []string) []string {
 		conf = strconv.FormatFloat(*r.Confidence, 'g', -1, 64)
 	}
 	return append(dst[:0], strconv.FormatInt(r.ID, 10), r.Dataset, r.ConversationID, r.Model, r.Language, ts, r.Text,
-		r.MetadataText, r.CreatedAt.UTC().Format(time.RFC3339Nano), r.RunID, cid, conf, r.ClusterTitle)
+		r.MetadataText, r.CreatedAt.UTC().Format(time.RFC3339Nano), r.RunID, cid, conf, r.ClusterTitle, r.LabelsText, r.ConversationText)
 }
 
 // rowWriter writes rows in one format.
@@ -242,10 +259,25 @@ func Export(ctx context.Context, st ExportStore, w io.Writer, opts ExportOptions
 			names[d.ID] = d.Name
 		}
 	}
+	lr, _ := st.(labelReader)
+	var facets []lmsys.Count
+	if lr != nil {
+		if facets, err = lr.LabelFacets(ctx); err != nil {
+			return 0, fmt.Errorf("export: label facets: %w", err)
+		}
+	}
+	cr, _ := st.(lmsys.ConversationStore)
+	if opts.Conversations && cr == nil {
+		return 0, fmt.Errorf("%w: export: this store keeps no conversations", lmsys.ErrInvalidInput)
+	}
 	var n int64
 	rows := make([]ExportRow, 0, batch)
 	err = st.ScanQueries(ctx, f, batch, func(qs []lmsys.Query) error {
 		rows = rows[:0]
+		labels, convs, err := rowExtras(ctx, lr, facets, cr, opts.Conversations, qs)
+		if err != nil {
+			return err
+		}
 		for _, q := range qs {
 			r := ExportRow{ID: q.ID, Dataset: names[q.DatasetID], ConversationID: q.ConversationID, Model: q.Model,
 				Language: q.Language, Timestamp: q.Timestamp, Text: q.Text, CreatedAt: q.CreatedAt}
@@ -264,6 +296,14 @@ func Export(ctx context.Context, st ExportStore, w io.Writer, opts ExportOptions
 				cid, conf := int64(a.ClusterID), a.Confidence
 				r.RunID, r.ClusterID, r.Confidence, r.ClusterTitle = opts.RunID, &cid, &conf, titles[a.ClusterID]
 			}
+			if l := labels[q.ID]; len(l) > 0 {
+				b, _ := json.Marshal(l) // a map of strings cannot fail
+				r.Labels, r.LabelsText = l, string(b)
+			}
+			if c, ok := convs[q.ID]; ok {
+				b, _ := json.Marshal(c.Messages)
+				r.Conversation, r.ConversationText = c.Messages, string(b)
+			}
 			rows = append(rows, r)
 		}
 		n += int64(len(rows))
@@ -276,4 +316,44 @@ func Export(ctx context.Context, st ExportStore, w io.Writer, opts ExportOptions
 		return n, fmt.Errorf("export: %w", err)
 	}
 	return n, nil
+}
+
+// rowExtras reads the labels (by query, facet) and, when asked, the conversations
+// of one batch of exported queries.
+func rowExtras(ctx context.Context, lr labelReader, facets []lmsys.Count, cr lmsys.ConversationStore, withConv bool,
+	qs []lmsys.Query) (map[int64]map[string]string, map[int64]lmsys.Conversation, error) {
+	ids := make([]int64, len(qs))
+	for i, q := range qs {
+		ids[i] = q.ID
+	}
+	var labels map[int64]map[string]string
+	for _, fc := range facets {
+		ls, err := lr.Labels(ctx, lmsys.LabelFilter{Facet: fc.Key, QueryIDs: ids})
+		if err != nil {
+			return nil, nil, fmt.Errorf("labels of facet %s: %w", fc.Key, err)
+		}
+		for _, l := range ls {
+			if labels == nil {
+				labels = map[int64]map[string]string{}
+			}
+			if labels[l.QueryID] == nil {
+				labels[l.QueryID] = map[string]string{}
+			}
+			labels[l.QueryID][l.Facet] = l.Value
+		}
+	}
+	if !withConv {
+		return labels, nil, nil
+	}
+	convs := make(map[int64]lmsys.Conversation, len(qs))
+	err := cr.ScanConversations(ctx, lmsys.QueryFilter{IDs: ids}, len(ids), func(cs []lmsys.Conversation) error {
+		for _, c := range cs {
+			convs[c.QueryID] = lmsys.Conversation{QueryID: c.QueryID, Messages: append([]lmsys.Message(nil), c.Messages...)}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("conversations: %w", err)
+	}
+	return labels, convs, nil
 }

@@ -61,8 +61,11 @@ type LoadStats struct {
 	// Repaired counts texts whose invalid UTF-8 or NUL bytes were replaced.
 	Repaired int64 `json:"repaired_text"`
 	// DerivedIDs counts rows without an id that got a derived one.
-	DerivedIDs int64   `json:"derived_ids"`
-	Seconds    float64 `json:"seconds"`
+	DerivedIDs int64 `json:"derived_ids"`
+	// CutConversations counts the chats stored shortened, per reason (CutTooManyTurns,
+	// CutTooLong); their query text is whole.
+	CutConversations map[string]int64 `json:"cut_conversations,omitempty"`
+	Seconds          float64          `json:"seconds"`
 }
 
 // SkippedTotal returns the number of skipped rows over all reasons.
@@ -353,15 +356,23 @@ func produce(ctx context.Context, src Source, st lmsys.QueryStore, ps lmsys.Quer
 			stats.DerivedIDs++
 		}
 		batch.qs = append(batch.qs, lmsys.Query{
-			DatasetID:      dsID,
-			ConversationID: id,
-			Model:          cleanField(rec.Model),
-			Text:           text,
-			Language:       cleanField(rec.Language),
-			Timestamp:      rec.Timestamp,
-			Metadata:       rec.Metadata,
-			CreatedAt:      now,
+			DatasetID:       dsID,
+			ConversationID:  id,
+			Model:           cleanField(rec.Model),
+			Text:            text,
+			Language:        cleanField(rec.Language),
+			Timestamp:       rec.Timestamp,
+			Metadata:        rec.Metadata,
+			CreatedAt:       now,
+			Conversation:    rec.Conversation,
+			ConversationCut: rec.ConversationCut,
 		})
+		if rec.ConversationCut != "" {
+			if stats.CutConversations == nil {
+				stats.CutConversations = map[string]int64{}
+			}
+			stats.CutConversations[rec.ConversationCut]++
+		}
 		accepted++
 		if len(batch.qs) >= batchSize && !send() {
 			return ctx.Err()

@@ -509,6 +509,18 @@ func (p *pqPlan) record(rows [][]parquet.Value, pos Position, contents, roles, f
 	if c := (*contents)[first]; pqPresent(c, p.content) {
 		rec.Text = pqString(c)
 	}
+	msgs := make([]lmsys.Message, len(*roles))
+	for i, r := range *roles {
+		var role, content string
+		if pqPresent(r, p.role) {
+			role = string(r.ByteArray())
+		}
+		if c := (*contents)[i]; pqPresent(c, p.content) {
+			content = pqString(c)
+		}
+		msgs[i] = lmsys.Message{Role: normalRole(role), Content: content}
+	}
+	rec.Conversation, rec.ConversationCut = capConversation(msgs)
 	if rec.Metadata == nil {
 		rec.Metadata = map[string]any{}
 	}

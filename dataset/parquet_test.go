@@ -180,6 +180,10 @@ func checkLMSYSRecords(t *testing.T, recs []Record, rowErrs []*RowError, n, from
 		assert.Equal(t, c.lang, r.Language)
 		assert.Equal(t, c.turn, r.Metadata["turn"])
 		assert.Equal(t, c.turn == 2, r.Metadata["redacted"])
+		require.Len(t, r.Conversation, len(c.roles), "every turn is kept")
+		for j := range c.roles {
+			assert.Equal(t, lmsys.Message{Role: c.roles[j], Content: c.contents[j]}, r.Conversation[j])
+		}
 		assert.Equal(t, c.flagged, r.Metadata["moderation_flagged"], c.id)
 		if c.flagged {
 			assert.Equal(t, []string{"violence"}, r.Metadata["moderation_categories"])

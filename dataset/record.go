@@ -35,6 +35,11 @@ type Record struct {
 	// Metadata holds the row's other scalar fields and, for chat rows, "turn",
 	// "redacted", "moderation_flagged" and "moderation_categories" when present.
 	Metadata map[string]any
+	// Conversation holds every message of a chat row (roles normalised, see
+	// normalRole), and ConversationCut why it was cut when it broke a limit
+	// (MaxConversationTurns, MaxConversationBytes). Plain-text rows have none.
+	Conversation    []lmsys.Message
+	ConversationCut string
 	// Pos says where the row came from.
 	Pos Position
 }

@@ -17,20 +17,20 @@ func init() {
 }
 
 func registerAnalysis(root *cobra.Command, g *globals) {
-	var by, summaryRef, facetPlot string
+	var by, summaryRef, facetPlot, facetSort string
 	var top int
 	var clusterID int
 	var minCount int64
 	facets := &cobra.Command{
 		Use:   "facets RUN_ID",
-		Short: "Counts and shares of a run's queries by metadata (language, model, dataset, any extra_metadata key), per cluster, with lift",
+		Short: "Counts and shares of a run's queries by metadata or labels (language, model, dataset, refusal …, any extra_metadata key), per cluster, with lift",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			db, err := openStore(cmd, g)
 			if err != nil {
 				return err
 			}
-			opts := analysis.FacetOptions{Fields: strings.Split(by, ","), Top: top, MinCount: minCount, SummaryRef: summaryRef}
+			opts := analysis.FacetOptions{Fields: strings.Split(by, ","), Top: top, MinCount: minCount, SummaryRef: summaryRef, Sort: facetSort}
 			if cmd.Flags().Changed("cluster-id") {
 				opts.ClusterID = &clusterID
 			}
@@ -79,14 +79,15 @@ func registerAnalysis(root *cobra.Command, g *globals) {
 			return nil
 		},
 	}
-	facets.Flags().StringVar(&by, "by", "language,model", "comma-separated facets: language, model, dataset, or extra_metadata keys")
+	facets.Flags().StringVar(&by, "by", "language,model", "comma-separated facets: language, model, dataset, classified facets (refusal, pushback, code …; see lmsys classifications), or extra_metadata keys")
+	facets.Flags().StringVar(&facetSort, "sort", "z", "order of the over-represented list: z (strongest evidence), lift (largest ratio) or count")
 	facets.Flags().StringVar(&facetPlot, "plot", "", "draw each facet's overall shares as bars to this .png or .svg (FILE-FIELD.png when several)")
 	facets.Flags().IntVar(&top, "top", 10, "values and lifts listed per facet")
 	facets.Flags().IntVar(&clusterID, "cluster-id", 0, "show one cluster's breakdown")
 	facets.Flags().Int64Var(&minCount, "min-count", 5, "smallest count a lift is reported for")
 	facets.Flags().StringVar(&summaryRef, "summary-run-id", "", "summary run (id or alias) titles come from")
 
-	var period, field, datasetsFlag, trendPlot string
+	var period, field, datasetsFlag, trendPlot, trendLabel string
 	var compare []string
 	var tTop int
 	trends := &cobra.Command{
@@ -98,7 +99,7 @@ func registerAnalysis(root *cobra.Command, g *globals) {
 			if err != nil {
 				return err
 			}
-			opts := analysis.TrendOptions{Period: period, Field: field, SummaryRef: summaryRef, Top: tTop}
+			opts := analysis.TrendOptions{Period: period, Field: field, SummaryRef: summaryRef, Top: tTop, Label: trendLabel}
 			ctx := cmd.Context()
 			if datasetsFlag != "" || len(compare) > 0 {
 				var cmp analysis.Comparison
@@ -185,6 +186,7 @@ func registerAnalysis(root *cobra.Command, g *globals) {
 	trends.Flags().StringVar(&datasetsFlag, "compare-datasets", "", "compare two datasets' queries instead of periods: A,B")
 	trends.Flags().IntVar(&tTop, "top", 10, "clusters listed per section of a comparison")
 	trends.Flags().StringVar(&summaryRef, "summary-run-id", "", "summary run (id or alias) titles come from")
+	trends.Flags().StringVar(&trendLabel, "label", "", "count only queries with this label, facet=value (e.g. refusal=refused)")
 
 	var source, textField, idField, dsName string
 	var percentile float64

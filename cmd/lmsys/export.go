@@ -22,7 +22,7 @@ func registerExport(root *cobra.Command, g *globals) {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "export --format csv|json|jsonl|parquet --output FILE [--run-id ID]",
-		Short: "Export queries (with a run's clusters and titles) as CSV, JSON, JSON Lines or Parquet",
+		Short: "Export queries (with a run's clusters and titles, and every classifier label) as CSV, JSON, JSON Lines or Parquet",
 		Example: `  lmsys export --format csv --output queries.csv
   lmsys export --format parquet --output run.parquet --run-id kmeans-200-20260105-101010`,
 		Args: cobra.NoArgs,
@@ -87,5 +87,6 @@ func registerExport(root *cobra.Command, g *globals) {
 	f.StringVar(&opts.Filter.Model, "model", "", "only queries answered by this model")
 	f.StringVar(&opts.Filter.Language, "language", "", "only queries in this language")
 	f.StringVar(&opts.Filter.Contains, "contains", "", "only queries containing this text")
+	f.BoolVar(&opts.Conversations, "conversations", false, "add each query's whole conversation (every turn) as \"conversation\"")
 	root.AddCommand(cmd)
 }

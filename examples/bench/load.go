@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -78,12 +79,30 @@ func genRows(n int, randomIDs bool, fn func(genRow) error) error {
 	return nil
 }
 
-func writeGenerated(path string, n int, randomIDs bool) error {
+// chatRow is a generated row in LMSYS-Chat-1M's shape: the generated text is the
+// first user turn, followed by an assistant reply and, in every other row, a second
+// exchange (LMSYS-Chat-1M averages about two turns).
+type chatRow struct {
+	ID           string        `json:"conversation_id"`
+	Model        string        `json:"model"`
+	Language     string        `json:"language"`
+	Conversation []chatMessage `json:"conversation"`
+}
+
+type chatMessage struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+func writeGenerated(path string, n int, randomIDs, chat bool) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if chat && strings.HasSuffix(path, ".parquet") {
+		return errors.New("-chat writes JSON Lines only: give -out a .jsonl name")
+	}
 	if strings.HasSuffix(path, ".parquet") {
 		w := parquet.NewGenericWriter[genRow](f, parquet.Compression(&parquet.Snappy), parquet.MaxRowsPerRowGroup(100000))
 		buf := make([]genRow, 0, 1024)
@@ -108,7 +127,25 @@ func writeGenerated(path string, n int, randomIDs bool) error {
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
 	enc := json.NewEncoder(bw)
-	if err := genRows(n, randomIDs, func(r genRow) error { return enc.Encode(r) }); err != nil {
+	i := 0
+	err = genRows(n, randomIDs, func(r genRow) error {
+		if !chat {
+			return enc.Encode(r)
+		}
+		// The reply reuses the prompt's words reversed: as long, as compressible.
+		words := strings.Fields(r.Text)
+		slices.Reverse(words)
+		reply := "Sure! Here is what you asked for. " + strings.Join(words, " ")
+		c := chatRow{ID: r.ID, Model: r.Model, Language: r.Language,
+			Conversation: []chatMessage{{"user", r.Text}, {"assistant", reply}}}
+		if i%2 == 1 {
+			c.Conversation = append(c.Conversation, chatMessage{"user", "thanks, can you make it shorter?"},
+				chatMessage{"assistant", reply[:len(reply)/2]})
+		}
+		i++
+		return enc.Encode(c)
+	})
+	if err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
@@ -132,6 +169,7 @@ func runLoad(ctx context.Context, args []string, r *reporter) error {
 	in := fs.String("in", "", "file to load (.jsonl, .parquet, … as `lmsys load --source` reads)")
 	gen := fs.Int("gen", 0, "write this many generated ~600-character rows to -out (JSONL, or Parquet when -out ends in .parquet) and exit")
 	out := fs.String("out", "", "file -gen writes")
+	chat := fs.Bool("chat", false, "-gen: rows in LMSYS-Chat-1M's shape (conversation with an assistant reply; every other row two exchanges), JSON Lines only")
 	randomIDs := fs.Bool("random-ids", false, "-gen: random 32-hex-digit conversation ids, like LMSYS-Chat-1M's, instead of sequential ones")
 	dbPath := fs.String("db", "", "SQLite file to create (default: a fresh temporary file, removed afterwards)")
 	batch := fs.Int("batch", dataset.DefaultBatchSize, "queries per batch (batches queued behind the writer are committed together, up to 25,000 queries), as lmsys load --batch-size")
@@ -146,7 +184,7 @@ func runLoad(ctx context.Context, args []string, r *reporter) error {
 			return errors.New("-gen needs -out FILE")
 		}
 		start := time.Now()
-		if err := writeGenerated(*out, *gen, *randomIDs); err != nil {
+		if err := writeGenerated(*out, *gen, *randomIDs, *chat); err != nil {
 			return err
 		}
 		r.Row("generated", *gen, "file", *out, "size_mb", fileSizeMB(*out), "seconds", since(start))

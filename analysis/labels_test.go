@@ -1,0 +1,107 @@
+package analysis_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/analysis"
+	"github.com/lmsys-go/lmsys/internal/testdb"
+	"github.com/lmsys-go/lmsys/store"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// labelPlanted labels the planted queries: topic1 is refused three times in four,
+// the rest complied with; two topic0 queries get no label at all.
+func labelPlanted(t *testing.T, db *store.DB) {
+	t.Helper()
+	ctx := context.Background()
+	run := lmsys.ClassificationRun{ID: "classify-refusal-test", TemplateID: "refusal@1", TemplateHash: "h", ResultKey: "builtin:refusal@1",
+		Provider: "builtin", Model: "refusal", Facets: []string{"refusal"}}
+	require.NoError(t, db.CreateClassificationRun(ctx, run))
+	qs, err := db.ListQueries(ctx, lmsys.QueryFilter{})
+	require.NoError(t, err)
+	var ls []lmsys.Label
+	skipped := 0
+	for i, q := range qs {
+		v := "complied"
+		switch {
+		case strings.HasPrefix(q.Text, "topic1 ") && i%4 != 0:
+			v = "refused"
+		case strings.HasPrefix(q.Text, "topic0 ") && skipped < 2:
+			skipped++
+			continue
+		}
+		ls = append(ls, lmsys.Label{QueryID: q.ID, Facet: "refusal", Value: v, ClassificationRunID: run.ID, ResultKey: run.ResultKey})
+	}
+	require.NoError(t, db.SaveLabels(ctx, ls))
+}
+
+func TestFacetsByLabel(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		runID := plant(t, db)
+		labelPlanted(t, db)
+		refusing := clusterOf(t, db, runID, 1)
+		for _, by := range []string{"z", "lift", "count"} {
+			fs, err := analysis.Facets(ctx, db, runID, analysis.FacetOptions{Fields: []string{"refusal"}, Sort: by})
+			require.NoError(t, err, by)
+			f := fs[0]
+			overall := map[string]int64{}
+			for _, v := range f.Overall {
+				overall[v.Key] = v.Count
+			}
+			assert.Equal(t, map[string]int64{"refused": 60, "complied": 208, "(unlabelled)": 2}, overall, by)
+			require.NotEmpty(t, f.OverRepresented, by)
+			top := f.OverRepresented[0]
+			if by == "count" {
+				// The largest over-represented count is complied-with topic2; the refusals follow.
+				for i := 1; i < len(f.OverRepresented); i++ {
+					assert.GreaterOrEqual(t, f.OverRepresented[i-1].Count, f.OverRepresented[i].Count)
+				}
+				for _, l := range f.OverRepresented {
+					if l.Value == "refused" {
+						top = l
+					}
+				}
+			}
+			assert.Equal(t, refusing, top.ClusterID, "where does the assistant refuse? sort %s", by)
+			assert.Equal(t, "refused", top.Value, by)
+			assert.Equal(t, int64(60), top.Count)
+			assert.Equal(t, int64(80), top.ClusterSize)
+			assert.Greater(t, top.Z, 5.0)
+		}
+		_, err := analysis.Facets(ctx, db, runID, analysis.FacetOptions{Fields: []string{"refusal"}, Sort: "size"})
+		require.ErrorIs(t, err, lmsys.ErrInvalidInput)
+	})
+}
+
+func TestTrendsOfALabel(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.SQLite(t)
+	runID := plant(t, db)
+	labelPlanted(t, db)
+	refusing := clusterOf(t, db, runID, 1)
+	rep, err := analysis.Trends(ctx, db, runID, analysis.TrendOptions{Label: "refusal=refused"})
+	require.NoError(t, err)
+	var total int64
+	for _, n := range rep.Totals {
+		total += n
+	}
+	assert.Equal(t, int64(60), total, "only refused queries are counted")
+	for _, c := range rep.Clusters {
+		if c.ClusterID != refusing {
+			for _, p := range c.Periods {
+				assert.Zero(t, p.Count, "cluster %d has no refusals", c.ClusterID)
+			}
+		}
+	}
+	for _, bad := range []string{"refusal", "=x", "refusal="} {
+		_, err = analysis.Trends(ctx, db, runID, analysis.TrendOptions{Label: bad})
+		require.ErrorIs(t, err, lmsys.ErrInvalidInput, bad)
+	}
+	_, err = analysis.Trends(ctx, db, runID, analysis.TrendOptions{Label: "pushback=objects"})
+	require.ErrorIs(t, err, lmsys.ErrNotFound)
+}
