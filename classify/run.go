@@ -330,9 +330,6 @@ func (r *runner) newRecord() lmsys.ClassificationRun {
 // create saves the template and the run record, finding a free id when none is given.
 func (r *runner) create(ctx context.Context) error {
 	tmpl := r.c.Template()
-	if err := r.st.SaveTemplate(ctx, tmpl); err != nil {
-		return fmt.Errorf("classify: save template: %w", err)
-	}
 	rec := r.newRecord()
 	explicit := rec.ID != ""
 	if !explicit {
@@ -352,6 +349,9 @@ func (r *runner) create(ctx context.Context) error {
 			return fmt.Errorf("%w: classification run %q exists", lmsys.ErrInvalidInput, rec.ID)
 		}
 		rec.ID = fmt.Sprintf("%s-%d", base, n)
+	}
+	if err := r.st.SaveTemplate(ctx, tmpl); err != nil {
+		return fmt.Errorf("classify: save template: %w", err)
 	}
 	if err := r.st.CreateClassificationRun(ctx, rec); err != nil {
 		return fmt.Errorf("classify: create run: %w", err)
