@@ -7,8 +7,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestClassifyBench(t *testing.T) {
-	rows := run(t, "classify", "-n", "30", "-latency", "0s", "-concurrency", "4", "-dir", t.TempDir())
+func TestClassifyLLMBench(t *testing.T) {
+	rows := run(t, "classify-llm", "-n", "30", "-latency", "0s", "-concurrency", "4", "-dir", t.TempDir())
 	require.Len(t, rows, 1)
 	row := rows[0]
 	assert.Equal(t, int64(30), row["classified"])

@@ -20,9 +20,9 @@ import (
 )
 
 func init() {
-	subcommands["classify"] = subcommand{
+	subcommands["classify-llm"] = subcommand{
 		summary: "LLM facets (Clio) over generated multi-turn conversations against a fake OpenAI answering after a delay: wall time, calls, tokens, estimated cost",
-		run:     runClassifyBench,
+		run:     runClassifyLLMBench,
 	}
 }
 
@@ -52,8 +52,8 @@ func benchConversation(rng *rand.Rand, i int) []lmsys.Message {
 	return msgs
 }
 
-func runClassifyBench(ctx context.Context, args []string, r *reporter) error {
-	fs := flag.NewFlagSet("classify", flag.ContinueOnError)
+func runClassifyLLMBench(ctx context.Context, args []string, r *reporter) error {
+	fs := flag.NewFlagSet("classify-llm", flag.ContinueOnError)
 	n := fs.Int("n", 1000, "conversations")
 	latency := fs.Duration("latency", 200*time.Millisecond, "fake server delay per call")
 	concurrency := fs.Int("concurrency", 20, "conversations classified at once (and LLM requests in flight)")
