@@ -26,8 +26,8 @@ func init() {
 	}
 }
 
-// benchTurns are the pieces of the generated conversations, in several languages.
-var benchTurns = []struct{ user, reply, followUp string }{
+// llmBenchTurns are the pieces of the generated conversations, in several languages.
+var llmBenchTurns = []struct{ user, reply, followUp string }{
 	{"How do I read a CSV file in Python and skip the header row?", "Use the csv module: open the file, call next(reader) once, then loop over the rows.", "That gives me a UnicodeDecodeError, what now?"},
 	{"Écris un poème de quatre vers sur la mer en hiver.", "La mer d'hiver gronde sous le ciel gris, / les vagues froides mordent le sable endormi…", "Plus court, et sans rime s'il te plaît."},
 	{"Как правильно заварить зелёный чай?", "Вода около 80 °C, две-три минуты, не дольше, иначе чай станет горьким.", "А сколько раз можно заваривать одни и те же листья?"},
@@ -38,9 +38,9 @@ var benchTurns = []struct{ user, reply, followUp string }{
 	{"Summarise the plot of Hamlet in three sentences.", "Prince Hamlet learns his uncle murdered his father. He feigns madness while plotting revenge. Nearly everyone dies in the final duel.", "You got the ending wrong, Horatio survives."},
 }
 
-// benchConversation returns a deterministic conversation of 2 to 6 turns.
-func benchConversation(rng *rand.Rand, i int) []lmsys.Message {
-	t := benchTurns[rng.IntN(len(benchTurns))]
+// llmBenchConversation returns a deterministic conversation of 2 to 6 turns.
+func llmBenchConversation(rng *rand.Rand, i int) []lmsys.Message {
+	t := llmBenchTurns[rng.IntN(len(llmBenchTurns))]
 	msgs := []lmsys.Message{
 		{Role: lmsys.RoleUser, Content: fmt.Sprintf("[conv %d] %s", i, t.user)},
 		{Role: lmsys.RoleAssistant, Content: t.reply},
@@ -86,7 +86,7 @@ func runClassifyLLMBench(ctx context.Context, args []string, r *reporter) error 
 	rng := rand.New(rand.NewPCG(5, 8))
 	qs := make([]lmsys.Query, *n)
 	for i := range qs {
-		msgs := benchConversation(rng, i+1)
+		msgs := llmBenchConversation(rng, i+1)
 		qs[i] = lmsys.Query{DatasetID: ds.ID, ConversationID: fmt.Sprintf("bench-%d", i+1), Text: msgs[0].Content, Conversation: msgs}
 	}
 	if _, err := db.InsertQueries(ctx, qs); err != nil {
