@@ -198,39 +198,50 @@ const minTurnChars = 200
 
 // transcript lays c out as "User: …" / "Assistant: …" blocks within budget runes of
 // message text. Every message gets an equal share of what the shorter ones leave
-// (water-filling), so one pasted log does not crowd out the replies; when even
-// minTurnChars a turn does not fit, the later turns are dropped and counted.
+// (water-filling), so one pasted log does not crowd out the replies. When even
+// minTurnChars a turn does not fit, the opening and the closing turns are kept (where
+// requests and frustration show) and the middle ones are dropped with their count.
 func transcript(c lmsys.Conversation, budget int, clean func(string, int) string) string {
 	msgs := c.Messages
-	keep := len(msgs)
-	if keep*minTurnChars > budget {
-		keep = max(budget/minTurnChars, 1)
+	shown := make([]int, 0, len(msgs)) // indices of the messages shown
+	gapAfter := -1                     // position in shown after which turns were dropped
+	if keep := max(budget/minTurnChars, 1); len(msgs) > keep {
+		head := (keep + 1) / 2
+		for i := range head {
+			shown = append(shown, i)
+		}
+		gapAfter = head - 1
+		for i := len(msgs) - (keep - head); i < len(msgs); i++ {
+			shown = append(shown, i)
+		}
+	} else {
+		for i := range msgs {
+			shown = append(shown, i)
+		}
 	}
-	lens := make([]int, keep)
-	for i := range lens {
-		lens[i] = utf8.RuneCountInString(strings.TrimSpace(msgs[i].Content))
+	lens := make([]int, len(shown))
+	for k, i := range shown {
+		lens[k] = utf8.RuneCountInString(strings.TrimSpace(msgs[i].Content))
 	}
 	limit := waterLevel(lens, budget)
 	var b strings.Builder
-	for i, m := range msgs[:keep] {
-		if i > 0 {
+	for k, i := range shown {
+		if k > 0 {
 			b.WriteString("\n\n")
 		}
+		m := msgs[i]
 		role := roleNames[m.Role]
 		if role == "" {
 			role = m.Role
 		}
-		text := strings.TrimSpace(m.Content)
 		b.WriteString(role + ": ")
-		if lens[i] > limit {
-			b.WriteString(clean(text, limit))
-			fmt.Fprintf(&b, " [… %d more characters not shown]", lens[i]-limit)
-		} else {
-			b.WriteString(clean(text, limit))
+		b.WriteString(clean(strings.TrimSpace(m.Content), limit))
+		if lens[k] > limit {
+			fmt.Fprintf(&b, " [… %d more characters not shown]", lens[k]-limit)
 		}
-	}
-	if keep < len(msgs) {
-		fmt.Fprintf(&b, "\n\n[… %d more turns not shown]", len(msgs)-keep)
+		if k == gapAfter {
+			fmt.Fprintf(&b, "\n\n[… %d turns not shown]", len(msgs)-len(shown))
+		}
 	}
 	if c.Truncated != "" {
 		b.WriteString("\n\n[the stored conversation was cut: " + c.Truncated + "]")

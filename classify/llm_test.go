@@ -437,7 +437,9 @@ func TestLongConversationIsClipped(t *testing.T) {
 	require.NoError(t, err)
 	assert.Less(t, len(user), 4000+2000, "the conversation keeps to its budget (plus the speakers' names)")
 	assert.Contains(t, user, "more characters not shown")
-	assert.Contains(t, user, "[… 181 more turns not shown]")
+	assert.Contains(t, user, "Assistant: reply 8\n\n[… 181 turns not shown]\n\nAssistant: reply 190", "the first and the last turns are kept")
+	assert.True(t, strings.HasSuffix(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(user), "</conversation>")),
+		"Assistant: reply 199\n\n[the stored conversation was cut: more than 10000 turns]"), user[len(user)-200:])
 	assert.Contains(t, user, "the stored conversation was cut: more than 10000 turns")
 	assert.NotContains(t, user, secret[:20], "a secret near the cut is scrubbed before clipping")
 
