@@ -697,15 +697,22 @@ func (t *Template) System() string {
 		}
 	}
 	for i, ex := range t.Examples {
-		ans := map[string]any{}
-		for k, v := range ex.Answer {
-			ans[k] = v
-		}
+		// The keys in the order asked: reasoning first, then the facets.
+		var a strings.Builder
+		a.WriteString("{")
 		if t.Reasoning {
-			ans["reasoning"] = ex.Reasoning
+			r, _ := json.Marshal(ex.Reasoning)
+			a.WriteString(`"reasoning": ` + string(r))
 		}
-		a, _ := json.Marshal(ans)
-		fmt.Fprintf(&b, "\n<example %d>\n<input>\n%s\n</input>\n<answer>%s</answer>\n</example %d>\n", i+1, strings.TrimSpace(ex.Input), a, i+1)
+		for k, f := range t.Facets {
+			if k > 0 || t.Reasoning {
+				a.WriteString(", ")
+			}
+			v, _ := json.Marshal(ex.Answer[f.Name])
+			fmt.Fprintf(&a, "%q: %s", f.Name, v)
+		}
+		a.WriteString("}")
+		fmt.Fprintf(&b, "\n<example %d>\n<input>\n%s\n</input>\n<answer>%s</answer>\n</example %d>\n", i+1, strings.TrimSpace(ex.Input), a.String(), i+1)
 	}
 	return b.String()
 }

@@ -35,7 +35,7 @@ func TestLoadTemplateFiles(t *testing.T) {
 	assert.Contains(t, sys, `"placeholder": exactly one of "placeholder", "runnable", "no_code"`)
 	assert.Contains(t, sys, `"severity": an integer from 1 to 5`)
 	assert.Contains(t, sys, `"reasoning"`)
-	assert.Contains(t, sys, `<example 1>`)
+	assert.Contains(t, sys, `<answer>{"reasoning": "The body is a TODO.", "placeholder": "placeholder", "severity": 4, "note": "a stub", "languages": ["en"]}</answer>`)
 
 	py, err := classify.LoadTemplate("testdata/python-format.yaml")
 	require.NoError(t, err)
