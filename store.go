@@ -27,6 +27,15 @@ type QueryFilter struct {
 	ClusterID *int
 	// IDs keeps only these query ids.
 	IDs []int64
+	// Label, "facet=value" (refusal=refused), keeps the queries the newest
+	// classifier configuration of that facet gave that label.
+	Label string
+	// On names a text facet ("request": the LLM's one-sentence summary of the
+	// conversation) that stands for each query instead of its first message: scans
+	// return that text, embeddings are looked up by its hash, and queries without
+	// it are left out. Empty means the query text. A clustering run records it, and
+	// reading a run's vectors (RunID set, On empty) follows the run's choice.
+	On string
 	// AfterID keeps ids greater than this (keyset pagination).
 	AfterID int64
 	Limit   int

@@ -83,6 +83,10 @@ func Run(ctx context.Context, st lmsys.Store, spec RunSpec) (lmsys.Run, error) {
 		run.Parameters = map[string]any{}
 	}
 	run.Parameters["queries_without_embedding"] = missing
+	if spec.Filter.On != "" {
+		// The text the run clustered: reading its vectors later follows it (QueryFilter.On).
+		run.Parameters["on"] = spec.Filter.On
+	}
 	if err := st.CreateRun(ctx, run); err != nil {
 		return run, err
 	}

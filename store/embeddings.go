@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -113,6 +114,10 @@ func (d *DB) ScanQueryVectors(ctx context.Context, space lmsys.Space, f lmsys.Qu
 	if batch <= 0 {
 		batch = 10000
 	}
+	f, err := d.runOn(ctx, f)
+	if err != nil {
+		return err
+	}
 	limit := f.Limit
 	f.Limit, f.Offset = 0, 0
 	seen := 0
@@ -128,7 +133,7 @@ func (d *DB) ScanQueryVectors(ctx context.Context, space lmsys.Space, f lmsys.Qu
 		if page <= 0 {
 			return nil
 		}
-		from, args := d.filterSQLJoin(f, "JOIN embeddings e ON e.space = ? AND e.text_hash = q.text_hash", key)
+		from, args := d.filterSQLJoin(f, "JOIN embeddings e ON e.space = ? AND e.text_hash = "+hashColumn(f), key)
 		rows, err := d.db.WithContext(ctx).Raw(`SELECT q.id, e.vector`+from+fmt.Sprintf(` ORDER BY %s LIMIT %d`, orderKey(f), page), args...).Rows()
 		if err != nil {
 			return fmt.Errorf("store: scan vectors: %w", err)
@@ -172,12 +177,50 @@ func (d *DB) ScanQueryVectors(ctx context.Context, space lmsys.Space, f lmsys.Qu
 
 // CountMissingEmbeddings counts the queries f selects that have no embedding in space.
 func (d *DB) CountMissingEmbeddings(ctx context.Context, space lmsys.Space, f lmsys.QueryFilter) (int64, error) {
+	f, err := d.runOn(ctx, f)
+	if err != nil {
+		return 0, err
+	}
 	from, args := d.filterSQL(f)
 	var n int64
-	err := d.db.WithContext(ctx).Raw(`SELECT COUNT(*)`+from+` AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.space = ? AND e.text_hash = q.text_hash)`,
+	err = d.db.WithContext(ctx).Raw(`SELECT COUNT(*)`+from+` AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.space = ? AND e.text_hash = `+hashColumn(f)+`)`,
 		append(args, space.String())...).Row().Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: count missing embeddings: %w", err)
 	}
 	return n, nil
+}
+
+// hashColumn is the text hash a query's embedding is looked up by: its own text's,
+// or with QueryFilter.On that of the label standing for it.
+func hashColumn(f lmsys.QueryFilter) string {
+	if f.On != "" {
+		return "lo.text_hash"
+	}
+	return "q.text_hash"
+}
+
+// runOn fills f.On from the run f names, when f reads a run's vectors without
+// saying which text: a run clustered on a facet's text (its "on" parameter) is
+// searched, laid out and curated on the same vectors. Runs never change their
+// text, so the answer is cached.
+func (d *DB) runOn(ctx context.Context, f lmsys.QueryFilter) (lmsys.QueryFilter, error) {
+	if f.On != "" || f.RunID == "" {
+		return f, nil
+	}
+	if on, ok := d.runTexts.Load(f.RunID); ok {
+		f.On = on.(string)
+		return f, nil
+	}
+	r, err := d.GetRun(ctx, f.RunID)
+	if errors.Is(err, lmsys.ErrNotFound) {
+		return f, nil // no members: the scan finds nothing, as before
+	}
+	if err != nil {
+		return f, err
+	}
+	on, _ := r.Parameters["on"].(string)
+	d.runTexts.Store(f.RunID, on)
+	f.On = on
+	return f, nil
 }

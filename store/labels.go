@@ -206,23 +206,24 @@ func (d *DB) SaveLabels(ctx context.Context, ls []lmsys.Label) error {
 	}
 	now := time.Now().UTC()
 	conflict := `ON CONFLICT (result_key, query_id, facet) DO UPDATE SET classification_run_id = excluded.classification_run_id,
-		label = excluded.label, reasoning = excluded.reasoning, created_at = excluded.created_at`
+		label = excluded.label, text_hash = excluded.text_hash, reasoning = excluded.reasoning, created_at = excluded.created_at`
 	err := d.inTx(ctx, func(tx *gorm.DB) error {
 		for start := 0; start < len(ls); start += 100 {
 			part := ls[start:min(start+100, len(ls))]
 			var sb strings.Builder
-			args := make([]any, 0, 7*len(part))
-			sb.WriteString(`INSERT INTO query_classifications (classification_run_id, result_key, query_id, facet, label, reasoning, created_at) VALUES `)
+			args := make([]any, 0, 8*len(part))
+			sb.WriteString(`INSERT INTO query_classifications (classification_run_id, result_key, query_id, facet, label, text_hash, reasoning, created_at) VALUES `)
 			for i, l := range part {
 				if i > 0 {
 					sb.WriteString(",")
 				}
-				sb.WriteString("(?,?,?,?,?,?,?)")
+				sb.WriteString("(?,?,?,?,?,?,?,?)")
 				at := l.CreatedAt
 				if at.IsZero() {
 					at = now
 				}
-				args = append(args, l.ClassificationRunID, l.ResultKey, l.QueryID, cleanText(l.Facet), cleanText(l.Value),
+				v := cleanText(l.Value)
+				args = append(args, l.ClassificationRunID, l.ResultKey, l.QueryID, cleanText(l.Facet), v, lmsys.TextHash(v),
 					nullString(cleanText(l.Reasoning)), at.UTC())
 			}
 			sb.WriteString(" ")
@@ -256,12 +257,21 @@ func (d *DB) LabeledQueryIDs(ctx context.Context, resultKey string, ids []int64)
 	return out, nil
 }
 
+// facetLike returns the LIKE pattern matching a facet name in classification_runs.facets.
+func facetLike(facet string) string {
+	quoted, _ := json.Marshal(facet)
+	return "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(string(quoted)) + "%"
+}
+
+// latestKeySQL is a subquery for the result key of the newest classification run
+// that answered a facet; its argument is facetLike(facet).
+const latestKeySQL = `(SELECT r.result_key FROM classification_runs r WHERE r.facets LIKE ? ESCAPE '\' ORDER BY r.created_at DESC, r.classification_run_id DESC LIMIT 1)`
+
 // LatestResultKey returns the result key of the newest classification run that
 // answered facet, or an error wrapping lmsys.ErrNotFound.
 func (d *DB) LatestResultKey(ctx context.Context, facet string) (string, error) {
 	var keys []string
-	quoted, _ := json.Marshal(facet)
-	like := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(string(quoted)) + "%"
+	like := facetLike(facet)
 	err := d.db.WithContext(ctx).Raw(`SELECT result_key FROM classification_runs WHERE facets LIKE ? ESCAPE '\' ORDER BY created_at DESC, classification_run_id DESC LIMIT 1`, like).
 		Scan(&keys).Error
 	if err != nil {

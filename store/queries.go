@@ -484,6 +484,15 @@ func nullString(s string) any {
 
 const queryColumns = `q.id, q.dataset_id, q.conversation_id, COALESCE(q.model, ''), q.query_text, COALESCE(q.language, ''), q.extra_metadata, q.created_at, q.timestamp`
 
+// columnsOf returns queryColumns for f: with QueryFilter.On the text is the label
+// standing for the query.
+func columnsOf(f lmsys.QueryFilter) string {
+	if f.On == "" {
+		return queryColumns
+	}
+	return strings.Replace(queryColumns, "q.query_text", "lo.label", 1)
+}
+
 // scanQuery reads one row of queryColumns.
 func scanQuery(rows interface{ Scan(...any) error }, q *lmsys.Query) error {
 	var meta sql.NullString
@@ -538,11 +547,22 @@ func (d *DB) filterSQLJoin(f lmsys.QueryFilter, join string, joinArgs ...any) (s
 			args = append(args, *f.ClusterID)
 		}
 	}
+	if f.On != "" {
+		// The label text standing for each query (QueryFilter.On) is lo.label, its hash lo.text_hash.
+		b.WriteString(" JOIN query_classifications lo ON lo.query_id = q.id AND lo.facet = ? AND lo.result_key = " + latestKeySQL)
+		args = append(args, f.On, facetLike(f.On))
+	}
 	if join != "" {
 		b.WriteString(" " + join)
 		args = append(args, joinArgs...)
 	}
 	b.WriteString(" WHERE 1=1")
+	if f.Label != "" {
+		facet, value, _ := strings.Cut(f.Label, "=")
+		b.WriteString(" AND EXISTS (SELECT 1 FROM query_classifications lf WHERE lf.result_key = " + latestKeySQL +
+			" AND lf.query_id = q.id AND lf.facet = ? AND lf.label = ?)")
+		args = append(args, facetLike(strings.TrimSpace(facet)), strings.TrimSpace(facet), strings.TrimSpace(value))
+	}
 	if f.Dataset != "" {
 		b.WriteString(" AND q.dataset_id = (SELECT id FROM datasets WHERE name = ?)")
 		args = append(args, f.Dataset)
@@ -772,7 +792,7 @@ func (d *DB) ScanQueries(ctx context.Context, f lmsys.QueryFilter, batch int, fn
 			return nil
 		}
 		from, args := d.filterSQL(f)
-		rows, err := d.db.WithContext(ctx).Raw(`SELECT `+queryColumns+from+fmt.Sprintf(` ORDER BY %s LIMIT %d`, orderKey(f), page), args...).Rows()
+		rows, err := d.db.WithContext(ctx).Raw(`SELECT `+columnsOf(f)+from+fmt.Sprintf(` ORDER BY %s LIMIT %d`, orderKey(f), page), args...).Rows()
 		if err != nil {
 			return fmt.Errorf("store: scan queries: %w", err)
 		}
@@ -863,6 +883,7 @@ var clearOrder = []string{"query_classifications", "classification_runs", "class
 
 // Clear deletes every row of every table in one transaction; the schema stays.
 func (d *DB) Clear(ctx context.Context) error {
+	d.runTexts.Clear()
 	return d.inTx(ctx, func(tx *gorm.DB) error {
 		for _, t := range clearOrder {
 			if err := tx.Exec(`DELETE FROM ` + t).Error; err != nil {

@@ -126,6 +126,7 @@ func (d *DB) SetRunClusters(ctx context.Context, id string, k int) error {
 
 // DeleteRun deletes a run and everything derived from it, in one transaction.
 func (d *DB) DeleteRun(ctx context.Context, id string) error {
+	d.runTexts.Delete(id)
 	return d.inTx(ctx, func(tx *gorm.DB) error {
 		for _, t := range []string{"query_clusters", "cluster_summaries", "summary_runs", "cluster_hierarchies", "hierarchy_runs", "cluster_centroids",
 			"cluster_edits", "cluster_metadata", "orphaned_queries"} {

@@ -294,6 +294,7 @@ var migrations = []migration{
 			query_id {{bigint}} NOT NULL REFERENCES queries (id) ON DELETE CASCADE,
 			facet VARCHAR NOT NULL,
 			label TEXT NOT NULL,
+			text_hash VARCHAR NOT NULL,
 			reasoning TEXT,
 			created_at {{ts}})`,
 		`CREATE UNIQUE INDEX IF NOT EXISTS ix_query_classifications_key ON query_classifications (result_key, query_id, facet)`,

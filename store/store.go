@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lmsys-go/lmsys"
@@ -62,6 +63,8 @@ type DB struct {
 	where string
 	// ckpt checkpoints a SQLite file's write-ahead log; nil for PostgreSQL.
 	ckpt *checkpointer
+	// runTexts caches each run's "on" parameter (run id → facet, "" for the query text).
+	runTexts *sync.Map
 }
 
 var (
@@ -81,7 +84,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if cfg.Debug {
 		gcfg.Logger = logger.Default.LogMode(logger.Info)
 	}
-	d := &DB{}
+	d := &DB{runTexts: &sync.Map{}}
 	var err error
 	var dsn string
 	var foreign *adoption
@@ -246,7 +249,7 @@ func (d *DB) Where() string { return d.where }
 func (d *DB) Tx(ctx context.Context, fn func(tx *DB) error) error {
 	d.restartLog(ctx)
 	err := d.db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
-		return fn(&DB{db: gtx, postgres: d.postgres, where: d.where, ckpt: d.ckpt})
+		return fn(&DB{db: gtx, postgres: d.postgres, where: d.where, ckpt: d.ckpt, runTexts: d.runTexts})
 	})
 	if err == nil {
 		d.ckpt.notify()

@@ -66,6 +66,11 @@ func (s *server) registerAPI() {
 	s.post("/api/curation/runs/{run_id}/orphaned/reassign", s.apiReassign)
 
 	s.get("/api/analysis/runs/{run_id}/facets", s.apiFacets)
+	s.get("/api/analysis/runs/{run_id}/labels/{facet}", s.apiLabelClusters)
+	s.get("/api/clustering/runs/{run_id}/clusters/{cluster_id}/labels", s.apiClusterLabels)
+	s.get("/api/classifications", s.apiClassificationRuns)
+	s.get("/api/classifications/{classification_run_id}", s.apiClassificationRun)
+	s.get("/api/labels", s.apiLabelFacets)
 	s.get("/api/analysis/runs/{run_id}/trends", s.apiTrends)
 	s.get("/api/analysis/runs/{run_id}/compare", s.apiCompare)
 

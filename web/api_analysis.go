@@ -14,7 +14,7 @@ func (s *server) apiFacets(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := analysis.FacetOptions{Fields: queryList(r, "by")}
+	opts := analysis.FacetOptions{Fields: queryList(r, "by"), Sort: r.URL.Query().Get("sort")}
 	if len(opts.Fields) == 0 {
 		opts.Fields = []string{"language", "model"}
 	}
@@ -45,7 +45,7 @@ func (s *server) apiFacets(r *http.Request) (any, error) {
 
 func trendOptions(r *http.Request) (analysis.TrendOptions, error) {
 	q := r.URL.Query()
-	o := analysis.TrendOptions{Period: q.Get("period"), Field: q.Get("field")}
+	o := analysis.TrendOptions{Period: q.Get("period"), Field: q.Get("field"), Label: q.Get("label")}
 	var err error
 	if o.SummaryRef, err = summaryRef(r); err != nil {
 		return o, err

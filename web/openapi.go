@@ -131,17 +131,36 @@ var apiOperations = []operation{
 	{method: "POST", path: "/api/curation/runs/{run_id}/orphaned/reassign", tag: "curation", summary: "Put orphaned queries (listed, or all) into a cluster", params: []param{pRun}, body: ReassignRequest{}, resp: curation.Result{}},
 
 	{method: "GET", path: "/api/analysis/runs/{run_id}/facets", tag: "analysis", summary: "Counts and shares by metadata field, per cluster, with lift",
-		params: []param{pRun, {"by", "query", "string", "comma-separated fields (language,model)", false}, {"top", "query", "integer", "values per facet (10)", false},
+		params: []param{pRun, {"by", "query", "string", "comma-separated fields: language, model, dataset, a classified facet (refusal …) or an extra_metadata key (language,model)", false},
+			{"sort", "query", "string", "order of over_represented: z (default), lift or count", false}, {"top", "query", "integer", "values per facet (10)", false},
 			{"min_count", "query", "integer", "smallest count a lift is reported for (5)", false}, {"cluster_id", "query", "integer", "one cluster's breakdown", false}, pSumID, pAlias},
 		resp: struct {
 			RunID  string           `json:"run_id"`
 			Facets []analysis.Facet `json:"facets"`
 		}{}},
 	{method: "GET", path: "/api/analysis/runs/{run_id}/trends", tag: "analysis", summary: "Each cluster's share per period",
-		params: []param{pRun, {"period", "query", "string", "hour, day, week or month", false}, {"field", "query", "string", "timestamp or an extra_metadata key", false}, pSumID, pAlias}, resp: analysis.TrendReport{}},
+		params: []param{pRun, {"period", "query", "string", "hour, day, week or month", false}, {"field", "query", "string", "timestamp or an extra_metadata key", false},
+			{"label", "query", "string", "count only queries with this label: facet=value (refusal=refused)", false}, pSumID, pAlias}, resp: analysis.TrendReport{}},
 	{method: "GET", path: "/api/analysis/runs/{run_id}/compare", tag: "analysis", summary: "Clusters that grew, shrank, appeared, vanished between two periods (or datasets with by=dataset)",
 		params: []param{pRun, {"a", "query", "string", "first period or dataset", true}, {"b", "query", "string", "second period or dataset", true},
 			{"by", "query", "string", "period (default) or dataset", false}, {"period", "query", "string", "hour, day, week or month", false}, pSumID, pAlias}, resp: analysis.Comparison{}},
+	{method: "GET", path: "/api/analysis/runs/{run_id}/labels/{facet}", tag: "classification", summary: "A classified facet's labels over the run, and for each label the clusters that hold it most",
+		params: []param{pRun, {"facet", "path", "string", "a classified facet (refusal, pushback, code …)", true}, {"top", "query", "integer", "clusters per label (20)", false}, pSumID, pAlias},
+		resp:   LabelClusters{}},
+	{method: "GET", path: "/api/clustering/runs/{run_id}/clusters/{cluster_id}/labels", tag: "classification", summary: "The label distribution of every classified facet in one cluster, beside the run's",
+		params: []param{pRun, {"cluster_id", "path", "integer", "cluster id", true}}, resp: ClusterLabels{}},
+	{method: "GET", path: "/api/classifications", tag: "classification", summary: "Classification runs, newest first", resp: struct {
+		Items []lmsys.ClassificationRun `json:"items"`
+		Total int                       `json:"total"`
+	}{}},
+	{method: "GET", path: "/api/classifications/{classification_run_id}", tag: "classification", summary: "One classification run: template, model, scope, counters, tokens and cost",
+		params: []param{{"classification_run_id", "path", "string", "classification run id", true}}, resp: lmsys.ClassificationRun{}},
+	{method: "GET", path: "/api/labels", tag: "classification", summary: "The classified facets, with the number of labels of each (newest configuration)", resp: struct {
+		Facets []struct {
+			Facet  string `json:"facet"`
+			Labels int64  `json:"labels"`
+		} `json:"facets"`
+	}{}},
 }
 
 var (

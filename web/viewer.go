@@ -57,6 +57,15 @@ var funcs = template.FuncMap{
 		return "s1"
 	},
 	"snippet": snippet.Of,
+	// runShare returns a label's share of the whole run, in percent.
+	"runShare": func(run []LabelShare, label string) string {
+		for _, l := range run {
+			if l.Label == label {
+				return strconv.FormatFloat(100*l.Share, 'f', 1, 64)
+			}
+		}
+		return "0.0"
+	},
 	"json": func(v any) string {
 		if v == nil {
 			return ""
@@ -250,6 +259,7 @@ func (s *server) registerViewer() {
 	s.view("/runs/{run_id}/audit", "audit", s.viewAudit)
 	s.mux.HandleFunc("GET /runs/{run_id}/map.png", s.mapPicture)
 	s.view("/runs/{run_id}/orphaned", "orphaned", s.viewOrphaned)
+	s.view("/runs/{run_id}/labels/{facet}", "label", s.viewLabel)
 	s.view("/search", "search", s.viewSearch)
 	s.view("/hierarchy/{hierarchy_run_id}", "hierarchy", s.viewHierarchy)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -418,7 +428,11 @@ func (s *server) viewCluster(r *http.Request) (string, any, error) {
 	if d.Queries.Page > 0 && d.Queries.Page < d.Queries.Pages {
 		next = d.Queries.Page + 1
 	}
-	return title, map[string]any{"D": d, "History": editItems(hist), "Prev": pg - 1, "Next": next, "Ref": ref}, nil
+	labels, err := s.clusterLabels(ctx, d.RunID, cid)
+	if err != nil {
+		return "", nil, err
+	}
+	return title, map[string]any{"D": d, "History": editItems(hist), "Prev": pg - 1, "Next": next, "Ref": ref, "Labels": labels}, nil
 }
 
 func (s *server) viewAudit(r *http.Request) (string, any, error) {

@@ -90,6 +90,7 @@ type clusterOptions struct {
 	emb         embeddingOptions
 	description string
 	dataset     string
+	on          string
 	seed        uint64
 	// k-means
 	k           int
@@ -154,6 +155,7 @@ func registerCluster(root *cobra.Command, g *globals) {
 	kmeans.Flags().BoolVar(&ko.buildIndex, "build-index", false, "build the run's vector index (beside the database) when the run is done, so the first search answers at once")
 	kmeans.Flags().StringVar(&ko.description, "description", "", "description recorded on the run")
 	kmeans.Flags().StringVar(&ko.dataset, "dataset", "", "cluster only this dataset's queries")
+	kmeans.Flags().StringVar(&ko.on, "on", "", "cluster a text facet's labels (e.g. request, from classify --facets clio) instead of the first messages")
 	kmeans.Flags().Uint64Var(&ko.seed, "seed", 42, "random seed (same seed, same data: same clusters)")
 	kmeans.Flags().IntVar(&ko.maxIter, "max-iter", 100, "Lloyd iterations per init")
 	kmeans.Flags().IntVar(&ko.nInit, "n-init", 3, "k-means++ inits; the best (lowest inertia) is kept")
@@ -188,6 +190,7 @@ func registerCluster(root *cobra.Command, g *globals) {
 	hdb.Flags().BoolVar(&ho.reassignNoise, "reassign-noise", false, "put noise points in their nearest cluster, with their probability recorded")
 	hdb.Flags().StringVar(&ho.description, "description", "", "description recorded on the run")
 	hdb.Flags().StringVar(&ho.dataset, "dataset", "", "cluster only this dataset's queries")
+	hdb.Flags().StringVar(&ho.on, "on", "", "cluster a text facet's labels (e.g. request, from classify --facets clio) instead of the first messages")
 	hdb.Flags().Uint64Var(&ho.seed, "seed", 42, "random seed")
 	cluster.AddCommand(kmeans, hdb)
 	root.AddCommand(cluster)
@@ -205,7 +208,14 @@ func runCluster(cmd *cobra.Command, g *globals, o *clusterOptions, spec clusteri
 	if err != nil {
 		return err
 	}
-	f := lmsys.QueryFilter{Dataset: o.dataset}
+	f := lmsys.QueryFilter{Dataset: o.dataset, On: o.on}
+	if o.on != "" {
+		// The facet's labels must be text a classifier wrote for these queries.
+		if _, err := db.LatestResultKey(ctx, o.on); err != nil {
+			return fmt.Errorf("--on %s: %w (label it first, e.g. lmsys classify --facets clio --model …)", o.on, err)
+		}
+		spec.Parameters["on"] = o.on
+	}
 	p := newProgress(cmd)
 	w := cmd.ErrOrStderr()
 	if _, err := embedMissing(ctx, db, e, f, p, w, g.json); err != nil {

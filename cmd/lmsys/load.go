@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -104,7 +106,7 @@ login). HF_ENDPOINT and HF_HOME are honoured; files are cached under $HF_HOME/lm
 					"database": db.Where(), "dataset": stats.Dataset, "source": stats.Source, "rows_read": stats.Rows,
 					"queries": stats.Queries, "inserted": stats.Inserted, "already_loaded": stats.Existing,
 					"skipped": stats.Skipped, "skipped_total": stats.SkippedTotal(), "repaired_text": stats.Repaired,
-					"derived_ids": stats.DerivedIDs, "seconds": stats.Seconds,
+					"derived_ids": stats.DerivedIDs, "cut_conversations": stats.CutConversations, "seconds": stats.Seconds,
 				})
 			}
 			w := cmd.OutOrStdout()
@@ -116,6 +118,9 @@ login). HF_ENDPOINT and HF_HOME are honoured; files are cached under $HF_HOME/lm
 				stats.Inserted, stats.Dataset, stats.Source, stats.Rows, stats.Seconds, rate)
 			if stats.Existing > 0 {
 				fmt.Fprintf(w, "%d queries were already loaded and were left as they are.\n", stats.Existing)
+			}
+			for _, reason := range slices.Sorted(maps.Keys(stats.CutConversations)) {
+				fmt.Fprintf(w, "%d conversations were stored shortened (%s); their query text is whole.\n", stats.CutConversations[reason], reason)
 			}
 			if stats.Repaired > 0 {
 				fmt.Fprintf(w, "%d texts had invalid UTF-8 or NUL bytes repaired.\n", stats.Repaired)

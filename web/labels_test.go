@@ -1,0 +1,99 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestLabelRoutes labels a fixture run's queries (every query of the largest
+// cluster refused, the rest complied with; one label a script) and reads both
+// pivots back over the API and in the viewer.
+func TestLabelRoutes(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	db := f.ws.Store
+	sizes, err := db.ClusterSizes(ctx, f.runID)
+	require.NoError(t, err)
+	big := -1
+	for c, n := range sizes {
+		if big < 0 || n > sizes[big] || n == sizes[big] && c < big {
+			big = c
+		}
+	}
+	as, err := db.Assignments(ctx, f.runID, nil)
+	require.NoError(t, err)
+	cr := lmsys.ClassificationRun{ID: "classify-refusal-web", TemplateID: "refusal@1", TemplateHash: "h", ResultKey: "builtin:refusal@1",
+		Provider: "builtin", Model: "refusal", Facets: []string{"refusal"}}
+	require.NoError(t, db.CreateClassificationRun(ctx, cr))
+	var ls []lmsys.Label
+	for i, a := range as {
+		v := "complied"
+		switch {
+		case a.ClusterID == big:
+			v = "refused"
+		case i == 1:
+			v = "<script>alert(1)</script>"
+		}
+		ls = append(ls, lmsys.Label{QueryID: a.QueryID, Facet: "refusal", Value: v, ClassificationRunID: cr.ID, ResultKey: cr.ResultKey})
+	}
+	require.NoError(t, db.SaveLabels(ctx, ls))
+	h := f.handler(Options{})
+
+	code, m := callJSON(t, h, "GET", "/api/labels", nil, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, []any{map[string]any{"facet": "refusal", "labels": float64(len(as))}}, m["facets"])
+
+	code, m = callJSON(t, h, "GET", "/api/classifications", nil, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.EqualValues(t, 1, m["total"])
+	code, m = callJSON(t, h, "GET", "/api/classifications/"+cr.ID, nil, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, cr.ResultKey, m["result_key"])
+	code, _ = callJSON(t, h, "GET", "/api/classifications/nope", nil, "")
+	assert.Equal(t, http.StatusNotFound, code)
+
+	code, m = callJSON(t, h, "GET", fmt.Sprintf("/api/clustering/runs/%s/clusters/%d/labels", f.runID, big), nil, "")
+	require.Equal(t, http.StatusOK, code)
+	facets := m["facets"].([]any)
+	require.Len(t, facets, 1)
+	in := facets[0].(map[string]any)["cluster"].([]any)
+	assert.Equal(t, map[string]any{"label": "refused", "count": float64(sizes[big]), "share": 1.0}, in[0])
+	code, _ = callJSON(t, h, "GET", fmt.Sprintf("/api/clustering/runs/%s/clusters/9999/labels", f.runID), nil, "")
+	assert.Equal(t, http.StatusNotFound, code)
+
+	code, m = callJSON(t, h, "GET", "/api/analysis/runs/"+f.runID+"/labels/refusal?top=3", nil, "")
+	require.Equal(t, http.StatusOK, code)
+	refused := m["clusters_by_label"].(map[string]any)["refused"].([]any)
+	require.Len(t, refused, 1)
+	assert.EqualValues(t, big, refused[0].(map[string]any)["cluster_id"])
+	assert.LessOrEqual(t, len(m["clusters_by_label"].(map[string]any)["complied"].([]any)), 3)
+	code, _ = callJSON(t, h, "GET", "/api/analysis/runs/"+f.runID+"/labels/nope", nil, "")
+	assert.Equal(t, http.StatusNotFound, code)
+
+	code, m = callJSON(t, h, "GET", "/api/analysis/runs/"+f.runID+"/facets?by=refusal&sort=lift", nil, "")
+	require.Equal(t, http.StatusOK, code)
+	over := m["facets"].([]any)[0].(map[string]any)["over_represented"].([]any)
+	require.NotEmpty(t, over)
+	assert.Equal(t, "refused", over[0].(map[string]any)["value"])
+	code, _ = callJSON(t, h, "GET", "/api/analysis/runs/"+f.runID+"/facets?by=refusal&sort=size", nil, "")
+	assert.Equal(t, http.StatusBadRequest, code)
+
+	// The viewer: the cluster page shows the distribution, the label page the clusters.
+	code, b := call(t, h, "GET", fmt.Sprintf("/clusters/%s/%d", f.runID, big), nil, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, string(b), `id="labels"`)
+	assert.Contains(t, string(b), "/runs/"+f.runID+"/labels/refusal")
+	code, b = call(t, h, "GET", "/runs/"+f.runID+"/labels/refusal", nil, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, string(b), fmt.Sprintf(`/clusters/%s/%d"`, f.runID, big))
+	assert.NotContains(t, string(b), "<script>alert(1)")
+	assert.Contains(t, string(b), "&lt;script&gt;alert(1)&lt;/script&gt;")
+	code, _ = call(t, h, "GET", "/runs/"+f.runID+"/labels/nope", nil, "")
+	assert.Equal(t, http.StatusNotFound, code)
+}
