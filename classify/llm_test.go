@@ -480,3 +480,25 @@ func TestParseTranscript(t *testing.T) {
 		assert.Equal(t, tc.want, classify.ParseTranscript(tc.in).Messages, tc.in)
 	}
 }
+
+// TestProviders runs the Clio facets through each provider's real client.
+func TestProviders(t *testing.T) {
+	for _, start := range []func(llmtest.Handler) *llmtest.Server{llmtest.OpenAI, llmtest.Anthropic, llmtest.Ollama} {
+		srv := start(func(r llmtest.Request) llmtest.Reply { return llmtest.Reply{Text: clioReply(convOf(r.User))} })
+		t.Run(srv.Provider, func(t *testing.T) {
+			defer srv.Close()
+			tmpl, err := classify.FacetSet("clio")
+			require.NoError(t, err)
+			cl, err := classify.NewLLM(openClient(t, srv, srv.Provider+"/test-model"), tmpl, classify.LLMOptions{})
+			require.NoError(t, err)
+			st := newStore(t, conversations(4))
+			res, err := classify.Run(context.Background(), st, cl, classify.Options{})
+			require.NoError(t, err)
+			assert.Equal(t, int64(4), res.Classified)
+			assert.Equal(t, srv.Provider, res.Run.Provider)
+			for _, r := range srv.Requests() {
+				assert.Contains(t, r.System, `"task": exactly one of`, "the facets travel in the system prompt")
+			}
+		})
+	}
+}
