@@ -413,9 +413,8 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 				case errors.Is(err, ErrInvalidAnswer):
 					o.failed = err.Error()
 				default:
+					// Not the conversation's fault: stop the run, label nothing.
 					cancel(err)
-					o.failed = err.Error()
-					o.answers = nil
 					outs <- outcome{id: -1, cost: cost}
 					continue
 				}
@@ -424,13 +423,14 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 		}()
 	}
 
-	// The collector saves labels in batches, with the run's counters.
+	// The collector saves labels in batches, with the run's counters; res counts
+	// only what is saved.
 	var saveErr error
 	collected := make(chan struct{})
 	go func() {
 		defer close(collected)
 		var pending []lmsys.Label
-		queued := 0
+		queued, okQueued, errQueued := 0, int64(0), int64(0)
 		flush := func() {
 			if queued == 0 || saveErr != nil {
 				return
@@ -442,6 +442,8 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 				cancel(saveErr)
 				return
 			}
+			res.Classified += okQueued
+			res.Errors += errQueued
 			r.rec.ProcessedQueries = res.Classified + res.Errors
 			r.rec.ErrorCount = res.Errors
 			r.setCost(res.Cost)
@@ -450,7 +452,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 				cancel(saveErr)
 				return
 			}
-			pending, queued = pending[:0], 0
+			pending, queued, okQueued, errQueued = pending[:0], 0, 0, 0
 		}
 		for o := range outs {
 			res.Cost = res.Cost.Add(o.cost)
@@ -459,13 +461,13 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 			}
 			now := timeNow()
 			if o.failed != "" {
-				res.Errors++
+				errQueued++
 				for _, f := range r.c.Facets() {
 					pending = append(pending, lmsys.Label{QueryID: o.id, Facet: f.Name, Value: ErrorLabel, Reasoning: o.failed,
 						ClassificationRunID: r.rec.ID, ResultKey: r.key, CreatedAt: now})
 				}
 			} else {
-				res.Classified++
+				okQueued++
 				for _, a := range o.answers {
 					pending = append(pending, lmsys.Label{QueryID: o.id, Facet: a.Facet, Value: a.Value, Reasoning: a.Reasoning,
 						ClassificationRunID: r.rec.ID, ResultKey: r.key, CreatedAt: now})
@@ -473,7 +475,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 			}
 			queued++
 			total := r.plan.Queries
-			r.opts.Progress.Report("classify", r.plan.Labelled+res.Classified+res.Errors, total)
+			r.opts.Progress.Report("classify", r.plan.Labelled+res.Classified+res.Errors+okQueued+errQueued, total)
 			if queued >= r.opts.SaveEvery {
 				flush()
 			}

@@ -2,6 +2,7 @@ package classify_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -140,4 +141,34 @@ func TestRunBothStores(t *testing.T) {
 		require.Len(t, runs, 2)
 		assert.True(t, strings.HasPrefix(runs[0].ID, "classify-clio-"))
 	})
+}
+
+// failingStore fails SaveLabels from its n-th call on.
+type failingStore struct {
+	*testStore
+	n     int
+	calls int
+}
+
+func (s *failingStore) SaveLabels(ctx context.Context, ls []lmsys.Label) error {
+	s.calls++
+	if s.calls >= s.n {
+		return errors.New("disk full")
+	}
+	return s.testStore.SaveLabels(ctx, ls)
+}
+
+func TestRunSaveFailureStopsRun(t *testing.T) {
+	st := &failingStore{testStore: newStore(t, conversations(40)), n: 3}
+	c := &turnsClassifier{}
+	res, err := classify.Run(context.Background(), st, c, classify.Options{Concurrency: 2, SaveEvery: 5})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "disk full")
+	assert.Equal(t, lmsys.ClassificationFailed, res.Run.Status)
+	assert.Equal(t, int64(10), res.Classified, "only what was saved counts")
+	assert.Equal(t, int64(10), res.Run.ProcessedQueries)
+	assert.Len(t, labelled(t, st, c.ResultKey()), 10)
+	stored, err := st.GetClassificationRun(context.Background(), res.Run.ID)
+	require.NoError(t, err)
+	assert.Equal(t, lmsys.ClassificationFailed, stored.Status)
 }
