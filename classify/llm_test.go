@@ -475,6 +475,7 @@ func TestParseTranscript(t *testing.T) {
 		{"just a question: why?", []lmsys.Message{{Role: "user", Content: "just a question: why?"}}},
 		{"User: hi\nAssistant: hello\nthere\nuser: bye", []lmsys.Message{{Role: "user", Content: "hi"}, {Role: "assistant", Content: "hello\nthere"}, {Role: "user", Content: "bye"}}},
 		{"Human: a\nGPT: b", []lmsys.Message{{Role: "user", Content: "a"}, {Role: "assistant", Content: "b"}}},
+		{"User: a\nAgent: b", []lmsys.Message{{Role: "user", Content: "a"}, {Role: "assistant", Content: "b"}}},
 		{"preamble\nUser: a", []lmsys.Message{{Role: "user", Content: "preamble\nUser: a"}}},
 	} {
 		assert.Equal(t, tc.want, classify.ParseTranscript(tc.in).Messages, tc.in)

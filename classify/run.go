@@ -559,9 +559,9 @@ func Predict(ctx context.Context, c Classifier, text string) ([]Answer, Cost, er
 	return c.Classify(ctx, ParseTranscript(text))
 }
 
-var turnRe = regexp.MustCompile(`(?im)^(user|human|assistant|gpt|system)\s*:\s?`)
+var turnRe = regexp.MustCompile(`(?im)^(user|human|assistant|agent|bot|gpt|system)\s*:\s?`)
 
-// ParseTranscript reads "User: …" / "Assistant: …" turns (also "Human:", "GPT:",
+// ParseTranscript reads "User: …" / "Assistant: …" turns (also "Human:", "Agent:", "Bot:", "GPT:",
 // "System:") from text; text without such a first line is one user message.
 func ParseTranscript(text string) lmsys.Conversation {
 	locs := turnRe.FindAllStringSubmatchIndex(text, -1)
@@ -576,7 +576,7 @@ func ParseTranscript(text string) lmsys.Conversation {
 		}
 		role := lmsys.RoleUser
 		switch strings.ToLower(text[l[2]:l[3]]) {
-		case "assistant", "gpt":
+		case "assistant", "agent", "bot", "gpt":
 			role = lmsys.RoleAssistant
 		case "system":
 			role = lmsys.RoleSystem
