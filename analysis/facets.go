@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/classify"
 	"github.com/lmsys-go/lmsys/store"
 )
 
@@ -205,6 +206,10 @@ func Facets(ctx context.Context, db *store.DB, runID string, opts FacetOptions) 
 			if err := rows.Scan(&c, &k, &n); err != nil {
 				rows.Close()
 				return nil, err
+			}
+			if field == "language" {
+				// The language classifier's codes read as the column's names.
+				k = classify.LanguageName(k)
 			}
 			if counts[c] == nil {
 				counts[c] = map[string]int64{}

@@ -105,3 +105,44 @@ func TestTrendsOfALabel(t *testing.T) {
 	_, err = analysis.Trends(ctx, db, runID, analysis.TrendOptions{Label: "pushback=objects"})
 	require.ErrorIs(t, err, lmsys.ErrNotFound)
 }
+
+// TestLanguageFacetFallsBackToTheDetectedLanguage counts rows without a language
+// column by the language classifier's label, named as the column names them.
+func TestLanguageFacetFallsBackToTheDetectedLanguage(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.SQLite(t)
+	ds, err := db.EnsureDataset(ctx, lmsys.Dataset{Name: "d"})
+	require.NoError(t, err)
+	qs := []lmsys.Query{
+		{DatasetID: ds.ID, ConversationID: "a", Text: "Привет", Language: "Russian"},
+		{DatasetID: ds.ID, ConversationID: "b", Text: "Как дела"},
+		{DatasetID: ds.ID, ConversationID: "c", Text: "hello"},
+		{DatasetID: ds.ID, ConversationID: "d", Text: "..."},
+	}
+	_, err = db.InsertQueries(ctx, qs)
+	require.NoError(t, err)
+	all, err := db.ListQueries(ctx, lmsys.QueryFilter{})
+	require.NoError(t, err)
+	run := lmsys.Run{ID: "kmeans-1-20260101-000000", Algorithm: "kmeans", NumClusters: 1, Space: space, Status: lmsys.RunCompleted}
+	require.NoError(t, db.CreateRun(ctx, run))
+	var as []lmsys.Assignment
+	for _, q := range all {
+		as = append(as, lmsys.Assignment{RunID: run.ID, QueryID: q.ID})
+	}
+	require.NoError(t, db.SaveAssignments(ctx, as))
+	cr := lmsys.ClassificationRun{ID: "classify-language-x", TemplateID: "language@1", TemplateHash: "h", ResultKey: "builtin:language@1",
+		Provider: "builtin", Model: "language", Facets: []string{"language"}}
+	require.NoError(t, db.CreateClassificationRun(ctx, cr))
+	var ls []lmsys.Label
+	for i, code := range []string{"ru", "ru", "en", "und"} {
+		ls = append(ls, lmsys.Label{QueryID: all[i].ID, Facet: "language", Value: code, ClassificationRunID: cr.ID, ResultKey: cr.ResultKey})
+	}
+	require.NoError(t, db.SaveLabels(ctx, ls))
+	fs, err := analysis.Facets(ctx, db, run.ID, analysis.FacetOptions{Fields: []string{"language"}})
+	require.NoError(t, err)
+	got := map[string]int64{}
+	for _, v := range fs[0].Overall {
+		got[v.Key] = v.Count
+	}
+	assert.Equal(t, map[string]int64{"Russian": 2, "English": 1, "unknown": 1}, got)
+}

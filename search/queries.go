@@ -51,7 +51,15 @@ type QuerySearchOptions struct {
 	// SummaryRef names the summary run (id or alias) whose titles and vectors are
 	// used for clusters; empty means the latest.
 	SummaryRef string
+	// Label, "facet=value" (refusal=refused), keeps the hits a classifier gave that
+	// label. The search ranks LabelDepth times NResults candidates (at least 200,
+	// at most 5000) and keeps the labelled ones, so a rare label can return fewer
+	// than NResults hits.
+	Label string
 }
+
+// LabelDepth is how many candidates per result a label-filtered search ranks.
+const LabelDepth = 10
 
 // QueryResults is the answer of SearchQueries, in the seed tool's JSON shape.
 type QueryResults struct {
@@ -291,6 +299,13 @@ func (p *querySearch) candidates(ctx context.Context) error {
 		return nil
 	}
 	var err error
+	var allowed map[int64]bool
+	if o.Label != "" {
+		if allowed, err = p.labelled(ctx); err != nil {
+			return err
+		}
+		o.NResults = min(max(LabelDepth*o.NResults, 200), 5000)
+	}
 	switch o.Mode {
 	case ModeSemantic:
 		p.ranked, p.member, err = s.semanticHits(ctx, p.run, p.q, o.NResults, p.restrict)
@@ -329,8 +344,35 @@ func (p *querySearch) candidates(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.ranked = p.ranked[:min(len(p.ranked), o.NResults)]
+	if allowed != nil {
+		kept := p.ranked[:0]
+		for _, h := range p.ranked {
+			if allowed[h.id] {
+				kept = append(kept, h)
+			}
+		}
+		p.ranked = kept
+	}
+	p.ranked = p.ranked[:min(len(p.ranked), p.o.NResults)]
 	return nil
+}
+
+// labelled returns the queries (of the run, when the search has one) that carry the
+// label the search is filtered by.
+func (p *querySearch) labelled(ctx context.Context) (map[int64]bool, error) {
+	facet, value, _ := strings.Cut(p.o.Label, "=")
+	facet, value = strings.TrimSpace(facet), strings.TrimSpace(value)
+	ls, err := p.s.db.Labels(ctx, lmsys.LabelFilter{Facet: facet, RunID: p.o.RunID})
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]bool{}
+	for _, l := range ls {
+		if l.Value == value {
+			out[l.QueryID] = true
+		}
+	}
+	return out, nil
 }
 
 // clusters learns the cluster in the run of each candidate the candidates step did
@@ -495,6 +537,12 @@ func checkQueryOptions(o QuerySearchOptions) (QuerySearchOptions, map[string]boo
 	}
 	if o.NResults == 0 {
 		o.NResults = 50
+	}
+	if o.Label != "" {
+		facet, value, ok := strings.Cut(o.Label, "=")
+		if !ok || strings.TrimSpace(facet) == "" || strings.TrimSpace(value) == "" {
+			return o, nil, fmt.Errorf("%w: label filter %q: use facet=value, e.g. refusal=refused", lmsys.ErrInvalidInput, o.Label)
+		}
 	}
 	if o.TopClusters == 0 {
 		o.TopClusters = 5

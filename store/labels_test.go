@@ -156,6 +156,17 @@ func TestLabels(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, []lmsys.Count{{Key: "refused", Count: 1}}, counts)
 
+		// Any listing filters by a label (the newest configuration's).
+		n, err := db.CountQueries(ctx, lmsys.QueryFilter{Label: "refusal=partial"})
+		require.NoError(t, err)
+		assert.EqualValues(t, 1, n)
+		qs, err := db.ListQueries(ctx, lmsys.QueryFilter{Label: "refusal=partial", RunID: run.ID})
+		require.NoError(t, err)
+		assert.Empty(t, qs, "the partial one is not a member of the run")
+		n, err = db.CountQueries(ctx, lmsys.QueryFilter{Label: "refusal=refused"})
+		require.NoError(t, err)
+		assert.Zero(t, n, "refusals of the older configuration are not read")
+
 		// Run records round-trip, with their counters.
 		r.Status, r.ProcessedQueries, r.TotalQueries, r.Calls, r.Cost = lmsys.ClassificationCompleted, 6, 6, 0, 0
 		require.NoError(t, db.UpdateClassificationRun(ctx, r))

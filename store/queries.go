@@ -709,7 +709,7 @@ func (d *DB) limitOffset(f lmsys.QueryFilter) string {
 // condition on the queries themselves, which the assignments alone can answer:
 // every assignment has its query (a foreign key with ON DELETE CASCADE).
 func membersOnly(f lmsys.QueryFilter) bool {
-	return f.RunID != "" && f.Dataset == "" && f.Model == "" && f.Language == "" && f.Contains == "" && len(f.IDs) == 0
+	return f.RunID != "" && f.Dataset == "" && f.Model == "" && f.Language == "" && f.Contains == "" && len(f.IDs) == 0 && f.Label == "" && f.On == ""
 }
 
 // memberWhere returns the WHERE clause on query_clusters selecting the members f

@@ -71,6 +71,8 @@ func (s *server) registerAPI() {
 	s.get("/api/classifications", s.apiClassificationRuns)
 	s.get("/api/classifications/{classification_run_id}", s.apiClassificationRun)
 	s.get("/api/labels", s.apiLabelFacets)
+	s.get("/api/clustering/runs/{run_id}/map", s.apiMap)
+	s.raw("/api/clustering/runs/{run_id}/map/points", s.mapPoints)
 	s.get("/api/analysis/runs/{run_id}/trends", s.apiTrends)
 	s.get("/api/analysis/runs/{run_id}/compare", s.apiCompare)
 

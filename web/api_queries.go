@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/lmsys-go/lmsys"
 )
@@ -57,7 +59,13 @@ func (s *server) listPage(ctx context.Context, f lmsys.QueryFilter, page, limit 
 
 func (s *server) apiQueries(r *http.Request) (any, error) {
 	p := newParams(r)
-	f := lmsys.QueryFilter{Dataset: p.str("dataset"), Model: p.str("model"), Language: p.str("language"), Contains: p.str("contains"), RunID: p.str("run_id")}
+	f := lmsys.QueryFilter{Dataset: p.str("dataset"), Model: p.str("model"), Language: p.str("language"), Contains: p.str("contains"), RunID: p.str("run_id"),
+		Label: p.str("label")}
+	if f.Label != "" {
+		if facet, value, ok := strings.Cut(f.Label, "="); !ok || strings.TrimSpace(facet) == "" || strings.TrimSpace(value) == "" {
+			return nil, fmt.Errorf("%w: label %q: use facet=value, e.g. refusal=refused", lmsys.ErrInvalidInput, f.Label)
+		}
+	}
 	f.ClusterID = p.optInt("cluster_id")
 	page, limit, cursor := pageParams(p, 100)
 	if p.err != nil {

@@ -114,7 +114,7 @@ func parseSearch(r *http.Request) (searchRequest, error) {
 	if strings.TrimSpace(text) == "" {
 		return searchRequest{}, validation("query parameter text is required")
 	}
-	o := search.QuerySearchOptions{RunID: p.str("run_id"), WithinClusters: p.str("within_clusters"), Facets: queryList(r, "facets"), By: p.str("by"),
+	o := search.QuerySearchOptions{RunID: p.str("run_id"), WithinClusters: p.str("within_clusters"), Facets: queryList(r, "facets"), By: p.str("by"), Label: p.str("label"),
 		Mode: p.oneOf("mode", search.ModeFullText, search.ModeSemantic, search.ModeFullText, search.ModeHybrid)}
 	o.TopClusters = p.intIn("top_clusters", 10, 1, 50)
 	page, limit := p.page(50)

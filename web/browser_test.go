@@ -24,12 +24,6 @@ const chromiumPath = "/usr/bin/chromium"
 // saves a screenshot of each page in $LMSYS_SCREENSHOT_DIR (default a temporary one).
 func TestBrowser(t *testing.T) {
 	t.Parallel()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI needs %s for the browser test (apt-get install -y chromium): %v", chromiumPath, err)
-		}
-		t.Skipf("browser test skipped: %s not installed (apt-get install -y chromium); it always runs in CI", chromiumPath)
-	}
 	f := newFixture(t)
 	const token = "browser-token"
 	srv := f.server(t, Options{Token: token, PublicRead: true}) // pages are read by navigation, without the token
@@ -38,29 +32,7 @@ func TestBrowser(t *testing.T) {
 		shots = t.TempDir()
 	}
 	require.NoError(t, os.MkdirAll(shots, 0o755))
-
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		// Chromium's own temporary files (its shared memory, with
-		// disable-dev-shm-usage) outlive a killed browser: keep them in a directory
-		// the test removes, not in /tmp.
-		chromedp.Env("TMPDIR="+t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	// The first Run starts the browser; it must not carry a timeout.
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank")))
+	ctx := newBrowser(t)
 	var alerted atomic.Bool
 	require.NoError(t, chromedp.Listen(ctx, func(ev any) {
 		if _, ok := ev.(*cdppage.EventJavascriptDialogOpening); ok {
@@ -106,6 +78,9 @@ func TestBrowser(t *testing.T) {
 	assert.NotZero(t, total)
 	assert.Equal(t, total, eval(`document.querySelectorAll('#hierarchy details[open]').length`))
 	assert.EqualValues(t, 12, eval(`document.querySelectorAll('#hierarchy .leaf').length`))
+	do("treemap", poll(`document.getElementById("treemap").dataset.drawn === "1"`, 20*time.Second))
+	assert.Greater(t, eval(`document.querySelectorAll('#treemap rect').length`).(float64),
+		eval(`document.querySelectorAll('#hierarchy > ul > li, #hierarchy > details').length`).(float64), "the top level and its children")
 	assert.Contains(t, eval(`document.querySelector('#totals').textContent`), "leaves")
 	shot("2-hierarchy")
 	do("collapse", chromedp.Click(chromedp.CSS("#collapse-all")))
@@ -122,9 +97,13 @@ func TestBrowser(t *testing.T) {
 	shot("3-search")
 
 	// The run page, then its largest cluster, then the second page of its queries.
-	do("run", chromedp.Navigate(srv.URL+"/runs/"+f.runID), chromedp.WaitVisible(chromedp.CSS("#clusters")))
+	do("run", chromedp.Navigate(srv.URL+"/runs/"+f.runID), chromedp.WaitVisible(chromedp.CSS("#clusters")),
+		poll(`document.getElementById("sizes-chart").dataset.drawn === "1"`, 20*time.Second))
+	assert.EqualValues(t, 1, eval(`document.querySelectorAll('#sizes-chart canvas').length`), "the sizes chart is drawn")
 	shot("4-run")
-	do("cluster", chromedp.Click(chromedp.CSS("#clusters a.cluster-link")), chromedp.WaitVisible(chromedp.CSS("#queries")))
+	do("cluster", chromedp.Click(chromedp.CSS("#clusters a.cluster-link")), chromedp.WaitVisible(chromedp.CSS("#queries")),
+		poll(`document.getElementById("facet-charts").dataset.drawn === "1"`, 20*time.Second))
+	assert.GreaterOrEqual(t, eval(`document.querySelectorAll('#facet-charts canvas').length`).(float64), 1.0, "language and model bars")
 	n := int(eval(`Number(document.querySelector('#num-queries').textContent)`).(float64))
 	require.Greater(t, n, PageSize)
 	assert.EqualValues(t, PageSize, eval(`document.querySelectorAll('#queries tbody tr').length`))
@@ -164,4 +143,41 @@ func TestBrowser(t *testing.T) {
 	assert.EqualValues(t, 0, eval(`Array.from(document.scripts).filter(s => !s.src).length`), "no inline script on the page")
 	assert.False(t, alerted.Load(), "a prompt's script ran")
 	t.Logf("screenshots in %s", shots)
+}
+
+// newBrowser starts headless Chromium for one test (skipping it when Chromium is not
+// installed, outside CI) and returns its context.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI needs %s for the browser test (apt-get install -y chromium): %v", chromiumPath, err)
+		}
+		t.Skipf("browser test skipped: %s not installed (apt-get install -y chromium); it always runs in CI", chromiumPath)
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		// WebGL (the map) on the CPU: ANGLE over SwiftShader, with no GPU process needed.
+		chromedp.Flag("use-angle", "swiftshader"),
+		chromedp.Flag("enable-unsafe-swiftshader", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		// Chromium's own temporary files (its shared memory, with
+		// disable-dev-shm-usage) outlive a killed browser: keep them in a directory
+		// the test removes, not in /tmp.
+		chromedp.Env("TMPDIR="+t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	// The first Run starts the browser; it must not carry a timeout.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank")))
+	return ctx
 }

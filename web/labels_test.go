@@ -84,6 +84,22 @@ func TestLabelRoutes(t *testing.T) {
 	code, _ = callJSON(t, h, "GET", "/api/analysis/runs/"+f.runID+"/facets?by=refusal&sort=size", nil, "")
 	assert.Equal(t, http.StatusBadRequest, code)
 
+	// Lists and searches filter by a label.
+	code, m = callJSON(t, h, "GET", "/api/queries?run_id="+f.runID+"&label=refusal%3Drefused", nil, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.EqualValues(t, sizes[big], m["total"])
+	code, _ = callJSON(t, h, "GET", "/api/queries?label=refused", nil, "")
+	assert.Equal(t, http.StatusBadRequest, code)
+	code, m = callJSON(t, h, "GET", "/api/search/queries?mode=fulltext&text=a&run_id="+f.runID+"&label=refusal%3Drefused&limit=100", nil, "")
+	require.Equal(t, http.StatusOK, code, m)
+	items := m["items"].([]any)
+	require.NotEmpty(t, items)
+	for _, it := range items {
+		assert.EqualValues(t, big, it.(map[string]any)["cluster_id"])
+	}
+	code, _ = callJSON(t, h, "GET", "/api/search/queries?mode=fulltext&text=a&label=refusal", nil, "")
+	assert.Equal(t, http.StatusBadRequest, code)
+
 	// The viewer: the cluster page shows the distribution, the label page the clusters.
 	code, b := call(t, h, "GET", fmt.Sprintf("/clusters/%s/%d", f.runID, big), nil, "")
 	require.Equal(t, http.StatusOK, code)

@@ -74,7 +74,8 @@ var apiOperations = []operation{
 
 	{method: "GET", path: "/api/queries", tag: "queries", summary: "A page of queries, filtered by run, cluster, dataset, model, language, substring; an unknown run is an empty page",
 		params: []param{pRunQ, {"cluster_id", "query", "integer", "cluster id (needs run_id)", false}, {"dataset", "query", "string", "dataset name", false},
-			{"model", "query", "string", "model", false}, {"language", "query", "string", "language", false}, {"contains", "query", "string", "case-insensitive substring", false}, pPage,
+			{"model", "query", "string", "model", false}, {"language", "query", "string", "language", false}, {"contains", "query", "string", "case-insensitive substring", false},
+			{"label", "query", "string", "only queries with this label: facet=value (refusal=refused)", false}, pPage,
 			{"limit", "query", "integer", "queries per page (1-100, 100)", false}, pCursor},
 		resp: QueryPage{}},
 	{method: "GET", path: "/api/queries/{query_id}", tag: "queries", summary: "One query with its cluster in every run", params: []param{{"query_id", "path", "integer", "query id", true}}, resp: QueryDetail{}},
@@ -83,7 +84,8 @@ var apiOperations = []operation{
 		params: []param{pText, pRunQ, {"mode", "query", "string", "fulltext (default), semantic or hybrid (these two need run_id)", false}, pPage, pLimit50,
 			{"n_results", "query", "integer", "page size up to 1000 (instead of limit)", false},
 			{"within_clusters", "query", "string", "first find the clusters nearest this text", false}, {"top_clusters", "query", "integer", "clusters within_clusters keeps (1-50, 10)", false},
-			pClusters, {"facets", "query", "string", "comma-separated: cluster, language, model", false}, {"by", "query", "string", "cluster: group results by cluster", false}, pSumID, pAlias},
+			pClusters, {"facets", "query", "string", "comma-separated: cluster, language, model", false}, {"by", "query", "string", "cluster: group results by cluster", false},
+			{"label", "query", "string", "keep hits with this label: facet=value (refusal=refused)", false}, pSumID, pAlias},
 		resp: SearchPage{}},
 	{method: "GET", path: "/api/search/clusters", tag: "search", summary: "Search clusters: full-text (default; title or description contains the text, any run) or semantic (a run's summaries)",
 		params: []param{pText, pRunQ, {"mode", "query", "string", "fulltext (default) or semantic (needs run_id)", false}, {"n_results", "query", "integer", "number of clusters (1-100, 20)", false},
@@ -155,6 +157,10 @@ var apiOperations = []operation{
 	}{}},
 	{method: "GET", path: "/api/classifications/{classification_run_id}", tag: "classification", summary: "One classification run: template, model, scope, counters, tokens and cost",
 		params: []param{{"classification_run_id", "path", "string", "classification run id", true}}, resp: lmsys.ClassificationRun{}},
+	{method: "GET", path: "/api/clustering/runs/{run_id}/map", tag: "map", summary: "The run's stored 2-D map: its colour groups (clusters, or a facet's labels) with names, counts and centroids, and how to page its points",
+		params: []param{pRun, {"color", "query", "string", "cluster (default), level:N (hierarchy parents), language, model or label:FACET", false}}, resp: MapInfo{}},
+	{method: "GET", path: "/api/clustering/runs/{run_id}/map/points", tag: "map", summary: "One page of the map's points as binary typed arrays (application/octet-stream; see MapInfo.format)",
+		params: []param{pRun, {"page", "query", "integer", "page, from 0", false}, {"color", "query", "string", "cluster (default), level:N (hierarchy parents), language, model or label:FACET", false}}, resp: struct{}{}},
 	{method: "GET", path: "/api/labels", tag: "classification", summary: "The classified facets, with the number of labels of each (newest configuration)", resp: struct {
 		Facets []struct {
 			Facet  string `json:"facet"`

@@ -350,6 +350,12 @@ func (s *server) get(path string, f apiFunc) { s.handle("GET", path, false, f) }
 // post registers a write endpoint (auth, read-only).
 func (s *server) post(path string, f apiFunc) { s.handle("POST", path, true, f) }
 
+// raw registers a read endpoint that writes its own answer (binary data).
+func (s *server) raw(path string, h http.HandlerFunc) {
+	s.routes = append(s.routes, "GET "+path)
+	s.mux.HandleFunc("GET "+path, h)
+}
+
 func (s *server) handle(method, path string, write bool, f apiFunc) {
 	pattern := method + " " + path
 	s.routes = append(s.routes, pattern)

@@ -102,8 +102,8 @@ points: {query_id, x, y, cluster_id}.`,
 // mapGroups returns the group of each point (its cluster, or its ancestor at the
 // hierarchy level asked for, from the run's newest hierarchy) and the groups' names.
 func mapGroups(ctx context.Context, db *store.DB, runID string, clusters []int, level int) ([]int, map[int]string, error) {
-	names := map[int]string{}
 	if level == 0 {
+		names := map[int]string{}
 		sums, err := db.Summaries(ctx, runID, "")
 		if err != nil && !errors.Is(err, lmsys.ErrNotFound) {
 			return nil, nil, err
@@ -124,31 +124,15 @@ func mapGroups(ctx context.Context, db *store.DB, runID string, clusters []int, 
 	if err != nil {
 		return nil, nil, err
 	}
-	type key struct{ level, id int }
-	parent := map[key]int{}
-	top := 0
-	for _, n := range nodes {
-		top = max(top, n.Level)
-		if n.ParentClusterID != nil {
-			parent[key{n.Level, n.ClusterID}] = *n.ParentClusterID
-		}
-		if n.Level == level {
-			names[n.ClusterID] = n.Title
-		}
-	}
-	if level > top {
-		return nil, nil, usagef("--level %d: hierarchy %s has levels 0 to %d", level, ids[0], top)
+	ancestor, names, err := layout.LevelGroups(nodes, level)
+	if err != nil {
+		return nil, nil, usagef("--level %d: hierarchy %s: %v", level, ids[0], err)
 	}
 	groups := make([]int, len(clusters))
 	for i, c := range clusters {
-		g := c
-		for l := 0; l < level; l++ {
-			p, ok := parent[key{l, g}]
-			if !ok {
-				g = -1 // a cluster the hierarchy does not hold (noise, or added since)
-				break
-			}
-			g = p
+		g, ok := ancestor[c]
+		if !ok {
+			g = -1 // a cluster the hierarchy does not hold (noise, or added since)
 		}
 		groups[i] = g
 	}

@@ -79,19 +79,14 @@ func genRows(n int, randomIDs bool, fn func(genRow) error) error {
 	return nil
 }
 
-// chatRow is a generated row in LMSYS-Chat-1M's shape: the generated text is the
+// genChatRow is a generated row in LMSYS-Chat-1M's shape: the generated text is the
 // first user turn, followed by an assistant reply and, in every other row, a second
 // exchange (LMSYS-Chat-1M averages about two turns).
-type chatRow struct {
+type genChatRow struct {
 	ID           string        `json:"conversation_id"`
 	Model        string        `json:"model"`
 	Language     string        `json:"language"`
 	Conversation []chatMessage `json:"conversation"`
-}
-
-type chatMessage struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
 }
 
 func writeGenerated(path string, n int, randomIDs, chat bool) error {
@@ -136,7 +131,7 @@ func writeGenerated(path string, n int, randomIDs, chat bool) error {
 		words := strings.Fields(r.Text)
 		slices.Reverse(words)
 		reply := "Sure! Here is what you asked for. " + strings.Join(words, " ")
-		c := chatRow{ID: r.ID, Model: r.Model, Language: r.Language,
+		c := genChatRow{ID: r.ID, Model: r.Model, Language: r.Language,
 			Conversation: []chatMessage{{"user", r.Text}, {"assistant", reply}}}
 		if i%2 == 1 {
 			c.Conversation = append(c.Conversation, chatMessage{"user", "thanks, can you make it shorter?"},
