@@ -303,7 +303,7 @@ type outcome struct {
 
 func (r *runner) newRecord() lmsys.ClassificationRun {
 	tmpl := r.c.Template()
-	model, provider := tmpl.Name, "builtin"
+	model, provider := "builtin/"+tmpl.Name, "builtin"
 	if m, ok := r.c.(modeler); ok {
 		model = m.Model()
 		provider, _, _ = strings.Cut(model, "/")

@@ -75,6 +75,7 @@ func TestRunScopes(t *testing.T) {
 			assert.Equal(t, int64(len(tc.want)), res.Run.TotalQueries)
 			assert.Equal(t, int64(len(tc.want)), res.Classified)
 			assert.Equal(t, "builtin", res.Run.Provider)
+			assert.Equal(t, "builtin/test-turns", res.Run.Model)
 			assert.Equal(t, classify.Cost{}, res.Cost)
 			stored, err := st.GetClassificationRun(context.Background(), res.Run.ID)
 			require.NoError(t, err)
