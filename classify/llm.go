@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/lmsys-go/lmsys"
@@ -74,8 +75,10 @@ type CallRecord struct {
 	// the sampling settings, system and user prompt).
 	CacheKey string `json:"cache_key"`
 	// PromptSHA256 is the SHA-256 of the system prompt, a NUL byte and the user prompt.
-	PromptSHA256 string  `json:"prompt_sha256"`
-	CacheHit     bool    `json:"cache_hit"`
+	PromptSHA256 string `json:"prompt_sha256"`
+	CacheHit     bool   `json:"cache_hit"`
+	// Retries counts the client's retries of this call (429s, 5xx, timeouts).
+	Retries      int64   `json:"retries,omitempty"`
 	InputTokens  int64   `json:"input_tokens"`
 	OutputTokens int64   `json:"output_tokens"`
 	CostUSD      float64 `json:"estimated_cost_usd"`
@@ -96,6 +99,9 @@ type LLM struct {
 	price  llm.Price
 	system string
 	key    string
+
+	// Counters of every call, for Metrics.
+	asks, cacheHits, rejected, refusals, retries, failed atomic.Int64
 }
 
 var (
@@ -319,7 +325,7 @@ func (l *LLM) Classify(ctx context.Context, c lmsys.Conversation) ([]Answer, Cos
 		cost = cost.Add(Cost{Calls: u.Calls, InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, USD: u.CostUSD})
 		rec := CallRecord{QueryID: c.QueryID, Attempt: attempt, CacheKey: l.client.CacheKey(system, prompt),
 			PromptSHA256: promptHash(system, prompt), CacheHit: u.CacheHits > 0, InputTokens: u.InputTokens,
-			OutputTokens: u.OutputTokens, CostUSD: u.CostUSD, Reply: clipRunes(text, 2000)}
+			OutputTokens: u.OutputTokens, CostUSD: u.CostUSD, Retries: u.Retries, Reply: clipRunes(text, 2000)}
 		if err != nil {
 			rec.Error = err.Error()
 			l.record(rec)
@@ -339,9 +345,35 @@ func (l *LLM) Classify(ctx context.Context, c lmsys.Conversation) ([]Answer, Cos
 }
 
 func (l *LLM) record(r CallRecord) {
+	l.asks.Add(1)
+	l.retries.Add(r.Retries)
+	if r.CacheHit {
+		l.cacheHits.Add(1)
+	}
+	if r.Rejected != "" {
+		l.rejected.Add(1)
+		if strings.HasPrefix(r.Rejected, refusedReason) {
+			l.refusals.Add(1)
+		}
+	}
+	if r.Error != "" {
+		l.failed.Add(1)
+	}
 	if l.opts.OnCall != nil {
 		l.opts.OnCall(r)
 	}
+}
+
+// refusedReason opens the rejection of a reply that declines the task.
+const refusedReason = "the model refused to answer"
+
+// Metrics returns the counters of every call this classifier made: asks (first asks
+// and re-asks), replies from the cache, rejected replies (of which refusals), the
+// client's retries, and calls that failed after them. Result.Metrics holds what one
+// run added.
+func (l *LLM) Metrics() map[string]int64 {
+	return map[string]int64{"asks": l.asks.Load(), "cache_hits": l.cacheHits.Load(), "rejected_replies": l.rejected.Load(),
+		"refusals": l.refusals.Load(), "provider_retries": l.retries.Load(), "failed_calls": l.failed.Load()}
 }
 
 // parse returns the answers of a reply, or why it is rejected.
@@ -349,7 +381,7 @@ func (l *LLM) parse(text string) ([]Answer, string) {
 	var raw map[string]json.RawMessage
 	if err := jsonx.Unmarshal(text, &raw); err != nil {
 		if refusalRe.MatchString(text) {
-			return nil, "the model refused to answer (" + clipRunes(strings.Join(strings.Fields(text), " "), 200) + "); this is an annotation task over logged data, answer in JSON"
+			return nil, refusedReason + " (" + clipRunes(strings.Join(strings.Fields(text), " "), 200) + "); this is an annotation task over logged data, answer in JSON"
 		}
 		return nil, "not a JSON object: " + err.Error()
 	}

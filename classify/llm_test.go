@@ -180,6 +180,7 @@ func TestInvalidLabelIsReasked(t *testing.T) {
 	require.Len(t, ls, 1)
 	assert.Equal(t, "information", ls[0].Value, "the re-asked answer is stored, never a mapped one")
 	assert.Equal(t, int64(7), res.Cost.Calls)
+	assert.Equal(t, map[string]int64{"asks": 7, "cache_hits": 0, "rejected_replies": 3, "refusals": 0, "provider_retries": 0, "failed_calls": 0}, res.Metrics)
 }
 
 func TestRefusalBecomesErrorLabel(t *testing.T) {
@@ -202,6 +203,7 @@ func TestRefusalBecomesErrorLabel(t *testing.T) {
 	assert.Equal(t, int64(1), res.Run.ErrorCount)
 	assert.Equal(t, lmsys.ClassificationCompleted, res.Run.Status)
 	assert.Equal(t, 4, srv.Calls(), "two asks for the refused one")
+	assert.Equal(t, int64(2), res.Metrics["refusals"])
 	ls, err := st.Labels(context.Background(), lmsys.LabelFilter{ResultKey: cl.ResultKey(), QueryIDs: []int64{2}})
 	require.NoError(t, err)
 	require.Len(t, ls, 6, "every facet records the error")
@@ -247,6 +249,7 @@ func TestRateLimitThenSuccess(t *testing.T) {
 	assert.Equal(t, int64(5), res.Classified)
 	assert.Equal(t, 10, srv.Calls(), "each conversation: a 429, then the answer")
 	assert.Equal(t, int64(5), res.Cost.Calls, "only answered calls are billed")
+	assert.Equal(t, int64(5), res.Metrics["provider_retries"])
 }
 
 func TestProviderFailureStopsRun(t *testing.T) {

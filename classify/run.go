@@ -123,6 +123,10 @@ type Result struct {
 	Cost Cost `json:"cost"`
 	// Stopped is true when MaxCost ended the run early.
 	Stopped bool `json:"stopped"`
+	// Metrics counts what the classifier's calls did during the run, for classifiers
+	// that count them (LLM.Metrics: asks, cache hits, rejected replies, refusals,
+	// retries, failed calls); nil otherwise.
+	Metrics map[string]int64 `json:"metrics,omitempty"`
 }
 
 type counter interface {
@@ -136,6 +140,9 @@ type runGetter interface {
 type modeler interface{ Model() string }
 
 type paramser interface{ Params() map[string]any }
+
+// metricser is implemented by classifiers that count their calls (LLM).
+type metricser interface{ Metrics() map[string]int64 }
 
 // errStop ends a scan early when the cost cap is reached.
 var errStop = errors.New("cost cap reached")
@@ -212,6 +219,8 @@ type runner struct {
 	key  string
 	plan Plan
 	rec  lmsys.ClassificationRun
+
+	metrics0 map[string]int64 // the classifier's counters when the run started
 
 	mu       sync.Mutex
 	spent    Cost
@@ -388,6 +397,9 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	if err := r.create(ctx); err != nil {
 		return Result{}, err
 	}
+	if m, ok := r.c.(metricser); ok {
+		r.metrics0 = m.Metrics()
+	}
 	res := Result{}
 	type job struct {
 		cv       lmsys.Conversation
@@ -539,6 +551,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 		runErr = fmt.Errorf("classify: update run: %w", err)
 	}
 	res.Run = r.rec
+	res.Metrics = r.metrics()
 	if runErr != nil {
 		return res, runErr
 	}
@@ -547,6 +560,20 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 
 func (r *runner) setCost(c Cost) {
 	r.rec.Calls, r.rec.InputTokens, r.rec.OutputTokens, r.rec.Cost = c.Calls, c.InputTokens, c.OutputTokens, c.USD
+}
+
+// metrics returns what the run's calls added to the classifier's counters, or nil.
+func (r *runner) metrics() map[string]int64 {
+	m, ok := r.c.(metricser)
+	if !ok {
+		return nil
+	}
+	now := m.Metrics()
+	diff := make(map[string]int64, len(now))
+	for k, v := range now {
+		diff[k] = v - r.metrics0[k]
+	}
+	return diff
 }
 
 // Predict classifies one text without a store, for trying a template. A text whose

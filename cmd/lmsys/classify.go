@@ -301,7 +301,9 @@ func printClassifyResult(ctx context.Context, w io.Writer, db *store.DB, c class
 	fmt.Fprintln(w)
 	if _, ok := c.(classify.Estimator); ok {
 		u := res.Cost
-		fmt.Fprintf(w, "LLM: %d calls; %d input + %d output tokens; estimated cost $%.4f\n", u.Calls, u.InputTokens, u.OutputTokens, u.USD)
+		m := res.Metrics
+		fmt.Fprintf(w, "LLM: %d calls (%d asks, %d from the cache, %d replies rejected, %d of them refusals, %d retries); %d input + %d output tokens; estimated cost $%.4f\n",
+			u.Calls, m["asks"], m["cache_hits"], m["rejected_replies"], m["refusals"], m["provider_retries"], u.InputTokens, u.OutputTokens, u.USD)
 	}
 	if r.Status == lmsys.ClassificationStopped {
 		fmt.Fprintf(w, "Stopped at the cost cap; raise --max-cost and run the same command to finish.\n")

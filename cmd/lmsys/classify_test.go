@@ -76,7 +76,7 @@ func TestClassifyClioCLI(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "Classifier: openai/gpt-4o-mini, text scrubbed")
 	assert.Regexp(t, `Classification run classify-clio-\S+ \(clio\): completed; 4 classified`, out)
-	assert.Contains(t, out, "LLM: 4 calls")
+	assert.Contains(t, out, "LLM: 4 calls (4 asks, 0 from the cache, 0 replies rejected")
 	assert.Regexp(t, `task\s+coding\s+4`, out)
 	assert.Equal(t, 4, srv.Calls())
 	for _, r := range srv.Requests() {
