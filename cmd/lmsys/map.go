@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -23,15 +24,17 @@ func registerMap(root *cobra.Command, g *globals) {
 	var seed uint64
 	var output string
 	var level, width, height int
+	var color string
 	cmd := &cobra.Command{
-		Use:   "map RUN [--output map.png|map.svg] [--level N] [--seed 42]",
+		Use:   "map RUN [--output map.png|map.svg] [--level N | --color FACET] [--seed 42]",
 		Short: "Lay out every query of a run on a 2-D map (stored; reused while the run is unchanged) and draw it",
 		Long: `map computes a 2-D layout of the run's query vectors that keeps each query's neighbourhood
 (a UMAP-style neighbour graph laid out by gradient descent; deterministic for a seed) and stores it
 with the run. Run again, it reuses the stored layout while the run's queries and the seed are the
 same. --output draws it as a PNG or SVG, one colour per cluster, or per hierarchy parent of level N
-with --level (1 = the leaves' parents), the largest groups named at their centres. --json prints the
-points: {query_id, x, y, cluster_id}.`,
+with --level (1 = the leaves' parents), or per value of a facet with --color (language, model, or a
+classified facet such as refusal), the largest groups named at their centres. --json prints the
+points: {query_id, x, y, cluster_id}. lmsys serve shows the same map interactively at /runs/RUN/map.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "" {
@@ -41,6 +44,9 @@ points: {query_id, x, y, cluster_id}.`,
 			}
 			if level < 0 {
 				return usagef("--level must be 0 (clusters) or a hierarchy level, not %d", level)
+			}
+			if color != "" && level != 0 {
+				return usagef("--color and --level both choose the colours: give one")
 			}
 			db, err := openStore(cmd, g)
 			if err != nil {
@@ -54,7 +60,13 @@ points: {query_id, x, y, cluster_id}.`,
 			if err != nil {
 				return err
 			}
-			groups, names, err := mapGroups(ctx, db, args[0], m.Clusters, level)
+			var groups []int
+			var names map[int]string
+			if color != "" {
+				groups, names, err = colorGroups(ctx, db, args[0], m.QueryIDs, color)
+			} else {
+				groups, names, err = mapGroups(ctx, db, args[0], m.Clusters, level)
+			}
 			if err != nil {
 				return err
 			}
@@ -94,6 +106,7 @@ points: {query_id, x, y, cluster_id}.`,
 	cmd.Flags().Uint64Var(&seed, "seed", 42, "random seed of the layout")
 	cmd.Flags().StringVar(&output, "output", "", "draw the map to this .png or .svg file")
 	cmd.Flags().IntVar(&level, "level", 0, "colour by the parents of this hierarchy level (0: by cluster)")
+	cmd.Flags().StringVar(&color, "color", "", "colour by a facet's values instead: language, model, or a classified facet (refusal, pushback …)")
 	cmd.Flags().IntVar(&width, "width", 1200, "picture width in pixels")
 	cmd.Flags().IntVar(&height, "height", 900, "picture height in pixels")
 	root.AddCommand(cmd)
@@ -135,6 +148,69 @@ func mapGroups(ctx context.Context, db *store.DB, runID string, clusters []int, 
 			g = -1 // a cluster the hierarchy does not hold (noise, or added since)
 		}
 		groups[i] = g
+	}
+	return groups, names, nil
+}
+
+// colorGroups returns the group of each point by a facet's value (language, model or
+// a classified facet's label; "(none)" where a query has none) and names each group by
+// its value; groups are numbered by size, largest first.
+func colorGroups(ctx context.Context, db *store.DB, runID string, ids []int64, facet string) ([]int, map[int]string, error) {
+	value := make(map[int64]string, len(ids))
+	switch facet {
+	case "language", "model":
+		err := db.ScanQueries(ctx, lmsys.QueryFilter{RunID: runID}, 10000, func(qs []lmsys.Query) error {
+			for _, q := range qs {
+				v := q.Language
+				if facet == "model" {
+					v = q.Model
+				}
+				value[q.ID] = v
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	default:
+		ls, err := db.Labels(ctx, lmsys.LabelFilter{Facet: facet, RunID: runID})
+		if errors.Is(err, lmsys.ErrNotFound) {
+			return nil, nil, usagef("--color %s: not language, model or a classified facet (lmsys classifications lists them)", facet)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, l := range ls {
+			value[l.QueryID] = l.Value
+		}
+	}
+	counts := map[string]int{}
+	for _, id := range ids {
+		v := value[id]
+		if v == "" {
+			v = "(none)"
+		}
+		value[id] = v
+		counts[v]++
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if counts[keys[i]] != counts[keys[j]] {
+			return counts[keys[i]] > counts[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	index := make(map[string]int, len(keys))
+	names := make(map[int]string, len(keys))
+	for i, k := range keys {
+		index[k], names[i] = i, k
+	}
+	groups := make([]int, len(ids))
+	for i, id := range ids {
+		groups[i] = index[value[id]]
 	}
 	return groups, names, nil
 }

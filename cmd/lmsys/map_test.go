@@ -64,12 +64,21 @@ func TestMapCommand(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(body), "<svg")
 
+	byLang := filepath.Join(dir, "languages.svg")
+	code, _, errOut = cli(t, "--db-path", db, "map", runID, "--output", byLang, "--color", "language")
+	require.Equal(t, 0, code, errOut)
+	body, err = os.ReadFile(byLang)
+	require.NoError(t, err)
+	assert.Contains(t, string(body), "English", "groups are named by their language")
+
 	for _, tc := range []struct {
 		name string
 		args []string
 		code int
 		want string
 	}{
+		{"unknown facet", []string{"map", runID, "--color", "nope"}, 2, "not language, model or a classified facet"},
+		{"two colourings", []string{"map", runID, "--color", "language", "--level", "1"}, 2, "give one"},
 		{"picture type", []string{"map", runID, "--output", filepath.Join(dir, "map.gif")}, 2, ".png or .svg"},
 		{"level beyond the hierarchy", []string{"map", runID, "--level", "5"}, 2, "has levels 0 to"},
 		{"unknown run", []string{"map", "kmeans-3-20000101-000000"}, 1, "not found"},
