@@ -54,6 +54,11 @@ type Label struct {
 	CreatedAt           time.Time `json:"created_at"`
 }
 
+// ErrorLabel is the label stored for a conversation a classifier could not label
+// (the Python tool's classification plan records failures as label "ERROR", the
+// reason as reasoning). Text facets standing for queries (QueryFilter.On) skip it.
+const ErrorLabel = "ERROR"
+
 // Statuses of a classification run, as of clustering runs.
 const (
 	ClassificationRunning   = RunRunning

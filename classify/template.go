@@ -43,7 +43,7 @@ const (
 // ErrorLabel is the label stored for every facet of a conversation the model kept
 // answering invalidly (or refused to answer); the reason is the label's reasoning. It
 // is reserved: no template may declare a label of that name.
-const ErrorLabel = "ERROR"
+const ErrorLabel = lmsys.ErrorLabel
 
 // DefaultTextChars is the longest free-text answer accepted when a facet sets no
 // max_chars.

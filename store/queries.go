@@ -549,8 +549,8 @@ func (d *DB) filterSQLJoin(f lmsys.QueryFilter, join string, joinArgs ...any) (s
 	}
 	if f.On != "" {
 		// The label text standing for each query (QueryFilter.On) is lo.label, its hash lo.text_hash.
-		b.WriteString(" JOIN query_classifications lo ON lo.query_id = q.id AND lo.facet = ? AND lo.result_key = " + latestKeySQL)
-		args = append(args, f.On, facetLike(f.On))
+		b.WriteString(" JOIN query_classifications lo ON lo.query_id = q.id AND lo.facet = ? AND lo.label <> ? AND lo.result_key = " + latestKeySQL)
+		args = append(args, f.On, lmsys.ErrorLabel, facetLike(f.On))
 	}
 	if join != "" {
 		b.WriteString(" " + join)

@@ -60,10 +60,11 @@ func mostlyLatin(s string) bool {
 }
 
 // noteLanguages tells, on w, what the offline encoder can and cannot do for a run of
-// a local embedding space whose queries are largely not English.
+// a local embedding space whose queries are largely not English, unless the run
+// clustered a facet's text instead of the queries.
 func noteLanguages(ctx context.Context, db *store.DB, run lmsys.Run, w io.Writer) {
-	if run.Space.Provider != "local" {
-		return
+	if on, _ := run.Parameters["on"].(string); run.Space.Provider != "local" || on != "" {
+		return // a run clustered on a facet's text (the English Clio request) is not the queries' languages
 	}
 	share, err := nonEnglishShare(ctx, db, run.ID)
 	if err != nil || share <= 0.5 {
