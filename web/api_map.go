@@ -195,7 +195,7 @@ func buildMapData(runID, color string, l store.Layout, key map[int64]string, tit
 	index := make(map[string]int32, len(keys))
 	d := mapData{info: MapInfo{RunID: runID, Color: color, NumPoints: n, PageSize: MapPageSize, Pages: (n + MapPageSize - 1) / MapPageSize,
 		Groups: make([]MapGroup, len(keys)), Facets: []string{},
-		Format: "little-endian: n×2 float32 (x, y in [-1, 1]), then n int32 group indexes, then n float64 query ids; n is the X-Points header"}}
+		Format: "little-endian: n×2 float32 (x, y in [-1, 1]), then n float64 query ids, then n int32 group indexes; n is the X-Points header"}}
 	for i, k := range keys {
 		index[k] = int32(i)
 		g := MapGroup{Index: i, Key: k, Title: titles[k], Count: counts[k],
@@ -278,11 +278,13 @@ func (s *server) mapPoints(w http.ResponseWriter, r *http.Request) {
 	for _, v := range d.xy[2*from : 2*to] {
 		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
 	}
-	for _, g := range d.groups[from:to] {
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(g))
-	}
+	// The ids come before the groups so every array starts at a multiple of its
+	// element size, as a typed-array view over the buffer needs, whatever n is.
 	for _, id := range d.ids[from:to] {
 		buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(float64(id)))
+	}
+	for _, g := range d.groups[from:to] {
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(g))
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")

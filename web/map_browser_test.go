@@ -27,15 +27,18 @@ import (
 
 const hostileQuery = `<script>document.title="pwned"</script><img src=x onerror=alert(1)> how do I`
 
-// mapStore builds a 20,000-query run of four clusters, one per quadrant of its
-// stored map, with a hostile query alone at the map's centre.
+// mapStore builds a 20,001-query run of four clusters, one per quadrant of its
+// stored map, with a hostile query alone at the map's centre. The odd count checks
+// that every binary array of a page starts where a typed-array view can read it.
+const mapPoints = 20001
+
 func mapStore(t *testing.T) (*store.DB, string, []int64) {
 	t.Helper()
 	ctx := context.Background()
 	db := testdb.SQLite(t)
 	ds, err := db.EnsureDataset(ctx, lmsys.Dataset{Name: "map"})
 	require.NoError(t, err)
-	const n = 20000
+	const n = mapPoints
 	qs := make([]lmsys.Query, n)
 	for i := range qs {
 		qs[i] = lmsys.Query{DatasetID: ds.ID, ConversationID: fmt.Sprint(i), Text: fmt.Sprintf("query %d of topic %d", i, i%4)}
@@ -71,7 +74,7 @@ func mapStore(t *testing.T) (*store.DB, string, []int64) {
 	return db, run.ID, ids
 }
 
-// TestMapInBrowser opens the interactive map of a 20,000-point run in headless
+// TestMapInBrowser opens the interactive map of a 20,001-point run in headless
 // Chromium: the canvas is drawn, hovering the centre shows the hostile query as text,
 // and a lasso around the upper-left cluster fills the move form, whose submission
 // is an audited edit.
@@ -115,7 +118,7 @@ func TestMapInBrowser(t *testing.T) {
 	}
 	run("open the map", chromedp.Navigate(srv.URL+"/runs/"+runID+"/map"),
 		poll(`document.getElementById("map").dataset.drawn === "1"`, 50*time.Second))
-	assert.Contains(t, eval(`document.getElementById("map-status").textContent`), "20000 points, 4 groups")
+	assert.Contains(t, eval(`document.getElementById("map-status").textContent`), "20001 points, 4 groups")
 
 	// The canvas holds drawn points: read its pixels back through a 2-D copy.
 	painted := eval(`(function () {
@@ -155,15 +158,15 @@ func TestMapInBrowser(t *testing.T) {
 	run("lasso", steps...)
 	selected := eval(`document.getElementById("map-selected").textContent`).(string)
 	ids := eval(`document.getElementById("map-move-ids").value`).(string)
-	assert.Equal(t, "4998", selected, "the upper-left cluster's points, less the hostile query and a corner anchor")
-	assert.Len(t, strings.Split(ids, ", "), 4998)
+	assert.Equal(t, "4999", selected, "the upper-left cluster's 5,001 points, less the hostile query and a corner anchor")
+	assert.Len(t, strings.Split(ids, ", "), 4999)
 	run("move", chromedp.SetValue(chromedp.CSS("#map-move-to"), "3"), chromedp.Click(chromedp.CSS("#map-move")),
 		poll(`(function (o) { return o.textContent.length > 0 && o.textContent !== "…"; })(document.querySelector("#map-move-form output"))`, 20*time.Second))
 	assert.Contains(t, eval(`document.querySelector("#map-move-form output").className`), "ok", eval(`document.querySelector("#map-move-form output").textContent`))
 	t.Logf("move form says %v", eval(`document.querySelector("#map-move-form output").textContent`))
 	sizes, err := db.ClusterSizes(context.Background(), runID)
 	require.NoError(t, err)
-	assert.Equal(t, 5000+4998, sizes[3])
+	assert.Equal(t, 5000+4999, sizes[3])
 	edits, err := db.Edits(context.Background(), store.EditFilter{RunID: runID})
 	require.NoError(t, err)
 	require.NotEmpty(t, edits, "the move is audited")
@@ -192,29 +195,30 @@ func TestMapRoutes(t *testing.T) {
 	h := Handler(Deps{Store: db}, Options{Logger: discardLogger()})
 	code, m := callJSON(t, h, "GET", "/api/clustering/runs/"+runID+"/map", nil, "")
 	require.Equal(t, http.StatusOK, code)
-	assert.EqualValues(t, 20000, m["num_points"])
+	assert.EqualValues(t, mapPoints, m["num_points"])
 	assert.EqualValues(t, 1, m["pages"])
 	groups := m["groups"].([]any)
 	require.Len(t, groups, 4)
-	for _, g := range groups {
-		assert.EqualValues(t, 5000, g.(map[string]any)["count"])
+	for i, g := range groups {
+		assert.EqualValues(t, map[bool]int{true: 5001, false: 5000}[i == 0], g.(map[string]any)["count"], "cluster 0 holds the odd point")
 	}
 
 	code, b := call(t, h, "GET", "/api/clustering/runs/"+runID+"/map/points?page=0", nil, "")
 	require.Equal(t, http.StatusOK, code)
-	require.Len(t, b, 20*20000)
+	require.Len(t, b, 20*mapPoints)
+	const n = mapPoints
 	at := func(i int) (float32, float32, int32, int64) {
 		x := math.Float32frombits(binary.LittleEndian.Uint32(b[8*i:]))
 		y := math.Float32frombits(binary.LittleEndian.Uint32(b[8*i+4:]))
-		g := int32(binary.LittleEndian.Uint32(b[8*20000+4*i:]))
-		id := int64(math.Float64frombits(binary.LittleEndian.Uint64(b[12*20000+8*i:])))
+		id := int64(math.Float64frombits(binary.LittleEndian.Uint64(b[8*n+8*i:])))
+		g := int32(binary.LittleEndian.Uint32(b[16*n+4*i:]))
 		return x, y, g, id
 	}
 	x, y, _, id := at(0)
 	assert.Equal(t, ids[0], id)
 	assert.InDelta(t, 0, x, 1e-6, "the centre stays the centre")
 	assert.InDelta(t, 0, y, 1e-6)
-	for i := range 20000 {
+	for i := range mapPoints {
 		x, y, g, _ := at(i)
 		require.True(t, x >= -1 && x <= 1 && y >= -1 && y <= 1, "point %d at (%v, %v) is in [-1, 1]", i, x, y)
 		require.True(t, g >= 0 && g < 4)
@@ -256,7 +260,7 @@ func TestMapRoutes(t *testing.T) {
 	titles := []string{}
 	for _, g := range m["groups"].([]any) {
 		titles = append(titles, g.(map[string]any)["title"].(string))
-		assert.EqualValues(t, 10000, g.(map[string]any)["count"])
+		assert.Contains(t, []float64{10000, 10001}, g.(map[string]any)["count"])
 	}
 	assert.ElementsMatch(t, []string{"parent 10", "parent 11"}, titles)
 

@@ -65,7 +65,7 @@
         return get("/api/clustering/runs/" + encodeURIComponent(run) + "/map/points?page=" + page + "&color=" + encodeURIComponent(color))
           .then(function (r) { return r.arrayBuffer(); }).then(function (buf) {
             var n = buf.byteLength / 20;
-            var xy = new Float32Array(buf, 0, 2 * n), g = new Int32Array(buf, 8 * n, n), id = new Float64Array(buf, 12 * n, n);
+            var xy = new Float32Array(buf, 0, 2 * n), id = new Float64Array(buf, 8 * n, n), g = new Int32Array(buf, 16 * n, n);
             for (var i = 0; i < n; i++) { xs[at + i] = xy[2 * i]; ys[at + i] = xy[2 * i + 1]; gs[at + i] = g[i]; ids[at + i] = id[i]; index.set(id[i], at + i); }
             at += n; page++;
             status.textContent = "loading the map… " + at + " of " + m.num_points + " points";
