@@ -116,6 +116,9 @@
     for (var i = 0; i < show; i++) {
       var g = info.groups[i];
       var x = view[0] * g.x + view[4] * g.y + view[12], y = view[1] * g.x + view[5] * g.y + view[13];
+      // regl-scatterplot keeps the data's aspect: the longer side of the canvas is
+      // squeezed by the ratio of the sides.
+      if (w > h) { x *= h / w; } else { y *= w / h; }
       if (x < -1 || x > 1 || y < -1 || y > 1) { continue; }
       var el = document.createElement("span");
       el.className = "map-label";
