@@ -1,9 +1,12 @@
 package layout
 
 import (
+	"context"
 	"fmt"
+	"sort"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/store"
 )
 
 // LevelGroups maps each leaf cluster of a hierarchy to its ancestor at level (1 =
@@ -46,4 +49,50 @@ func LevelGroups(nodes []lmsys.HierarchyNode, level int) (ancestor map[int]int, 
 		ancestor[c] = g
 	}
 	return ancestor, names, nil
+}
+
+// FacetValues returns each of a run's queries' value of a facet, for colouring a
+// map: "language" and "model" from the queries (empty where unknown), any other name
+// the labels of that classified facet (an error wrapping lmsys.ErrNotFound when
+// nothing has labelled it; unlabelled queries are absent).
+func FacetValues(ctx context.Context, db *store.DB, runID, facet string) (map[int64]string, error) {
+	out := map[int64]string{}
+	switch facet {
+	case "language", "model":
+		err := db.ScanQueries(ctx, lmsys.QueryFilter{RunID: runID}, 10000, func(qs []lmsys.Query) error {
+			for _, q := range qs {
+				if facet == "model" {
+					out[q.ID] = q.Model
+				} else {
+					out[q.ID] = q.Language
+				}
+			}
+			return nil
+		})
+		return out, err
+	}
+	ls, err := db.Labels(ctx, lmsys.LabelFilter{Facet: facet, RunID: runID})
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range ls {
+		out[l.QueryID] = l.Value
+	}
+	return out, nil
+}
+
+// BySize returns the keys of counts, the largest count first (ties by key): the
+// order a map numbers its colour groups in.
+func BySize(counts map[string]int) []string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if counts[keys[i]] != counts[keys[j]] {
+			return counts[keys[i]] > counts[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
 }

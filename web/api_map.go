@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -92,14 +91,11 @@ func (s *server) mapData(ctx context.Context, runID, color string) (mapData, err
 			titles[strconv.Itoa(id)] = sm.Title
 		}
 	case strings.HasPrefix(color, "label:"):
-		facet := strings.TrimPrefix(color, "label:")
-		ls, err := s.deps.Store.Labels(ctx, lmsys.LabelFilter{Facet: facet, RunID: runID})
+		vs, err := layout.FacetValues(ctx, s.deps.Store, runID, strings.TrimPrefix(color, "label:"))
 		if err != nil {
 			return mapData{}, err
 		}
-		for _, l := range ls {
-			key[l.QueryID] = l.Value
-		}
+		key = vs
 	case strings.HasPrefix(color, "level:"):
 		level, err := strconv.Atoi(strings.TrimPrefix(color, "level:"))
 		if err != nil {
@@ -135,21 +131,15 @@ func (s *server) mapData(ctx context.Context, runID, color string) (mapData, err
 			titles[strconv.Itoa(id)] = n
 		}
 	case color == "language" || color == "model":
-		err := s.deps.Store.ScanQueries(ctx, lmsys.QueryFilter{RunID: runID}, 10000, func(qs []lmsys.Query) error {
-			for _, q := range qs {
-				v := q.Language
-				if color == "model" {
-					v = q.Model
-				}
-				if v == "" {
-					v = "(unknown)"
-				}
-				key[q.ID] = v
-			}
-			return nil
-		})
+		vs, err := layout.FacetValues(ctx, s.deps.Store, runID, color)
 		if err != nil {
 			return mapData{}, err
+		}
+		for id, v := range vs {
+			if v == "" {
+				v = "(unknown)"
+			}
+			key[id] = v
 		}
 	default:
 		return mapData{}, fmt.Errorf("%w: color %q: use cluster, level:N, language, model or label:FACET", lmsys.ErrInvalidInput, color)
@@ -176,16 +166,7 @@ func buildMapData(runID, color string, l store.Layout, key map[int64]string, tit
 		sumY[k] += y
 		minX, maxX, minY, maxY = math.Min(minX, x), math.Max(maxX, x), math.Min(minY, y), math.Max(maxY, y)
 	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if counts[keys[i]] != counts[keys[j]] {
-			return counts[keys[i]] > counts[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
+	keys := layout.BySize(counts)
 	cx, cy := (minX+maxX)/2, (minY+maxY)/2
 	half := math.Max(maxX-minX, maxY-minY) / 2 * 1.05
 	if half == 0 || math.IsInf(half, 0) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -156,33 +155,12 @@ func mapGroups(ctx context.Context, db *store.DB, runID string, clusters []int, 
 // a classified facet's label; "(none)" where a query has none) and names each group by
 // its value; groups are numbered by size, largest first.
 func colorGroups(ctx context.Context, db *store.DB, runID string, ids []int64, facet string) ([]int, map[int]string, error) {
-	value := make(map[int64]string, len(ids))
-	switch facet {
-	case "language", "model":
-		err := db.ScanQueries(ctx, lmsys.QueryFilter{RunID: runID}, 10000, func(qs []lmsys.Query) error {
-			for _, q := range qs {
-				v := q.Language
-				if facet == "model" {
-					v = q.Model
-				}
-				value[q.ID] = v
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-	default:
-		ls, err := db.Labels(ctx, lmsys.LabelFilter{Facet: facet, RunID: runID})
-		if errors.Is(err, lmsys.ErrNotFound) {
-			return nil, nil, usagef("--color %s: not language, model or a classified facet (lmsys classifications lists them)", facet)
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, l := range ls {
-			value[l.QueryID] = l.Value
-		}
+	value, err := layout.FacetValues(ctx, db, runID, facet)
+	if errors.Is(err, lmsys.ErrNotFound) {
+		return nil, nil, usagef("--color %s: not language, model or a classified facet (lmsys classifications lists them)", facet)
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	counts := map[string]int{}
 	for _, id := range ids {
@@ -193,16 +171,7 @@ func colorGroups(ctx context.Context, db *store.DB, runID string, ids []int64, f
 		value[id] = v
 		counts[v]++
 	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if counts[keys[i]] != counts[keys[j]] {
-			return counts[keys[i]] > counts[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
+	keys := layout.BySize(counts)
 	index := make(map[string]int, len(keys))
 	names := make(map[int]string, len(keys))
 	for i, k := range keys {
