@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/owner"
 )
 
 func timeNow() time.Time { return time.Now().UTC() }
@@ -321,12 +322,14 @@ func (r *runner) newRecord() lmsys.ClassificationRun {
 	if p, ok := r.c.(paramser); ok {
 		params = p.Params()
 	}
+	if params == nil {
+		params = map[string]any{}
+	}
 	if r.opts.MaxCost > 0 {
-		if params == nil {
-			params = map[string]any{}
-		}
 		params["max_cost"] = r.opts.MaxCost
 	}
+	// The process running it, so a later run can tell one killed mid-way.
+	params["owner"] = owner.Self()
 	var names []string
 	for _, f := range r.c.Facets() {
 		names = append(names, f.Name)
@@ -366,6 +369,29 @@ func (r *runner) create(ctx context.Context) error {
 		return fmt.Errorf("classify: create run: %w", err)
 	}
 	r.rec = rec
+	return r.closeInterrupted(ctx)
+}
+
+// closeInterrupted marks the earlier runs of this result key that still say running
+// but whose process is gone (killed mid-way) as failed, naming the run that takes
+// their work over: their labels are kept and this run skips them.
+func (r *runner) closeInterrupted(ctx context.Context) error {
+	runs, err := r.st.ClassificationRuns(ctx)
+	if err != nil {
+		return fmt.Errorf("classify: %w", err)
+	}
+	for _, old := range runs {
+		o, _ := old.Parameters["owner"].(string)
+		if old.ID == r.rec.ID || old.ResultKey != r.key || old.Status != lmsys.ClassificationRunning || !owner.Gone(o) {
+			continue
+		}
+		now := timeNow()
+		old.Status, old.CompletedAt = lmsys.ClassificationFailed, &now
+		old.Error = fmt.Sprintf("interrupted: its process (%s) ended before it finished; %s resumes its work", o, r.rec.ID)
+		if err := r.st.UpdateClassificationRun(ctx, old); err != nil {
+			return fmt.Errorf("classify: close interrupted run %s: %w", old.ID, err)
+		}
+	}
 	return nil
 }
 

@@ -23,9 +23,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/clustering"
@@ -33,6 +31,7 @@ import (
 	"github.com/lmsys-go/lmsys/dataset/demo"
 	"github.com/lmsys-go/lmsys/embed"
 	"github.com/lmsys-go/lmsys/hierarchy"
+	ownerpkg "github.com/lmsys-go/lmsys/internal/owner"
 	"github.com/lmsys-go/lmsys/llm"
 	"github.com/lmsys-go/lmsys/search"
 	"github.com/lmsys-go/lmsys/semantic"
@@ -143,30 +142,12 @@ func fingerprint(s string) string {
 	return hex.EncodeToString(h[:8])
 }
 
-// owner identifies this process in the runs it starts, so that a later analysis can
-// tell a run whose process died (killed mid-stage) from one still running.
-func owner() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s:%d", host, os.Getpid())
-}
+// owner identifies this process in the runs it starts (see package owner).
+func owner() string { return ownerpkg.Self() }
 
 // ownerGone reports whether the process an owner string names is on this host and no
 // longer alive.
-func ownerGone(o string) bool {
-	host, pidText, ok := strings.Cut(o, ":")
-	if me, _ := os.Hostname(); !ok || host != me {
-		return false
-	}
-	pid, err := strconv.Atoi(pidText)
-	if err != nil || pid == os.Getpid() {
-		return false
-	}
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return true
-	}
-	return p.Signal(syscall.Signal(0)) != nil
-}
+func ownerGone(o string) bool { return ownerpkg.Gone(o) }
 
 // summaryModel returns the LLM model to summarise and merge with, or "" for offline.
 func (a Analysis) summaryModel() string {

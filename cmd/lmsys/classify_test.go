@@ -259,6 +259,14 @@ func TestClassifyResumesAfterSIGKILL(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, ls, 100, f)
 	}
+	// The killed run no longer says running: it is failed, naming the run that resumed it.
+	runs, err := db.ClassificationRuns(ctx)
+	require.NoError(t, err)
+	require.Len(t, runs, 2)
+	assert.Equal(t, lmsys.ClassificationCompleted, runs[0].Status)
+	assert.Equal(t, lmsys.ClassificationFailed, runs[1].Status)
+	assert.Contains(t, runs[1].Error, "interrupted")
+	assert.Contains(t, runs[1].Error, runs[0].ID)
 }
 
 func TestClassifyBuiltinsCLI(t *testing.T) {
