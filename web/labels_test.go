@@ -100,8 +100,13 @@ func TestLabelRoutes(t *testing.T) {
 	code, _ = callJSON(t, h, "GET", "/api/search/queries?mode=fulltext&text=a&label=refusal", nil, "")
 	assert.Equal(t, http.StatusBadRequest, code)
 
+	code, b := call(t, h, "GET", "/search?mode=fulltext&text=a&run_id="+f.runID+"&label=refusal%3Drefused", nil, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, string(b), `value="refusal=refused"`, "the search page keeps its label filter")
+	assert.NotContains(t, string(b), `class="error"`)
+
 	// The viewer: the cluster page shows the distribution, the label page the clusters.
-	code, b := call(t, h, "GET", fmt.Sprintf("/clusters/%s/%d", f.runID, big), nil, "")
+	code, b = call(t, h, "GET", fmt.Sprintf("/clusters/%s/%d", f.runID, big), nil, "")
 	require.Equal(t, http.StatusOK, code)
 	assert.Contains(t, string(b), `id="labels"`)
 	assert.Contains(t, string(b), "/runs/"+f.runID+"/labels/refusal")

@@ -477,7 +477,7 @@ func (s *server) viewSearch(r *http.Request) (string, any, error) {
 		return "", nil, err
 	}
 	q := r.URL.Query()
-	data := map[string]any{"Runs": runs, "Text": q.Get("text"), "RunID": q.Get("run_id"), "Mode": q.Get("mode"),
+	data := map[string]any{"Runs": runs, "Text": q.Get("text"), "RunID": q.Get("run_id"), "Mode": q.Get("mode"), "Label": q.Get("label"),
 		"Modes": []string{search.ModeSemantic, search.ModeFullText, search.ModeHybrid}}
 	if data["Mode"] == "" {
 		data["Mode"] = search.ModeFullText
