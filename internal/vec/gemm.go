@@ -87,6 +87,18 @@ func pack(dst, m []float32, i0, i1, d, w int) {
 	panels := (rows + w - 1) / w
 	for q := 0; q < panels; q++ {
 		pd := dst[q*d*w : (q+1)*d*w]
+		if w == mr && i0+q*w+mr <= i1 {
+			// A full 4-row panel: read the four rows side by side and write the panel
+			// in order (the strided writes of the general loop cost more than the
+			// products of a small panel of centres).
+			i := i0 + q*w
+			r0, r1, r2, r3 := m[i*d:i*d+d], m[(i+1)*d:(i+1)*d+d], m[(i+2)*d:(i+2)*d+d], m[(i+3)*d:(i+3)*d+d]
+			for p := range r0 {
+				o := pd[p*mr : p*mr+mr : p*mr+mr]
+				o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
+			}
+			continue
+		}
 		for r := 0; r < w; r++ {
 			i := i0 + q*w + r
 			if i >= i1 {

@@ -252,3 +252,29 @@ func TestCosineDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestPackPanels(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []struct{ i0, i1, d, w int }{
+		{0, 4, 3, 4}, {0, 7, 5, 4}, {2, 11, 8, 4}, {0, 1, 1, 4}, {0, 20, 6, 16}, {3, 5, 2, 16},
+	} {
+		m := randMat(r, c.i1, c.d)
+		panels := (c.i1 - c.i0 + c.w - 1) / c.w
+		got := make([]float32, panels*c.w*c.d)
+		for i := range got {
+			got[i] = -1 // every value is written, padding with zeros
+		}
+		pack(got, m, c.i0, c.i1, c.d, c.w)
+		for q := 0; q < panels; q++ {
+			for p := 0; p < c.d; p++ {
+				for rr := 0; rr < c.w; rr++ {
+					want := float32(0)
+					if i := c.i0 + q*c.w + rr; i < c.i1 {
+						want = m[i*c.d+p]
+					}
+					require.Equal(t, want, got[q*c.d*c.w+p*c.w+rr], "case %+v panel %d col %d row %d", c, q, p, rr)
+				}
+			}
+		}
+	}
+}
