@@ -122,8 +122,16 @@ type Panel struct {
 	n, d   int
 	packed []float32
 	norms  []float32
-	pool   sync.Pool
+	// raw holds the rows unpacked when there are at most smallPanel of them.
+	raw  []float32
+	pool sync.Pool
 }
+
+// smallPanel is the largest panel whose products are taken row by row (DotRows)
+// instead of through the packed micro-kernel: packing a 64-row block of points costs
+// as much as its products with a handful of rows (k-means++ tries 2 + ln k candidates
+// against every point, k times).
+const smallPanel = 8
 
 // NewPanel packs the n×d row-major matrix b.
 func NewPanel(b []float32, n, d int) *Panel {
@@ -150,6 +158,10 @@ func (p *Panel) Reset(b []float32, n, d int) {
 	}
 	p.packed = p.packed[:size]
 	pack(p.packed, b, 0, n, d, nr)
+	p.raw = p.raw[:0]
+	if n <= smallPanel {
+		p.raw = append(p.raw, b[:n*d]...)
+	}
 	if cap(p.norms) < n {
 		p.norms = make([]float32, n)
 	}
@@ -245,10 +257,16 @@ func (p *Panel) Distances(ctx context.Context, x []float32, m int, xnorms []floa
 			i1 := min(i0+mc, m)
 			rows := i1 - i0
 			rp := (rows + 3) / 4
-			pack(s.a, x, i0, i1, d, mr)
 			tile := s.tile[:rp*4*ld]
-			clear(tile)
-			p.product(s.a[:rp*4*d], rp, tile, ld)
+			if p.n <= smallPanel {
+				for r := 0; r < rows; r++ {
+					DotRows(tile[r*ld:r*ld+p.n], x[(i0+r)*d:(i0+r+1)*d], p.raw)
+				}
+			} else {
+				pack(s.a, x, i0, i1, d, mr)
+				clear(tile)
+				p.product(s.a[:rp*4*d], rp, tile, ld)
+			}
 			xn := s.xn[:rows]
 			if xnorms != nil {
 				copy(xn, xnorms[i0:i1])

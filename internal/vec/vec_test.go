@@ -76,9 +76,12 @@ func TestMatMulT(t *testing.T) {
 
 func TestDistancesAndNearest(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, c := range []struct{ m, n, d int }{{1, 1, 3}, {100, 7, 10}, {257, 50, 33}} {
+	// Panels of up to smallPanel rows take the row-by-row path, larger ones the packed
+	// kernel; one Panel is reset across both.
+	p := &Panel{}
+	for _, c := range []struct{ m, n, d int }{{1, 1, 3}, {100, 7, 10}, {257, 50, 33}, {130, smallPanel, 64}, {70, smallPanel + 1, 17}, {65, 3, 17}} {
 		x, b := randMat(r, c.m, c.d), randMat(r, c.n, c.d)
-		p := NewPanel(b, c.n, c.d)
+		p.Reset(b, c.n, c.d)
 		seen := make([]int, c.m)
 		err := p.Distances(context.Background(), x, c.m, nil, 2, func(bl *Block) error {
 			for i := bl.I0; i < bl.I1; i++ {
@@ -203,6 +206,9 @@ func benchNearest(b *testing.B, m, n, d, workers int) {
 
 func BenchmarkNearest_4096x200x256_1worker(b *testing.B) { benchNearest(b, 4096, 200, 256, 1) }
 func BenchmarkNearest_4096x200x256(b *testing.B)         { benchNearest(b, 4096, 200, 256, 0) }
+
+// The shape of a k-means++ step at k = 200: 2 + ln k candidates against a reservoir.
+func BenchmarkNearest_24576x7x512_1worker(b *testing.B) { benchNearest(b, 24576, 7, 512, 1) }
 
 func TestDotRows(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
