@@ -22,7 +22,9 @@ const halfMax = 65504
 // 2 bytes a dimension plus 8 bytes of id a row, in blocks of a fixed number of rows
 // (no block is ever copied to grow the matrix). It is itself a Source: Scan decodes
 // the rows to float32 a batch at a time and yields them with their ids in the order
-// they were added. Half floats keep about three significant decimal digits (relative
+// they were added. On Unix the values live in memory mapped from the OS, outside the
+// Go heap (so they do not raise the garbage collector's target); Release gives it back
+// at once, and a cleanup does once the matrix is unreachable. Half floats keep about three significant decimal digits (relative
 // error ≤ 2⁻¹¹), which moves a unit vector's squared distances by less than 10⁻³.
 type HalfMatrix struct {
 	d      int
@@ -30,6 +32,20 @@ type HalfMatrix struct {
 	n      int
 	ids    [][]int64
 	halves [][]uint16
+	// maps unmaps the blocks of halves (allocated outside the Go heap where the OS
+	// allows it); Release calls it, and so does a cleanup once the matrix is
+	// unreachable.
+	maps *halfMappings
+}
+
+// halfMappings holds the functions that give the blocks of a HalfMatrix back.
+type halfMappings struct{ free []func() }
+
+func (h *halfMappings) release() {
+	for _, f := range h.free {
+		f()
+	}
+	h.free = nil
 }
 
 // NewHalfMatrix returns an empty matrix of rows of d dimensions, allocated block rows
@@ -38,7 +54,16 @@ func NewHalfMatrix(d, block int) *HalfMatrix {
 	if block <= 0 {
 		block = 65536
 	}
-	return &HalfMatrix{d: d, block: block}
+	m := &HalfMatrix{d: d, block: block, maps: &halfMappings{}}
+	runtime.AddCleanup(m, (*halfMappings).release, m.maps)
+	return m
+}
+
+// Release gives the matrix's memory back at once and empties it; without it the
+// memory goes back once the matrix is unreachable.
+func (m *HalfMatrix) Release() {
+	m.maps.release()
+	m.ids, m.halves, m.n = nil, nil, 0
 }
 
 // HalfMatrixBytes is the memory a HalfMatrix of n rows of d dimensions takes.
@@ -67,7 +92,9 @@ func (m *HalfMatrix) Append(id int64, v []float32) error {
 	b, r := m.n/m.block, m.n%m.block
 	if b == len(m.ids) {
 		m.ids = append(m.ids, make([]int64, m.block))
-		m.halves = append(m.halves, make([]uint16, m.block*m.d))
+		h, free := allocHalves(m.block * m.d)
+		m.halves = append(m.halves, h)
+		m.maps.free = append(m.maps.free, free)
 	}
 	m.ids[b][r] = id
 	f16.FromFloat32s(m.halves[b][r*m.d:(r+1)*m.d], v)

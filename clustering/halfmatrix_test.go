@@ -86,6 +86,25 @@ func TestHalfMatrixAppendRejects(t *testing.T) {
 	}
 }
 
+func TestHalfMatrixRelease(t *testing.T) {
+	hm := NewHalfMatrix(3, 2)
+	for i := 0; i < 5; i++ {
+		require.NoError(t, hm.Append(int64(i), []float32{1, 2, 3}))
+	}
+	hm.Release()
+	assert.Zero(t, hm.Len())
+	require.NoError(t, hm.Scan(context.Background(), 2, func([]int64, [][]float32) error {
+		t.Fatal("a released matrix yields no rows")
+		return nil
+	}))
+	require.NoError(t, hm.Append(9, []float32{4, 5, 6}), "a released matrix can be filled again")
+	row := make([]float32, 3)
+	assert.Equal(t, int64(9), hm.Row(0, row))
+	assert.Equal(t, []float32{4, 5, 6}, row)
+	hm.Release()
+	hm.Release() // twice is harmless
+}
+
 func TestHalfMatrixScanStops(t *testing.T) {
 	hm := NewHalfMatrix(2, 4)
 	for i := 0; i < 10; i++ {

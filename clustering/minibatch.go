@@ -132,10 +132,14 @@ func (mb *MiniBatch) Fit(ctx context.Context, src Source, emit func(id int64, la
 	}
 	keep := !given && budget > 0
 	var unit []float32 // one row, normalised before it is kept (Spherical)
-	err := src.Scan(ctx, chunk, func(ids []int64, vecs [][]float32) error {
-		if keep && hm != nil && HalfMatrixBytes(hm.Len()+len(vecs), d) > budget {
-			keep, hm = false, nil // over budget: stream every pass
+	defer func() {
+		if hm != nil && !given {
+			hm.Release()
 		}
+	}()
+	// The first pass works row by row: it reads smaller batches, the next one while
+	// this one is sampled and kept.
+	err := scanAhead(ctx, src, min(chunk, 8192), func(ids []int64, vecs [][]float32) error {
 		for j, v := range vecs {
 			if d == 0 {
 				d = len(v)
@@ -158,6 +162,13 @@ func (mb *MiniBatch) Fit(ctx context.Context, src Source, emit func(id int64, la
 				copy(reservoir[r*d:(r+1)*d], v)
 			}
 			n++
+			if keep && HalfMatrixBytes(n, d) > budget {
+				keep = false // over budget: stream every pass
+				if hm != nil {
+					hm.Release()
+					hm = nil
+				}
+			}
 			if keep {
 				if hm == nil {
 					hm = NewHalfMatrix(d, chunk)
@@ -170,7 +181,9 @@ func (mb *MiniBatch) Fit(ctx context.Context, src Source, emit func(id int64, la
 					row = unit
 				}
 				if hm.Append(ids[j], row) != nil {
-					keep, hm = false, nil // beyond the half range: stream every pass
+					keep = false // beyond the half range: stream every pass
+					hm.Release()
+					hm = nil
 				}
 			}
 		}

@@ -27,6 +27,7 @@ func runClusterBench(ctx context.Context, args []string, r *reporter) error {
 	seed := fs.Uint64("seed", 0, "random seed")
 	budget := fs.Int64("matrix-budget", 0, "bytes the in-memory half-float copy of the vectors may take: 0 the default share of memory, -1 none (every pass reads the database)")
 	compare := fs.String("compare", "", "a run id: report the NMI and ARI of the new run against it")
+	labelField := fs.String("label-field", "", "a metadata field holding each query's true label (lmsys eval keeps label): report the run's NMI and ARI against it")
 	keep := fs.Bool("keep", false, "keep the run (default: delete it after measuring)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if err := fs.Parse(args); err != nil {
@@ -64,6 +65,32 @@ func runClusterBench(ctx context.Context, args []string, r *reporter) error {
 	}
 	r.Row("stage", "cluster", "queries", run.NumQueries, "k", run.NumClusters, "dims", space.Dims, "matrix_budget", *budget,
 		"default_budget_mb", float64(clustering.MemoryBudget())/(1<<20), "seconds", wall, "cpu_s", cpu, "peak_rss_mb", PeakRSSMB(), "run", id)
+	if *labelField != "" {
+		b, err := labelsOf(ctx, ws, id)
+		if err != nil {
+			return err
+		}
+		var truth []string
+		var pred []int
+		err = ws.Store.ScanQueries(ctx, lmsys.QueryFilter{}, 10000, func(qs []lmsys.Query) error {
+			for _, q := range qs {
+				l, ok := q.Metadata[*labelField]
+				c, assigned := b[q.ID]
+				if ok && l != nil && assigned {
+					truth, pred = append(truth, fmt.Sprint(l)), append(pred, c)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		sc, err := clustering.Evaluate(truth, pred)
+		if err != nil {
+			return err
+		}
+		r.Row("truth", *labelField, "queries", len(truth), "nmi", sc.NMI, "ari", sc.ARI)
+	}
 	if *compare != "" {
 		a, err := labelsOf(ctx, ws, *compare)
 		if err != nil {
