@@ -27,12 +27,15 @@ func (f SourceFunc) Scan(ctx context.Context, batch int, fn func(ids []int64, ve
 	return f(ctx, batch, fn)
 }
 
-// MiniBatch is mini-batch k-means (Sculley 2010) over a streamed Source: it never
-// holds more than one chunk of vectors, a reservoir sample and the centres. A first
-// pass draws a reservoir sample, which k-means++ and a short Lloyd run seed the
-// centres from; each further pass shuffles every chunk and moves each centre toward
-// the mean of its rows in each mini-batch with a per-centre learning rate of
-// (rows in this batch) / (rows seen so far); a final pass labels every row.
+// MiniBatch is mini-batch k-means (Sculley 2010) over a Source. A first pass draws a
+// reservoir sample, which k-means++ and a short Lloyd run seed the centres from, and
+// keeps every row as a half float (HalfMatrix) within MatrixBudget; each further pass
+// shuffles every chunk and moves each centre toward the mean of its rows in each
+// mini-batch with a per-centre learning rate of (rows in this batch) / (rows seen so
+// far); a final pass labels every row. The later passes read the half-float copy, so
+// the Source is read once; without the copy (over budget, or disabled) they read the
+// Source again and Fit never holds more than one chunk of vectors, the reservoir and
+// the centres.
 type MiniBatch struct {
 	// K is the number of clusters (required).
 	K int

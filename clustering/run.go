@@ -25,7 +25,8 @@ type RunSpec struct {
 	// Filter selects the queries (zero: all that have an embedding in Space).
 	Filter lmsys.QueryFilter
 	// Exactly one of Clusterer (in memory: every vector is read first) and MiniBatch
-	// (streamed from the Store chunk by chunk) is set. A *KMeans Clusterer is given
+	// (read from the Store chunk by chunk, once when its half-float copy fits
+	// MiniBatch.MatrixBudget) is set. A *KMeans Clusterer is given
 	// the vectors as one contiguous matrix, without a copy.
 	Clusterer lmsys.Clusterer
 	MiniBatch *MiniBatch
