@@ -293,10 +293,7 @@ func (mb *MiniBatch) Fit(ctx context.Context, src Source, emit func(id int64, la
 	// Labelling pass.
 	res := &MiniBatchResult{Centroids: rows(cents, k, d), Sizes: make([]int, k), N: n, D: d}
 	st.panel.Reset(cents, k, d)
-	cn := make([]float32, chunk)
-	lab := make([]int32, chunk)
-	d1 := make([]float32, chunk)
-	d2 := make([]float32, chunk)
+	lb := &labeller{mb: mb, st: st, res: res, emit: emit, done: done, total: total}
 	err = src.Scan(ctx, chunk, func(ids []int64, vecs [][]float32) error {
 		st.buf = st.buf[:0]
 		for j, v := range vecs {
@@ -305,29 +302,7 @@ func (mb *MiniBatch) Fit(ctx context.Context, src Source, emit func(id int64, la
 			}
 			st.buf = append(st.buf, v...)
 		}
-		m := len(vecs)
-		if m > len(cn) {
-			cn, lab, d1, d2 = make([]float32, m), make([]int32, m), make([]float32, m), make([]float32, m)
-		}
-		if mb.Spherical {
-			vec.NormalizeRows(st.buf, d)
-		}
-		vec.RowSqNorms(cn[:m], st.buf, d)
-		if err := st.panel.Nearest(ctx, st.buf, m, cn[:m], lab, d1, d2, workers); err != nil {
-			return err
-		}
-		for j := 0; j < m; j++ {
-			res.Sizes[lab[j]]++
-			res.Inertia += float64(d1[j])
-			if emit != nil {
-				if err := emit(ids[j], int(lab[j]), margin(d1[j], d2[j])); err != nil {
-					return err
-				}
-			}
-		}
-		done += int64(m)
-		mb.Progress.Report("minibatch labelling", done, total)
-		return nil
+		return lb.label(ctx, ids, st.buf)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("minibatch: labelling pass: %w", err)
@@ -452,32 +427,53 @@ func (mb *MiniBatch) fitHalf(ctx context.Context, hm *HalfMatrix, st *mbState, r
 
 	res := &MiniBatchResult{Centroids: rows(st.cents, k, d), Sizes: make([]int, k), N: n, D: d}
 	st.panel.Reset(st.cents, k, d)
-	m := min(halfLabelBlock, n)
-	cn, lab, d1, d2 := make([]float32, m), make([]int32, m), make([]float32, m), make([]float32, m)
-	err := hm.scanFlat(ctx, m, func(ids []int64, x []float32) error {
-		m := len(ids)
-		if mb.Spherical {
-			vec.NormalizeRows(x[:m*d], d)
-		}
-		vec.RowSqNorms(cn[:m], x[:m*d], d)
-		if err := st.panel.Nearest(ctx, x[:m*d], m, cn[:m], lab, d1, d2, st.workers); err != nil {
-			return err
-		}
-		for j := 0; j < m; j++ {
-			res.Sizes[lab[j]]++
-			res.Inertia += float64(d1[j])
-			if emit != nil {
-				if err := emit(ids[j], int(lab[j]), margin(d1[j], d2[j])); err != nil {
-					return err
-				}
-			}
-		}
-		done += int64(m)
-		mb.Progress.Report("minibatch labelling", done, total)
-		return nil
+	lb := &labeller{mb: mb, st: st, res: res, emit: emit, done: done, total: total}
+	err := hm.scanFlat(ctx, min(halfLabelBlock, n), func(ids []int64, x []float32) error {
+		return lb.label(ctx, ids, x)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("minibatch: labelling pass: %w", err)
 	}
 	return res, nil
+}
+
+// labeller is the labelling pass: it labels rows a batch at a time, counting sizes
+// and inertia into res and emitting every row.
+type labeller struct {
+	mb          *MiniBatch
+	st          *mbState
+	res         *MiniBatchResult
+	emit        func(id int64, label int, confidence float32) error
+	done, total int64
+	cn, d1, d2  []float32
+	lab         []int32
+}
+
+// label labels the rows of the row-major matrix x (one per id; normalised in place
+// when Spherical) by the centres in st.panel.
+func (lb *labeller) label(ctx context.Context, ids []int64, x []float32) error {
+	m, d := len(ids), lb.st.d
+	if m > len(lb.cn) {
+		lb.cn, lb.lab, lb.d1, lb.d2 = make([]float32, m), make([]int32, m), make([]float32, m), make([]float32, m)
+	}
+	x = x[:m*d]
+	if lb.mb.Spherical {
+		vec.NormalizeRows(x, d)
+	}
+	vec.RowSqNorms(lb.cn[:m], x, d)
+	if err := lb.st.panel.Nearest(ctx, x, m, lb.cn[:m], lb.lab, lb.d1, lb.d2, lb.st.workers); err != nil {
+		return err
+	}
+	for j := 0; j < m; j++ {
+		lb.res.Sizes[lb.lab[j]]++
+		lb.res.Inertia += float64(lb.d1[j])
+		if lb.emit != nil {
+			if err := lb.emit(ids[j], int(lb.lab[j]), margin(lb.d1[j], lb.d2[j])); err != nil {
+				return err
+			}
+		}
+	}
+	lb.done += int64(m)
+	lb.mb.Progress.Report("minibatch labelling", lb.done, lb.total)
+	return nil
 }
