@@ -30,7 +30,10 @@ type RunSpec struct {
 	// the vectors as one contiguous matrix, without a copy.
 	Clusterer lmsys.Clusterer
 	MiniBatch *MiniBatch
-	// Progress receives reports of the reading and saving stages.
+	// Progress receives reports of the reading and saving stages. With MiniBatch, the
+	// saving reports come from a goroutine of their own, beside MiniBatch.Progress's
+	// reports of the labelling: a function given to both must be safe to call
+	// concurrently.
 	Progress lmsys.ProgressFunc
 }
 
