@@ -25,11 +25,15 @@ type RunSpec struct {
 	// Filter selects the queries (zero: all that have an embedding in Space).
 	Filter lmsys.QueryFilter
 	// Exactly one of Clusterer (in memory: every vector is read first) and MiniBatch
-	// (streamed from the Store chunk by chunk) is set. A *KMeans Clusterer is given
+	// (read from the Store chunk by chunk, once when its half-float copy fits
+	// MiniBatch.MatrixBudget) is set. A *KMeans Clusterer is given
 	// the vectors as one contiguous matrix, without a copy.
 	Clusterer lmsys.Clusterer
 	MiniBatch *MiniBatch
-	// Progress receives reports of the reading and saving stages.
+	// Progress receives reports of the reading and saving stages. With MiniBatch, the
+	// saving reports come from a goroutine of their own, beside MiniBatch.Progress's
+	// reports of the labelling: a function given to both must be safe to call
+	// concurrently.
 	Progress lmsys.ProgressFunc
 }
 
@@ -210,36 +214,66 @@ func runInMemory(ctx context.Context, st lmsys.Store, runID string, spec RunSpec
 }
 
 // runStreaming fits mini-batch k-means over the Store's vectors, saving assignments
-// as the labelling pass emits them.
+// as the labelling pass emits them. A goroutine of its own saves each full batch
+// while the labelling goes on; runStreaming returns only once it has stopped, so
+// Run's clean-up after a failure never races a save.
 func runStreaming(ctx context.Context, st lmsys.Store, runID string, spec RunSpec) (int, int, error) {
 	src := SourceFunc(func(ctx context.Context, batch int, fn func(ids []int64, vecs [][]float32) error) error {
 		return st.ScanQueryVectors(ctx, spec.Space, spec.Filter, batch, fn)
 	})
-	batch := make([]lmsys.Assignment, 0, assignBatch)
-	n := 0
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	queue := make(chan []lmsys.Assignment, 1)
+	saved := make(chan error, 1)
+	go func() {
+		var err error
+		done := int64(0)
+		for b := range queue {
+			if err != nil {
+				continue // drain: the fit stops at its next emit
+			}
+			if err = st.SaveAssignments(ctx, b); err != nil {
+				cancel(err)
+				continue
+			}
+			done += int64(len(b))
+			spec.Progress.Report("save assignments", done, 0)
 		}
-		if err := st.SaveAssignments(ctx, batch); err != nil {
-			return err
+		saved <- err
+	}()
+	wait := func() error {
+		if queue != nil {
+			close(queue)
+			queue = nil
+			return <-saved
 		}
-		spec.Progress.Report("save assignments", int64(n), 0)
-		batch = batch[:0]
 		return nil
 	}
+	defer wait()
+	batch := make([]lmsys.Assignment, 0, assignBatch)
+	n := 0
 	res, err := spec.MiniBatch.Fit(ctx, src, func(id int64, label int, conf float32) error {
 		batch = append(batch, lmsys.Assignment{RunID: runID, QueryID: id, ClusterID: label, Confidence: float64(conf)})
 		n++
 		if len(batch) == assignBatch {
-			return flush()
+			if err := context.Cause(ctx); err != nil {
+				return err
+			}
+			queue <- batch
+			batch = make([]lmsys.Assignment, 0, assignBatch)
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, 0, err
+	if err == nil && len(batch) > 0 {
+		queue <- batch
 	}
-	if err := flush(); err != nil {
+	if serr := wait(); serr != nil {
+		return 0, 0, serr
+	}
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+			return 0, 0, cause
+		}
 		return 0, 0, err
 	}
 	if n == 0 {

@@ -111,3 +111,111 @@ func TestRunInputErrors(t *testing.T) {
 	_, err = clustering.Run(ctx, db, clustering.RunSpec{Algorithm: "kmeans", K: 2, Space: runSpace})
 	assert.ErrorIs(t, err, lmsys.ErrInvalidInput)
 }
+
+func TestHalfMatrixOfStoreMatchesStore(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.SQLite(t)
+	seedBlobs(t, db, 250)
+	src := clustering.StoreSource(db, runSpace, lmsys.QueryFilter{})
+	hm := clustering.NewHalfMatrix(runSpace.Dims, 64)
+	var wantIDs []int64
+	var want [][]float32
+	require.NoError(t, src.Scan(ctx, 37, func(ids []int64, vecs [][]float32) error {
+		for j, v := range vecs {
+			require.NoError(t, hm.Append(ids[j], v))
+			wantIDs = append(wantIDs, ids[j])
+			want = append(want, append([]float32(nil), v...))
+		}
+		return nil
+	}))
+	require.Len(t, wantIDs, 250)
+	var gotIDs []int64
+	require.NoError(t, hm.Scan(ctx, 50, func(ids []int64, vecs [][]float32) error {
+		for j, v := range vecs {
+			i := len(gotIDs)
+			for p, x := range want[i] {
+				require.InDelta(t, x, v[p], float64(abs32(x))/2048+1e-7, "query %d dim %d", ids[j], p)
+			}
+			gotIDs = append(gotIDs, ids[j])
+		}
+		return nil
+	}))
+	assert.Equal(t, wantIDs, gotIDs, "the store's ids, in its order")
+}
+
+func abs32(x float32) float32 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func TestRunMatrixAndStreamingAgree(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.SQLite(t)
+	seedBlobs(t, db, 900)
+	labels := map[string]map[int64]int{}
+	for _, tc := range []struct {
+		name   string
+		budget int64
+	}{{"matrix", 0}, {"streaming", -1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			mb := &clustering.MiniBatch{K: 3, BatchSize: 64, ChunkSize: 200, Seed: 5, Spherical: true, MatrixBudget: tc.budget}
+			run, err := clustering.Run(ctx, db, clustering.RunSpec{ID: tc.name, Algorithm: "kmeans", K: 3, Space: runSpace, MiniBatch: mb})
+			require.NoError(t, err)
+			assert.Equal(t, lmsys.RunCompleted, run.Status)
+			assert.Equal(t, 900, run.NumQueries)
+			sizes, err := db.ClusterSizes(ctx, run.ID)
+			require.NoError(t, err)
+			assert.Equal(t, map[int]int{0: 300, 1: 300, 2: 300}, sizes)
+			as, err := db.Assignments(ctx, run.ID, nil)
+			require.NoError(t, err)
+			labels[tc.name] = map[int64]int{}
+			for _, a := range as {
+				labels[tc.name][a.QueryID] = a.ClusterID
+			}
+		})
+	}
+	require.Len(t, labels["matrix"], 900)
+	var a, b []int
+	for id, l := range labels["matrix"] {
+		a = append(a, l)
+		b = append(b, labels["streaming"][id])
+	}
+	ari, err := clustering.ARI(a, b)
+	require.NoError(t, err)
+	assert.Equal(t, 1.0, ari, "both paths recover the same three clusters")
+}
+
+func TestRunCancelledMidRunLeavesNoAssignments(t *testing.T) {
+	db := testdb.SQLite(t)
+	seedBlobs(t, db, 30000)
+	for _, tc := range []struct {
+		name   string
+		budget int64
+	}{{"matrix", 0}, {"streaming", -1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			saved := false
+			spec := clustering.RunSpec{ID: "cancel-" + tc.name, Algorithm: "kmeans", K: 3, Space: runSpace,
+				MiniBatch: &clustering.MiniBatch{K: 3, ChunkSize: 5000, BatchSize: 1000, Seed: 1, MatrixBudget: tc.budget},
+				// The first batch of assignments is saved, then the run is cancelled.
+				Progress: func(p lmsys.Progress) {
+					if p.Stage == "save assignments" && p.Done > 0 {
+						saved = true
+						cancel()
+					}
+				}}
+			_, err := clustering.Run(ctx, db, spec)
+			require.ErrorIs(t, err, context.Canceled)
+			require.True(t, saved, "the run was cancelled after saving assignments")
+			got, err := db.GetRun(context.Background(), spec.ID)
+			require.NoError(t, err)
+			assert.Equal(t, lmsys.RunFailed, got.Status)
+			as, err := db.Assignments(context.Background(), spec.ID, nil)
+			require.NoError(t, err)
+			assert.Empty(t, as, "no half run")
+		})
+	}
+}

@@ -53,3 +53,62 @@ func RankOutliers(p lmsys.Partition, limit int) []int {
 	}
 	return idx
 }
+
+// scanAhead scans src with src.Scan on a goroutine of its own and calls fn on this
+// one, so that the next batch is read while fn works on the last: two copies of a
+// batch alternate between them. The first error of fn or of the scan stops both and
+// is returned (fn's first).
+func scanAhead(ctx context.Context, src Source, batch int, fn func(ids []int64, vecs [][]float32) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type buffer struct {
+		ids  []int64
+		flat []float32
+		vecs [][]float32
+	}
+	free := make(chan *buffer, 2)
+	full := make(chan *buffer, 2)
+	free <- &buffer{}
+	free <- &buffer{}
+	scanned := make(chan error, 1)
+	go func() {
+		defer close(full)
+		scanned <- src.Scan(ctx, batch, func(ids []int64, vecs [][]float32) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var b *buffer
+			select {
+			case b = <-free:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			b.ids = append(b.ids[:0], ids...)
+			b.flat = b.flat[:0]
+			for _, v := range vecs {
+				b.flat = append(b.flat, v...)
+			}
+			b.vecs = b.vecs[:0]
+			o := 0
+			for _, v := range vecs {
+				b.vecs = append(b.vecs, b.flat[o:o+len(v):o+len(v)])
+				o += len(v)
+			}
+			full <- b // never blocks: there are two buffers and room for two
+			return nil
+		})
+	}()
+	var err error
+	for b := range full {
+		if err == nil {
+			if err = fn(b.ids, b.vecs); err != nil {
+				cancel()
+			}
+		}
+		free <- b
+	}
+	if serr := <-scanned; err == nil {
+		err = serr
+	}
+	return err
+}

@@ -2,6 +2,7 @@ package clustering
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -48,4 +49,55 @@ func TestRankOutliers(t *testing.T) {
 	assert.Equal(t, []int{1, 2}, RankOutliers(p, 2))
 	q := lmsys.Partition{Labels: []int{0, 0, 1}, Confidence: []float32{0.9, 0.1, 0.5}}
 	assert.Equal(t, []int{1, 2, 0}, RankOutliers(q, 5))
+}
+
+func TestScanAhead(t *testing.T) {
+	rows := func(n int) *countingSource {
+		data := make([]float32, 2*n)
+		for i := range data {
+			data[i] = float32(i)
+		}
+		return &countingSource{data: data, d: 2}
+	}
+	boom := errors.New("boom")
+	tests := []struct {
+		name    string
+		n       int
+		failAt  int // fn fails on this call (0: never)
+		want    error
+		calls   int
+		rowsOut int
+	}{
+		{"all rows in order", 25, 0, nil, 7, 25},
+		{"no rows", 0, 0, nil, 0, 0},
+		{"fn fails", 25, 3, boom, 3, 12},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := rows(tc.n)
+			calls, seen := 0, 0
+			err := scanAhead(context.Background(), src, 4, func(ids []int64, vecs [][]float32) error {
+				calls++
+				for j, id := range ids {
+					require.Equal(t, int64(seen), id)
+					require.Equal(t, []float32{float32(2 * seen), float32(2*seen + 1)}, vecs[j])
+					seen++
+				}
+				if calls == tc.failAt {
+					return boom
+				}
+				return nil
+			})
+			require.ErrorIs(t, err, tc.want)
+			if tc.want == nil {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tc.calls, calls)
+			assert.Equal(t, tc.rowsOut, seen)
+		})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := scanAhead(ctx, rows(10), 4, func([]int64, [][]float32) error { return nil })
+	assert.ErrorIs(t, err, context.Canceled, "a cancelled context stops the scan")
 }

@@ -137,7 +137,9 @@ func runKMeans(ctx context.Context, args []string, r *reporter) error {
 		cents, reported = res.Centroids, res.Inertia
 		r.Row("phase", "fit", "iterations", res.Iterations, "converged", res.Converged)
 	case "minibatch":
-		mb := &clustering.MiniBatch{K: *k, BatchSize: *batch, ChunkSize: *chunk, Passes: *iter, Seed: *seed, NInit: *nInit, SeedSample: *seedSample}
+		// The rows are in memory already, as float32: a half-float copy would only add memory.
+		mb := &clustering.MiniBatch{K: *k, BatchSize: *batch, ChunkSize: *chunk, Passes: *iter, Seed: *seed, NInit: *nInit, SeedSample: *seedSample,
+			MatrixBudget: -1}
 		var labelled int
 		res, err := mb.Fit(ctx, sliceSource{data, n, d}, func(id int64, label int, conf float32) error {
 			labelled++

@@ -61,3 +61,20 @@ func TestPipelineBench(t *testing.T) {
 	}
 	nonEmpty(t, prof)
 }
+
+func TestClusterBench(t *testing.T) {
+	dir := t.TempDir()
+	work := filepath.Join(dir, "work")
+	run(t, "pipeline", "-n", "1500", "-k", "6", "-data", filepath.Join(dir, "none"), "-dir", work)
+	streamed := run(t, "cluster", "-dir", work, "-k", "6", "-matrix-budget", "-1", "-keep")
+	require.Len(t, streamed, 1)
+	assert.EqualValues(t, 1500, streamed[0]["queries"])
+	id, ok := streamed[0]["run"].(string)
+	require.True(t, ok, "%v", streamed)
+	rows := run(t, "cluster", "-dir", work, "-k", "6", "-compare", id)
+	require.Len(t, rows, 2)
+	assert.EqualValues(t, 1500, rows[1]["queries"])
+	assert.Greater(t, rows[1]["nmi"], 0.9, "the half-float path finds the streaming path's clusters: %v", rows)
+	err := subcommands["cluster"].run(context.Background(), nil, &reporter{json: true})
+	assert.ErrorContains(t, err, "-dir is required")
+}

@@ -1,10 +1,15 @@
 // Package f16 converts between IEEE 754 binary16 ("half") and float32.
 //
-// Model weights are stored as half floats to halve their size; they are decoded to
-// float32 once, at load time, so no hot loop ever touches this package.
+// Model weights are stored as half floats to halve their size and decoded to float32
+// once, at load time. Mini-batch k-means keeps the vectors it clusters as half floats
+// in memory and decodes them a block of rows at a time on every pass: ToFloat32s and
+// FromFloat32s are the bulk forms for that, ToFloat32s through a 256 KB table.
 package f16
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // FromFloat32 returns the binary16 value nearest to f, rounding ties to even.
 // Values beyond the half range become ±Inf; NaN stays NaN.
@@ -71,4 +76,40 @@ func ToFloat32(h uint16) float32 {
 		return math.Float32frombits(sign | e<<23 | mant<<13)
 	}
 	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
+}
+
+// table maps every binary16 bit pattern to its float32 value; built on first use.
+var (
+	tableOnce sync.Once
+	table     *[1 << 16]float32
+)
+
+func decodeTable() *[1 << 16]float32 {
+	tableOnce.Do(func() {
+		t := new([1 << 16]float32)
+		for h := range t {
+			t[h] = ToFloat32(uint16(h))
+		}
+		table = t
+	})
+	return table
+}
+
+// ToFloat32s decodes src into dst (exactly, as ToFloat32); dst must be at least as
+// long as src.
+func ToFloat32s(dst []float32, src []uint16) {
+	t := decodeTable()
+	dst = dst[:len(src)]
+	for i, h := range src {
+		dst[i] = t[h]
+	}
+}
+
+// FromFloat32s encodes src into dst (as FromFloat32: nearest, ties to even, ±Inf
+// beyond ±65504); dst must be at least as long as src.
+func FromFloat32s(dst []uint16, src []float32) {
+	dst = dst[:len(src)]
+	for i, f := range src {
+		dst[i] = FromFloat32(f)
+	}
 }

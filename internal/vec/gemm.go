@@ -87,6 +87,18 @@ func pack(dst, m []float32, i0, i1, d, w int) {
 	panels := (rows + w - 1) / w
 	for q := 0; q < panels; q++ {
 		pd := dst[q*d*w : (q+1)*d*w]
+		if w == mr && i0+q*w+mr <= i1 {
+			// A full 4-row panel: read the four rows side by side and write the panel
+			// in order (the strided writes of the general loop cost more than the
+			// products of a small panel of centres).
+			i := i0 + q*w
+			r0, r1, r2, r3 := m[i*d:i*d+d], m[(i+1)*d:(i+1)*d+d], m[(i+2)*d:(i+2)*d+d], m[(i+3)*d:(i+3)*d+d]
+			for p := range r0 {
+				o := pd[p*mr : p*mr+mr : p*mr+mr]
+				o[0], o[1], o[2], o[3] = r0[p], r1[p], r2[p], r3[p]
+			}
+			continue
+		}
 		for r := 0; r < w; r++ {
 			i := i0 + q*w + r
 			if i >= i1 {
@@ -110,8 +122,16 @@ type Panel struct {
 	n, d   int
 	packed []float32
 	norms  []float32
-	pool   sync.Pool
+	// raw holds the rows unpacked when there are at most smallPanel of them.
+	raw  []float32
+	pool sync.Pool
 }
+
+// smallPanel is the largest panel whose products are taken row by row (DotRows)
+// instead of through the packed micro-kernel: packing a 64-row block of points costs
+// as much as its products with a handful of rows (k-means++ tries 2 + ln k candidates
+// against every point, k times).
+const smallPanel = 8
 
 // NewPanel packs the n×d row-major matrix b.
 func NewPanel(b []float32, n, d int) *Panel {
@@ -138,6 +158,10 @@ func (p *Panel) Reset(b []float32, n, d int) {
 	}
 	p.packed = p.packed[:size]
 	pack(p.packed, b, 0, n, d, nr)
+	p.raw = p.raw[:0]
+	if n <= smallPanel {
+		p.raw = append(p.raw, b[:n*d]...)
+	}
 	if cap(p.norms) < n {
 		p.norms = make([]float32, n)
 	}
@@ -233,10 +257,16 @@ func (p *Panel) Distances(ctx context.Context, x []float32, m int, xnorms []floa
 			i1 := min(i0+mc, m)
 			rows := i1 - i0
 			rp := (rows + 3) / 4
-			pack(s.a, x, i0, i1, d, mr)
 			tile := s.tile[:rp*4*ld]
-			clear(tile)
-			p.product(s.a[:rp*4*d], rp, tile, ld)
+			if p.n <= smallPanel {
+				for r := 0; r < rows; r++ {
+					DotRows(tile[r*ld:r*ld+p.n], x[(i0+r)*d:(i0+r+1)*d], p.raw)
+				}
+			} else {
+				pack(s.a, x, i0, i1, d, mr)
+				clear(tile)
+				p.product(s.a[:rp*4*d], rp, tile, ld)
+			}
 			xn := s.xn[:rows]
 			if xnorms != nil {
 				copy(xn, xnorms[i0:i1])

@@ -76,9 +76,12 @@ func TestMatMulT(t *testing.T) {
 
 func TestDistancesAndNearest(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, c := range []struct{ m, n, d int }{{1, 1, 3}, {100, 7, 10}, {257, 50, 33}} {
+	// Panels of up to smallPanel rows take the row-by-row path, larger ones the packed
+	// kernel; one Panel is reset across both.
+	p := &Panel{}
+	for _, c := range []struct{ m, n, d int }{{1, 1, 3}, {100, 7, 10}, {257, 50, 33}, {130, smallPanel, 64}, {70, smallPanel + 1, 17}, {65, 3, 17}} {
 		x, b := randMat(r, c.m, c.d), randMat(r, c.n, c.d)
-		p := NewPanel(b, c.n, c.d)
+		p.Reset(b, c.n, c.d)
 		seen := make([]int, c.m)
 		err := p.Distances(context.Background(), x, c.m, nil, 2, func(bl *Block) error {
 			for i := bl.I0; i < bl.I1; i++ {
@@ -204,6 +207,9 @@ func benchNearest(b *testing.B, m, n, d, workers int) {
 func BenchmarkNearest_4096x200x256_1worker(b *testing.B) { benchNearest(b, 4096, 200, 256, 1) }
 func BenchmarkNearest_4096x200x256(b *testing.B)         { benchNearest(b, 4096, 200, 256, 0) }
 
+// The shape of a k-means++ step at k = 200: 2 + ln k candidates against a reservoir.
+func BenchmarkNearest_24576x7x512_1worker(b *testing.B) { benchNearest(b, 24576, 7, 512, 1) }
+
 func TestDotRows(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, c := range []struct{ m, d int }{{0, 8}, {1, 3}, {5, 8}, {7, 13}, {9, 64}, {33, 257}} {
@@ -249,6 +255,32 @@ func TestCosineDistance(t *testing.T) {
 		assert.Equal(t, tc.name != "zero vector", ok, tc.name)
 		if ok {
 			assert.InDelta(t, 1-tc.want, c, 1e-12, tc.name)
+		}
+	}
+}
+
+func TestPackPanels(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []struct{ i0, i1, d, w int }{
+		{0, 4, 3, 4}, {0, 7, 5, 4}, {2, 11, 8, 4}, {0, 1, 1, 4}, {0, 20, 6, 16}, {3, 5, 2, 16},
+	} {
+		m := randMat(r, c.i1, c.d)
+		panels := (c.i1 - c.i0 + c.w - 1) / c.w
+		got := make([]float32, panels*c.w*c.d)
+		for i := range got {
+			got[i] = -1 // every value is written, padding with zeros
+		}
+		pack(got, m, c.i0, c.i1, c.d, c.w)
+		for q := 0; q < panels; q++ {
+			for p := 0; p < c.d; p++ {
+				for rr := 0; rr < c.w; rr++ {
+					want := float32(0)
+					if i := c.i0 + q*c.w + rr; i < c.i1 {
+						want = m[i*c.d+p]
+					}
+					require.Equal(t, want, got[q*c.d*c.w+p*c.w+rr], "case %+v panel %d col %d row %d", c, q, p, rr)
+				}
+			}
 		}
 	}
 }
