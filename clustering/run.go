@@ -225,7 +225,7 @@ func runStreaming(ctx context.Context, st lmsys.Store, runID string, spec RunSpe
 	defer cancel(nil)
 	queue := make(chan []lmsys.Assignment, 1)
 	saved := make(chan error, 1)
-	go func() {
+	go func(queue <-chan []lmsys.Assignment) { // its own copy: wait sets the variable to nil
 		var err error
 		done := int64(0)
 		for b := range queue {
@@ -240,7 +240,7 @@ func runStreaming(ctx context.Context, st lmsys.Store, runID string, spec RunSpe
 			spec.Progress.Report("save assignments", done, 0)
 		}
 		saved <- err
-	}()
+	}(queue)
 	wait := func() error {
 		if queue != nil {
 			close(queue)
