@@ -2,6 +2,8 @@ package lmsys
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -114,6 +116,18 @@ type ClassificationRun struct {
 // NewClassificationRunID returns an id in the form classify-NAME-YYYYMMDD-HHMMSS.
 func NewClassificationRunID(name string, t time.Time) string {
 	return "classify-" + name + "-" + t.UTC().Format("20060102-150405")
+}
+
+// ParseLabel splits a label filter "facet=value" (refusal=refused), as
+// QueryFilter.Label and the CLI and API label flags take it. A spec without both
+// parts is an error wrapping ErrInvalidInput.
+func ParseLabel(spec string) (facet, value string, err error) {
+	facet, value, ok := strings.Cut(spec, "=")
+	facet, value = strings.TrimSpace(facet), strings.TrimSpace(value)
+	if !ok || facet == "" || value == "" {
+		return "", "", fmt.Errorf("%w: label filter %q: use facet=value, e.g. refusal=refused", ErrInvalidInput, spec)
+	}
+	return facet, value, nil
 }
 
 // LabelFilter selects labels. Zero fields do not filter.

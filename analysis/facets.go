@@ -103,17 +103,15 @@ func LabelCondition(ctx context.Context, db *store.DB, spec string) (string, []a
 	if spec == "" {
 		return "", nil, nil
 	}
-	facet, value, ok := strings.Cut(spec, "=")
-	facet, value = strings.TrimSpace(facet), strings.TrimSpace(value)
-	if !ok || facet == "" || value == "" {
-		return "", nil, fmt.Errorf("%w: label filter %q: use facet=value, e.g. refusal=refused", lmsys.ErrInvalidInput, spec)
-	}
-	key, err := db.LatestResultKey(ctx, facet)
+	facet, value, err := lmsys.ParseLabel(spec)
 	if err != nil {
 		return "", nil, err
 	}
-	return ` AND EXISTS (SELECT 1 FROM query_classifications l WHERE l.result_key = ? AND l.query_id = q.id AND l.facet = ? AND l.label = ?)`,
-		[]any{key, facet, value}, nil
+	if _, err := db.LatestResultKey(ctx, facet); err != nil {
+		return "", nil, err
+	}
+	cond, args := store.LabelCondition(facet, value)
+	return cond, args, nil
 }
 
 // fieldExpr returns the SQL expression of a facet field over queries q. Fields are

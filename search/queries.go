@@ -299,11 +299,7 @@ func (p *querySearch) candidates(ctx context.Context) error {
 		return nil
 	}
 	var err error
-	var allowed map[int64]bool
 	if o.Label != "" {
-		if allowed, err = p.labelled(ctx); err != nil {
-			return err
-		}
 		o.NResults = min(max(LabelDepth*o.NResults, 200), 5000)
 	}
 	switch o.Mode {
@@ -344,35 +340,46 @@ func (p *querySearch) candidates(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if allowed != nil {
-		kept := p.ranked[:0]
-		for _, h := range p.ranked {
-			if allowed[h.id] {
-				kept = append(kept, h)
-			}
+	if o.Label != "" {
+		if err := p.keepLabelled(ctx); err != nil {
+			return err
 		}
-		p.ranked = kept
 	}
 	p.ranked = p.ranked[:min(len(p.ranked), p.o.NResults)]
 	return nil
 }
 
-// labelled returns the queries (of the run, when the search has one) that carry the
-// label the search is filtered by.
-func (p *querySearch) labelled(ctx context.Context) (map[int64]bool, error) {
-	facet, value, _ := strings.Cut(p.o.Label, "=")
-	facet, value = strings.TrimSpace(facet), strings.TrimSpace(value)
-	ls, err := p.s.db.Labels(ctx, lmsys.LabelFilter{Facet: facet, RunID: p.o.RunID})
+// keepLabelled keeps the candidates that carry the label the search is filtered by,
+// reading the labels of the candidates alone.
+func (p *querySearch) keepLabelled(ctx context.Context) error {
+	facet, value, err := lmsys.ParseLabel(p.o.Label)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := map[int64]bool{}
-	for _, l := range ls {
-		if l.Value == value {
-			out[l.QueryID] = true
+	ids := make([]int64, len(p.ranked))
+	for i, h := range p.ranked {
+		ids[i] = h.id
+	}
+	allowed := map[int64]bool{}
+	for start := 0; start < len(ids); start += 900 {
+		ls, err := p.s.db.Labels(ctx, lmsys.LabelFilter{Facet: facet, QueryIDs: ids[start:min(start+900, len(ids))]})
+		if err != nil {
+			return err
+		}
+		for _, l := range ls {
+			if l.Value == value {
+				allowed[l.QueryID] = true
+			}
 		}
 	}
-	return out, nil
+	kept := p.ranked[:0]
+	for _, h := range p.ranked {
+		if allowed[h.id] {
+			kept = append(kept, h)
+		}
+	}
+	p.ranked = kept
+	return nil
 }
 
 // clusters learns the cluster in the run of each candidate the candidates step did
@@ -539,9 +546,8 @@ func checkQueryOptions(o QuerySearchOptions) (QuerySearchOptions, map[string]boo
 		o.NResults = 50
 	}
 	if o.Label != "" {
-		facet, value, ok := strings.Cut(o.Label, "=")
-		if !ok || strings.TrimSpace(facet) == "" || strings.TrimSpace(value) == "" {
-			return o, nil, fmt.Errorf("%w: label filter %q: use facet=value, e.g. refusal=refused", lmsys.ErrInvalidInput, o.Label)
+		if _, _, err := lmsys.ParseLabel(o.Label); err != nil {
+			return o, nil, err
 		}
 	}
 	if o.TopClusters == 0 {

@@ -263,17 +263,27 @@ func facetLike(facet string) string {
 	return "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(string(quoted)) + "%"
 }
 
-// latestKeySQL is a subquery for the result key of the newest classification run
-// that answered a facet; its argument is facetLike(facet).
-const latestKeySQL = `(SELECT r.result_key FROM classification_runs r WHERE r.facets LIKE ? ESCAPE '\' ORDER BY r.created_at DESC, r.classification_run_id DESC LIMIT 1)`
+// latestKeyQuery selects the result key of the newest classification run that
+// answered a facet; its argument is facetLike(facet). latestKeySQL is the same as a
+// subquery.
+const (
+	latestKeyQuery = `SELECT r.result_key FROM classification_runs r WHERE r.facets LIKE ? ESCAPE '\' ORDER BY r.created_at DESC, r.classification_run_id DESC LIMIT 1`
+	latestKeySQL   = "(" + latestKeyQuery + ")"
+)
+
+// LabelCondition returns an SQL condition on queries q (" AND EXISTS …") keeping the
+// queries the newest configuration of facet's classifier gave the label value, with
+// its arguments, for statements over queries q that the store does not build itself.
+func LabelCondition(facet, value string) (string, []any) {
+	return " AND EXISTS (SELECT 1 FROM query_classifications lf WHERE lf.result_key = " + latestKeySQL +
+		" AND lf.query_id = q.id AND lf.facet = ? AND lf.label = ?)", []any{facetLike(facet), facet, value}
+}
 
 // LatestResultKey returns the result key of the newest classification run that
 // answered facet, or an error wrapping lmsys.ErrNotFound.
 func (d *DB) LatestResultKey(ctx context.Context, facet string) (string, error) {
 	var keys []string
-	like := facetLike(facet)
-	err := d.db.WithContext(ctx).Raw(`SELECT result_key FROM classification_runs WHERE facets LIKE ? ESCAPE '\' ORDER BY created_at DESC, classification_run_id DESC LIMIT 1`, like).
-		Scan(&keys).Error
+	err := d.db.WithContext(ctx).Raw(latestKeyQuery, facetLike(facet)).Scan(&keys).Error
 	if err != nil {
 		return "", fmt.Errorf("store: facet %q: %w", facet, err)
 	}

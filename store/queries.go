@@ -558,10 +558,12 @@ func (d *DB) filterSQLJoin(f lmsys.QueryFilter, join string, joinArgs ...any) (s
 	}
 	b.WriteString(" WHERE 1=1")
 	if f.Label != "" {
-		facet, value, _ := strings.Cut(f.Label, "=")
-		b.WriteString(" AND EXISTS (SELECT 1 FROM query_classifications lf WHERE lf.result_key = " + latestKeySQL +
-			" AND lf.query_id = q.id AND lf.facet = ? AND lf.label = ?)")
-		args = append(args, facetLike(strings.TrimSpace(facet)), strings.TrimSpace(facet), strings.TrimSpace(value))
+		// A malformed spec matches nothing here; callers that take it from users check
+		// it first with lmsys.ParseLabel.
+		facet, value, _ := lmsys.ParseLabel(f.Label)
+		cond, cargs := LabelCondition(facet, value)
+		b.WriteString(cond)
+		args = append(args, cargs...)
 	}
 	if f.Dataset != "" {
 		b.WriteString(" AND q.dataset_id = (SELECT id FROM datasets WHERE name = ?)")

@@ -2,9 +2,7 @@ package web
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/lmsys-go/lmsys"
 )
@@ -62,8 +60,8 @@ func (s *server) apiQueries(r *http.Request) (any, error) {
 	f := lmsys.QueryFilter{Dataset: p.str("dataset"), Model: p.str("model"), Language: p.str("language"), Contains: p.str("contains"), RunID: p.str("run_id"),
 		Label: p.str("label")}
 	if f.Label != "" {
-		if facet, value, ok := strings.Cut(f.Label, "="); !ok || strings.TrimSpace(facet) == "" || strings.TrimSpace(value) == "" {
-			return nil, fmt.Errorf("%w: label %q: use facet=value, e.g. refusal=refused", lmsys.ErrInvalidInput, f.Label)
+		if _, _, err := lmsys.ParseLabel(f.Label); err != nil {
+			return nil, err
 		}
 	}
 	f.ClusterID = p.optInt("cluster_id")
