@@ -280,11 +280,13 @@ func (s *server) viewMap(r *http.Request) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	if _, err := s.deps.Store.GetLayout(r.Context(), runID); err != nil {
-		if errors.Is(err, lmsys.ErrNotFound) {
-			err = fmt.Errorf("run %s has no map yet (lmsys map %s computes one): %w", runID, runID, lmsys.ErrNotFound)
-		}
+	// The page only needs to know the map exists: its points come from /map/points.
+	has, err := s.deps.Store.HasLayout(r.Context(), runID)
+	if err != nil {
 		return "", nil, err
+	}
+	if !has {
+		return "", nil, fmt.Errorf("run %s has no map yet (lmsys map %s computes one): %w", runID, runID, lmsys.ErrNotFound)
 	}
 	return "Map of " + runID, map[string]any{"RunID": runID, "Color": r.URL.Query().Get("color")}, nil
 }
