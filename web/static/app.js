@@ -6,6 +6,8 @@
   var KEY = "lmsys-token";
 
   function token() { try { return sessionStorage.getItem(KEY) || ""; } catch (e) { return ""; } }
+  // The page scripts (map.js, charts.js) send the same token through this.
+  window.lmsysAuth = function () { var t = token(); return t ? { Authorization: "Bearer " + t } : {}; };
 
   var tf = document.getElementById("token-form");
   if (tf) {

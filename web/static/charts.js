@@ -7,9 +7,7 @@
   var SVG = "http://www.w3.org/2000/svg";
 
   function api(path) {
-    var h = {};
-    try { var t = sessionStorage.getItem("lmsys-token"); if (t) { h.Authorization = "Bearer " + t; } } catch (e) {}
-    return fetch(base + path, { headers: h }).then(function (r) {
+    return fetch(base + path, { headers: window.lmsysAuth ? window.lmsysAuth() : {} }).then(function (r) {
       if (!r.ok) { return r.json().catch(function () { return {}; }).then(function (b) { var e = new Error((b.error && b.error.message) || r.statusText); e.status = r.status; throw e; }); }
       return r.json();
     });

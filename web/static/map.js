@@ -14,11 +14,7 @@
   var tip = document.getElementById("map-tip");
   var labels = document.getElementById("map-labels");
 
-  function headers() {
-    var h = {};
-    try { var t = sessionStorage.getItem("lmsys-token"); if (t) { h.Authorization = "Bearer " + t; } } catch (e) {}
-    return h;
-  }
+  function headers() { return window.lmsysAuth ? window.lmsysAuth() : {}; }
   function get(path) {
     return fetch(base + path, { headers: headers() }).then(function (r) {
       if (!r.ok) { return r.text().then(function (t) { throw new Error(r.status + " " + t.slice(0, 200)); }); }
