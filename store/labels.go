@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -372,6 +375,74 @@ func (d *DB) LabelCounts(ctx context.Context, f lmsys.LabelFilter) ([]lmsys.Coun
 		return nil, fmt.Errorf("store: label counts: %w", err)
 	}
 	return out, nil
+}
+
+// ClusterLabelCounts counts the labels of every labelled facet among one cluster's
+// queries, each facet under the newest configuration that answered it, largest
+// first. It reads the cluster's labels in one statement, through its members, so its
+// cost follows the cluster's size, not the number of labels stored.
+func (d *DB) ClusterLabelCounts(ctx context.Context, runID string, clusterID int) (map[string][]lmsys.Count, error) {
+	rows, err := d.db.WithContext(ctx).Raw(`SELECT qc.facet, qc.result_key, qc.label, COUNT(*) FROM query_clusters m
+		JOIN query_classifications qc ON qc.query_id = m.query_id WHERE m.run_id = ? AND m.cluster_id = ?
+		GROUP BY qc.facet, qc.result_key, qc.label`, runID, clusterID).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("store: labels of cluster %d of %s: %w", clusterID, runID, err)
+	}
+	type row struct {
+		facet, key string
+		c          lmsys.Count
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.facet, &r.key, &r.c.Key, &r.c.Count); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: labels of cluster %d of %s: %w", clusterID, runID, err)
+		}
+		all = append(all, r)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("store: labels of cluster %d of %s: %w", clusterID, runID, err)
+	}
+	latest := map[string]string{}
+	out := map[string][]lmsys.Count{}
+	for _, r := range all {
+		key, ok := latest[r.facet]
+		if !ok {
+			if key, err = d.LatestResultKey(ctx, r.facet); err != nil && !errors.Is(err, lmsys.ErrNotFound) {
+				return nil, err
+			}
+			latest[r.facet] = key
+		}
+		if r.key == key {
+			out[r.facet] = append(out[r.facet], r.c)
+		}
+	}
+	for _, cs := range out {
+		slices.SortFunc(cs, func(a, b lmsys.Count) int {
+			if a.Count != b.Count {
+				return cmp.Compare(b.Count, a.Count)
+			}
+			return strings.Compare(a.Key, b.Key)
+		})
+	}
+	return out, nil
+}
+
+// LabelVersion returns a stamp of the stored labels that changes when labels are
+// added or a classification run is created, advanced or deleted: the newest label id
+// with the runs' count and counters. A reader that caches label counts re-reads them
+// when the stamp changes. (A label replaced in place by a resumed run of the same
+// configuration changes its run's counters, and so the stamp.)
+func (d *DB) LabelVersion(ctx context.Context) (string, error) {
+	var maxID, runs, processed, errs int64
+	err := d.db.WithContext(ctx).Raw(`SELECT (SELECT COALESCE(MAX(id), 0) FROM query_classifications),
+		(SELECT COUNT(*) FROM classification_runs), (SELECT COALESCE(SUM(processed_queries), 0) FROM classification_runs),
+		(SELECT COALESCE(SUM(error_count), 0) FROM classification_runs)`).Row().Scan(&maxID, &runs, &processed, &errs)
+	if err != nil {
+		return "", fmt.Errorf("store: label version: %w", err)
+	}
+	return fmt.Sprintf("%d/%d/%d/%d", maxID, runs, processed, errs), nil
 }
 
 // LabelFacets lists the facets that have labels, with their number of labels under

@@ -184,3 +184,72 @@ func TestLabels(t *testing.T) {
 		require.ErrorIs(t, db.UpdateClassificationRun(ctx, lmsys.ClassificationRun{ID: "missing"}), lmsys.ErrNotFound)
 	})
 }
+
+func TestClusterLabelCountsAndLabelVersion(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, ids := seed(t, db, 6)
+		run := lmsys.Run{ID: "kmeans-2-20260101-000000", Algorithm: "kmeans", NumClusters: 2, Space: lmsys.Space{Provider: "local", Model: "lexical", Dims: 4}}
+		require.NoError(t, db.CreateRun(ctx, run))
+		var as []lmsys.Assignment
+		for i, id := range ids {
+			as = append(as, lmsys.Assignment{RunID: run.ID, QueryID: id, ClusterID: i % 2})
+		}
+		require.NoError(t, db.SaveAssignments(ctx, as))
+		v0, err := db.LabelVersion(ctx)
+		require.NoError(t, err)
+		counts, err := db.ClusterLabelCounts(ctx, run.ID, 0)
+		require.NoError(t, err)
+		assert.Empty(t, counts, "no labels yet")
+
+		label := func(r lmsys.ClassificationRun, facet string, value func(i int) string) {
+			var ls []lmsys.Label
+			for i, id := range ids {
+				ls = append(ls, lmsys.Label{QueryID: id, Facet: facet, Value: value(i), ClassificationRunID: r.ID, ResultKey: r.ResultKey})
+			}
+			require.NoError(t, db.SaveLabels(ctx, ls))
+		}
+		r1 := lmsys.ClassificationRun{ID: "c1", TemplateID: "refusal@1", TemplateHash: "h", ResultKey: "builtin:refusal@1",
+			Provider: "builtin", Model: "refusal", Facets: []string{"refusal"}}
+		require.NoError(t, db.CreateClassificationRun(ctx, r1))
+		v1, err := db.LabelVersion(ctx)
+		require.NoError(t, err)
+		assert.NotEqual(t, v0, v1, "a new classification run changes the version")
+		label(r1, "refusal", func(i int) string { return map[bool]string{true: "refused", false: "complied"}[i < 3] })
+		v2, err := db.LabelVersion(ctx)
+		require.NoError(t, err)
+		assert.NotEqual(t, v1, v2, "new labels change the version")
+		r1.ProcessedQueries = 6
+		require.NoError(t, db.UpdateClassificationRun(ctx, r1))
+		v3, err := db.LabelVersion(ctx)
+		require.NoError(t, err)
+		assert.NotEqual(t, v2, v3, "a run's counters change the version")
+
+		r2 := lmsys.ClassificationRun{ID: "c2", TemplateID: "length@1", TemplateHash: "h", ResultKey: "builtin:length@1",
+			Provider: "builtin", Model: "length", Facets: []string{"length"}}
+		require.NoError(t, db.CreateClassificationRun(ctx, r2))
+		label(r2, "length", func(i int) string { return "short" })
+		// An older configuration of refusal is not read once a newer one answers it.
+		r3 := r1
+		r3.ID, r3.ResultKey = "c3", "builtin:refusal@2"
+		require.NoError(t, db.CreateClassificationRun(ctx, r3))
+		label(r3, "refusal", func(i int) string { return map[bool]string{true: "partial", false: "complied"}[i == 0] })
+
+		for cluster := range 2 {
+			got, err := db.ClusterLabelCounts(ctx, run.ID, cluster)
+			require.NoError(t, err)
+			for _, facet := range []string{"refusal", "length"} {
+				want, err := db.LabelCounts(ctx, lmsys.LabelFilter{Facet: facet, RunID: run.ID, ClusterID: ptr(cluster)})
+				require.NoError(t, err)
+				assert.Equal(t, want, got[facet], "cluster %d facet %s", cluster, facet)
+			}
+			assert.Len(t, got, 2)
+		}
+		got, err := db.ClusterLabelCounts(ctx, run.ID, 0)
+		require.NoError(t, err)
+		assert.Equal(t, []lmsys.Count{{Key: "complied", Count: 2}, {Key: "partial", Count: 1}}, got["refusal"])
+		got, err = db.ClusterLabelCounts(ctx, run.ID, 7)
+		require.NoError(t, err)
+		assert.Empty(t, got, "an empty cluster has no labels")
+	})
+}

@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 
 	"github.com/lmsys-go/lmsys"
@@ -77,24 +79,22 @@ func (s *server) apiLabelFacets(r *http.Request) (any, error) {
 // clusterLabels returns the label distribution of every labelled facet inside one
 // cluster of a run, beside the run's.
 func (s *server) clusterLabels(ctx context.Context, runID string, clusterID int) (ClusterLabels, error) {
+	return s.cachedClusterLabels(ctx, runID, clusterID, s.countClusterLabels)
+}
+
+// countClusterLabels counts what clusterLabels returns.
+func (s *server) countClusterLabels(ctx context.Context, runID string, clusterID int) (ClusterLabels, error) {
 	out := ClusterLabels{RunID: runID, ClusterID: clusterID, Facets: []FacetDistribution{}}
-	facets, err := s.deps.Store.LabelFacets(ctx)
+	counts, err := s.deps.Store.ClusterLabelCounts(ctx, runID, clusterID)
 	if err != nil {
 		return out, err
 	}
-	for _, f := range facets {
-		in, err := s.deps.Store.LabelCounts(ctx, lmsys.LabelFilter{Facet: f.Key, RunID: runID, ClusterID: &clusterID})
+	for _, facet := range slices.Sorted(maps.Keys(counts)) {
+		all, err := s.runLabelCounts(ctx, runID, facet)
 		if err != nil {
 			return out, err
 		}
-		if len(in) == 0 {
-			continue
-		}
-		all, err := s.deps.Store.LabelCounts(ctx, lmsys.LabelFilter{Facet: f.Key, RunID: runID})
-		if err != nil {
-			return out, err
-		}
-		out.Facets = append(out.Facets, FacetDistribution{Facet: f.Key, Cluster: shares(in), Run: shares(all)})
+		out.Facets = append(out.Facets, FacetDistribution{Facet: facet, Cluster: shares(counts[facet]), Run: shares(all)})
 	}
 	return out, nil
 }

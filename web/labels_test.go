@@ -117,4 +117,39 @@ func TestLabelRoutes(t *testing.T) {
 	assert.Contains(t, string(b), "&lt;script&gt;alert(1)&lt;/script&gt;")
 	code, _ = call(t, h, "GET", "/runs/"+f.runID+"/labels/nope", nil, "")
 	assert.Equal(t, http.StatusNotFound, code)
+	// Labels written by another process (a newer configuration) are read on the next
+	// view, though the server keeps label counts between views.
+	cr2 := cr
+	cr2.ID, cr2.ResultKey = "classify-refusal-web2", "builtin:refusal@2"
+	require.NoError(t, db.CreateClassificationRun(ctx, cr2))
+	var ls2 []lmsys.Label
+	for _, a := range as {
+		ls2 = append(ls2, lmsys.Label{QueryID: a.QueryID, Facet: "refusal", Value: "complied", ClassificationRunID: cr2.ID, ResultKey: cr2.ResultKey})
+	}
+	require.NoError(t, db.SaveLabels(ctx, ls2))
+	code, m = callJSON(t, h, "GET", fmt.Sprintf("/api/clustering/runs/%s/clusters/%d/labels", f.runID, big), nil, "")
+	require.Equal(t, http.StatusOK, code)
+	dist := m["facets"].([]any)[0].(map[string]any)
+	assert.Equal(t, []any{map[string]any{"label": "complied", "count": float64(sizes[big]), "share": 1.0}}, dist["cluster"])
+	assert.Equal(t, []any{map[string]any{"label": "complied", "count": float64(len(as)), "share": 1.0}}, dist["run"])
+	// So is an edit of the cluster.
+	var moved int64
+	other := -1
+	for c := range sizes {
+		if c != big {
+			other = c
+		}
+	}
+	for _, a := range as {
+		if a.ClusterID == big {
+			moved = a.QueryID
+			break
+		}
+	}
+	code, _ = callJSON(t, h, "POST", fmt.Sprintf("/api/curation/queries/%d/move", moved), map[string]any{"run_id": f.runID, "to_cluster_id": other}, "")
+	require.Equal(t, http.StatusOK, code)
+	code, m = callJSON(t, h, "GET", fmt.Sprintf("/api/clustering/runs/%s/clusters/%d/labels", f.runID, big), nil, "")
+	require.Equal(t, http.StatusOK, code)
+	dist = m["facets"].([]any)[0].(map[string]any)
+	assert.Equal(t, []any{map[string]any{"label": "complied", "count": float64(sizes[big] - 1), "share": 1.0}}, dist["cluster"])
 }

@@ -141,6 +141,8 @@ type server struct {
 	sumCache summaryCache
 	// counts holds the assigned queries of finished runs (see runTotal).
 	counts countCache
+	// labels holds the labelled facets and runs' label counts (see labelCache).
+	labels labelCache
 	// hosts are Options.AllowedHosts as hostName returns them; anyHost is "*" among them.
 	hosts   map[string]bool
 	anyHost bool
@@ -182,6 +184,7 @@ func newServer(deps Deps, opts Options) *server {
 	s.cur = curation.New(deps.Store, curation.Options{OnChange: func(ctx context.Context, runID string, ids []int) {
 		s.sumCache.reset()
 		s.counts.reset()
+		s.labels.reset()
 		if s.deps.Search == nil {
 			return
 		}
