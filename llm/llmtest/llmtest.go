@@ -25,6 +25,23 @@ type Request struct {
 	User string
 	// Header holds the request headers (authorisation included, to check keys).
 	Header http.Header
+	// Tools names the tools the request offers (OpenAI's tools, Anthropic's tools).
+	Tools []string
+	// ToolResults holds the tool results the request sends back, in order.
+	ToolResults []ToolResult
+	// Messages is the number of messages in the request, the system prompt aside.
+	Messages int
+}
+
+// ToolResult is a tool's answer as a request carries it back to the model.
+type ToolResult struct {
+	ID      string
+	Content string
+}
+
+// ToolCall is a call of a tool that a Reply asks for; Arguments is a JSON object.
+type ToolCall struct {
+	ID, Name, Arguments string
 }
 
 // Reply is what the fake answers to one request.
@@ -41,6 +58,9 @@ type Reply struct {
 	InputTokens, OutputTokens int
 	// Raw, when not empty, is sent as the body instead of the provider's format.
 	Raw string
+	// ToolCalls, when not empty, are the tool calls of the reply (OpenAI's tool_calls
+	// with finish_reason "tool_calls"; Anthropic's tool_use blocks).
+	ToolCalls []ToolCall
 }
 
 // Handler decides the reply to a request.
@@ -100,8 +120,32 @@ func (s *Server) Requests() []Request {
 // wireMessage is a chat message as the three APIs send it: content is a string or a
 // list of typed parts.
 type wireMessage struct {
-	Role    string          `json:"role"`
-	Content json.RawMessage `json:"content"`
+	Role       string          `json:"role"`
+	Content    json.RawMessage `json:"content"`
+	ToolCallID string          `json:"tool_call_id"`
+}
+
+// toolResults returns the tool results a message carries: an OpenAI tool message, or
+// the tool_result blocks of an Anthropic user message.
+func (m wireMessage) toolResults() []ToolResult {
+	if m.Role == "tool" {
+		return []ToolResult{{ID: m.ToolCallID, Content: m.text()}}
+	}
+	var parts []struct {
+		Type      string          `json:"type"`
+		ToolUseID string          `json:"tool_use_id"`
+		Content   json.RawMessage `json:"content"`
+	}
+	if json.Unmarshal(m.Content, &parts) != nil {
+		return nil
+	}
+	var out []ToolResult
+	for _, p := range parts {
+		if p.Type == "tool_result" {
+			out = append(out, ToolResult{ID: p.ToolUseID, Content: wireMessage{Content: p.Content}.text()})
+		}
+	}
+	return out
 }
 
 func (m wireMessage) text() string {
@@ -138,6 +182,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		Model    string          `json:"model"`
 		System   json.RawMessage `json:"system"`
 		Messages []wireMessage   `json:"messages"`
+		Tools    []struct {
+			Name     string `json:"name"`
+			Function struct {
+				Name string `json:"name"`
+			} `json:"function"`
+		} `json:"tools"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		http.Error(w, `{"error":{"message":"bad JSON"}}`, http.StatusBadRequest)
@@ -147,14 +197,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if len(req.System) > 0 {
 		in.System = wireMessage{Content: req.System}.text()
 	}
+	for _, t := range req.Tools {
+		in.Tools = append(in.Tools, t.Name+t.Function.Name)
+	}
 	var users []string
 	for _, m := range req.Messages {
+		in.ToolResults = append(in.ToolResults, m.toolResults()...)
 		switch m.Role {
 		case "system":
 			in.System = m.text()
+			continue
 		case "user":
-			users = append(users, m.text())
+			if t := m.text(); t != "" {
+				users = append(users, t)
+			}
 		}
+		in.Messages++
 	}
 	in.User = strings.Join(users, "\n")
 	s.mu.Lock()
@@ -206,10 +264,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	} else {
 		switch s.Provider {
 		case "anthropic":
+			content := []map[string]any{}
+			if rep.Text != "" || len(rep.ToolCalls) == 0 {
+				content = append(content, map[string]any{"type": "text", "text": rep.Text})
+			}
+			stop := "end_turn"
+			for _, tc := range rep.ToolCalls {
+				content = append(content, map[string]any{"type": "tool_use", "id": tc.ID, "name": tc.Name, "input": json.RawMessage(tc.Arguments)})
+				stop = "tool_use"
+			}
 			out = map[string]any{
 				"id": fmt.Sprintf("msg_%d", in.N), "type": "message", "role": "assistant", "model": in.Model,
-				"content":     []map[string]any{{"type": "text", "text": rep.Text}},
-				"stop_reason": "end_turn", "stop_sequence": nil,
+				"content":     content,
+				"stop_reason": stop, "stop_sequence": nil,
 				"usage": map[string]any{"input_tokens": inTok, "output_tokens": outTok},
 			}
 		case "ollama":
@@ -220,9 +287,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				"prompt_eval_count": inTok, "eval_count": outTok,
 			}
 		default:
+			msg := map[string]any{"role": "assistant", "content": rep.Text}
+			finish := "stop"
+			if len(rep.ToolCalls) > 0 {
+				var calls []map[string]any
+				for _, tc := range rep.ToolCalls {
+					calls = append(calls, map[string]any{"id": tc.ID, "type": "function", "function": map[string]any{"name": tc.Name, "arguments": tc.Arguments}})
+				}
+				msg["tool_calls"], finish = calls, "tool_calls"
+				if rep.Text == "" {
+					msg["content"] = nil
+				}
+			}
 			out = map[string]any{
 				"id": fmt.Sprintf("chatcmpl-%d", in.N), "object": "chat.completion", "created": time.Now().Unix(), "model": in.Model,
-				"choices": []map[string]any{{"index": 0, "message": map[string]any{"role": "assistant", "content": rep.Text}, "finish_reason": "stop"}},
+				"choices": []map[string]any{{"index": 0, "message": msg, "finish_reason": finish}},
 				"usage":   map[string]any{"prompt_tokens": inTok, "completion_tokens": outTok, "total_tokens": inTok + outTok},
 			}
 		}
