@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"runtime"
 	"time"
 
+	"codeberg.org/sbinet/npyio/npy"
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/layout"
 )
@@ -29,6 +31,8 @@ func runMapBench(ctx context.Context, args []string, r *reporter) error {
 	minDist := fs.Float64("min-dist", 0, "how tightly neighbours pack (0: the package default)")
 	epochs := fs.Int("epochs", 0, "gradient descent epochs (0: the package default)")
 	k := fs.Int("k", 10, "map neighbours counted by the agreement")
+	negatives := fs.Int("negative-samples", 0, "random pairs pushed apart per attraction (0: the package default)")
+	vectorsFile := fs.String("vectors", "", "keep the embeddings in this .npy file: read it when it exists, write it otherwise (tuning runs skip the embedding)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,18 +54,18 @@ func runMapBench(ctx context.Context, args []string, r *reporter) error {
 	if err != nil {
 		return err
 	}
-	data, embedS, err := eqEmbedAll(ctx, e, texts)
+	d := e.Space().Dims
+	data, embedS, err := cachedEmbeddings(ctx, *vectorsFile, e, texts)
 	if err != nil {
 		return err
 	}
-	d := e.Space().Dims
 	vs := make([][]float32, len(texts))
 	for i := range vs {
 		vs[i] = data[i*d : (i+1)*d]
 	}
 	stages := map[string]time.Time{}
 	var order []string
-	opts := layout.Options{Seed: *seed, Neighbors: *neighbours, MinDist: *minDist, Epochs: *epochs, Progress: func(p lmsys.Progress) {
+	opts := layout.Options{Seed: *seed, Neighbors: *neighbours, MinDist: *minDist, Epochs: *epochs, NegativeSamples: *negatives, Progress: func(p lmsys.Progress) {
 		if _, ok := stages[p.Stage]; !ok {
 			stages[p.Stage] = time.Now()
 			order = append(order, p.Stage)
@@ -86,4 +90,36 @@ func runMapBench(ctx context.Context, args []string, r *reporter) error {
 		"neighbours_s", fmt.Sprintf("%.2f", neighbourS), "heap_alloc_mb", fmt.Sprintf("%.0f", float64(after.TotalAlloc-before.TotalAlloc)/(1<<20)),
 		"agreement", fmt.Sprintf("%.3f", layout.Agreement(pts, labels, *k)))
 	return nil
+}
+
+// cachedEmbeddings embeds texts, or reads their embeddings from path when it holds
+// len(texts) vectors of e's dimension; a fresh embedding is written to path.
+func cachedEmbeddings(ctx context.Context, path string, e lmsys.Embedder, texts []string) ([]float32, float64, error) {
+	d := e.Space().Dims
+	if path != "" {
+		if f, err := os.Open(path); err == nil {
+			defer f.Close()
+			var data []float32
+			if err := npy.Read(f, &data); err != nil {
+				return nil, 0, fmt.Errorf("-vectors %s: %w", path, err)
+			}
+			if len(data) != len(texts)*d {
+				return nil, 0, fmt.Errorf("-vectors %s holds %d values, want %d × %d: remove it to embed again", path, len(data), len(texts), d)
+			}
+			return data, 0, nil
+		}
+	}
+	data, s, err := eqEmbedAll(ctx, e, texts)
+	if err != nil || path == "" {
+		return data, s, err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := npy.Write(f, data); err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return data, s, f.Close()
 }
