@@ -54,8 +54,8 @@ func DrawClusters(w io.Writer, cl analysis.ClusterList, format string) error {
 		Title: fmt.Sprintf("Run %s: the %d largest of %d clusters", cl.RunID, len(cl.Clusters), cl.NumClusters)})
 }
 
-// png renders draw into a PNG figure.
-func png(name, title, command string, draw func(w io.Writer) error) (*Figure, error) {
+// drawPNG renders draw into a PNG figure.
+func drawPNG(name, title, command string, draw func(w io.Writer) error) (*Figure, error) {
 	var buf bytes.Buffer
 	if err := draw(&buf); err != nil {
 		return nil, fmt.Errorf("report: draw %s: %w", name, err)

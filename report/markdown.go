@@ -24,13 +24,12 @@ const mdSpecial = "\\`*_[]<>|~$#"
 // mdText returns user text for Markdown prose, headings or table cells: cleaned onto
 // one line (so it cannot start a heading, list, quote or table row of its own), each
 // Markdown special character backslash-escaped, '&' written as an entity so no
-// character reference forms, and a start that would open a block ("-", "+", "=",
-// "12." or "3)") escaped.
+// character reference forms, and a start that would open a block (a leading '-', '+'
+// or '=', or an ordered-list marker such as "12. " or "3)") escaped.
 func mdText(s string) string {
 	s = clean(s)
-	// "12." or "3)" at the start would begin an ordered list.
 	list := -1
-	if j := strings.IndexFunc(s, func(c rune) bool { return c < '0' || c > '9' }); j > 0 && (s[j] == '.' || s[j] == ')') {
+	if j := strings.IndexFunc(s, func(c rune) bool { return c < '0' || c > '9' }); j > 0 && (s[j] == '.' || s[j] == ')') && (j+1 == len(s) || s[j+1] == ' ') {
 		list = j
 	}
 	var b strings.Builder
@@ -199,9 +198,9 @@ func (r *Report) Markdown(w io.Writer, opts MarkdownOptions) error {
 		m.printf("The top levels of hierarchy %s (%d levels, %s queries), largest first, each with its share of the queries and example queries from its largest clusters.\n\n",
 			mdCode(t.HierarchyID, false), t.Levels, count(t.TotalQueries))
 		for _, c := range t.Categories {
-			m.printf("### %s\n\n[%d] %s queries, %s", mdClip(c.Title, 120), c.ID, count(c.NumQueries), percent(c.Share))
+			m.printf("### %s\n\nCategory %d: %s queries, %s", mdClip(c.Title, 120), c.ID, count(c.NumQueries), percent(c.Share))
 			if c.Description != "" {
-				m.printf(": %s", mdClip(c.Description, 400))
+				m.printf(". %s", mdClip(c.Description, 400))
 			}
 			m.printf("\n\n")
 			for _, e := range c.Examples {
@@ -213,9 +212,13 @@ func (r *Report) Markdown(w io.Writer, opts MarkdownOptions) error {
 			if len(c.Children) > 0 {
 				var rows [][]string
 				for _, k := range c.Children {
-					rows = append(rows, []string{fmt.Sprint(k.ID), count(k.NumQueries), percent(k.Share), mdClip(k.Title, 120)})
+					ex := make([]string, len(k.Examples))
+					for i, e := range k.Examples {
+						ex[i] = mdClip(e, 120)
+					}
+					rows = append(rows, []string{fmt.Sprint(k.ID), count(k.NumQueries), percent(k.Share), mdClip(k.Title, 120), strings.Join(ex, " · ")})
 				}
-				m.table([]string{"Category", "Queries", "Share", "Title"}, rows)
+				m.table([]string{"Category", "Queries", "Share", "Title", "Example queries"}, rows)
 			}
 			if c.More > 0 {
 				m.printf("… and %d smaller categories.\n\n", c.More)

@@ -77,7 +77,8 @@ type Options struct {
 	HierarchyID string
 	// Top bounds the rows of each table and the lines of the trend chart (default 10).
 	Top int
-	// Examples is the number of example queries per cluster and category (default 3).
+	// Examples is the number of example queries per cluster and top-level category
+	// (default 3; negative: none); second-level categories get at most two.
 	Examples int
 	// Period is the period of the trends (hour, day, week, month; empty: month when the
 	// dated queries span 120 days or more, week from 21 days, day from 2, else hour).
@@ -257,8 +258,10 @@ type Mix struct {
 	Distinct        int                   `json:"distinct"`
 	Overall         []analysis.FacetValue `json:"overall"`
 	OverRepresented []analysis.Lift       `json:"over_represented"`
-	Command         string                `json:"command"`
-	Chart           *Figure               `json:"chart,omitempty"`
+	// Command prints Overall and OverRepresented; CountCommand lists every value.
+	Command      string  `json:"command"`
+	CountCommand string  `json:"count_command"`
+	Chart        *Figure `json:"chart,omitempty"`
 }
 
 // Map is the run's stored 2-D map drawn one colour per cluster.
@@ -476,7 +479,7 @@ func (b *builder) clusters() error {
 		}
 	}
 	if !b.opts.NoFigures {
-		sec.Chart, err = png("clusters", fmt.Sprintf("The %d largest clusters", len(cl.Clusters)), "", func(w io.Writer) error {
+		sec.Chart, err = drawPNG("clusters", fmt.Sprintf("The %d largest clusters", len(cl.Clusters)), "", func(w io.Writer) error {
 			return DrawClusters(w, cl, "png")
 		})
 		if err != nil {
@@ -575,6 +578,9 @@ func (b *builder) taxonomy() error {
 			break
 		}
 		c := cat(r)
+		if c.Examples, err = b.categoryExamples(leaves(r, nil), b.opts.Examples); err != nil {
+			return err
+		}
 		if top > 0 {
 			kids := children(r)
 			for j, k := range kids {
@@ -582,11 +588,12 @@ func (b *builder) taxonomy() error {
 					c.More = len(kids) - j
 					break
 				}
-				c.Children = append(c.Children, cat(k))
+				kc := cat(k)
+				if kc.Examples, err = b.categoryExamples(leaves(k, nil), min(b.opts.Examples, 2)); err != nil {
+					return err
+				}
+				c.Children = append(c.Children, kc)
 			}
-		}
-		if c.Examples, err = b.categoryExamples(leaves(r, nil)); err != nil {
-			return err
 		}
 		tax.Categories = append(tax.Categories, c)
 	}
@@ -594,10 +601,9 @@ func (b *builder) taxonomy() error {
 	return nil
 }
 
-// categoryExamples picks Options.Examples queries from leaf clusters (largest first),
-// one from each in turn, so a category's examples show several of its clusters.
-func (b *builder) categoryExamples(leaves []lmsys.HierarchyNode) ([]string, error) {
-	n := b.opts.Examples
+// categoryExamples picks n example queries from leaf clusters (largest first), one
+// from each in turn, so a category's examples show several of its clusters.
+func (b *builder) categoryExamples(leaves []lmsys.HierarchyNode, n int) ([]string, error) {
 	leaves = leaves[:min(n, len(leaves))]
 	per := make([][]string, len(leaves))
 	for i, l := range leaves {
@@ -629,11 +635,15 @@ func (b *builder) mixes() error {
 			return err
 		}
 		f := fs[0]
-		m := Mix{Field: field, Total: f.Total, Command: command(append([]string{"facets", b.run.ID, "--by", field, "--top", fmt.Sprint(distinctTop)}, b.ref...)...)}
+		m := Mix{Field: field, Total: f.Total, Command: b.facetCommand(field, b.opts.Top)}
 		for _, v := range f.Overall {
 			if v.Key != "(unknown)" {
 				m.Distinct++
 			}
+		}
+		m.CountCommand = m.Command
+		if len(f.Overall) > b.opts.Top {
+			m.CountCommand = b.facetCommand(field, distinctTop)
 		}
 		// Facets sorts before it cuts, so these are what --top Top prints.
 		f.Overall = f.Overall[:min(b.opts.Top, len(f.Overall))]
@@ -644,8 +654,8 @@ func (b *builder) mixes() error {
 			continue
 		}
 		if !b.opts.NoFigures {
-			plotCmd := command(append([]string{"facets", b.run.ID, "--by", field, "--top", fmt.Sprint(b.opts.Top), "--plot", field + ".png"}, b.ref...)...)
-			m.Chart, err = png(field, "Queries by "+field, plotCmd, func(w io.Writer) error { return DrawFacet(w, b.run.ID, f, "png") })
+			plotCmd := b.facetCommand(field, b.opts.Top, "--plot", field+".png")
+			m.Chart, err = drawPNG(field, "Queries by "+field, plotCmd, func(w io.Writer) error { return DrawFacet(w, b.run.ID, f, "png") })
 			if err != nil {
 				return err
 			}
@@ -653,6 +663,29 @@ func (b *builder) mixes() error {
 		b.rep.Mixes = append(b.rep.Mixes, m)
 	}
 	return nil
+}
+
+// topFlag returns the --top flag of the report's Top when it is not the commands'
+// default (10).
+func (b *builder) topFlag() []string {
+	if b.opts.Top == 10 {
+		return nil
+	}
+	return []string{"--top", fmt.Sprint(b.opts.Top)}
+}
+
+// facetCommand returns the `lmsys facets` command of one field with the report's
+// options; --top is written when it is not the command's default.
+func (b *builder) facetCommand(field string, top int, extra ...string) string {
+	args := []string{"facets", b.run.ID, "--by", field}
+	if top != 10 {
+		args = append(args, "--top", fmt.Sprint(top))
+	}
+	if b.opts.MinCount != 5 {
+		args = append(args, "--min-count", fmt.Sprint(b.opts.MinCount))
+	}
+	args = append(args, extra...)
+	return command(append(args, b.ref...)...)
 }
 
 // choosePeriod returns the period for dated queries from first to last day.
@@ -715,11 +748,11 @@ func (b *builder) trends() error {
 			return err
 		}
 		tr.Comparison = &cmp
-		tr.CompareCommand = command(append([]string{"trends", b.run.ID, "--compare", a + "," + z, "--top", fmt.Sprint(b.opts.Top)}, b.ref...)...)
+		tr.CompareCommand = command(append(append([]string{"trends", b.run.ID, "--compare", a + "," + z}, b.topFlag()...), b.ref...)...)
 	}
 	if !b.opts.NoFigures && len(rep.Periods) >= 2 {
-		plotCmd := command(append([]string{"trends", b.run.ID, "--period", tr.Period, "--top", fmt.Sprint(b.opts.Top), "--plot", "trends.png"}, b.ref...)...)
-		tr.Chart, err = png("trends", fmt.Sprintf("Share of the largest clusters per %s", tr.Period), plotCmd, func(w io.Writer) error {
+		plotCmd := command(append(append([]string{"trends", b.run.ID, "--period", tr.Period, "--plot", "trends.png"}, b.topFlag()...), b.ref...)...)
+		tr.Chart, err = drawPNG("trends", fmt.Sprintf("Share of the largest clusters per %s", tr.Period), plotCmd, func(w io.Writer) error {
 			return DrawTrends(w, rep, b.opts.Top, "png")
 		})
 		if err != nil {
@@ -753,7 +786,7 @@ func (b *builder) hotSpots() error {
 			hot[v] = true
 		}
 		h := HotSpots{Facet: hf.Facet, Values: hf.Values, Total: f.Total, Overall: f.Overall, Rows: []analysis.Lift{}, MinCount: b.opts.MinCount,
-			Command: command(append([]string{"facets", b.run.ID, "--by", hf.Facet, "--sort", "lift", "--top", fmt.Sprint(hotTop)}, b.ref...)...)}
+			Command: b.facetCommand(hf.Facet, hotTop, "--sort", "lift")}
 		h.Labelled = f.Total
 		for _, v := range f.Overall {
 			if v.Key == "(unlabelled)" {
@@ -775,8 +808,8 @@ func (b *builder) hotSpots() error {
 			}
 		}
 		if !b.opts.NoFigures {
-			plotCmd := command(append([]string{"facets", b.run.ID, "--by", hf.Facet, "--top", fmt.Sprint(hotTop), "--plot", hf.Facet + ".png"}, b.ref...)...)
-			h.Chart, err = png(hf.Facet, "Queries by "+hf.Facet, plotCmd, func(w io.Writer) error { return DrawFacet(w, b.run.ID, f, "png") })
+			plotCmd := b.facetCommand(hf.Facet, hotTop, "--plot", hf.Facet+".png")
+			h.Chart, err = drawPNG(hf.Facet, "Queries by "+hf.Facet, plotCmd, func(w io.Writer) error { return DrawFacet(w, b.run.ID, f, "png") })
 			if err != nil {
 				return err
 			}
@@ -820,7 +853,7 @@ func (b *builder) mapPicture() error {
 		for id, s := range b.sums {
 			names[id] = s.Title
 		}
-		m.Figure, err = png("map", "Map of the run's queries, a colour per cluster", m.Command, func(w io.Writer) error {
+		m.Figure, err = drawPNG("map", "Map of the run's queries, a colour per cluster", m.Command, func(w io.Writer) error {
 			return layout.Draw(w, pts, groups, layout.Picture{Format: "png", Title: "Run " + b.run.ID, Names: names})
 		})
 		if err != nil {
@@ -841,8 +874,11 @@ func (b *builder) headline() {
 			Number{Key: "clusters", Label: "Clusters", Value: float64(c.NumClusters), Text: count(c.NumClusters), Command: listCmd})
 		assigned := c.TotalQueries - c.Noise
 		share := float64(assigned) / float64(max(c.TotalQueries, 1))
-		r.Headline = append(r.Headline, Number{Key: "assigned", Label: "Assigned to a cluster", Value: share,
-			Text: fmt.Sprintf("%s (%s of %s; the rest is noise)", percent(share), count(assigned), count(c.TotalQueries)), Command: listCmd})
+		text := fmt.Sprintf("%s (%s of %s)", percent(share), count(assigned), count(c.TotalQueries))
+		if c.Noise > 0 {
+			text = fmt.Sprintf("%s (%s of %s; %s noise)", percent(share), count(assigned), count(c.TotalQueries), count(c.Noise))
+		}
+		r.Headline = append(r.Headline, Number{Key: "assigned", Label: "Assigned to a cluster", Value: share, Text: text, Command: listCmd})
 	}
 	for _, m := range r.Mixes {
 		text := count(m.Distinct)
@@ -853,7 +889,7 @@ func (b *builder) headline() {
 			text += fmt.Sprintf(" (most: %s, %s)", m.Overall[0].Key, percent(m.Overall[0].Share))
 		}
 		label := map[string]string{"language": "Languages", "model": "Models"}[m.Field]
-		r.Headline = append(r.Headline, Number{Key: m.Field + "s", Label: label, Value: float64(m.Distinct), Text: text, Command: m.Command})
+		r.Headline = append(r.Headline, Number{Key: m.Field + "s", Label: label, Value: float64(m.Distinct), Text: text, Command: m.CountCommand})
 	}
 	if t := r.Trends; t != nil {
 		text := fmt.Sprintf("%s to %s (%s dated queries", t.FirstDay, t.LastDay, count(t.Dated))
