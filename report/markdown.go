@@ -307,7 +307,7 @@ func (r *Report) Markdown(w io.Writer, opts MarkdownOptions) error {
 		}
 		m.printf(". Labels: %s.\n\n", strings.Join(labels, ", "))
 		if len(h.Rows) > 0 {
-			m.printf("Clusters where those labels are most over-represented (lift = share in the cluster / share overall; z counts the evidence):\n\n")
+			m.printf("Clusters where those labels are most over-represented (lift = share in the cluster / share overall; z counts the evidence, and under 2 it is within chance):\n\n")
 			var rows [][]string
 			for _, l := range h.Rows {
 				rows = append(rows, []string{clusterCell(l.ClusterID), mdText(l.Value), count(l.Count) + "/" + count(l.ClusterSize), percent(l.Share), percent(l.BaseShare),

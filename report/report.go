@@ -650,7 +650,12 @@ func (b *builder) mixes() error {
 		f.OverRepresented = f.OverRepresented[:min(b.opts.Top, len(f.OverRepresented))]
 		m.Overall, m.OverRepresented = f.Overall, f.OverRepresented
 		if m.Distinct == 0 {
-			b.note(SectionMixes, fmt.Sprintf("No query of the run names its %s.", field))
+			if field == "language" {
+				// The language facet falls back to the language classifier's labels.
+				b.note(SectionMixes, "No query of the run names its language.", command("classify", "--builtin", "language", "--run-id", b.run.ID))
+			} else {
+				b.note(SectionMixes, fmt.Sprintf("No query of the run names its %s.", field))
+			}
 			continue
 		}
 		if !b.opts.NoFigures {
