@@ -14,7 +14,7 @@ import (
 	"github.com/lmsys-go/lmsys/analysis"
 )
 
-//go:embed report.html
+//go:embed page.html.tmpl
 var htmlSource string
 
 // sectionNames are the headings of the sections.
@@ -49,6 +49,7 @@ var baseFuncs = template.FuncMap{
 	"f2":    func(x float64) string { return fmt.Sprintf("%.2f", x) },
 	"g2":    func(x float64) string { return fmt.Sprintf("%.2g", x) },
 	"inc":   func(i int) int { return i + 1 },
+	"quote": shellQuote,
 	"join":  strings.Join,
 	"date":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"barWidth": func(share float64) int {
@@ -119,8 +120,12 @@ func (r *Report) reportFuncs() template.FuncMap {
 	}
 }
 
-// clusterTitle returns the title of a cluster the report lists, or "".
+// clusterTitle returns the title of a cluster the report lists or a finding cites,
+// or "".
 func (r *Report) clusterTitle(c int) string {
+	if t, ok := r.CitedTitles[c]; ok {
+		return t
+	}
 	if r.Clusters != nil {
 		for _, row := range r.Clusters.Rows {
 			if row.ClusterID == c {

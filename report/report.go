@@ -124,6 +124,8 @@ type Report struct {
 	Run          RunInfo   `json:"run"`
 	SummaryRunID string    `json:"summary_run_id,omitempty"`
 	Findings     []Finding `json:"findings,omitempty"`
+	// CitedTitles are the titles of the clusters the findings cite.
+	CitedTitles map[int]string `json:"cited_titles,omitempty"`
 	// Headline holds the numbers that matter, each with the command reproducing it.
 	Headline []Number   `json:"headline"`
 	Taxonomy *Taxonomy  `json:"taxonomy,omitempty"`
@@ -439,6 +441,12 @@ func (b *builder) findings() error {
 		for _, c := range f.ClusterIDs {
 			if _, ok := b.sizes[c]; !ok {
 				return fmt.Errorf("%w: finding %d (%q) cites cluster %d, which run %s does not have", lmsys.ErrInvalidInput, i+1, f.Title, c, b.run.ID)
+			}
+			if t := b.sums[c].Title; t != "" {
+				if b.rep.CitedTitles == nil {
+					b.rep.CitedTitles = map[int]string{}
+				}
+				b.rep.CitedTitles[c] = t
 			}
 		}
 		if len(f.QueryIDs) > 0 {

@@ -276,6 +276,8 @@ func TestFindingsRender(t *testing.T) {
 	assert.Contains(t, h, `<h3>1. Refusals &lt;concentrate&gt; in one cluster</h3>`)
 	assert.Contains(t, h, `<p>Three in four queries of cluster 0 are refused.</p>`)
 	assert.Contains(t, h, `<a href="#cluster-0">0</a>`)
+	assert.Contains(t, h, `2</a> (Rising topic)`, "a cited cluster has its title")
+	assert.Contains(t, h, `lmsys inspect &#39;run-&#34;&lt;1&gt;&#34;|x&#39; CLUSTER`)
 	assert.Contains(t, h, "Queries: 2, 3")
 	md := renderMarkdown(t, r)
 	assert.Contains(t, md, "### 1. Refusals \\<concentrate\\> in one cluster")

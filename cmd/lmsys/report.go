@@ -111,7 +111,7 @@ func runReport(cmd *cobra.Command, g *globals, f reportFlags, runID string) erro
 	if err != nil {
 		return err
 	}
-	var figures []string
+	figures := []string{}
 	var size int64
 	if format == "html" {
 		size, err = writeAtomic(f.output, rep.HTML)
