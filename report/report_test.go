@@ -444,6 +444,24 @@ func TestMdText(t *testing.T) {
 	}
 }
 
+func TestClip(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"  a \n\t b  ", 10, "a b"},
+		{"exactly10!", 10, "exactly10!"},
+		{"eleven chars", 10, "eleven ch…"},
+		{"word    then more", 6, "word…"},
+		{"\u202Ehidden\u200B text", 20, "hidden text"},
+		{strings.Repeat("é", 1<<20), 3, "éé…"},
+	} {
+		assert.Equal(t, tc.want, clip(tc.in, tc.n), "%.20q", tc.in)
+	}
+}
+
 func TestMdCode(t *testing.T) {
 	assert.Equal(t, "`lmsys map r`", mdCode("lmsys map r", false))
 	assert.Equal(t, "``a`b``", mdCode("a`b", false))

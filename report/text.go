@@ -30,10 +30,15 @@ func shellQuote(s string) string {
 // clean returns user text on one line: runs of white space and control characters
 // become one space, and the invisible characters that reorder or hide text (bidi
 // controls, zero-width marks) are dropped, so a text cannot spoof the lines around it.
-func clean(s string) string {
+func clean(s string) string { return cleanN(s, -1) }
+
+// cleanN is clean stopping after n characters of output (n < 0: no limit), so a
+// clipped megabyte costs what a clipped line costs.
+func cleanN(s string, n int) string {
 	var b strings.Builder
-	b.Grow(len(s))
+	b.Grow(min(len(s), max(4*n, 0)+16))
 	space := false
+	written := 0
 	for _, r := range s {
 		switch {
 		case unicode.IsSpace(r) || unicode.IsControl(r):
@@ -42,11 +47,19 @@ func clean(s string) string {
 		case hidden(r):
 			continue
 		}
+		if n >= 0 && written+1 > n {
+			break
+		}
 		if space {
 			b.WriteByte(' ')
 			space = false
+			written++
+			if n >= 0 && written >= n {
+				break
+			}
 		}
 		b.WriteRune(r)
+		written++
 	}
 	return b.String()
 }
@@ -63,9 +76,12 @@ func hidden(r rune) bool {
 
 // clip returns clean(s) cut to n characters with an ellipsis.
 func clip(s string, n int) string {
-	s = clean(s)
-	if r := []rune(s); n > 0 && len(r) > n {
+	if n <= 0 {
+		return clean(s)
+	}
+	c := cleanN(s, n+1)
+	if r := []rune(c); len(r) > n {
 		return strings.TrimRightFunc(string(r[:n-1]), unicode.IsSpace) + "…"
 	}
-	return s
+	return c
 }
