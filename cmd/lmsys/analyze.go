@@ -177,6 +177,7 @@ func printAnalysis(cmd *cobra.Command, g *globals, ws *local.Workspace, st *lmsy
 	if st.HierarchyRunID != "" {
 		fmt.Fprintf(w, "  lmsys show-hierarchy %s\n", st.HierarchyRunID)
 	}
-	fmt.Fprintf(w, "  lmsys search \"your topic\" --run-id %s\n  lmsys facets %s --by language,model\n  lmsys serve\n", st.RunID, st.RunID)
+	fmt.Fprintf(w, "  lmsys search \"your topic\" --run-id %s\n  lmsys facets %s --by language,model\n", st.RunID, st.RunID)
+	fmt.Fprintf(w, "  lmsys report %s --output report.html\n  lmsys serve\n", st.RunID)
 	return nil
 }

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/lmsys-go/lmsys/analysis"
-	"github.com/lmsys-go/lmsys/layout"
+	"github.com/lmsys-go/lmsys/report"
 )
 
 // pictureFormat returns the format of a picture file from its extension.
@@ -41,21 +40,7 @@ func plotTrends(path string, rep analysis.TrendReport, top int) error {
 	if err != nil {
 		return err
 	}
-	if top <= 0 {
-		top = 10
-	}
-	var series []layout.Series
-	for _, c := range rep.Clusters[:min(top, len(rep.Clusters))] {
-		s := layout.Series{Name: fmt.Sprintf("%d %s", c.ClusterID, c.Title), Values: make([]float64, len(c.Periods))}
-		for i, p := range c.Periods {
-			s.Values[i] = 100 * p.Share
-		}
-		series = append(series, s)
-	}
-	return writePicture(path, func(f *os.File) error {
-		return layout.DrawLines(f, rep.Periods, series, "% of the period's queries", layout.Picture{Format: format,
-			Title: fmt.Sprintf("Run %s: share of the %d largest clusters per %s", rep.RunID, len(series), rep.Period)})
-	})
+	return writePicture(path, func(f *os.File) error { return report.DrawTrends(f, rep, top, format) })
 }
 
 // plotFacets draws each facet's overall distribution as bars.
@@ -69,16 +54,7 @@ func plotFacets(path, runID string, fs []analysis.Facet) error {
 		if len(fs) > 1 {
 			out = strings.TrimSuffix(path, filepath.Ext(path)) + "-" + f.Field + filepath.Ext(path)
 		}
-		labels := make([]string, len(f.Overall))
-		values := make([]float64, len(f.Overall))
-		for i, v := range f.Overall {
-			labels[i], values[i] = v.Key, 100*v.Share
-		}
-		err := writePicture(out, func(file *os.File) error {
-			return layout.DrawBars(file, labels, values, "% of the run's queries", layout.Picture{Format: format,
-				Title: fmt.Sprintf("Run %s by %s (%d queries)", runID, f.Field, f.Total)})
-		})
-		if err != nil {
+		if err := writePicture(out, func(file *os.File) error { return report.DrawFacet(file, runID, f, format) }); err != nil {
 			return err
 		}
 	}
