@@ -98,6 +98,11 @@ type Options struct {
 	SaveEvery int
 	// Progress receives ("classify", done, total) reports.
 	Progress lmsys.ProgressFunc
+	// Join adds this run's labels to the classification run that ID names, which
+	// CreateRun recorded with the same result key: Run creates no record and leaves
+	// the record's status and counters alone. Package distributed runs one joined Run
+	// per job and counts the whole run when the jobs are done.
+	Join bool
 }
 
 // Plan is what a run would do: the queries in scope, those already labelled under the
@@ -209,6 +214,38 @@ func Run(ctx context.Context, st Store, c Classifier, opts Options) (Result, err
 		return Result{Plan: r.plan, Skipped: r.plan.Labelled}, nil
 	}
 	return r.run(ctx)
+}
+
+// CreateRun records a classification run of c over opts.Scope (and its template)
+// without classifying anything, as Run would at its start: its status is running,
+// its total the scope's size when the store counts queries. Runs with Options.Join
+// then add labels to it.
+func CreateRun(ctx context.Context, st Store, c Classifier, opts Options) (lmsys.ClassificationRun, error) {
+	if st == nil || c == nil {
+		return lmsys.ClassificationRun{}, fmt.Errorf("%w: classify: CreateRun needs a store and a classifier", lmsys.ErrInvalidInput)
+	}
+	r := &runner{st: st, c: c, opts: opts, key: c.ResultKey()}
+	var err error
+	if r.plan.Queries, err = r.count(ctx); err != nil {
+		return lmsys.ClassificationRun{}, err
+	}
+	if err := r.create(ctx); err != nil {
+		return lmsys.ClassificationRun{}, err
+	}
+	return r.rec, nil
+}
+
+// join loads the run that a joined Run adds its labels to.
+func (r *runner) join(ctx context.Context) error {
+	rec, err := r.st.GetClassificationRun(ctx, r.opts.ID)
+	if err != nil {
+		return fmt.Errorf("classify: join run %q: %w", r.opts.ID, err)
+	}
+	if rec.ResultKey != r.key {
+		return fmt.Errorf("%w: classify: run %s has result key %s, this classifier %s", lmsys.ErrInvalidInput, rec.ID, rec.ResultKey, r.key)
+	}
+	r.rec = rec
+	return nil
 }
 
 // runner holds the state of one run.
@@ -420,7 +457,11 @@ func (r *runner) settle(reserved float64, c Cost) {
 }
 
 func (r *runner) run(ctx context.Context) (Result, error) {
-	if err := r.create(ctx); err != nil {
+	start := r.create
+	if r.opts.Join {
+		start = r.join
+	}
+	if err := start(ctx); err != nil {
 		return Result{}, err
 	}
 	if m, ok := r.c.(metricser); ok {
@@ -485,6 +526,10 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 			r.rec.ProcessedQueries = res.Classified + res.Errors
 			r.rec.ErrorCount = res.Errors
 			r.setCost(res.Cost)
+			if r.opts.Join {
+				pending, queued, okQueued, errQueued = pending[:0], 0, 0, 0
+				return
+			}
 			if err := r.st.UpdateClassificationRun(sctx, r.rec); err != nil {
 				saveErr = fmt.Errorf("classify: update run: %w", err)
 				cancel(saveErr)
@@ -573,8 +618,11 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	default:
 		r.rec.Status = lmsys.ClassificationCompleted
 	}
-	if err := r.st.UpdateClassificationRun(context.WithoutCancel(ctx), r.rec); err != nil && runErr == nil {
-		runErr = fmt.Errorf("classify: update run: %w", err)
+	// A joined run's record is its creator's to finish.
+	if !r.opts.Join {
+		if err := r.st.UpdateClassificationRun(context.WithoutCancel(ctx), r.rec); err != nil && runErr == nil {
+			runErr = fmt.Errorf("classify: update run: %w", err)
+		}
 	}
 	res.Run = r.rec
 	res.Metrics = r.metrics()

@@ -132,7 +132,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		sqlDB.SetConnMaxIdleTime(time.Minute)
 		sqlDB.SetConnMaxLifetime(10 * time.Minute)
 	}
-	if err := migrate(ctx, d.db, d.postgres, 0, foreign); err != nil {
+	if err := d.migrateLocked(ctx, foreign); err != nil {
 		sqlDB.Close()
 		return nil, err
 	}
@@ -148,6 +148,26 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		sqlDB.SetMaxIdleConns(2)
 	}
 	return d, nil
+}
+
+// migrateLockKey is the PostgreSQL advisory lock that serialises schema migrations:
+// several processes opening one fresh database at once (workers started together on
+// many machines) would otherwise create the same tables side by side.
+const migrateLockKey = 0x6c6d7379730001 // "lmsys" 1
+
+// migrateLocked brings the schema up to date; on PostgreSQL it holds migrateLockKey on
+// one connection meanwhile. SQLite serialises writers by itself.
+func (d *DB) migrateLocked(ctx context.Context, foreign *adoption) error {
+	if !d.postgres {
+		return migrate(ctx, d.db, false, 0, foreign)
+	}
+	return d.db.WithContext(ctx).Connection(func(conn *gorm.DB) error {
+		if err := conn.Exec(`SELECT pg_advisory_lock(?)`, migrateLockKey).Error; err != nil {
+			return fmt.Errorf("store: lock for migrations: %w", err)
+		}
+		defer conn.Exec(`SELECT pg_advisory_unlock(?)`, migrateLockKey)
+		return migrate(ctx, conn, true, 0, foreign)
+	})
 }
 
 // sqliteDriver is the database/sql name of the SQLite driver Open uses: mattn's driver

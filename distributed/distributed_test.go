@@ -1,0 +1,274 @@
+package distributed_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/classify"
+	"github.com/lmsys-go/lmsys/distributed"
+	"github.com/lmsys-go/lmsys/embed"
+	"github.com/lmsys-go/lmsys/internal/fakeembed"
+	"github.com/lmsys-go/lmsys/internal/testdb"
+	"github.com/lmsys-go/lmsys/store"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// env is one test's PostgreSQL schema with a store, a client and loaded queries.
+type env struct {
+	url    string
+	st     *store.DB
+	client *distributed.Client
+}
+
+func newEnv(t *testing.T, n int) *env {
+	t.Helper()
+	ctx := context.Background()
+	url := testdb.PostgresURL(t)
+	st, err := store.Open(ctx, store.Config{URL: url})
+	require.NoError(t, err)
+	t.Cleanup(func() { st.Close() })
+	c, err := distributed.Open(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	c.PollInterval = 20 * time.Millisecond
+	if n > 0 {
+		loadQueries(t, st, "logs", n)
+	}
+	return &env{url: url, st: st, client: c}
+}
+
+func loadQueries(t *testing.T, st *store.DB, dataset string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	ds, err := st.EnsureDataset(ctx, lmsys.Dataset{Name: dataset, Source: "test"})
+	require.NoError(t, err)
+	qs := make([]lmsys.Query, n)
+	for i := range qs {
+		text := fmt.Sprintf("how do I fix error %d of %s in my %s program", i, dataset, []string{"python", "go", "rust"}[i%3])
+		if i%2 == 1 {
+			text = fmt.Sprintf("écris un poème numéro %d sur la mer pour %s", i, dataset)
+		}
+		qs[i] = lmsys.Query{DatasetID: ds.ID, ConversationID: fmt.Sprintf("%s-%d", dataset, i), Text: text}
+	}
+	_, err = st.InsertQueries(ctx, qs)
+	require.NoError(t, err)
+}
+
+// startWorker starts an in-process worker, stopped when the test ends.
+func startWorker(t *testing.T, e *env, cfg distributed.WorkerConfig) *distributed.Worker {
+	t.Helper()
+	ctx := context.Background()
+	cfg.URL = e.url
+	w, err := distributed.NewWorker(ctx, e.st, cfg)
+	require.NoError(t, err)
+	require.NoError(t, w.Start(ctx))
+	t.Cleanup(func() { _ = w.Stop(context.Background()) })
+	return w
+}
+
+func countEmbeddings(t *testing.T, st *store.DB, space lmsys.Space) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, st.Gorm().Raw(`SELECT COUNT(*) FROM embeddings WHERE space = ?`, space.String()).Scan(&n).Error)
+	return n
+}
+
+func TestEmbedJobs(t *testing.T) {
+	e := newEnv(t, 3000)
+	ctx := context.Background()
+	emb, err := embed.Open("local/lexical")
+	require.NoError(t, err)
+	space := emb.Space()
+
+	b, err := e.client.EnqueueEmbed(ctx, e.st, space, "logs", 256)
+	require.NoError(t, err)
+	assert.Len(t, b.JobIDs, 12, "3000 queries in jobs of 256")
+	assert.Zero(t, b.Duplicates)
+	// Enqueued again before any worker runs: the same jobs, none added.
+	again, err := e.client.EnqueueEmbed(ctx, e.st, space, "logs", 256)
+	require.NoError(t, err)
+	assert.Equal(t, b.JobIDs, again.JobIDs)
+	assert.Equal(t, 12, again.Duplicates)
+
+	var started atomic.Int32
+	for i := range 2 {
+		startWorker(t, e, distributed.WorkerConfig{ID: fmt.Sprintf("w%d", i), Queues: []string{distributed.QueueEmbed},
+			OnJob: func(int64, string, string) { started.Add(1) }})
+	}
+	var seen []distributed.Progress
+	p, err := e.client.Wait(ctx, b, func(p distributed.Progress) { seen = append(seen, p) })
+	require.NoError(t, err)
+	assert.Equal(t, distributed.Progress{Total: 12, Completed: 12}, p)
+	assert.NotEmpty(t, seen)
+	assert.EqualValues(t, 12, started.Load(), "every job ran once")
+
+	missing, err := e.st.CountMissingEmbeddings(ctx, space, lmsys.QueryFilter{Dataset: "logs"})
+	require.NoError(t, err)
+	assert.Zero(t, missing)
+	assert.EqualValues(t, 3000, countEmbeddings(t, e.st, space), "one vector per distinct text")
+
+	// Everything is embedded: a new enqueue plans no job.
+	none, err := e.client.EnqueueEmbed(ctx, e.st, space, "logs", 256)
+	require.NoError(t, err)
+	assert.Empty(t, none.JobIDs)
+}
+
+// TestBackfillLoadedLater: queries loaded after an analysis get jobs of their own;
+// the ranges of the first load are the same and all done.
+func TestBackfillLoadedLater(t *testing.T) {
+	e := newEnv(t, 1000)
+	ctx := context.Background()
+	emb, err := embed.Open("local/lexical")
+	require.NoError(t, err)
+	startWorker(t, e, distributed.WorkerConfig{Queues: []string{distributed.QueueEmbed}})
+	st, err := e.client.Backfill(ctx, e.st, emb, lmsys.QueryFilter{Dataset: "logs"}, embed.BackfillOptions{BatchSize: 300})
+	require.NoError(t, err)
+	assert.Equal(t, embed.BackfillStats{Embedded: 1000}, st)
+
+	first, err := distributed.PlanEmbed(ctx, e.st, emb.Space(), "logs", 300)
+	require.NoError(t, err)
+	loadQueries(t, e.st, "more", 500)
+	// A dataset of its own: only its 500 queries are embedded.
+	st, err = e.client.Backfill(ctx, e.st, emb, lmsys.QueryFilter{Dataset: "more"}, embed.BackfillOptions{BatchSize: 300})
+	require.NoError(t, err)
+	assert.Equal(t, embed.BackfillStats{Embedded: 500}, st)
+	after, err := distributed.PlanEmbed(ctx, e.st, emb.Space(), "logs", 300)
+	require.NoError(t, err)
+	for i := range first {
+		first[i].Missing = 0
+	}
+	assert.Equal(t, first, after, "the ranges depend on the queries only")
+}
+
+// TestEmbedRetry: a remote embedder that fails its first requests makes jobs fail
+// and retry; every query ends with one vector and the fake embedded each text once.
+func TestEmbedRetry(t *testing.T) {
+	e := newEnv(t, 600)
+	ctx := context.Background()
+	fake := fakeembed.Start(32)
+	defer fake.Close()
+	var n atomic.Int32
+	fake.OnRequest = func(*http.Request, string, []string) bool { return n.Add(1) > 3 }
+	opts := []embed.Option{embed.WithBaseURL(fake.URL), embed.WithAPIKey("test"), embed.WithMaxAttempts(1)}
+	startWorker(t, e, distributed.WorkerConfig{Queues: []string{distributed.QueueEmbed}, EmbedOptions: opts})
+	emb, err := embed.Open("openai/"+fakeembed.Model, append(opts, embed.WithDims(32))...)
+	require.NoError(t, err)
+	b, err := e.client.EnqueueEmbed(ctx, e.st, emb.Space(), "logs", 200)
+	require.NoError(t, err)
+	p, err := e.client.Wait(ctx, b, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 3, p.Completed)
+	assert.EqualValues(t, 600, countEmbeddings(t, e.st, emb.Space()))
+	for text, k := range fake.Texts() {
+		require.Equal(t, 1, k, "embedded once: %q", text)
+	}
+	var attempts int
+	require.NoError(t, e.st.Gorm().Raw(`SELECT SUM(attempt) FROM river_job WHERE id IN ?`, b.JobIDs).Scan(&attempts).Error)
+	assert.Greater(t, attempts, 3, "some jobs were retried")
+}
+
+// TestEmbedWrongSpace: a worker whose embedder cannot give the job's space cancels
+// the job at once, and Wait names the reason.
+func TestEmbedWrongSpace(t *testing.T) {
+	e := newEnv(t, 100)
+	ctx := context.Background()
+	startWorker(t, e, distributed.WorkerConfig{Queues: []string{distributed.QueueEmbed}})
+	b, err := e.client.EnqueueEmbed(ctx, e.st, lmsys.Space{Provider: "local", Model: "no-such-model", Dims: 8}, "", 0)
+	require.NoError(t, err)
+	p, err := e.client.Wait(ctx, b, nil)
+	require.ErrorIs(t, err, distributed.ErrJobsFailed)
+	assert.Equal(t, 1, p.Failed)
+	assert.Contains(t, err.Error(), "no-such-model")
+}
+
+// TestWorkerStopReleasesJobs: a worker stopped while it holds a job cancels it after
+// its stop timeout; the job fails that attempt and another worker finishes it.
+func TestWorkerStopReleasesJobs(t *testing.T) {
+	e := newEnv(t, 200)
+	ctx := context.Background()
+	fake := fakeembed.Start(16)
+	defer fake.Close()
+	held := make(chan struct{})
+	var once sync.Once
+	fake.OnRequest = func(r *http.Request, prefix string, _ []string) bool {
+		if prefix == "stopping" {
+			once.Do(func() { close(held) })
+			<-r.Context().Done()
+			return false
+		}
+		return true
+	}
+	opts := func(prefix string) []embed.Option {
+		return []embed.Option{embed.WithBaseURL(fake.Prefixed(prefix)), embed.WithAPIKey("test"), embed.WithMaxAttempts(1)}
+	}
+	w, err := distributed.NewWorker(ctx, e.st, distributed.WorkerConfig{URL: e.url, ID: "stopping", Queues: []string{distributed.QueueEmbed},
+		EmbedOptions: opts("stopping"), StopTimeout: time.Millisecond})
+	require.NoError(t, err)
+	require.NoError(t, w.Start(ctx))
+	emb, err := embed.Open("openai/"+fakeembed.Model, append(opts(""), embed.WithDims(16))...)
+	require.NoError(t, err)
+	b, err := e.client.EnqueueEmbed(ctx, e.st, emb.Space(), "logs", 200)
+	require.NoError(t, err)
+	<-held
+	require.NoError(t, w.Stop(ctx))
+	p, err := e.client.Progress(ctx, b)
+	require.NoError(t, err)
+	assert.Equal(t, 1, p.Pending, "released for a retry: %+v", p)
+	startWorker(t, e, distributed.WorkerConfig{ID: "other", Queues: []string{distributed.QueueEmbed}, EmbedOptions: opts("other")})
+	_, err = e.client.Wait(ctx, b, nil)
+	require.NoError(t, err)
+	assert.EqualValues(t, 200, countEmbeddings(t, e.st, emb.Space()))
+}
+
+func TestClassifyJobs(t *testing.T) {
+	e := newEnv(t, 700)
+	ctx := context.Background()
+	for i := range 2 {
+		startWorker(t, e, distributed.WorkerConfig{ID: fmt.Sprintf("c%d", i), Queues: []string{distributed.QueueClassify}})
+	}
+	spec := distributed.ClassifierSpec{Builtin: "language"}
+	cl, err := spec.Open(ctx, e.st)
+	require.NoError(t, err)
+	res, err := e.client.Classify(ctx, e.st, spec, cl, "logs", 100, nil)
+	require.NoError(t, err)
+	assert.EqualValues(t, 700, res.Classified)
+	assert.Equal(t, lmsys.ClassificationCompleted, res.Run.Status)
+	assert.EqualValues(t, 700, res.Run.ProcessedQueries)
+	labels, err := e.st.Labels(ctx, lmsys.LabelFilter{Facet: "language", ResultKey: cl.ResultKey()})
+	require.NoError(t, err)
+	require.Len(t, labels, 700)
+	byValue := map[string]int{}
+	for _, l := range labels {
+		assert.Equal(t, res.Run.ID, l.ClassificationRunID)
+		byValue[l.Value]++
+	}
+	assert.Equal(t, map[string]int{"en": 350, "fr": 350}, byValue)
+
+	// The same classification again: everything is labelled, nothing is enqueued.
+	res2, err := e.client.Classify(ctx, e.st, spec, cl, "logs", 100, nil)
+	require.NoError(t, err)
+	assert.Zero(t, res2.Classified)
+	assert.EqualValues(t, 700, res2.Skipped)
+
+	// The same run through the local runner labels nothing new either.
+	local, err := classify.Run(ctx, e.st, cl, classify.Options{Scope: classify.Scope{Dataset: "logs"}})
+	require.NoError(t, err)
+	assert.EqualValues(t, 700, local.Skipped)
+}
+
+func TestDistributedNeedsPostgres(t *testing.T) {
+	ctx := context.Background()
+	_, err := distributed.Open(ctx, "queries.db")
+	require.ErrorIs(t, err, lmsys.ErrInvalidInput)
+	_, err = distributed.NewWorker(ctx, testdb.SQLite(t), distributed.WorkerConfig{URL: "postgres://x"})
+	require.ErrorIs(t, err, lmsys.ErrInvalidInput)
+	_, err = distributed.PlanEmbed(ctx, testdb.SQLite(t), lmsys.Space{Provider: "local", Model: "lexical", Dims: 512}, "", 0)
+	require.ErrorIs(t, err, lmsys.ErrInvalidInput)
+}
