@@ -112,6 +112,9 @@ type Client struct {
 	river *river.Client[pgx.Tx]
 	// PollInterval is how often Wait reads the jobs' states (default 500 ms).
 	PollInterval time.Duration
+	// OnEnqueue, when set, is called with each batch the client enqueues (by
+	// EnqueueEmbed, Backfill, SummarizeRun and Classify), before any wait for it.
+	OnEnqueue func(*Batch)
 }
 
 // Open connects to the PostgreSQL database at url (the store's own), migrates River's
@@ -272,6 +275,9 @@ func (c *Client) insert(ctx context.Context, kind string, params []river.InsertM
 				b.Duplicates++
 			}
 		}
+	}
+	if c.OnEnqueue != nil {
+		c.OnEnqueue(b)
 	}
 	return b, nil
 }

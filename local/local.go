@@ -123,6 +123,12 @@ type Analysis struct {
 	NoIndex bool
 	// ExtraStages run after the index stage.
 	ExtraStages []lmsys.Stage
+	// Backfill, when set, replaces embed.Backfill in the embed stage
+	// (distributed.Client.Backfill hands the embedding to workers).
+	Backfill func(ctx context.Context, st *store.DB, e lmsys.Embedder, f lmsys.QueryFilter, opts embed.BackfillOptions) (embed.BackfillStats, error)
+	// SummarizeRun, when set, replaces summarize.Run in the summarize stage
+	// (distributed.Client.SummarizeRun hands LLM summaries to workers).
+	SummarizeRun func(ctx context.Context, st lmsys.Store, runID string, s lmsys.Summarizer, opts summarize.RunOptions) (summarize.Result, error)
 }
 
 // clusterAlgorithm names, with every parameter that decides its result, the k-means
@@ -168,7 +174,7 @@ func (w *Workspace) Pipeline(a Analysis) *lmsys.Pipeline {
 	}
 	stages := []lmsys.Stage{
 		lmsys.StageFunc{StageName: "load", Fn: w.loadStage(a)},
-		lmsys.StageFunc{StageName: "embed", Fn: w.embedStage()},
+		lmsys.StageFunc{StageName: "embed", Fn: w.embedStage(a)},
 		lmsys.StageFunc{StageName: "cluster", Fn: w.clusterStage(a)},
 		lmsys.StageFunc{StageName: "summarize", Fn: w.summarizeStage(a)},
 		lmsys.StageFunc{StageName: "merge", Fn: w.mergeStage(a)},
@@ -206,7 +212,13 @@ func (w *Workspace) loadStage(a Analysis) func(context.Context, *lmsys.State) er
 	}
 }
 
-func (w *Workspace) embedStage() func(context.Context, *lmsys.State) error {
+func (w *Workspace) embedStage(a Analysis) func(context.Context, *lmsys.State) error {
+	backfill := a.Backfill
+	if backfill == nil {
+		backfill = func(ctx context.Context, st *store.DB, e lmsys.Embedder, f lmsys.QueryFilter, opts embed.BackfillOptions) (embed.BackfillStats, error) {
+			return embed.Backfill(ctx, st, e, f, opts)
+		}
+	}
 	return func(ctx context.Context, s *lmsys.State) error {
 		opts := embed.BackfillOptions{Progress: s.Progress}
 		if w.Embedder.Space().Provider == "local" {
@@ -216,7 +228,7 @@ func (w *Workspace) embedStage() func(context.Context, *lmsys.State) error {
 			// → 2.9 CPU-s).
 			opts.BatchSize = 4096
 		}
-		st, err := embed.Backfill(ctx, w.Store, w.Embedder, w.filter(s), opts)
+		st, err := backfill(ctx, w.Store, w.Embedder, w.filter(s), opts)
 		if err != nil {
 			return err
 		}
@@ -388,7 +400,11 @@ func (w *Workspace) summarizeStage(a Analysis) func(context.Context, *lmsys.Stat
 				why = fmt.Sprintf("the prompt changed since summary run %s", r.SummaryRunID)
 			}
 		}
-		res, err := summarize.Run(ctx, w.Store, s.RunID, sum, opts)
+		run := summarize.Run
+		if a.SummarizeRun != nil {
+			run = a.SummarizeRun
+		}
+		res, err := run(ctx, w.Store, s.RunID, sum, opts)
 		if err != nil {
 			return err
 		}

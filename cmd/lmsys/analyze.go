@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/dataset"
+	"github.com/lmsys-go/lmsys/distributed"
 	"github.com/lmsys-go/lmsys/embed"
 	"github.com/lmsys-go/lmsys/internal/plural"
 	"github.com/lmsys-go/lmsys/local"
@@ -25,13 +27,19 @@ func registerAnalyze(root *cobra.Command, g *globals) {
 	var m dataset.Mapping
 	var limit int64
 	var a local.Analysis
+	var dist bool
+	var jobSize int
 	cmd := &cobra.Command{
 		Use:   "analyze",
 		Short: "The whole pipeline in one resumable command: load → embed → cluster → summarize → merge → index",
 		Long: `analyze loads a source (a file, a Hugging Face dataset, or nothing to analyse what is
 stored), embeds every query, clusters them, names the clusters and organises them into a
 hierarchy. Each stage is resumable: run the same command again after an interruption and
-it continues where it stopped, reusing the run, summary run and hierarchy already done.`,
+it continues where it stopped, reusing the run, summary run and hierarchy already done.
+
+With --distributed (PostgreSQL only) the embedding batches and the LLM summary calls are
+jobs for 'lmsys worker' processes sharing the database, on any number of machines:
+analyze enqueues them, waits with progress, then runs the other stages here.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if source != "" && hf != "" {
@@ -46,8 +54,22 @@ it continues where it stopped, reusing the run, summary run and hierarchy alread
 				return usagef("--target-levels must be positive, got %d", a.TargetLevels)
 			case !(a.MergeRatio > 0 && a.MergeRatio < 1):
 				return usagef("--merge-ratio must be in (0, 1), got %g", a.MergeRatio)
+			case jobSize < 0:
+				return usagef("--job-size must not be negative, got %d", jobSize)
 			}
 			ctx := cmd.Context()
+			var client *distributed.Client
+			if dist {
+				url, err := distributedURL(g, "analyze --distributed")
+				if err != nil {
+					return err
+				}
+				g.dbURL = url
+				if client, err = distributed.Open(ctx, url); err != nil {
+					return err
+				}
+				g.onClose(client.Close)
+			}
 			cfg := local.Config{DBPath: g.dbPath, DBURL: g.dbURL, EmbeddingModel: emb.model}
 			if cfg.DBPath == "" && cfg.DBURL == "" {
 				cfg.DBPath = store.DefaultPath()
@@ -79,8 +101,21 @@ it continues where it stopped, reusing the run, summary run and hierarchy alread
 				a.Source = dataset.NewHubSource(hf, m)
 			}
 			a.DatasetName, a.Limit, a.SummaryModel = dsName, limit, model
-			pl := ws.Pipeline(a)
 			w := cmd.ErrOrStderr()
+			if client != nil {
+				client.OnEnqueue = func(b *distributed.Batch) {
+					p.finish()
+					fmt.Fprintf(w, "  %d %s jobs for the workers (%d of them queued or done before); waiting\n", len(b.JobIDs), b.Kind, b.Duplicates)
+				}
+				a.Backfill = func(ctx context.Context, st *store.DB, e lmsys.Embedder, f lmsys.QueryFilter, opts embed.BackfillOptions) (embed.BackfillStats, error) {
+					if jobSize > 0 {
+						opts.BatchSize = jobSize
+					}
+					return client.Backfill(ctx, st, e, f, opts)
+				}
+				a.SummarizeRun = client.SummarizeRun
+			}
+			pl := ws.Pipeline(a)
 			pl.OnStage = func(r lmsys.StageReport) {
 				p.finish()
 				switch {
@@ -120,6 +155,8 @@ it continues where it stopped, reusing the run, summary run and hierarchy alread
 	f.Float64Var(&a.MergeRatio, "merge-ratio", 0.2, "parents per child at each hierarchy level")
 	f.StringVar(&model, "model", "", "LLM for titles and the hierarchy (default openai/gpt-4o-mini when OPENAI_API_KEY is set, else offline)")
 	f.BoolVar(&a.Offline, "offline", false, "never call an LLM, even when a key is set")
+	f.IntVar(&jobSize, "job-size", 0, "queries per embedding job with --distributed (default 4096 for local embedders, 1024 for remote ones)")
+	f.BoolVar(&dist, "distributed", false, "hand the embedding batches and LLM summary calls to 'lmsys worker' processes sharing the PostgreSQL database of --db-url")
 	root.AddCommand(cmd)
 }
 

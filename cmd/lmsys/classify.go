@@ -13,6 +13,7 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/classify"
+	"github.com/lmsys-go/lmsys/distributed"
 	"github.com/lmsys-go/lmsys/llm"
 	"github.com/lmsys-go/lmsys/store"
 	"github.com/spf13/cobra"
@@ -42,6 +43,8 @@ type classifyFlags struct {
 	queryIDs           []int64
 	maxCost            float64
 	dryRun, retry      bool
+	distributed        bool
+	batch              int
 }
 
 func addClassifierFlags(cmd *cobra.Command, f *classifierFlags) {
@@ -104,6 +107,8 @@ unless --no-scrub. Replies are cached in the database, so a repeated prompt cost
 	fs.BoolVar(&f.dryRun, "dry-run", false, "print the planned calls, tokens and estimated cost; call and write nothing")
 	fs.BoolVar(&f.retry, "retry-failed", false, "classify again the queries labelled "+classify.ErrorLabel+" under the same settings")
 	fs.StringVar(&f.id, "classification-run-id", "", "id of the classification run (default classify-<name>-<timestamp>)")
+	fs.BoolVar(&f.distributed, "distributed", false, "hand the conversations to 'lmsys worker' processes sharing the PostgreSQL database of --db-url, in jobs of --batch-size (scope: --dataset or every query)")
+	fs.IntVar(&f.batch, "batch-size", distributed.DefaultClassifyBatch, "conversations per job with --distributed")
 	cmd.AddCommand(newPredictCmd(g))
 	root.AddCommand(cmd)
 	root.AddCommand(newClassificationsCmd(g))
@@ -227,6 +232,9 @@ func runClassify(cmd *cobra.Command, g *globals, f classifyFlags) error {
 		return usagef("--cluster-ids needs --run-id")
 	case f.id != "" && len(f.builtins) > 1:
 		return usagef("--classification-run-id names one run; --builtin %s makes %d", strings.Join(f.builtins, ","), len(f.builtins))
+	}
+	if f.distributed {
+		return runClassifyDistributed(cmd, g, f)
 	}
 	db, err := openStore(cmd, g)
 	if err != nil {
@@ -497,4 +505,80 @@ func newClassificationsCmd(g *globals) *cobra.Command {
 	show.Flags().IntVar(&top, "top", 10, "labels shown per facet (0: all)")
 	cmd.AddCommand(show)
 	return cmd
+}
+
+// runClassifyDistributed enqueues the classification of a dataset (or of every query)
+// for the workers, one run per classifier, and waits for it.
+func runClassifyDistributed(cmd *cobra.Command, g *globals, f classifyFlags) error {
+	switch {
+	case f.runID != "" || len(f.clusterIDs) > 0 || len(f.queryIDs) > 0:
+		return usagef("--distributed classifies a --dataset or every query; --run-id, --cluster-ids and --query-ids run here")
+	case f.dryRun || f.maxCost > 0 || f.retry || f.id != "" || f.auditLog != "":
+		return usagef("--dry-run, --max-cost, --retry-failed, --classification-run-id and --audit-log are not for --distributed")
+	case f.batch < 1:
+		return usagef("--batch-size must be at least 1, got %d", f.batch)
+	}
+	url, err := distributedURL(g, "classify --distributed")
+	if err != nil {
+		return err
+	}
+	g.dbURL = url
+	db, err := openStore(cmd, g)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	client, err := distributed.Open(ctx, url)
+	if err != nil {
+		return err
+	}
+	g.onClose(client.Close)
+	// The classifiers here give the runs their templates and result keys; the
+	// workers call the models (with their own keys), so none is needed here.
+	cs, label, err := f.classifiers(cmd, g, db.LLMCache(), true)
+	if err != nil {
+		return err
+	}
+	info := cmd.OutOrStdout()
+	if g.json {
+		info = cmd.ErrOrStderr()
+	}
+	fmt.Fprintln(info, "Classifier:", label, "(on the workers)")
+	client.OnEnqueue = func(b *distributed.Batch) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "  %d classification jobs for the workers (%d of them queued or done before); waiting\n", len(b.JobIDs), b.Duplicates)
+	}
+	var results []classify.Result
+	for _, c := range cs {
+		spec := distributed.ClassifierSpec{Temperature: f.temperature, MaxInputChars: f.maxInputChars, Attempts: f.attempts, NoScrub: f.noScrub}
+		if len(f.builtins) > 0 {
+			spec = distributed.ClassifierSpec{Builtin: c.Template().Name}
+		} else {
+			spec.FacetSet = f.facets
+			if m, ok := c.(interface{ Model() string }); ok {
+				spec.Model = m.Model()
+			}
+		}
+		p := newProgress(cmd)
+		res, err := client.Classify(ctx, db, spec, c, f.dataset, f.batch, p.Func())
+		p.finish()
+		if res.Run.ID == "" && err != nil {
+			return err
+		}
+		results = append(results, res)
+		if !g.json {
+			if perr := printClassifyResult(ctx, cmd.OutOrStdout(), db, c, res, false); perr != nil {
+				return perr
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%w (labels so far are saved; the same command resumes)", err)
+		}
+	}
+	if g.json {
+		if len(results) == 1 {
+			return printJSON(cmd.OutOrStdout(), results[0])
+		}
+		return printJSON(cmd.OutOrStdout(), results)
+	}
+	return nil
 }
