@@ -11,11 +11,15 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/classify"
+	"github.com/lmsys-go/lmsys/clustering"
 	"github.com/lmsys-go/lmsys/distributed"
 	"github.com/lmsys-go/lmsys/embed"
 	"github.com/lmsys-go/lmsys/internal/fakeembed"
 	"github.com/lmsys-go/lmsys/internal/testdb"
+	"github.com/lmsys-go/lmsys/llm"
+	"github.com/lmsys-go/lmsys/llm/llmtest"
 	"github.com/lmsys-go/lmsys/store"
+	"github.com/lmsys-go/lmsys/summarize"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -271,4 +275,57 @@ func TestDistributedNeedsPostgres(t *testing.T) {
 	require.ErrorIs(t, err, lmsys.ErrInvalidInput)
 	_, err = distributed.PlanEmbed(ctx, testdb.SQLite(t), lmsys.Space{Provider: "local", Model: "lexical", Dims: 512}, "", 0)
 	require.ErrorIs(t, err, lmsys.ErrInvalidInput)
+}
+
+func TestSummarizeJobs(t *testing.T) {
+	e := newEnv(t, 600)
+	ctx := context.Background()
+	emb, err := embed.Open("local/lexical")
+	require.NoError(t, err)
+	_, err = embed.Backfill(ctx, e.st, emb, lmsys.QueryFilter{}, embed.BackfillOptions{})
+	require.NoError(t, err)
+	run, err := clustering.Run(ctx, e.st, clustering.RunSpec{Algorithm: "kmeans", K: 12, Space: emb.Space(),
+		Clusterer: &clustering.KMeans{K: 12, Seed: 1}})
+	require.NoError(t, err)
+
+	srv := llmtest.OpenAI(func(req llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Text: fmt.Sprintf(`{"title": "Topic number %d of the logs", "description": "Users asked one thing. It differs from the rest.", "coherence": 4, "mixed": false}`, req.N)}
+	})
+	defer srv.Close()
+	llmOpts := []llm.Option{llm.WithBaseURL(srv.BaseURL()), llm.WithAPIKey("sk-test")}
+	for i := range 2 {
+		startWorker(t, e, distributed.WorkerConfig{ID: fmt.Sprintf("s%d", i), Queues: []string{distributed.QueueSummarize}, LLMOptions: llmOpts})
+	}
+	client, err := llm.Open("openai/gpt-4o-mini", append(llmOpts, llm.WithCache(e.st.LLMCache()))...)
+	require.NoError(t, err)
+	sum, err := summarize.NewLLM(client, summarize.LLMOptions{})
+	require.NoError(t, err)
+	var batches []*distributed.Batch
+	e.client.OnEnqueue = func(b *distributed.Batch) { batches = append(batches, b) }
+	res, err := e.client.SummarizeRun(ctx, e.st, run.ID, sum, summarize.RunOptions{Params: map[string]any{"pipeline_key": "k1"}})
+	require.NoError(t, err)
+	require.Len(t, batches, 1)
+	assert.Len(t, batches[0].JobIDs, 2, "12 clusters in jobs of 10")
+	assert.Equal(t, 12, res.Summarized)
+	assert.Equal(t, 12, srv.Calls(), "one call per cluster, none here")
+	assert.Equal(t, 12, res.SummaryRun.NumClusters)
+	assert.Zero(t, res.SummaryRun.NumFailed)
+	assert.Positive(t, res.SummaryRun.InputTokens)
+	assert.Equal(t, res.Usage.InputTokens, res.SummaryRun.InputTokens, "the jobs' tokens, counted once each")
+
+	sums, err := e.st.Summaries(ctx, run.ID, res.SummaryRun.SummaryRunID)
+	require.NoError(t, err)
+	require.Len(t, sums, 12)
+	runs, err := e.st.SummaryRuns(ctx, run.ID)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	assert.Equal(t, "k1", runs[0].Parameters["pipeline_key"], "the workers keep the summary run's parameters")
+
+	// Resumed: every cluster is done, nothing is asked or enqueued.
+	res2, err := e.client.SummarizeRun(ctx, e.st, run.ID, sum, summarize.RunOptions{SummaryRunID: res.SummaryRun.SummaryRunID, Resume: true})
+	require.NoError(t, err)
+	assert.Zero(t, res2.Summarized)
+	assert.Equal(t, 12, res2.Skipped)
+	assert.Equal(t, 12, srv.Calls())
+	assert.Empty(t, batches[1].JobIDs)
 }
