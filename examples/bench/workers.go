@@ -94,8 +94,12 @@ func runWorkersBench(ctx context.Context, args []string, r *reporter) error {
 			if base == 0 {
 				base = qps / float64(k)
 			}
+			lat := 0.0
+			if c.name == "remote" {
+				lat = float64(latency.Milliseconds())
+			}
 			r.Row("case", c.name, "model", c.model, "workers", k, "concurrency", *concurrency, "queries", c.n, "jobs", jobs,
-				"seconds", secs, "queries_per_s", qps, "speedup", qps/base, "latency_ms", float64(latency.Milliseconds()))
+				"seconds", secs, "queries_per_s", qps, "speedup", qps/base, "latency_ms", lat)
 		}
 	}
 	return nil
