@@ -105,6 +105,10 @@ analyze enqueues them, waits with progress, then runs the other stages here.`,
 			if client != nil {
 				client.OnEnqueue = func(b *distributed.Batch) {
 					p.finish()
+					if len(b.JobIDs) == 0 {
+						fmt.Fprintf(w, "  no %s job needed: the work is done\n", b.Kind)
+						return
+					}
 					fmt.Fprintf(w, "  %d %s jobs for the workers (%d of them queued or done before); waiting\n", len(b.JobIDs), b.Kind, b.Duplicates)
 				}
 				a.Backfill = func(ctx context.Context, st *store.DB, e lmsys.Embedder, f lmsys.QueryFilter, opts embed.BackfillOptions) (embed.BackfillStats, error) {

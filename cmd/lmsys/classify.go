@@ -545,6 +545,10 @@ func runClassifyDistributed(cmd *cobra.Command, g *globals, f classifyFlags) err
 	}
 	fmt.Fprintln(info, "Classifier:", label, "(on the workers)")
 	client.OnEnqueue = func(b *distributed.Batch) {
+		if len(b.JobIDs) == 0 {
+			fmt.Fprintln(cmd.ErrOrStderr(), "  no classification job needed: every conversation is labelled")
+			return
+		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "  %d classification jobs for the workers (%d of them queued or done before); waiting\n", len(b.JobIDs), b.Duplicates)
 	}
 	var results []classify.Result
