@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -328,4 +329,62 @@ func TestSummarizeJobs(t *testing.T) {
 	assert.Equal(t, 12, res2.Skipped)
 	assert.Equal(t, 12, srv.Calls())
 	assert.Empty(t, batches[1].JobIDs)
+}
+
+// TestClassifyTemplateJobs: an LLM classifier of a template the workers read from the
+// store (by its hash), with keys and endpoint of their own.
+func TestClassifyTemplateJobs(t *testing.T) {
+	e := newEnv(t, 120)
+	ctx := context.Background()
+	srv := llmtest.OpenAI(func(r llmtest.Request) llmtest.Reply {
+		if strings.Contains(r.User, "python") {
+			return llmtest.Reply{Text: `{"topic": "code"}`}
+		}
+		return llmtest.Reply{Text: `{"topic": "other"}`}
+	})
+	defer srv.Close()
+	llmOpts := []llm.Option{llm.WithBaseURL(srv.BaseURL()), llm.WithAPIKey("sk-test")}
+	startWorker(t, e, distributed.WorkerConfig{Queues: []string{distributed.QueueClassify}, LLMOptions: llmOpts})
+	tmpl, err := classify.ParseTemplate([]byte("name: topic\ndescription: What the query is about.\n" +
+		"facets:\n  - name: topic\n    labels: [code, other]\n"))
+	require.NoError(t, err)
+	c, err := llm.Open("openai/gpt-4o-mini", append(llmOpts, llm.WithCache(e.st.LLMCache()))...)
+	require.NoError(t, err)
+	cl, err := classify.NewLLM(c, tmpl, classify.LLMOptions{})
+	require.NoError(t, err)
+	spec := distributed.ClassifierSpec{Model: "openai/gpt-4o-mini"}
+	res, err := e.client.Classify(ctx, e.st, spec, cl, "", 50, nil)
+	require.NoError(t, err)
+	assert.EqualValues(t, 120, res.Classified)
+	assert.EqualValues(t, 120, res.Cost.Calls)
+	assert.Equal(t, 120, srv.Calls(), "every call made by the worker, once")
+	counts, err := e.st.LabelCounts(ctx, lmsys.LabelFilter{Facet: "topic", ResultKey: cl.ResultKey()})
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []lmsys.Count{{Key: "code", Count: 20}, {Key: "other", Count: 100}}, counts)
+}
+
+// TestStartTogether: workers started at once on a fresh database migrate the store's
+// and River's tables one at a time, not side by side.
+func TestStartTogether(t *testing.T) {
+	url := testdb.PostgresURL(t)
+	ctx := context.Background()
+	errs := make(chan error, 4)
+	for i := range 4 {
+		go func() {
+			st, err := store.Open(ctx, store.Config{URL: url})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer st.Close()
+			w, err := distributed.NewWorker(ctx, st, distributed.WorkerConfig{URL: url, ID: fmt.Sprintf("t%d", i)})
+			if err == nil {
+				w.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		require.NoError(t, <-errs)
+	}
 }
