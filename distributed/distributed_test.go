@@ -19,6 +19,7 @@ import (
 	"github.com/lmsys-go/lmsys/internal/testdb"
 	"github.com/lmsys-go/lmsys/llm"
 	"github.com/lmsys-go/lmsys/llm/llmtest"
+	"github.com/lmsys-go/lmsys/local"
 	"github.com/lmsys-go/lmsys/store"
 	"github.com/lmsys-go/lmsys/summarize"
 	"github.com/stretchr/testify/assert"
@@ -387,4 +388,46 @@ func TestStartTogether(t *testing.T) {
 	for range 4 {
 		require.NoError(t, <-errs)
 	}
+}
+
+// TestPipelineHooks: an analysis whose embedding and LLM summaries go to the workers
+// (what `lmsys analyze --distributed` runs), run twice: the second run reuses the
+// summary run and asks nothing again.
+func TestPipelineHooks(t *testing.T) {
+	e := newEnv(t, 400)
+	ctx := context.Background()
+	srv := llmtest.OpenAI(func(req llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Text: fmt.Sprintf(`{"title": "Logs topic number %d", "description": "Users asked one kind of thing. It differs from the rest.", "coherence": 4, "mixed": false}`, req.N)}
+	})
+	defer srv.Close()
+	t.Setenv("OPENAI_API_KEY", "sk-test")
+	t.Setenv("OPENAI_BASE_URL", srv.BaseURL())
+	startWorker(t, e, distributed.WorkerConfig{})
+	ws, err := local.Open(ctx, local.Config{Dir: t.TempDir(), DBURL: e.url, EmbeddingModel: "local/lexical"})
+	require.NoError(t, err)
+	defer ws.Close()
+	var kinds []string
+	e.client.OnEnqueue = func(b *distributed.Batch) { kinds = append(kinds, fmt.Sprintf("%s:%d", b.Kind, len(b.JobIDs))) }
+	analyse := func() *lmsys.State {
+		pl := ws.Pipeline(local.Analysis{DatasetName: "logs", K: 8, SummaryModel: "openai/gpt-4o-mini", NoIndex: true,
+			Backfill: e.client.Backfill, SummarizeRun: e.client.SummarizeRun})
+		pl.Stages = pl.Stages[:4] // load, embed, cluster, summarize: the merge would ask the fake for a taxonomy
+		st, err := pl.Run(ctx, nil)
+		require.NoError(t, err)
+		return st
+	}
+	first := analyse()
+	assert.Equal(t, []string{"lmsys_embed:1", "lmsys_summarize:1"}, kinds)
+	assert.Contains(t, first.Results["embed"], "400 embedded")
+	assert.Contains(t, first.Results["summarize"], "8 summarised, 0 failed")
+	calls := srv.Calls()
+	assert.Equal(t, 8, calls)
+
+	kinds = nil
+	again := analyse()
+	assert.Equal(t, []string{"lmsys_embed:0", "lmsys_summarize:0"}, kinds, "everything is done: no job")
+	assert.Equal(t, first.RunID, again.RunID)
+	assert.Equal(t, first.SummaryRunID, again.SummaryRunID, "the summary run is reused")
+	assert.Contains(t, again.Results["summarize"], "8 already done")
+	assert.Equal(t, calls, srv.Calls(), "nothing asked again")
 }
