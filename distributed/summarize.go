@@ -117,7 +117,7 @@ func (c *Client) SummarizeRun(ctx context.Context, st lmsys.Store, runID string,
 		return res, err
 	}
 	per := DefaultClustersPerJob
-	var params2 []river.InsertManyParams
+	var toInsert []river.InsertManyParams
 	var todo []int
 	for _, id := range sizes {
 		if !done[id] {
@@ -125,10 +125,10 @@ func (c *Client) SummarizeRun(ctx context.Context, st lmsys.Store, runID string,
 		}
 	}
 	for start := 0; start < len(todo); start += per {
-		params2 = append(params2, river.InsertManyParams{Args: SummarizeArgs{RunID: runID, SummaryRunID: sr.SummaryRunID, Alias: sr.Alias,
+		toInsert = append(toInsert, river.InsertManyParams{Args: SummarizeArgs{RunID: runID, SummaryRunID: sr.SummaryRunID, Alias: sr.Alias,
 			Model: sr.Model, PromptHash: sr.PromptHash, ClusterIDs: todo[start:min(start+per, len(todo))], Params: opts.Params}})
 	}
-	b, err := c.insert(ctx, SummarizeArgs{}.Kind(), params2)
+	b, err := c.insert(ctx, SummarizeArgs{}.Kind(), toInsert)
 	if err != nil {
 		return res, err
 	}
