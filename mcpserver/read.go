@@ -282,7 +282,9 @@ func (s *server) addReadTools(srv *mcp.Server) {
 		func(sc *jsonschema.Schema) { enum(sc, "sort", "z", "lift", "count") }, s.facets)
 	addTool(s, srv, &mcp.Tool{Name: ToolTrends, Annotations: readOnly, Description: "Each cluster's share of a run's queries per period " +
 		"(hour, day, week, month), largest clusters first, paged by cluster. The JSON of GET /api/analysis/runs/{run_id}/trends plus paging."},
-		func(sc *jsonschema.Schema) { enum(sc, "period", analysis.Hour, analysis.Day, analysis.Week, analysis.Month) }, s.trends)
+		func(sc *jsonschema.Schema) {
+			enum(sc, "period", analysis.Hour, analysis.Day, analysis.Week, analysis.Month)
+		}, s.trends)
 	addTool(s, srv, &mcp.Tool{Name: ToolComparePeriods, Annotations: readOnly, Description: "Compare two periods (or two datasets) of one " +
 		"run: the clusters that grew, shrank, appeared and vanished, with two-proportion z tests. The same JSON as GET /api/analysis/runs/{run_id}/compare."},
 		func(sc *jsonschema.Schema) { enum(sc, "by", "period", "dataset") }, s.comparePeriods)
