@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -168,7 +169,7 @@ func (s *server) classify(ctx context.Context, req *mcp.CallToolRequest, in Clas
 }
 
 // progress reports a classification run's progress to the caller when it asked for
-// progress notifications.
+// progress notifications: at most one notification per percent done.
 func progress(ctx context.Context, req *mcp.CallToolRequest) lmsys.ProgressFunc {
 	if req == nil || req.Params == nil || req.Session == nil {
 		return nil
@@ -177,7 +178,20 @@ func progress(ctx context.Context, req *mcp.CallToolRequest) lmsys.ProgressFunc 
 	if tok == nil {
 		return nil
 	}
+	var mu sync.Mutex
+	last := int64(-1)
 	return func(p lmsys.Progress) {
+		pct := int64(100)
+		if p.Total > 0 {
+			pct = p.Done * 100 / p.Total
+		}
+		mu.Lock()
+		skip := pct == last
+		last = pct
+		mu.Unlock()
+		if skip {
+			return
+		}
 		_ = req.Session.NotifyProgress(ctx, &mcp.ProgressNotificationParams{ProgressToken: tok, Progress: float64(p.Done), Total: float64(p.Total),
 			Message: p.Stage})
 	}

@@ -38,10 +38,10 @@ type Truncation struct {
 	Hint string `json:"hint"`
 }
 
-// Next holds the paging arguments of the call that continues a cut result: Page and
-// Limit, or Cursor and Limit.
+// Next holds the paging arguments of the call that continues a cut result: Offset
+// (the items before it are shown) or Cursor, and Limit.
 type Next struct {
-	Page   int   `json:"page,omitempty"`
+	Offset int   `json:"offset,omitempty"`
 	Cursor int64 `json:"cursor,omitempty"`
 	Limit  int   `json:"limit"`
 }
@@ -50,7 +50,7 @@ func (n *Next) String() string {
 	if n.Cursor > 0 {
 		return fmt.Sprintf("cursor=%d, limit=%d", n.Cursor, n.Limit)
 	}
-	return fmt.Sprintf("page=%d, limit=%d", n.Page, n.Limit)
+	return fmt.Sprintf("offset=%d, limit=%d", n.Offset, n.Limit)
 }
 
 // Cut is a list that was shortened: Kept of Of items remain.
@@ -78,18 +78,25 @@ type field struct {
 	val any
 }
 
-// pageNext continues a page-numbered list: page page of limit items, of which k
-// were kept. The next item is the n-th; the call that starts there uses the largest
-// limit not above k that divides n.
-func pageNext(page, limit int) func(*node, int) *Next {
-	return func(_ *node, k int) *Next {
-		n := (page-1)*limit + k
-		l := max(k, 1)
-		for n%l != 0 {
-			l--
+// offsetNext continues a list whose first item shown is item start (counting from
+// 0) of the whole list, limit a page: after k items, the next call starts at
+// start+k. When the object at path paging says where the list sits by offset (has
+// "offset"), its next_offset is set too.
+func offsetNext(paging string, start, limit int) func(*node, int) *Next {
+	return func(root *node, k int) *Next {
+		if p := root.get(paging); p != nil && p.kind == '{' && p.get("offset") != nil {
+			p.set("next_offset", &node{raw: []byte(strconv.Itoa(start + k))})
 		}
-		return &Next{Page: n/l + 1, Limit: l}
+		return &Next{Offset: start + k, Limit: limit}
 	}
+}
+
+// parentPath returns the path of the object holding the value at path.
+func parentPath(path string) string {
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[:i]
+	}
+	return ""
 }
 
 // cursorNext continues a list keyed by the id field of its items, limit a page.
@@ -110,18 +117,20 @@ func cursorNext(list string, limit int) func(*node, int) *Next {
 // clipSteps are the lengths long strings are clipped to, in turn.
 var clipSteps = []int{1000, 250, 60}
 
-// fit encodes v and cuts it to maxBytes as fitSpec says.
+// fit encodes v (a *node is used as it is) and cuts it to maxBytes as fitSpec says.
 func fit(v any, maxBytes int, spec fitSpec) (json.RawMessage, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("encode result: %w", err)
-	}
-	if len(b) <= maxBytes && len(spec.extra) == 0 {
-		return b, nil
-	}
-	root, err := parseNode(b)
-	if err != nil {
-		return nil, fmt.Errorf("decode result: %w", err)
+	root, ok := v.(*node)
+	if !ok {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("encode result: %w", err)
+		}
+		if len(b) <= maxBytes && len(spec.extra) == 0 {
+			return b, nil
+		}
+		if root, err = parseNode(b); err != nil {
+			return nil, fmt.Errorf("decode result: %w", err)
+		}
 	}
 	if root.kind != '{' {
 		return nil, errors.New("result is not a JSON object")
@@ -405,7 +414,8 @@ func (n *node) set(key string, v *node) {
 }
 
 // largestArray returns the array of two or more elements under n, other than skip,
-// whose JSON is longest, with its path.
+// whose second half is the longest JSON (the one whose halving saves the most), with
+// its path.
 func (n *node) largestArray(path string, skip *node) (string, *node) {
 	bestPath, best, bestLen := "", (*node)(nil), -1
 	var walk func(p string, x *node)
@@ -417,7 +427,11 @@ func (n *node) largestArray(path string, skip *node) (string, *node) {
 			}
 		case '[':
 			if x != skip && len(x.elems) > 1 {
-				if l := x.len(); l > bestLen {
+				l := 0
+				for _, e := range x.elems[len(x.elems)/2:] {
+					l += e.len() + 1
+				}
+				if l > bestLen {
 					bestPath, best, bestLen = p, x, l
 				}
 			}

@@ -2,6 +2,7 @@ package mcpserver_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -49,6 +50,14 @@ func collect(t *testing.T, cs *mcp.ClientSession, tool string, args map[string]a
 			if pg, ok := m["paging"].(map[string]any); ok {
 				parent = pg
 			}
+			if _, byOffset := args["offset"]; byOffset {
+				next, more := parent["next_offset"].(float64)
+				if !more {
+					return all
+				}
+				args["offset"] = next
+				continue
+			}
 			if page, pages := parent["page"], parent["pages"]; page != nil && pages != nil {
 				if page.(float64) >= pages.(float64) {
 					return all
@@ -91,7 +100,7 @@ func TestByteCapPaging(t *testing.T) {
 		assert.Equal(t, "items", tr["list"])
 		assert.Less(t, tr["returned"], 12.0)
 		assert.EqualValues(t, 12, tr["of"])
-		assert.Contains(t, tr["hint"], "call again with page=2, limit=")
+		assert.Contains(t, tr["hint"], fmt.Sprintf("call again with offset=%v, limit=12", tr["returned"]))
 		got := collect(t, capped, "list_clusters", args, "items")
 		assert.Equal(t, ids(t, want, "cluster_id"), ids(t, got, "cluster_id"), "every cluster once, in order")
 	})

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -22,28 +23,95 @@ import (
 	"github.com/lmsys-go/lmsys/web"
 )
 
-// Paging are the paging arguments of a list tool.
+// Paging are the paging arguments of a list tool: a page (from 1) or an offset
+// (from 0), and the page's size.
 type Paging struct {
-	Page  int `json:"page,omitempty"`
-	Limit int `json:"limit,omitempty"`
+	Page   int `json:"page,omitempty"`
+	Offset int `json:"offset,omitempty"`
+	Limit  int `json:"limit,omitempty"`
+}
+
+// window is the part of a list a call shows.
+type window struct {
+	page, offset, limit int
+	byOffset            bool
+}
+
+// start is the index of the window's first item in the whole list.
+func (w window) start() int {
+	if w.byOffset {
+		return w.offset
+	}
+	return (w.page - 1) * w.limit
+}
+
+// fetch returns the page and page size to ask the API for: the window's page, or
+// with an offset the first offset+limit items (cut to the window by byOffset).
+func (w window) fetch() (page, limit int) {
+	if w.byOffset {
+		return 1, w.offset + w.limit
+	}
+	return w.page, w.limit
 }
 
 // page checks the paging arguments and applies the defaults.
-func (s *server) page(p Paging) (page, limit int, err error) {
-	page, limit = p.Page, p.Limit
-	if page == 0 {
-		page = 1
+func (s *server) page(p Paging) (window, error) {
+	w := window{page: p.Page, offset: p.Offset, limit: p.Limit, byOffset: p.Offset != 0}
+	if w.limit == 0 {
+		w.limit = s.opts.DefaultLimit
 	}
-	if limit == 0 {
-		limit = s.opts.DefaultLimit
+	switch {
+	case p.Page != 0 && p.Offset != 0:
+		return window{}, badArg("offset", "give page or offset, not both")
+	case p.Page < 0:
+		return window{}, badArg("page", "%d is not a page: pages count from 1", p.Page)
+	case p.Offset < 0:
+		return window{}, badArg("offset", "%d is not an offset: items count from 0", p.Offset)
+	case w.limit < 1 || w.limit > s.opts.MaxLimit:
+		return window{}, badArg("limit", "%d is out of range: give 1 to %d (default %d)", p.Limit, s.opts.MaxLimit, s.opts.DefaultLimit)
 	}
-	if page < 1 {
-		return 0, 0, badArg("page", "%d is not a page: pages count from 1", p.Page)
+	if w.page == 0 {
+		w.page = 1
 	}
-	if limit < 1 || limit > s.opts.MaxLimit {
-		return 0, 0, badArg("limit", "%d is out of range: give 1 to %d (default %d)", p.Limit, s.opts.MaxLimit, s.opts.DefaultLimit)
+	if w.byOffset {
+		w.page = w.offset/w.limit + 1
 	}
-	return page, limit, nil
+	return w, nil
+}
+
+// fitPage cuts a page the API answered (its list at path list, beside total, page,
+// pages and limit) to the window, then to the byte cap.
+func (s *server) fitPage(v any, list string, w window, spec fitSpec) (json.RawMessage, error) {
+	spec.list, spec.next = list, offsetNext(parentPath(list), w.start(), w.limit)
+	if !w.byOffset {
+		return s.fit(v, spec)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	root, err := parseNode(b)
+	if err != nil {
+		return nil, err
+	}
+	parent, items := root.get(parentPath(list)), root.get(list)
+	if parent == nil || items == nil {
+		return nil, fmt.Errorf("no list %s in the answer", list)
+	}
+	items.elems = items.elems[min(w.offset, len(items.elems)):]
+	num := func(n int) *node { return &node{raw: []byte(fmt.Sprint(n))} }
+	parent.set("page", num(w.page))
+	parent.set("limit", num(w.limit))
+	if total, err := strconv.Atoi(string(parent.get("total").scalar())); err == nil {
+		parent.set("pages", num((total+w.limit-1)/w.limit))
+		parent.set("offset", num(w.offset))
+		if next := w.offset + len(items.elems); next < total {
+			parent.set("next_offset", num(next))
+		}
+	} else {
+		parent.set("offset", num(w.offset))
+	}
+	return s.fit(root, spec)
 }
 
 // run checks that the run named by the argument field exists.
@@ -124,7 +192,8 @@ type InspectClusterInput struct {
 	ClusterID int    `json:"cluster_id" jsonschema:"the cluster (list_clusters lists them)"`
 	Summary   string `json:"summary,omitempty" jsonschema:"summary run id or alias (default: the latest)"`
 	Cursor    int64  `json:"cursor,omitempty" jsonschema:"show the queries after this query id (the next_cursor of the previous page) instead of a page number"`
-	Paging
+	Page      int    `json:"page,omitempty"`
+	Limit     int    `json:"limit,omitempty"`
 }
 
 // SearchQueriesInput is the input of search_queries.
@@ -236,20 +305,31 @@ type ExportPage struct {
 	NextCursor int64             `json:"next_cursor,omitempty"`
 }
 
-// Paged says where a page of a list the server pages itself sits.
+// Paged says where a page of a list the server pages itself sits: Total items in
+// Pages pages of Limit; with an offset, the page shown starts at item Offset and the
+// next at NextOffset.
 type Paged struct {
-	List  string `json:"list"`
-	Total int    `json:"total"`
-	Page  int    `json:"page"`
-	Pages int    `json:"pages"`
-	Limit int    `json:"limit"`
+	List       string `json:"list"`
+	Total      int    `json:"total"`
+	Page       int    `json:"page"`
+	Pages      int    `json:"pages"`
+	Limit      int    `json:"limit"`
+	Offset     int    `json:"offset,omitempty"`
+	NextOffset int    `json:"next_offset,omitempty"`
 }
 
-// slicePage returns page page of limit items of all, and where it sits.
-func slicePage[T any](all []T, list string, page, limit int) ([]T, Paged) {
-	start := min((page-1)*limit, len(all))
-	end := min(start+limit, len(all))
-	return all[start:end:end], Paged{List: list, Total: len(all), Page: page, Pages: (len(all) + limit - 1) / limit, Limit: limit}
+// slicePage returns the window's items of all, and where they sit.
+func slicePage[T any](all []T, list string, w window) ([]T, Paged) {
+	start := min(w.start(), len(all))
+	end := min(start+w.limit, len(all))
+	p := Paged{List: list, Total: len(all), Page: w.page, Pages: (len(all) + w.limit - 1) / w.limit, Limit: w.limit}
+	if w.byOffset {
+		p.Offset = w.offset
+		if end < len(all) {
+			p.NextOffset = end
+		}
+	}
+	return all[start:end:end], p
 }
 
 func (s *server) addReadTools(srv *mcp.Server) {
@@ -299,19 +379,20 @@ func (s *server) addReadTools(srv *mcp.Server) {
 }
 
 func (s *server) listRuns(ctx context.Context, _ *mcp.CallToolRequest, in ListRunsInput) (json.RawMessage, error) {
-	page, limit, err := s.page(in.Paging)
+	w, err := s.page(in.Paging)
 	if err != nil {
 		return nil, err
 	}
+	page, limit := w.fetch()
 	out, err := s.api.Runs(ctx, in.Algorithm, page, limit)
 	if err != nil {
 		return nil, err
 	}
-	return s.fit(out, fitSpec{list: "items", next: pageNext(page, limit)})
+	return s.fitPage(out, "items", w, fitSpec{})
 }
 
 func (s *server) listClusters(ctx context.Context, _ *mcp.CallToolRequest, in ListClustersInput) (json.RawMessage, error) {
-	page, limit, err := s.page(in.Paging)
+	w, err := s.page(in.Paging)
 	if err != nil {
 		return nil, err
 	}
@@ -325,11 +406,12 @@ func (s *server) listClusters(ctx context.Context, _ *mcp.CallToolRequest, in Li
 	if err := s.summary(ctx, run.ID, in.Summary); err != nil {
 		return nil, err
 	}
+	page, limit := w.fetch()
 	out, err := s.api.Clusters(ctx, run.ID, web.ClusterList{SummaryRef: in.Summary, Examples: in.Examples, Page: page, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
-	return s.fit(out, fitSpec{list: "items", next: pageNext(page, limit)})
+	return s.fitPage(out, "items", w, fitSpec{})
 }
 
 func (s *server) inspectCluster(ctx context.Context, _ *mcp.CallToolRequest, in InspectClusterInput) (json.RawMessage, error) {
@@ -339,10 +421,11 @@ func (s *server) inspectCluster(ctx context.Context, _ *mcp.CallToolRequest, in 
 	if in.Cursor < 0 {
 		return nil, badArg("cursor", "%d is not a query id", in.Cursor)
 	}
-	page, limit, err := s.page(in.Paging)
+	w, err := s.page(Paging{Page: in.Page, Limit: in.Limit})
 	if err != nil {
 		return nil, err
 	}
+	page, limit := w.page, w.limit
 	run, err := s.run(ctx, "run_id", in.RunID)
 	if err != nil {
 		return nil, err
@@ -377,13 +460,14 @@ func (s *server) searchQueries(ctx context.Context, _ *mcp.CallToolRequest, in S
 	if err := s.text("within_clusters", in.WithinClusters, false); err != nil {
 		return nil, err
 	}
-	page, limit, err := s.page(in.Paging)
+	w, err := s.page(in.Paging)
 	if err != nil {
 		return nil, err
 	}
-	if (page-1)*limit >= 1000 {
-		return nil, badArg("page", "page %d of %d results reaches past the 1000 best matches a search ranks", page, limit)
+	if w.start() >= 1000 {
+		return nil, badArg("page", "item %d (page %d of %d results) is past the 1000 best matches a search ranks", w.start(), w.page, w.limit)
 	}
+	page, limit := w.fetch()
 	if in.TopClusters < 0 || in.TopClusters > 50 {
 		return nil, badArg("top_clusters", "%d is out of range: give 1 to 50 (default 10)", in.TopClusters)
 	}
@@ -420,17 +504,18 @@ func (s *server) searchQueries(ctx context.Context, _ *mcp.CallToolRequest, in S
 	if err != nil {
 		return nil, err
 	}
-	return s.fit(out, fitSpec{list: "items", next: pageNext(page, limit), hint: "ask for fewer facets"})
+	return s.fitPage(out, "items", w, fitSpec{hint: "ask for fewer facets"})
 }
 
 func (s *server) searchClusters(ctx context.Context, _ *mcp.CallToolRequest, in SearchClustersInput) (json.RawMessage, error) {
 	if err := s.text("text", in.Text, true); err != nil {
 		return nil, err
 	}
-	_, limit, err := s.page(Paging{Limit: in.Limit})
+	w, err := s.page(Paging{Limit: in.Limit})
 	if err != nil {
 		return nil, err
 	}
+	limit := w.limit
 	mode := in.Mode
 	if in.RunID != "" {
 		if _, err := s.run(ctx, "run_id", in.RunID); err != nil {
@@ -462,7 +547,7 @@ func (s *server) searchClusters(ctx context.Context, _ *mcp.CallToolRequest, in 
 }
 
 func (s *server) listHierarchies(ctx context.Context, _ *mcp.CallToolRequest, in ListHierarchiesInput) (json.RawMessage, error) {
-	page, limit, err := s.page(in.Paging)
+	w, err := s.page(in.Paging)
 	if err != nil {
 		return nil, err
 	}
@@ -475,12 +560,13 @@ func (s *server) listHierarchies(ctx context.Context, _ *mcp.CallToolRequest, in
 	if err != nil {
 		return nil, err
 	}
-	items, p := slicePage(hs, "items", page, limit)
+	page, limit := w.fetch()
+	items, p := slicePage(hs, "items", window{page: page, limit: limit})
 	out := web.ListPage[web.HierarchyRunItem]{Items: items, Total: int64(p.Total), Page: page, Pages: p.Pages, Limit: limit}
 	if out.Items == nil {
 		out.Items = []web.HierarchyRunItem{}
 	}
-	return s.fit(out, fitSpec{list: "items", next: pageNext(page, limit)})
+	return s.fitPage(out, "items", w, fitSpec{})
 }
 
 // hierarchyID resolves show_hierarchy's hierarchy: hierarchy_id, or run_id's newest.
@@ -507,7 +593,7 @@ func (s *server) hierarchyID(ctx context.Context, hierarchyID, runID string) (st
 }
 
 func (s *server) showHierarchy(ctx context.Context, _ *mcp.CallToolRequest, in ShowHierarchyInput) (json.RawMessage, error) {
-	page, limit, err := s.page(in.Paging)
+	w, err := s.page(in.Paging)
 	if err != nil {
 		return nil, err
 	}
@@ -554,9 +640,9 @@ func (s *server) showHierarchy(ctx context.Context, _ *mcp.CallToolRequest, in S
 		return nodes[i].ClusterID < nodes[j].ClusterID
 	})
 	var p Paged
-	d.Nodes, p = slicePage(nodes, "nodes", page, limit)
+	d.Nodes, p = slicePage(nodes, "nodes", w)
 	d.Tree = nil
-	return s.fit(d, fitSpec{list: "nodes", next: pageNext(page, limit), extra: []field{{"paging", p}}})
+	return s.fit(d, fitSpec{list: "nodes", next: offsetNext("paging", w.start(), w.limit), extra: []field{{"paging", p}}})
 }
 
 func (s *server) facets(ctx context.Context, _ *mcp.CallToolRequest, in FacetsInput) (json.RawMessage, error) {
@@ -602,7 +688,7 @@ func (s *server) cluster(ctx context.Context, runID, field string, id int) error
 }
 
 func (s *server) trends(ctx context.Context, _ *mcp.CallToolRequest, in TrendsInput) (json.RawMessage, error) {
-	page, limit, err := s.page(in.Paging)
+	w, err := s.page(in.Paging)
 	if err != nil {
 		return nil, err
 	}
@@ -621,8 +707,9 @@ func (s *server) trends(ctx context.Context, _ *mcp.CallToolRequest, in TrendsIn
 		return nil, err
 	}
 	var p Paged
-	rep.Clusters, p = slicePage(rep.Clusters, "clusters", page, limit)
-	return s.fit(rep, fitSpec{list: "clusters", next: pageNext(page, limit), hint: "ask for a longer period (week or month)", extra: []field{{"paging", p}}})
+	rep.Clusters, p = slicePage(rep.Clusters, "clusters", w)
+	return s.fit(rep, fitSpec{list: "clusters", next: offsetNext("paging", w.start(), w.limit), hint: "ask for a longer period (week or month)",
+		extra: []field{{"paging", p}}})
 }
 
 func (s *server) comparePeriods(ctx context.Context, _ *mcp.CallToolRequest, in ComparePeriodsInput) (json.RawMessage, error) {
@@ -671,7 +758,7 @@ func (s *server) compareRuns(ctx context.Context, _ *mcp.CallToolRequest, in Com
 }
 
 func (s *server) listEdits(ctx context.Context, _ *mcp.CallToolRequest, in ListEditsInput) (json.RawMessage, error) {
-	page, limit, err := s.page(in.Paging)
+	w, err := s.page(in.Paging)
 	if err != nil {
 		return nil, err
 	}
@@ -689,18 +776,20 @@ func (s *server) listEdits(ctx context.Context, _ *mcp.CallToolRequest, in ListE
 		}
 		f.Since = t
 	}
+	page, limit := w.fetch()
 	out, err := s.api.Audit(ctx, run.ID, f, page, limit)
 	if err != nil {
 		return nil, err
 	}
-	return s.fit(out, fitSpec{list: "items", next: pageNext(page, limit)})
+	return s.fitPage(out, "items", w, fitSpec{})
 }
 
 func (s *server) export(ctx context.Context, _ *mcp.CallToolRequest, in ExportInput) (json.RawMessage, error) {
-	_, limit, err := s.page(Paging{Limit: in.Limit})
+	w, err := s.page(Paging{Limit: in.Limit})
 	if err != nil {
 		return nil, err
 	}
+	limit := w.limit
 	if in.Cursor < 0 {
 		return nil, badArg("cursor", "%d is not a query id", in.Cursor)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -155,7 +154,7 @@ func New(deps Deps, opts Options) *mcp.Server {
 	s := &server{deps: deps, opts: opts, log: opts.Logger,
 		api: web.NewAPI(web.Deps{Store: deps.Store, Search: deps.Search}, web.Options{MaxQueryChars: opts.MaxQueryChars, Editor: opts.Editor, Logger: opts.Logger})}
 	srv := mcp.NewServer(&mcp.Implementation{Name: "lmsys", Title: "lmsys: LLM conversation log analysis", Version: opts.Version},
-		&mcp.ServerOptions{Instructions: s.instructions(), Logger: opts.Logger, Capabilities: &mcp.ServerCapabilities{}})
+		&mcp.ServerOptions{Instructions: s.instructions(), Logger: slog.New(warnings{opts.Logger.Handler()}), Capabilities: &mcp.ServerCapabilities{}})
 	s.addReadTools(srv)
 	s.addClassify(srv)
 	if opts.AllowWrites {
@@ -274,6 +273,9 @@ func (s *server) describePaging(schema *jsonschema.Schema) {
 	if p := schema.Properties["page"]; p != nil && p.Description == "" {
 		p.Description = "page number, from 1 (default 1)"
 	}
+	if p := schema.Properties["offset"]; p != nil && p.Description == "" {
+		p.Description = "instead of page: start at this item, counting from 0 (a cut result's truncation.next gives it)"
+	}
 }
 
 // enum sets the allowed values of a string property (or of an array's items).
@@ -300,5 +302,14 @@ var (
 
 func ptr[T any](v T) *T { return &v }
 
-// discard is a logger that drops everything.
-var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+// warnings passes on the records of warning level and above: the SDK logs every
+// session's start and end at info level.
+type warnings struct{ slog.Handler }
+
+func (w warnings) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && w.Handler.Enabled(ctx, l)
+}
+
+func (w warnings) WithAttrs(as []slog.Attr) slog.Handler { return warnings{w.Handler.WithAttrs(as)} }
+
+func (w warnings) WithGroup(name string) slog.Handler { return warnings{w.Handler.WithGroup(name)} }

@@ -123,6 +123,20 @@ func TestReadTools(t *testing.T) {
 			assert.EqualValues(t, 12, m["num_clusters"])
 			assert.EqualValues(t, 393, m["total_queries"])
 		}},
+		{name: "offset", tool: "list_clusters", args: map[string]any{"run_id": run, "offset": 5, "limit": 3}, check: func(t *testing.T, m map[string]any) {
+			assert.Equal(t, []float64{float64(f.clusters[5]), float64(f.clusters[6]), float64(f.clusters[7])}, ids(t, items(t, m, "items"), "cluster_id"))
+			assert.EqualValues(t, 5, m["offset"])
+			assert.EqualValues(t, 8, m["next_offset"])
+			assert.EqualValues(t, 3, m["limit"])
+			assert.EqualValues(t, 2, m["page"])
+			assert.EqualValues(t, 12, m["total"])
+		}},
+		{name: "offset at the end", tool: "list_clusters", args: map[string]any{"run_id": run, "offset": 10, "limit": 3}, check: func(t *testing.T, m map[string]any) {
+			assert.Len(t, items(t, m, "items"), 2)
+			assert.NotContains(t, m, "next_offset")
+		}},
+		{name: "page and offset", tool: "list_clusters", args: map[string]any{"run_id": run, "offset": 5, "page": 2}, wantErr: "offset: give page or offset, not both"},
+		{name: "negative offset", tool: "list_clusters", args: map[string]any{"run_id": run, "offset": -5}, wantErr: "offset: -5 is not an offset: items count from 0"},
 		{name: "examples", tool: "list_clusters", args: map[string]any{"run_id": run, "limit": 1, "examples": 2}, check: func(t *testing.T, m map[string]any) {
 			c := items(t, m, "items")[0].(map[string]any)
 			assert.EqualValues(t, big, c["cluster_id"], "largest first")
@@ -166,7 +180,7 @@ func TestReadTools(t *testing.T) {
 		{name: "bad mode", tool: "search_queries", args: map[string]any{"text": "x", "mode": "fuzzy"}, wantErr: "/properties/mode: enum: fuzzy does not equal any of: [semantic fulltext hybrid]"},
 		{name: "unknown label facet", tool: "search_queries", args: map[string]any{"text": "x", "label": "nosuchfacet=yes"}, wantErr: `label: no classifier has labelled facet "nosuchfacet"`},
 		{name: "malformed label", tool: "search_queries", args: map[string]any{"text": "x", "label": "refusal"}, wantErr: "label: "},
-		{name: "past the best 1000", tool: "search_queries", args: map[string]any{"text": "x", "page": 11, "limit": 100}, wantErr: "page: page 11 of 100 results reaches past the 1000 best matches"},
+		{name: "past the best 1000", tool: "search_queries", args: map[string]any{"text": "x", "page": 11, "limit": 100}, wantErr: "page: item 1000 (page 11 of 100 results) is past the 1000 best matches"},
 
 		{name: "semantic", tool: "search_clusters", args: map[string]any{"text": "cover letter for a job", "run_id": run, "limit": 3}, check: func(t *testing.T, m map[string]any) {
 			l := items(t, m, "items")
@@ -194,7 +208,11 @@ func TestReadTools(t *testing.T) {
 			assert.EqualValues(t, 3, m["totals"].(map[string]any)["levels"])
 			assert.Nil(t, m["tree"])
 		}},
-		{name: "children of a node", tool: "show_hierarchy", args: map[string]any{"run_id": run, "level": 1}, check: func(t *testing.T, m map[string]any) {
+		{name: "by offset", tool: "show_hierarchy", args: map[string]any{"hierarchy_id": f.hierID, "offset": 17, "limit": 5}, check: func(t *testing.T, m map[string]any) {
+			assert.Len(t, items(t, m, "nodes"), 2)
+			assert.EqualValues(t, map[string]any{"list": "nodes", "total": 19.0, "page": 4.0, "pages": 4.0, "limit": 5.0, "offset": 17.0}, m["paging"])
+		}},
+		{name: "one level", tool: "show_hierarchy", args: map[string]any{"run_id": run, "level": 1}, check: func(t *testing.T, m map[string]any) {
 			for _, n := range items(t, m, "nodes") {
 				assert.EqualValues(t, 1, n.(map[string]any)["level"])
 			}

@@ -7,6 +7,10 @@
 //
 //	mux.Handle("/lmsys/", http.StripPrefix("/lmsys", web.Handler(deps, web.Options{Token: token})))
 //
+// API answers the same read requests inside the process, with the same values, for a
+// server of another protocol (package mcpserver); Guard puts another handler behind
+// the Host, token and Origin checks of the API's writes.
+//
 // # Security
 //
 // When Options.Token is set, every request needs "Authorization: Bearer <token>" (401

@@ -35,7 +35,7 @@ func registerMCP(root *cobra.Command, g *globals) {
 	var allowedHosts []string
 	var opts mcpserver.Options
 	cmd := &cobra.Command{
-		Use:   "mcp [--http 127.0.0.1:8765] [--allow-writes [--editor NAME]] [--allowed-host NAME] [--max-result-bytes 32768]",
+		Use:   "mcp [--http ADDR] [--allow-writes [--editor NAME]] [--allowed-host NAME] [--max-result-bytes 32768]",
 		Short: "Serve the store to MCP hosts (Claude Desktop, Cursor, agents) over stdio or streamable HTTP",
 		Long: `Serve the store over the Model Context Protocol: tools for the read and analysis verbs (list_runs,
 list_clusters, inspect_cluster, search_queries, search_clusters, list_hierarchies, show_hierarchy, facets,
