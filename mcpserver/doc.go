@@ -26,11 +26,12 @@
 //
 // Lists take page (from 1) and limit (Options.DefaultLimit, at most
 // Options.MaxLimit); the queries of a cluster and export rows page by cursor too.
-// Every result is cut to Options.MaxResultBytes of JSON (32 KiB by default): the
-// page's list loses items from its end, then other lists and long strings are
-// shortened, and the result carries "truncated": true and "truncation" (see
-// Truncation) with the arguments that continue after the last item shown. The JSON
-// is never cut mid-value.
+// Every result is cut to Options.MaxResultBytes of JSON (32 KiB by default): long
+// strings are clipped, as little as fits the page (not below 200 characters), then
+// the page's list loses items from its end, then other lists are halved, and the
+// result carries "truncated": true and "truncation" (see Truncation) with the
+// arguments that continue after the last item shown. The JSON is never cut
+// mid-value.
 //
 // # Resources
 //

@@ -13,10 +13,20 @@ import (
 
 // Every tool result and resource is cut to Options.MaxResultBytes of JSON before it
 // is sent, so that no answer floods an agent's context. The JSON stays whole: first
-// the page's list loses items from its end (the result then says which arguments
-// continue right after the last item shown), then other lists are halved, largest
-// first, then long strings are clipped. The result says what was cut in
-// "truncated": true and "truncation".
+// long strings are clipped, as little as makes the answer fit but not below
+// minClip characters; then the page's list loses items from its end (the result
+// then says which arguments continue right after the last item shown); then other
+// lists are halved, the one that saves most first; last, strings are clipped to
+// lastClip characters. The result says what was cut in "truncated": true and
+// "truncation". A smaller limit thus shows more of each item, a larger one more
+// items.
+
+// minClip and lastClip are the shortest clips of long strings before and after the
+// lists are cut.
+const (
+	minClip  = 200
+	lastClip = 60
+)
 
 // Truncation describes how a result was cut to fit the byte cap.
 type Truncation struct {
@@ -114,9 +124,6 @@ func cursorNext(list string, limit int) func(*node, int) *Next {
 	}
 }
 
-// clipSteps are the lengths long strings are clipped to, in turn.
-var clipSteps = []int{1000, 250, 60}
-
 // fit encodes v (a *node is used as it is) and cuts it to maxBytes as fitSpec says.
 func fit(v any, maxBytes int, spec fitSpec) (json.RawMessage, error) {
 	root, ok := v.(*node)
@@ -153,6 +160,33 @@ func fit(v any, maxBytes int, spec fitSpec) (json.RawMessage, error) {
 	size := func() int {
 		t.Hint = hint(t, spec.hint)
 		return withTruncation(root, t).len()
+	}
+	clip := func(n int) {
+		t.ClippedStrings, t.StringChars = root.clip(n), n
+		if t.ClippedStrings == 0 {
+			t.StringChars = 0
+		}
+	}
+	// Long strings first, as little as fits: the whole page then stays.
+	if longest := root.longestString(); longest > minClip {
+		if clip(minClip); size() <= maxBytes {
+			lo, hi := minClip, longest // lo fits, hi does not
+			for hi-lo > max(10, lo/10) {
+				mid := (lo + hi) / 2
+				if clip(mid); size() <= maxBytes {
+					lo = mid
+				} else {
+					hi = mid
+				}
+			}
+			// The hint, which size sets, names the clip: check the final one.
+			for clip(lo); size() > maxBytes && lo > minClip; clip(lo) {
+				lo = max(minClip, lo-10)
+			}
+			if size() <= maxBytes {
+				return withTruncation(root, t).bytes(), nil
+			}
+		}
 	}
 	var primary *node
 	if spec.list != "" {
@@ -195,11 +229,8 @@ func fit(v any, maxBytes int, spec fitSpec) (json.RawMessage, error) {
 			t.Cut = append(t.Cut, Cut{Path: path, Kept: len(a.elems), Of: of})
 		}
 	}
-	for _, n := range clipSteps {
-		if size() <= maxBytes {
-			break
-		}
-		t.ClippedStrings, t.StringChars = root.clip(n), n
+	if size() > maxBytes {
+		clip(lastClip)
 	}
 	if size() > maxBytes {
 		return nil, fmt.Errorf("the answer does not fit in %d bytes even cut down; %s", maxBytes, orDefault(spec.hint, "narrow the request"))
@@ -249,7 +280,11 @@ func hint(t *Truncation, advice string) string {
 		parts = append(parts, s)
 	}
 	if t.ClippedStrings > 0 {
-		parts = append(parts, fmt.Sprintf("%d long strings clipped to %d characters", t.ClippedStrings, t.StringChars))
+		s := fmt.Sprintf("%d long strings clipped to %d characters", t.ClippedStrings, t.StringChars)
+		if t.List == "" && len(t.Cut) == 0 {
+			s += "; a smaller limit shows more of each item"
+		}
+		parts = append(parts, s)
 	}
 	return strings.Join(parts, "; ")
 }
@@ -451,8 +486,9 @@ func joinPath(p, k string) string {
 	return p + "." + k
 }
 
-// clip shortens every string longer than chars characters and returns how many
-// strings are clipped under n.
+// clip shortens every string longer than chars characters (a string clipped before
+// is cut again from its whole text, so a longer clip restores more of it) and returns
+// how many strings under n are clipped.
 func (n *node) clip(chars int) int {
 	count := 0
 	var walk func(x *node)
@@ -463,11 +499,12 @@ func (n *node) clip(chars int) int {
 					x.orig, x.full = c, x.str
 				}
 			}
-			if x.orig > chars {
+			switch {
+			case x.orig > chars:
 				x.str = string([]rune(x.full)[:chars]) + fmt.Sprintf("… [clipped from %d characters]", x.orig)
-			}
-			if x.orig > 0 {
 				count++
+			case x.orig > 0:
+				x.str = x.full
 			}
 			return
 		}
@@ -477,4 +514,19 @@ func (n *node) clip(chars int) int {
 	}
 	walk(n)
 	return count
+}
+
+// longestString returns the length in characters of the longest string under n.
+func (n *node) longestString() int {
+	if n.isStr {
+		if n.orig > 0 {
+			return n.orig
+		}
+		return utf8.RuneCountInString(n.str)
+	}
+	longest := 0
+	for _, e := range n.elems {
+		longest = max(longest, e.longestString())
+	}
+	return longest
 }

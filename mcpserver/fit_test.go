@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -81,8 +82,11 @@ func TestFitClipsLongStrings(t *testing.T) {
 	assert.True(t, strings.HasSuffix(out.Items[0].Text, "… [clipped from 100000 characters]"), out.Items[0].Text[len(out.Items[0].Text)-60:])
 	assert.Equal(t, "short", out.Note)
 	assert.Equal(t, 1, out.Truncation.ClippedStrings)
-	assert.Contains(t, []int{1000, 250, 60}, out.Truncation.StringChars)
-	assert.Contains(t, out.Truncation.Hint, "1 long strings clipped to")
+	n := out.Truncation.StringChars
+	assert.Equal(t, n+utf8.RuneCountInString("… [clipped from 100000 characters]"), utf8.RuneCountInString(out.Items[0].Text))
+	assert.Greater(t, n, 1000, "clipped as little as fits: 3000 bytes hold some 1400 two-byte characters")
+	assert.Equal(t, "1 long strings clipped to "+fmt.Sprint(n)+" characters; a smaller limit shows more of each item", out.Truncation.Hint)
+	assert.Empty(t, out.Truncation.List, "the page is whole")
 }
 
 func TestFitHalvesOtherLists(t *testing.T) {
@@ -148,4 +152,31 @@ func FuzzFit(f *testing.F) {
 			assert.Equal(t, whole, cut, "an answer that is not marked cut is whole")
 		}
 	})
+}
+
+func TestFitPrefersClippingToCutting(t *testing.T) {
+	var items []map[string]any
+	for i := range 10 {
+		items = append(items, map[string]any{"id": i, "query_text": strings.Repeat("long prompt ", 500)})
+	}
+	got, err := fit(map[string]any{"items": items}, 4000, fitSpec{list: "items", next: offsetNext("", 0, 10)})
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(got), 4000)
+	var out struct {
+		Items      []map[string]any `json:"items"`
+		Truncation Truncation       `json:"truncation"`
+	}
+	require.NoError(t, json.Unmarshal(got, &out))
+	assert.Len(t, out.Items, 10, "every item, each clipped")
+	assert.Equal(t, 10, out.Truncation.ClippedStrings)
+	assert.GreaterOrEqual(t, out.Truncation.StringChars, minClip)
+	assert.Nil(t, out.Truncation.Next)
+
+	// Past minClip characters a string, the page loses items instead.
+	got, err = fit(map[string]any{"items": items}, 1500, fitSpec{list: "items", next: offsetNext("", 0, 10)})
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(got, &out))
+	assert.Less(t, len(out.Items), 10)
+	assert.Equal(t, minClip, out.Truncation.StringChars)
+	assert.Equal(t, &Next{Offset: len(out.Items), Limit: 10}, out.Truncation.Next)
 }

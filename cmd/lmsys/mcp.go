@@ -80,8 +80,17 @@ delete_cluster, tag_cluster, flag_cluster, reassign_orphans, undo_edit); every e
 				return err
 			}
 			logger := slog.Default()
-			ctx := cmd.Context()
+			// The background index work stops when the server does.
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
 			go prepareNewestIndex(ctx, db, svc, logger)
+			if sf.textIndex {
+				go func() {
+					if err := svc.WarmTextIndex(ctx); err != nil && ctx.Err() == nil {
+						logger.Warn("in-memory text index not built; full-text searches use the store's index", "error", err)
+					}
+				}()
+			}
 			opts.Logger = logger
 			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 				opts.Version = bi.Main.Version
