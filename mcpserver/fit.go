@@ -56,6 +56,7 @@ type Next struct {
 	Limit  int   `json:"limit"`
 }
 
+// String writes the arguments as a call takes them.
 func (n *Next) String() string {
 	if n.Cursor > 0 {
 		return fmt.Sprintf("cursor=%d, limit=%d", n.Cursor, n.Limit)

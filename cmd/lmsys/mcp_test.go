@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/dataset/demo"
 	"github.com/lmsys-go/lmsys/mcpserver"
 	"github.com/lmsys-go/lmsys/store"
 )
@@ -48,9 +51,41 @@ func callJSON(t *testing.T, cs *mcp.ClientSession, name string, args map[string]
 	return res.Content[0].(*mcp.TextContent).Text, res.IsError
 }
 
+// demoDB returns a database holding the demo set analysed offline: run, summaries,
+// hierarchy and vector index.
+func demoDB(t *testing.T) (path, runID, hierID string) {
+	t.Helper()
+	t.Setenv("OPENAI_API_KEY", "")
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "logs.jsonl")
+	require.NoError(t, os.WriteFile(logs, demo.JSONL(), 0o644))
+	path = filepath.Join(dir, "q.db")
+	code, out, errOut := cli(t, "--db-path", path, "--json", "analyze", "--source", logs, "--n-clusters", "12", "--target-levels", "3", "--offline")
+	require.Equal(t, 0, code, errOut)
+	var r struct {
+		RunID  string `json:"run_id"`
+		HierID string `json:"hierarchy_run_id"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &r), out)
+	require.NotEmpty(t, r.RunID, out)
+	require.NotEmpty(t, r.HierID, out)
+	return path, r.RunID, r.HierID
+}
+
+// mcpCase is one tool call: its arguments, and the error it must give or a text its
+// answer must contain.
+type mcpCase struct {
+	tool    string
+	args    map[string]any
+	wantErr string
+	want    string
+}
+
+// TestMCPStdioSubprocess runs the real command line in a child process and calls
+// every tool over stdio with good and bad input.
 func TestMCPStdioSubprocess(t *testing.T) {
-	path, db := chatDB(t, 10)
-	cs := mcpChild(t, "--db-path", path, "mcp", "--max-result-bytes", "1024")
+	path, run, hier := demoDB(t)
+	cs := mcpChild(t, "--db-path", path, "mcp", "--max-result-bytes", "4096")
 
 	var names []string
 	for tool, err := range cs.Tools(context.Background(), nil) {
@@ -59,25 +94,39 @@ func TestMCPStdioSubprocess(t *testing.T) {
 	}
 	assert.ElementsMatch(t, mcpserver.ReadTools(), names, "read-only without --allow-writes")
 
-	tests := []struct {
-		tool    string
-		args    map[string]any
-		wantErr string
-		want    string
-	}{
-		{tool: "list_runs", want: `"run_id":"run-c"`},
-		{tool: "list_clusters", args: map[string]any{"run_id": "run-c"}, want: `"num_clusters":2`},
+	tests := []mcpCase{
+		{tool: "list_runs", want: `"run_id":"` + run + `"`},
+		{tool: "list_runs", args: map[string]any{"limit": 0.5}, wantErr: `want "integer"`},
+		{tool: "list_clusters", args: map[string]any{"run_id": run, "limit": 3}, want: `"num_clusters":12`},
 		{tool: "list_clusters", args: map[string]any{"run_id": "run-x"}, wantErr: `run_id: no clustering run "run-x"`},
-		{tool: "list_clusters", args: map[string]any{"run_id": "run-c", "limit": 1000}, wantErr: "limit: 1000 is out of range: give 1 to 100"},
-		{tool: "inspect_cluster", args: map[string]any{"run_id": "run-c", "cluster_id": 1, "limit": 2}, want: `"next_cursor":`},
-		{tool: "inspect_cluster", args: map[string]any{"run_id": "run-c", "cluster_id": 5}, wantErr: "cluster_id: run run-c has no cluster 5"},
-		{tool: "search_queries", args: map[string]any{"text": "parse dates", "limit": 2}, want: `"mode":"fulltext"`},
+		{tool: "list_clusters", args: map[string]any{"run_id": run, "limit": 1000}, wantErr: "limit: 1000 is out of range: give 1 to 100"},
+		{tool: "inspect_cluster", args: map[string]any{"run_id": run, "cluster_id": 1, "limit": 2}, want: `"next_cursor":`},
+		{tool: "inspect_cluster", args: map[string]any{"run_id": run, "cluster_id": 50}, wantErr: "cluster_id: run " + run + " has no cluster 50"},
+		{tool: "search_queries", args: map[string]any{"text": "python csv file", "run_id": run, "limit": 3}, want: `"mode":"semantic"`},
 		{tool: "search_queries", args: map[string]any{"text": ""}, wantErr: "text: empty"},
-		{tool: "export", args: map[string]any{"limit": 10}, want: `"truncated":true`},
-		{tool: "classify", args: map[string]any{"builtin": []string{"code"}, "run_id": "run-c"}, want: `"classified":8`},
+		{tool: "search_queries", args: map[string]any{"text": strings.Repeat("x", 4001)}, wantErr: "text: 4001 characters long: searches take at most 4000"},
+		{tool: "search_clusters", args: map[string]any{"text": "cover letter", "run_id": run, "limit": 2}, want: `"cluster_id":`},
+		{tool: "search_clusters", args: map[string]any{"text": "x", "mode": "semantic"}, wantErr: "run_id: required for a semantic search"},
+		{tool: "list_hierarchies", want: `"hierarchy_run_id":"` + hier + `"`},
+		{tool: "list_hierarchies", args: map[string]any{"run_id": "nope"}, wantErr: `run_id: no clustering run "nope"`},
+		{tool: "show_hierarchy", args: map[string]any{"hierarchy_id": hier, "limit": 3}, want: `"paging":{"list":"nodes"`},
+		{tool: "show_hierarchy", args: map[string]any{"hierarchy_id": "nope"}, wantErr: `hierarchy_id: no hierarchy "nope"`},
+		{tool: "facets", args: map[string]any{"run_id": run, "by": []string{"language"}, "top": 3}, want: `"field":"language"`},
+		{tool: "facets", args: map[string]any{"run_id": run, "sort": "size"}, wantErr: "/properties/sort: enum"},
+		{tool: "trends", args: map[string]any{"run_id": run, "period": "month", "limit": 2}, want: `"periods":["2026-01","2026-02","2026-03"]`},
+		{tool: "trends", args: map[string]any{"run_id": run, "page": -1}, wantErr: "page: -1 is not a page"},
+		{tool: "compare_periods", args: map[string]any{"run_id": run, "a": "2026-01", "b": "2026-02", "top": 2}, want: `"risers":`},
+		{tool: "compare_periods", args: map[string]any{"run_id": run, "a": "last month", "b": "2026-02"}, wantErr: `a: "last month" is not a period`},
+		{tool: "compare_runs", args: map[string]any{"run_a": run, "run_b": run}, want: `"ari":1`},
+		{tool: "compare_runs", args: map[string]any{"run_a": run}, wantErr: `missing properties: ["run_b"]`},
+		{tool: "list_edits", args: map[string]any{"run_id": run}, want: `"items":[]`},
+		{tool: "list_edits", args: map[string]any{"run_id": run, "since": "soon"}, wantErr: `since: "soon" is not RFC 3339`},
+		{tool: "export", args: map[string]any{"run_id": run, "limit": 100}, want: `"truncated":true`},
+		{tool: "export", args: map[string]any{"cursor": -1}, wantErr: "cursor: -1 is not a query id"},
+		{tool: "classify", args: map[string]any{"builtin": []string{"code"}, "run_id": run}, want: `"classified":393`},
 		{tool: "classify", args: map[string]any{"facets": "clio", "model": "openai/gpt-4o-mini"}, wantErr: "max_cost: required"},
-		{tool: "rename_cluster", args: map[string]any{"run_id": "run-c", "cluster_id": 0, "title": "Dates"}, wantErr: "start it with `lmsys mcp --allow-writes`"},
-		{tool: "tag_cluster", args: map[string]any{"run_id": "run-c", "cluster_id": 0, "notes": "x"}, wantErr: "tag_cluster edits the store and this server is read-only"},
+		{tool: "rename_cluster", args: map[string]any{"run_id": run, "cluster_id": 0, "title": "Dates"}, wantErr: "start it with `lmsys mcp --allow-writes`"},
+		{tool: "tag_cluster", args: map[string]any{"run_id": run, "cluster_id": 0, "notes": "x"}, wantErr: "tag_cluster edits the store and this server is read-only"},
 	}
 	for _, tt := range tests {
 		body, isErr := callJSON(t, cs, tt.tool, tt.args)
@@ -88,9 +137,52 @@ func TestMCPStdioSubprocess(t *testing.T) {
 		}
 		assert.False(t, isErr, "%s %v: %s", tt.tool, tt.args, body)
 		assert.Contains(t, body, tt.want, tt.tool)
-		assert.LessOrEqual(t, len(body), 1024, "%s: --max-result-bytes caps every answer", tt.tool)
+		assert.LessOrEqual(t, len(body), 4096, "%s: --max-result-bytes caps every answer", tt.tool)
 	}
-	edits, err := db.Edits(context.Background(), store.EditFilter{RunID: "run-c"})
+	for _, name := range mcpserver.ReadTools() {
+		good := slices.ContainsFunc(tests, func(tt mcpCase) bool { return tt.tool == name && tt.wantErr == "" })
+		bad := slices.ContainsFunc(tests, func(tt mcpCase) bool { return tt.tool == name && tt.wantErr != "" })
+		assert.True(t, good && bad, "%s needs a good and a bad call", name)
+	}
+	for _, name := range mcpserver.WriteTools() {
+		body, isErr := callJSON(t, cs, name, map[string]any{"run_id": run})
+		assert.True(t, isErr, name)
+		assert.Contains(t, body, name+" edits the store and this server is read-only")
+	}
+
+	// A cut page continues exactly where it stopped.
+	args := map[string]any{"run_id": run, "examples": 5, "limit": 12}
+	var seen []float64
+	for len(seen) < 12 {
+		body, isErr := callJSON(t, cs, "list_clusters", args)
+		require.False(t, isErr, body)
+		var page struct {
+			Items []struct {
+				ClusterID float64 `json:"cluster_id"`
+			} `json:"items"`
+			Truncation *struct {
+				Next map[string]any `json:"next"`
+			} `json:"truncation"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &page))
+		require.NotEmpty(t, page.Items)
+		for _, c := range page.Items {
+			assert.NotContains(t, seen, c.ClusterID, "no cluster twice")
+			seen = append(seen, c.ClusterID)
+		}
+		if page.Truncation == nil {
+			break
+		}
+		for k, v := range page.Truncation.Next {
+			args[k] = v
+		}
+	}
+	assert.Len(t, seen, 12)
+
+	db, err := store.Open(context.Background(), store.Config{Path: path})
+	require.NoError(t, err)
+	defer db.Close()
+	edits, err := db.Edits(context.Background(), store.EditFilter{RunID: run})
 	require.NoError(t, err)
 	assert.Empty(t, edits, "no edit without --allow-writes")
 	n, err := db.LabelCounts(context.Background(), lmsys.LabelFilter{Facet: "code"})
