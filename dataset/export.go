@@ -36,8 +36,12 @@ var ExportFormats = []string{FormatCSV, FormatJSON, FormatJSONL, FormatParquet}
 type ExportOptions struct {
 	// Format is csv, json, jsonl or parquet.
 	Format string
-	// Filter selects the queries (its Limit, Offset and RunID are ignored; use RunID).
+	// Filter selects the queries (its Limit, Offset and RunID are ignored; use RunID
+	// and Limit). With AfterID it starts after that query id, in id order.
 	Filter lmsys.QueryFilter
+	// Limit, when positive, stops after that many queries: with Filter.AfterID, one
+	// page of an export.
+	Limit int
 	// RunID, when set, exports only the queries assigned in that run, each with its
 	// cluster id, confidence and cluster title (from SummaryRef).
 	RunID string
@@ -225,7 +229,7 @@ func Export(ctx context.Context, st ExportStore, w io.Writer, opts ExportOptions
 		batch = DefaultBatchSize
 	}
 	f := opts.Filter
-	f.Limit, f.Offset, f.RunID, f.ClusterID = 0, 0, "", nil
+	f.Limit, f.Offset, f.RunID, f.ClusterID = max(opts.Limit, 0), 0, "", nil
 	var assign map[int64]lmsys.Assignment
 	titles := map[int]string{}
 	if opts.RunID != "" {

@@ -24,27 +24,11 @@ func (c *Client) Price() Price { return c.price }
 // report are estimated from the messages' bytes.
 func (c *Client) Chat(ctx context.Context, msgs []llms.MessageContent, tools []llms.Tool) (ChatReply, Usage, error) {
 	var u Usage
-	callOpts := []llms.CallOption{llms.WithTemperature(c.cfg.temperature)}
-	if c.cfg.maxTokens > 0 {
-		callOpts = append(callOpts, llms.WithMaxTokens(c.cfg.maxTokens))
-	}
+	var extra []llms.CallOption
 	if len(tools) > 0 {
-		callOpts = append(callOpts, llms.WithTools(tools))
+		extra = append(extra, llms.WithTools(tools))
 	}
-	attempts := 0
-	var resp *llms.ContentResponse
-	err := c.caller.Do(ctx, func(actx context.Context) error {
-		attempts++
-		r, err := c.model.GenerateContent(actx, msgs, callOpts...)
-		if err != nil {
-			return err
-		}
-		if len(r.Choices) == 0 || (r.Choices[0].Content == "" && len(r.Choices[0].ToolCalls) == 0) {
-			return errEmptyReply
-		}
-		resp = r
-		return nil
-	})
+	resp, attempts, err := c.generate(ctx, msgs, extra...)
 	u.Retries = int64(max(attempts-1, 0))
 	if err != nil {
 		c.addUsage(u)

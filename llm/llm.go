@@ -395,10 +395,29 @@ func (c *Client) call(ctx context.Context, system, prompt string) (string, Usage
 	if system != "" {
 		msgs = append([]llms.MessageContent{llms.TextParts(llms.ChatMessageTypeSystem, system)}, msgs...)
 	}
+	resp, attempts, err := c.generate(ctx, msgs)
+	u.Retries = int64(max(attempts-1, 0))
+	if err != nil {
+		return "", u, err
+	}
+	text, in, out, est := usageOf(resp, system, prompt)
+	u.Calls++
+	u.InputTokens += in
+	u.OutputTokens += out
+	u.Estimated = est
+	u.CostUSD += c.price.Cost(in, out)
+	return text, u, nil
+}
+
+// generate makes one request with retries (internal/retry: backoff with jitter,
+// Retry-After, rpm and concurrency limits, per-attempt timeout), with the client's
+// sampling settings and extra, and returns the reply and the attempts it took.
+func (c *Client) generate(ctx context.Context, msgs []llms.MessageContent, extra ...llms.CallOption) (*llms.ContentResponse, int, error) {
 	callOpts := []llms.CallOption{llms.WithTemperature(c.cfg.temperature)}
 	if c.cfg.maxTokens > 0 {
 		callOpts = append(callOpts, llms.WithMaxTokens(c.cfg.maxTokens))
 	}
+	callOpts = append(callOpts, extra...)
 	attempts := 0
 	var resp *llms.ContentResponse
 	err := c.caller.Do(ctx, func(actx context.Context) error {
@@ -415,17 +434,7 @@ func (c *Client) call(ctx context.Context, system, prompt string) (string, Usage
 		resp = r
 		return nil
 	})
-	u.Retries = int64(max(attempts-1, 0))
-	if err != nil {
-		return "", u, err
-	}
-	text, in, out, est := usageOf(resp, system, prompt)
-	u.Calls++
-	u.InputTokens += in
-	u.OutputTokens += out
-	u.Estimated = est
-	u.CostUSD += c.price.Cost(in, out)
-	return text, u, nil
+	return resp, attempts, err
 }
 
 // errEmptyReply reports a reply without text. It is retried when the transport saw an

@@ -40,7 +40,14 @@ func (s *server) apiFacets(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"run_id": runID, "facets": fs}, nil
+	return FacetsReport{Facets: fs, RunID: runID}, nil
+}
+
+// FacetsReport answers GET /api/analysis/runs/{run_id}/facets: the distribution of
+// each facet asked for over the run, by cluster, with the over-represented clusters.
+type FacetsReport struct {
+	Facets []analysis.Facet `json:"facets"`
+	RunID  string           `json:"run_id"`
 }
 
 func trendOptions(r *http.Request) (analysis.TrendOptions, error) {

@@ -120,9 +120,15 @@ func (s *server) apiRuns(r *http.Request) (any, error) {
 	if p.err != nil {
 		return nil, p.err
 	}
-	runs, err := s.deps.Store.ListRuns(r.Context())
+	return s.runsPage(r.Context(), algorithm, page, limit)
+}
+
+// runsPage lists page page (of limit runs) of the clustering runs, newest first, of
+// one algorithm when algorithm is set.
+func (s *server) runsPage(ctx context.Context, algorithm string, page, limit int) (ListPage[RunItem], error) {
+	runs, err := s.deps.Store.ListRuns(ctx)
 	if err != nil {
-		return nil, err
+		return ListPage[RunItem]{}, err
 	}
 	items := []RunItem{}
 	for _, run := range runs {

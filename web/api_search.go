@@ -131,6 +131,13 @@ func parseSearch(r *http.Request) (searchRequest, error) {
 	if p.err != nil {
 		return searchRequest{}, p.err
 	}
+	return checkSearch(searchRequest{text: text, opts: o, page: page, limit: limit})
+}
+
+// checkSearch checks the options of a parsed query search against each other and
+// sets the number of results to rank.
+func checkSearch(sr searchRequest) (searchRequest, error) {
+	o := &sr.opts
 	if o.RunID == "" && o.Mode != search.ModeFullText {
 		return searchRequest{}, badRequest("run_id required for %s search (the run names the embedding space); mode fulltext works without one", o.Mode)
 	}
@@ -140,11 +147,11 @@ func parseSearch(r *http.Request) (searchRequest, error) {
 	if o.By != "" && o.By != "cluster" {
 		return searchRequest{}, badRequest("by %q: only 'cluster' is supported", o.By)
 	}
-	o.NResults = min(page*limit, 1000)
-	if (page-1)*limit >= 1000 {
-		return searchRequest{}, validation("page %d of %d results reaches past the 1000 best matches", page, limit)
+	o.NResults = min(sr.page*sr.limit, 1000)
+	if (sr.page-1)*sr.limit >= 1000 {
+		return searchRequest{}, validation("page %d of %d results reaches past the 1000 best matches", sr.page, sr.limit)
 	}
-	return searchRequest{text: text, opts: o, page: page, limit: limit}, nil
+	return sr, nil
 }
 
 // searchPage runs a query search and answers one page of it.
@@ -354,50 +361,68 @@ func (s *server) apiSearchClusters(r *http.Request) (any, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, validation("query parameter text is required")
 	}
-	runID := p.str("run_id")
-	mode := p.oneOf("mode", search.ModeFullText, search.ModeSemantic, search.ModeFullText)
-	n := p.intIn("n_results", 20, 1, 100)
+	cs := ClusterSearch{Text: text, RunID: p.str("run_id"), Mode: p.oneOf("mode", search.ModeFullText, search.ModeSemantic, search.ModeFullText)}
+	cs.Limit = p.intIn("n_results", 20, 1, 100)
 	if p.has("top_k") && !p.has("n_results") {
-		n = p.intIn("top_k", 20, 1, 1000)
+		cs.Limit = p.intIn("top_k", 20, 1, 1000)
 	}
-	page := p.intIn("page", 1, 1, -1)
+	cs.Page = p.intIn("page", 1, 1, -1)
 	ids, err := queryInts(r, "cluster_ids")
 	if err != nil {
 		p.fail(err)
 	}
-	ref, err := summaryRef(r)
-	if err != nil {
+	cs.ClusterIDs = ids
+	if cs.SummaryRef, err = summaryRef(r); err != nil {
 		return nil, err
 	}
 	if p.err != nil {
 		return nil, p.err
 	}
-	out := ClusterSearchPage{Text: text, RunID: runID, Mode: mode}
+	return s.clusterSearch(r.Context(), cs)
+}
+
+// ClusterSearch is a cluster search as GET /api/search/clusters takes it: Limit is
+// its n_results (the clusters returned, all on one page).
+type ClusterSearch struct {
+	Text       string
+	RunID      string
+	Mode       string
+	Limit      int
+	Page       int
+	ClusterIDs []int
+	SummaryRef string
+}
+
+// clusterSearch finds the clusters of a cluster search.
+func (s *server) clusterSearch(ctx context.Context, cs ClusterSearch) (ClusterSearchPage, error) {
+	text, runID, n, ids, ref := cs.Text, cs.RunID, cs.Limit, cs.ClusterIDs, cs.SummaryRef
+	out := ClusterSearchPage{Text: text, RunID: runID, Mode: cs.Mode}
 	var hits []ClusterHit
-	if mode == search.ModeSemantic {
+	var err error
+	if cs.Mode == search.ModeSemantic {
 		if runID == "" {
-			return nil, badRequest("run_id required for semantic search")
+			return ClusterSearchPage{}, badRequest("run_id required for semantic search")
 		}
 		if s.deps.Search == nil {
-			return nil, errNoSearch
+			return ClusterSearchPage{}, errNoSearch
 		}
-		res, err := s.deps.Search.SearchClusters(r.Context(), text, search.ClusterSearchOptions{RunID: runID, TopK: n, ClusterIDs: ids, SummaryRef: ref})
+		res, err := s.deps.Search.SearchClusters(ctx, text, search.ClusterSearchOptions{RunID: runID, TopK: n, ClusterIDs: ids, SummaryRef: ref})
 		if err != nil {
-			return nil, err
+			return ClusterSearchPage{}, err
 		}
-		srID, sums, err := s.summaries(r.Context(), runID, ref)
+		srID, sums, err := s.summaries(ctx, runID, ref)
 		if err != nil {
-			return nil, err
+			return ClusterSearchPage{}, err
 		}
 		for _, h := range res.Results {
 			d := float64(h.Distance)
 			hits = append(hits, ClusterHit{RunID: runID, ClusterID: h.ClusterID, Title: nullable(h.Title), Description: nullable(h.Description),
 				Summary: nullable(sums[h.ClusterID].Summary), NumQueries: h.NumQueries, Distance: &d, SummaryRunID: srID})
 		}
-	} else if hits, err = s.clusterText(r.Context(), text, runID, ref, ids, n); err != nil {
-		return nil, err
+	} else if hits, err = s.clusterText(ctx, text, runID, ref, ids, n); err != nil {
+		return ClusterSearchPage{}, err
 	}
-	out.ListPage = newPage(hits, int64(len(hits)), page, n)
+	out.ListPage = newPage(hits, int64(len(hits)), cs.Page, n)
 	out.Pages = 1
 	return out, nil
 }

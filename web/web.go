@@ -7,6 +7,10 @@
 //
 //	mux.Handle("/lmsys/", http.StripPrefix("/lmsys", web.Handler(deps, web.Options{Token: token})))
 //
+// API answers the same read requests inside the process, with the same values, for a
+// server of another protocol (package mcpserver); Guard puts another handler behind
+// the Host, token and Origin checks of the API's writes.
+//
 // # Security
 //
 // When Options.Token is set, every request needs "Authorization: Bearer <token>" (401
@@ -173,14 +177,8 @@ func newServer(deps Deps, opts Options) *server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &server{deps: deps, opts: opts, mux: http.NewServeMux(), log: opts.Logger, hosts: map[string]bool{}}
-	for _, h := range opts.AllowedHosts {
-		if h = strings.TrimSpace(h); h == "*" {
-			s.anyHost = true
-		} else if h != "" {
-			s.hosts[hostName(h)] = true
-		}
-	}
+	s := &server{deps: deps, opts: opts, mux: http.NewServeMux(), log: opts.Logger}
+	s.hosts, s.anyHost = allowedHosts(opts.AllowedHosts)
 	s.cur = curation.New(deps.Store, curation.Options{OnChange: func(ctx context.Context, runID string, ids []int) {
 		s.sumCache.reset()
 		s.counts.reset()
@@ -318,6 +316,20 @@ func isLoopbackName(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// allowedHosts returns the names of Options.AllowedHosts as hostName returns them,
+// and whether "*" is among them.
+func allowedHosts(names []string) (map[string]bool, bool) {
+	hosts, all := map[string]bool{}, false
+	for _, h := range names {
+		if h = strings.TrimSpace(h); h == "*" {
+			all = true
+		} else if h != "" {
+			hosts[hostName(h)] = true
+		}
+	}
+	return hosts, all
 }
 
 // hostAllowed reports whether a Host header names the loopback or an allowed host.

@@ -11,7 +11,6 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/analysis"
-	"github.com/lmsys-go/lmsys/clustering"
 	"github.com/lmsys-go/lmsys/store"
 	"github.com/spf13/cobra"
 )
@@ -210,44 +209,15 @@ func registerClusterViews(root *cobra.Command, g *globals) {
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			var runs [2]lmsys.Run
-			var labels [2]map[int64]int
-			for i, id := range args {
-				if runs[i], err = db.GetRun(ctx, id); err != nil {
-					return err
-				}
-				as, err := db.Assignments(ctx, id, nil)
-				if err != nil {
-					return err
-				}
-				labels[i] = make(map[int64]int, len(as))
-				for _, a := range as {
-					labels[i][a.QueryID] = a.ClusterID
-				}
-			}
-			var a, b []int
-			for q, la := range labels[0] {
-				if lb, ok := labels[1][q]; ok {
-					a = append(a, la)
-					b = append(b, lb)
-				}
-			}
-			if len(a) == 0 {
-				return fmt.Errorf("runs %s and %s share no queries: %w", args[0], args[1], lmsys.ErrEmpty)
-			}
-			scores, err := clustering.Evaluate(a, b)
+			ag, err := analysis.CompareRuns(cmd.Context(), db, args[0], args[1])
 			if err != nil {
 				return err
 			}
-			out := map[string]any{"run_a": runs[0].ID, "run_b": runs[1].ID, "shared_queries": len(a),
-				"clusters_a": runs[0].NumClusters, "clusters_b": runs[1].NumClusters, "ari": scores.ARI, "nmi": scores.NMI,
-				"v_measure": scores.VMeasure, "homogeneity": scores.Homogeneity, "completeness": scores.Completeness}
 			if g.json {
-				return printJSON(cmd.OutOrStdout(), out)
+				return printJSON(cmd.OutOrStdout(), ag)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s vs %s over %d shared queries\nARI %.4f  NMI %.4f  V-measure %.4f  homogeneity %.4f  completeness %.4f\n",
-				runs[0].ID, runs[1].ID, len(a), scores.ARI, scores.NMI, scores.VMeasure, scores.Homogeneity, scores.Completeness)
+				ag.RunA, ag.RunB, ag.SharedQueries, ag.ARI, ag.NMI, ag.VMeasure, ag.Homogeneity, ag.Completeness)
 			return nil
 		},
 	}

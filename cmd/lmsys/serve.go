@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/search"
+	"github.com/lmsys-go/lmsys/store"
 	"github.com/lmsys-go/lmsys/web"
 	"github.com/spf13/cobra"
 )
@@ -75,26 +77,7 @@ response is the finished job). CORS is off unless --cors-origin is given. Search
 				return err
 			}
 			logger := slog.Default()
-			// The newest run's index is loaded (or built) before anyone searches it.
-			go func() {
-				runs, err := db.ListRuns(cmd.Context())
-				if err != nil {
-					logger.Warn("vector index not prepared", "error", err)
-					return
-				}
-				for _, r := range runs {
-					if r.Status != lmsys.RunCompleted {
-						continue
-					}
-					start := time.Now()
-					if err := svc.Prepare(cmd.Context(), r.ID); err != nil && cmd.Context().Err() == nil {
-						logger.Warn("vector index not prepared; the first search of the run builds it", "run", r.ID, "error", err)
-					} else {
-						logger.Debug("vector index ready", "run", r.ID, "seconds", time.Since(start).Seconds())
-					}
-					return
-				}
-			}()
+			go prepareNewestIndex(cmd.Context(), db, svc, logger)
 			if sf.textIndex {
 				go func() {
 					start := time.Now()
@@ -154,4 +137,26 @@ response is the finished job). CORS is off unless --cors-origin is given. Search
 	cmd.Flags().IntVar(&maxQueryChars, "max-query-chars", web.DefaultMaxQueryChars, "refuse search texts longer than this many characters (422)")
 	addIndexFlags(cmd, &sf)
 	root.AddCommand(cmd)
+}
+
+// prepareNewestIndex loads (or builds) the vector index of the newest completed run,
+// so that its first search answers at once.
+func prepareNewestIndex(ctx context.Context, db *store.DB, svc *search.Service, logger *slog.Logger) {
+	runs, err := db.ListRuns(ctx)
+	if err != nil {
+		logger.Warn("vector index not prepared", "error", err)
+		return
+	}
+	for _, r := range runs {
+		if r.Status != lmsys.RunCompleted {
+			continue
+		}
+		start := time.Now()
+		if err := svc.Prepare(ctx, r.ID); err != nil && ctx.Err() == nil {
+			logger.Warn("vector index not prepared; the first search of the run builds it", "run", r.ID, "error", err)
+		} else {
+			logger.Debug("vector index ready", "run", r.ID, "seconds", time.Since(start).Seconds())
+		}
+		return
+	}
 }

@@ -227,7 +227,7 @@ func TestWebBench(t *testing.T) {
 	dir := t.TempDir()
 	work := filepath.Join(dir, "work")
 	run(t, "pipeline", "-n", "1500", "-k", "6", "-data", filepath.Join(dir, "none"), "-dir", work)
-	rows := run(t, "web", "-dir", work, "-clients", "4", "-duration", "200ms",
+	rows := run(t, "web", "-dir", work, "-clients", "4", "-duration", "200ms", "-warm-clusters",
 		"-scenarios", "search-fulltext,search-hybrid,search-semantic,cluster-page,cluster-api,clusters-list,runs")
 	scenarios := distinct(rows, "scenario")
 	assert.Len(t, scenarios, 7, "one row per scenario: %v", rows)

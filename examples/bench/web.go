@@ -43,6 +43,7 @@ func runWebBench(ctx context.Context, args []string, r *reporter) error {
 	indexKind := fs.String("index-kind", "auto", "vector index of collections built or reloaded: auto, exact or hnsw")
 	scenarios := fs.String("scenarios", "search-fulltext,cluster-page,cluster-api", "comma-separated: search-fulltext, search-hybrid, search-semantic, cluster-page, cluster-api, clusters-list, runs")
 	textIndex := fs.Bool("text-index", true, "answer full-text searches from the in-memory BM25 index (as lmsys serve); false: SQLite FTS5")
+	warmClusters := fs.Bool("warm-clusters", false, "before the cluster-page and cluster-api scenarios, open each cluster's first page once, so the server's label counts of every cluster are cached and the timing is the steady state (warmup_s then includes that pass)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (server and clients) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -164,6 +165,17 @@ func runWebBench(ctx context.Context, args []string, r *reporter) error {
 		}
 		if err != nil {
 			return fmt.Errorf("%s warm-up: %w", sc, err)
+		}
+		if *warmClusters && (sc == "cluster-page" || sc == "cluster-api") {
+			for _, c := range cls {
+				u := fmt.Sprintf("%s/clusters/%s/%d", base, *runID, c.id)
+				if sc == "cluster-api" {
+					u = fmt.Sprintf("%s/api/clustering/runs/%s/clusters/%d", base, *runID, c.id)
+				}
+				if err := fetch(u); err != nil {
+					return fmt.Errorf("%s warm-up of cluster %d: %w", sc, c.id, err)
+				}
+			}
 		}
 		warmSec := since(warm)
 		var (
