@@ -308,8 +308,9 @@ func outputs[T any](ctx context.Context, c *Client, b *Batch) ([]T, error) {
 	return out, nil
 }
 
-// Stats counts the jobs of each queue by state, over every analysis: what `lmsys
-// worker --status` prints.
+// Stats counts the jobs of each queue by state (River's states: available, running,
+// retryable, completed, discarded …), over every analysis: what `lmsys worker
+// --status` prints.
 func (c *Client) Stats(ctx context.Context) (map[string]map[string]int, error) {
 	rows, err := c.pool.Query(ctx, `SELECT queue, state, COUNT(*) FROM river_job GROUP BY queue, state`)
 	if err != nil {

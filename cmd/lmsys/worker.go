@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -31,6 +32,7 @@ type workerFlags struct {
 	embedBaseURL                       string
 	llmBaseURL                         string
 	llmConcurrency, llmRPM             int
+	status                             bool
 }
 
 func registerWorker(root *cobra.Command, g *globals) {
@@ -58,6 +60,7 @@ OLLAMA_HOST, ANTHROPIC_API_KEY … (and the flags below); jobs name models, neve
 		RunE: func(cmd *cobra.Command, args []string) error { return runWorker(cmd, g, f) },
 	}
 	fs := cmd.Flags()
+	fs.BoolVar(&f.status, "status", false, "print the jobs of each queue by state and exit")
 	fs.StringVar(&f.id, "id", "", "worker id in the queue's tables, unique among running workers (default lmsys-HOST-PID)")
 	fs.StringSliceVar(&f.queues, "queues", distributed.Queues(), "queues to work: "+strings.Join(distributed.Queues(), ", "))
 	fs.IntVar(&f.concurrency, "concurrency", 2, "jobs of each queue worked at once")
@@ -97,6 +100,9 @@ func runWorker(cmd *cobra.Command, g *globals, f workerFlags) error {
 	url, err := distributedURL(g, "lmsys worker")
 	if err != nil {
 		return err
+	}
+	if f.status {
+		return printQueueStatus(cmd, g, url)
 	}
 	switch {
 	case f.concurrency < 1:
@@ -154,5 +160,40 @@ func runWorker(cmd *cobra.Command, g *globals, f workerFlags) error {
 		return err
 	}
 	fmt.Fprintf(errw, "worker %s: stopped\n", w.ID())
+	return nil
+}
+
+// printQueueStatus prints the number of jobs of each queue by state.
+func printQueueStatus(cmd *cobra.Command, g *globals, url string) error {
+	c, err := distributed.Open(cmd.Context(), url)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st, err := c.Stats(cmd.Context())
+	if err != nil {
+		return err
+	}
+	if g.json {
+		return printJSON(cmd.OutOrStdout(), st)
+	}
+	w := cmd.OutOrStdout()
+	if len(st) == 0 {
+		fmt.Fprintln(w, "no jobs")
+		return nil
+	}
+	queues := make([]string, 0, len(st))
+	for q := range st {
+		queues = append(queues, q)
+	}
+	sort.Strings(queues)
+	for _, q := range queues {
+		states := make([]string, 0, len(st[q]))
+		for s, n := range st[q] {
+			states = append(states, fmt.Sprintf("%s %d", s, n))
+		}
+		sort.Strings(states)
+		fmt.Fprintf(w, "%-10s %s\n", q, strings.Join(states, ", "))
+	}
 	return nil
 }

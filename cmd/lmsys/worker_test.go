@@ -226,6 +226,11 @@ func TestWorkersKilledMidJob(t *testing.T) {
 		require.Equal(t, 1, embedded[text], "query text embedded exactly once: %q", text)
 	}
 	assert.NotEmpty(t, heldTexts)
+	code, out, stderr = cli(t, "--db-url", url, "worker", "--status", "--json")
+	require.Equal(t, 0, code, stderr)
+	var status map[string]map[string]int
+	require.NoError(t, json.Unmarshal([]byte(out), &status), out)
+	assert.Equal(t, map[string]map[string]int{"embed": {"completed": 30}}, status)
 	run, err := db.GetRun(ctx, res.RunID)
 	require.NoError(t, err)
 	assert.Equal(t, lmsys.RunCompleted, run.Status)
