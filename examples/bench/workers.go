@@ -144,7 +144,7 @@ func measureWorkers(ctx context.Context, base string, space lmsys.Space, n, job,
 	words := []string{"python", "alarm", "recipe", "poem", "travel", "weather", "invoice", "translate"}
 	for i := range qs {
 		qs[i] = lmsys.Query{DatasetID: ds.ID, ConversationID: fmt.Sprint(i),
-			Text: fmt.Sprintf("question %d: how do I %s with my %s today", i, words[i%len(words)], words[(i/8)%len(words)])}
+			Text: fmt.Sprintf("question %d: how do I %s with my %s at work", i, words[i%len(words)], words[(i/8)%len(words)])}
 	}
 	if _, err := st.InsertQueries(ctx, qs); err != nil {
 		return 0, 0, err
