@@ -236,3 +236,18 @@ func TestWorkersKilledMidJob(t *testing.T) {
 	assert.Equal(t, lmsys.RunCompleted, run.Status)
 	assert.EqualValues(t, rows, run.NumQueries)
 }
+
+// TestWorkerSIGTERM: a worker process stops cleanly on SIGTERM (exit code 0).
+func TestWorkerSIGTERM(t *testing.T) {
+	url := testdb.PostgresURL(t)
+	w := startChild(t, nil, "--db-url", url, "worker", "--id", "term", "--stop-timeout", "1s")
+	waitFor(t, time.Minute, "the worker to start", func() bool { return strings.Contains(w.out.String(), "working queues") })
+	require.NoError(t, w.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-w.done:
+	case <-time.After(time.Minute):
+		t.Fatalf("the worker did not stop:\n%s", w.out)
+	}
+	require.NoError(t, w.err, w.out.String())
+	assert.Contains(t, w.out.String(), "worker term: stopped")
+}
