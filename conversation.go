@@ -3,6 +3,7 @@ package lmsys
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -111,6 +112,57 @@ type ClassificationRun struct {
 	Cost             float64        `json:"estimated_cost"`
 	CreatedAt        time.Time      `json:"created_at"`
 	CompletedAt      *time.Time     `json:"completed_at,omitempty"`
+}
+
+// ListSeparator joins the items of a list facet's label: a conversation in English
+// and French gets the label "English, French". Items never hold a comma.
+const ListSeparator = ", "
+
+// ListFacetsParameter is the key of ClassificationRun.Parameters naming the facets
+// the run answers with a list (a JSON array of facet names). Counts and label filters
+// take such a facet item by item.
+const ListFacetsParameter = "list_facets"
+
+// ListFacets returns the facets the run records as answered with a list
+// (Parameters[ListFacetsParameter]), or nil.
+func (r ClassificationRun) ListFacets() []string {
+	switch v := r.Parameters[ListFacetsParameter].(type) {
+	case []string:
+		return v
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// ListItems splits a list facet's label into its items, in order, without empty or
+// repeated items: "English, French" gives [English French].
+func ListItems(label string) []string {
+	parts := strings.Split(label, ListSeparator)
+	out := parts[:0]
+	for _, p := range parts {
+		if p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// LabelMatches reports whether a stored label matches the value of a label filter:
+// the same label, or, for a list facet and a value without a comma, a label whose
+// items include value exactly ("French" matches "English, French", not "Old
+// French"). A value with a comma is compared with the whole stored label.
+func LabelMatches(label, value string, list bool) bool {
+	if !list || strings.Contains(value, ",") {
+		return label == value
+	}
+	return slices.Contains(ListItems(label), value)
 }
 
 // NewClassificationRunID returns an id in the form classify-NAME-YYYYMMDD-HHMMSS.

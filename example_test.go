@@ -54,3 +54,15 @@ func ExampleNewRunID() {
 	// summary-gpt-4o-mini-20251004-170442
 	// hier-kmeans-200-20251004-170442-20251004-170442
 }
+
+func ExampleLabelMatches() {
+	// A list facet's label joins its items; a filter value matches one item exactly.
+	label := "English" + lmsys.ListSeparator + "French"
+	fmt.Println(lmsys.ListItems(label))
+	fmt.Println(lmsys.LabelMatches(label, "French", true), lmsys.LabelMatches("Old French", "French", true))
+	fmt.Println(lmsys.LabelMatches(label, "French", false)) // a plain facet compares whole labels
+	// Output:
+	// [English French]
+	// true false
+	// false
+}

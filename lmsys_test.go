@@ -3,6 +3,7 @@ package lmsys_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/lmsys-go/lmsys"
@@ -72,4 +73,28 @@ func TestProgressFuncNil(t *testing.T) {
 	f = func(p lmsys.Progress) { got = p }
 	f.Report("embed", 3, 10)
 	assert.Equal(t, lmsys.Progress{Stage: "embed", Done: 3, Total: 10}, got)
+}
+
+// FuzzListItems checks that a list label splits into distinct, non-empty items that
+// each match the label, and that joining the items of a well-formed label gives it
+// back.
+func FuzzListItems(f *testing.F) {
+	for _, s := range []string{"English, French", "French", "", "a, a, b", "a,b", ", ,", "50%_off, a_b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, label string) {
+		items := lmsys.ListItems(label)
+		seen := map[string]bool{}
+		for _, it := range items {
+			require.NotEmpty(t, it)
+			require.NotContains(t, it, lmsys.ListSeparator)
+			require.False(t, seen[it], "item %q twice", it)
+			seen[it] = true
+			if !strings.Contains(it, ",") {
+				require.True(t, lmsys.LabelMatches(label, it, true), "%q holds %q", label, it)
+			}
+		}
+		joined := strings.Join(items, lmsys.ListSeparator)
+		require.Equal(t, items, lmsys.ListItems(joined))
+	})
 }

@@ -49,9 +49,14 @@ type Lift struct {
 	Z float64 `json:"z"`
 }
 
-// Facet is the distribution of one metadata field over a run.
+// Facet is the distribution of one metadata field over a run. Shares are of
+// queries: of the run's (Overall) or the cluster's (Clusters). A list facet (List,
+// such as the Clio set's languages) counts each item once for every query whose list
+// holds it, so its counts can sum past the queries and its shares past 1.
 type Facet struct {
-	Field           string         `json:"field"`
+	Field string `json:"field"`
+	// List is true for a list facet.
+	List            bool           `json:"list,omitempty"`
 	Total           int64          `json:"total_queries"`
 	Overall         []FacetValue   `json:"overall"`
 	Clusters        []ClusterFacet `json:"clusters"`
@@ -83,22 +88,27 @@ var metaKey = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 const unlabelled = "(unlabelled)"
 
 // labelExpr returns the SQL expression of a label facet over queries q: the label of
-// the newest classifier configuration that answered it (store.DB.LatestResultKey).
-func labelExpr(ctx context.Context, db *store.DB, facet string) (string, []any, bool, error) {
+// the newest classifier configuration that answered it (store.DB.LatestResultKey),
+// and whether that configuration answers the facet with a list.
+func labelExpr(ctx context.Context, db *store.DB, facet string) (expr string, args []any, list, ok bool, err error) {
 	key, err := db.LatestResultKey(ctx, facet)
 	if errors.Is(err, lmsys.ErrNotFound) {
-		return "", nil, false, nil
+		return "", nil, false, false, nil
 	}
 	if err != nil {
-		return "", nil, false, err
+		return "", nil, false, false, err
 	}
-	return `(SELECT l.label FROM query_classifications l WHERE l.result_key = ? AND l.query_id = q.id AND l.facet = ?)`, []any{key, facet}, true, nil
+	if list, err = db.IsListFacet(ctx, facet); err != nil {
+		return "", nil, false, false, err
+	}
+	return `(SELECT l.label FROM query_classifications l WHERE l.result_key = ? AND l.query_id = q.id AND l.facet = ?)`, []any{key, facet}, list, true, nil
 }
 
 // LabelCondition turns "facet=value" into an SQL condition on queries q
 // (" AND EXISTS …") that keeps the queries the newest configuration of that facet's
-// classifier gave that label. An empty spec is no condition; an unknown facet is an
-// error wrapping lmsys.ErrNotFound.
+// classifier gave that label, or for a list facet a list holding that item
+// (store.DB.LabelMatch). An empty spec is no condition; an unknown facet is an error
+// wrapping lmsys.ErrNotFound.
 func LabelCondition(ctx context.Context, db *store.DB, spec string) (string, []any, error) {
 	if spec == "" {
 		return "", nil, nil
@@ -107,43 +117,40 @@ func LabelCondition(ctx context.Context, db *store.DB, spec string) (string, []a
 	if err != nil {
 		return "", nil, err
 	}
-	if _, err := db.LatestResultKey(ctx, facet); err != nil {
-		return "", nil, err
-	}
-	cond, args := store.LabelCondition(facet, value)
-	return cond, args, nil
+	return db.LabelMatch(ctx, facet, value)
 }
 
-// fieldExpr returns the SQL expression of a facet field over queries q. Fields are
-// the queries' language, model and dataset; then the facets classifiers labelled
-// (refusal, pushback, code …; the language column falls back to the language
+// fieldExpr returns the SQL expression of a facet field over queries q, and whether
+// its values are lists (a list facet's labels, items joined by lmsys.ListSeparator).
+// Fields are the queries' language, model and dataset; then the facets classifiers
+// labelled (refusal, pushback, code …; the language column falls back to the language
 // classifier's label where a row has none); then keys of extra_metadata.
-func fieldExpr(ctx context.Context, db *store.DB, field string) (string, []any, error) {
+func fieldExpr(ctx context.Context, db *store.DB, field string) (string, []any, bool, error) {
 	switch field {
 	case "language":
-		if lexpr, largs, ok, err := labelExpr(ctx, db, "language"); err != nil {
-			return "", nil, err
+		if lexpr, largs, list, ok, err := labelExpr(ctx, db, "language"); err != nil {
+			return "", nil, false, err
 		} else if ok {
-			return `COALESCE(q.language, ` + lexpr + `, '(unknown)')`, largs, nil
+			return `COALESCE(q.language, ` + lexpr + `, '(unknown)')`, largs, list, nil
 		}
-		return `COALESCE(q.language, '(unknown)')`, nil, nil
+		return `COALESCE(q.language, '(unknown)')`, nil, false, nil
 	case "model":
-		return `COALESCE(q.model, '(unknown)')`, nil, nil
+		return `COALESCE(q.model, '(unknown)')`, nil, false, nil
 	case "dataset":
-		return `COALESCE((SELECT name FROM datasets ds WHERE ds.id = q.dataset_id), '(none)')`, nil, nil
+		return `COALESCE((SELECT name FROM datasets ds WHERE ds.id = q.dataset_id), '(none)')`, nil, false, nil
 	}
 	if !metaKey.MatchString(field) {
-		return "", nil, fmt.Errorf("%w: facet %q: use language, model, dataset, a classified facet or a metadata key of letters, digits, '_', '.', '-'", lmsys.ErrInvalidInput, field)
+		return "", nil, false, fmt.Errorf("%w: facet %q: use language, model, dataset, a classified facet or a metadata key of letters, digits, '_', '.', '-'", lmsys.ErrInvalidInput, field)
 	}
-	if lexpr, largs, ok, err := labelExpr(ctx, db, field); err != nil {
-		return "", nil, err
+	if lexpr, largs, list, ok, err := labelExpr(ctx, db, field); err != nil {
+		return "", nil, false, err
 	} else if ok {
-		return `COALESCE(` + lexpr + `, '` + unlabelled + `')`, largs, nil
+		return `COALESCE(` + lexpr + `, '` + unlabelled + `')`, largs, list, nil
 	}
 	if db.Postgres() {
-		return `COALESCE((q.extra_metadata::jsonb ->> ?), '(none)')`, []any{field}, nil
+		return `COALESCE((q.extra_metadata::jsonb ->> ?), '(none)')`, []any{field}, false, nil
 	}
-	return `COALESCE(CAST(json_extract(q.extra_metadata, ?) AS TEXT), '(none)')`, []any{`$."` + field + `"`}, nil
+	return `COALESCE(CAST(json_extract(q.extra_metadata, ?) AS TEXT), '(none)')`, []any{`$."` + field + `"`}, false, nil
 }
 
 // titles returns cluster titles of a run's summary run (none when it has no summaries).
@@ -183,7 +190,7 @@ func Facets(ctx context.Context, db *store.DB, runID string, opts FacetOptions) 
 	var out []Facet
 	for _, field := range opts.Fields {
 		field = strings.TrimSpace(field)
-		expr, eargs, err := fieldExpr(ctx, db, field)
+		expr, eargs, list, err := fieldExpr(ctx, db, field)
 		if err != nil {
 			return nil, err
 		}
@@ -205,20 +212,28 @@ func Facets(ctx context.Context, db *store.DB, runID string, opts FacetOptions) 
 				rows.Close()
 				return nil, err
 			}
-			if field == "language" {
-				// The language classifier's codes read as the column's names.
-				k = classify.LanguageName(k)
+			keys := []string{k}
+			if list {
+				// A list counts once for each of its items; sizes and totals count
+				// queries, so a list facet's shares can sum past 1.
+				keys = lmsys.ListItems(k)
 			}
 			if counts[c] == nil {
 				counts[c] = map[string]int64{}
 			}
-			counts[c][k] += n
-			overall[k] += n
+			for _, k := range keys {
+				if field == "language" {
+					// The language classifier's codes read as the column's names.
+					k = classify.LanguageName(k)
+				}
+				counts[c][k] += n
+				overall[k] += n
+			}
 			sizes[c] += n
 			total += n
 		}
 		rows.Close()
-		f := Facet{Field: field, Total: total, Overall: topValues(overall, total, opts.Top), Clusters: []ClusterFacet{}, OverRepresented: []Lift{}}
+		f := Facet{Field: field, List: list, Total: total, Overall: topValues(overall, total, opts.Top), Clusters: []ClusterFacet{}, OverRepresented: []Lift{}}
 		var cids []int
 		for c := range counts {
 			if opts.ClusterID == nil || *opts.ClusterID == c {

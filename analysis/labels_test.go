@@ -146,3 +146,63 @@ func TestLanguageFacetFallsBackToTheDetectedLanguage(t *testing.T) {
 	}
 	assert.Equal(t, map[string]int64{"Russian": 2, "English": 1, "unknown": 1}, got)
 }
+
+// TestFacetsOfAListFacet labels every planted query "en" and three topic1 queries in
+// four "en, fr" under a run that records languages as a list facet: each item counts
+// once per query, and sizes, totals and shares stay counts of queries.
+func TestFacetsOfAListFacet(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		runID := plant(t, db)
+		french := clusterOf(t, db, runID, 1)
+		run := lmsys.ClassificationRun{ID: "classify-clio-test", TemplateID: "clio-1", TemplateHash: "h", ResultKey: "llm:clio",
+			Provider: "openai", Model: "openai/x", Facets: []string{"languages"}, Parameters: map[string]any{lmsys.ListFacetsParameter: []string{"languages"}}}
+		require.NoError(t, db.CreateClassificationRun(ctx, run))
+		qs, err := db.ListQueries(ctx, lmsys.QueryFilter{})
+		require.NoError(t, err)
+		var ls []lmsys.Label
+		for i, q := range qs {
+			v := "en"
+			if strings.HasPrefix(q.Text, "topic1 ") && i%4 != 0 {
+				v = "en, fr"
+			}
+			ls = append(ls, lmsys.Label{QueryID: q.ID, Facet: "languages", Value: v, ClassificationRunID: run.ID, ResultKey: run.ResultKey})
+		}
+		require.NoError(t, db.SaveLabels(ctx, ls))
+
+		fs, err := analysis.Facets(ctx, db, runID, analysis.FacetOptions{Fields: []string{"languages"}})
+		require.NoError(t, err)
+		f := fs[0]
+		assert.True(t, f.List)
+		assert.EqualValues(t, 270, f.Total, "queries, not items")
+		assert.Equal(t, []analysis.FacetValue{{Key: "en", Count: 270, Share: 1}, {Key: "fr", Count: 60, Share: 60.0 / 270}}, f.Overall)
+		var sum int64
+		for _, c := range f.Clusters {
+			sum += c.Size
+			if c.ClusterID == french {
+				assert.EqualValues(t, 80, c.Size)
+				assert.Equal(t, []analysis.FacetValue{{Key: "en", Count: 80, Share: 1}, {Key: "fr", Count: 60, Share: 0.75}}, c.Values)
+			}
+		}
+		assert.EqualValues(t, 270, sum, "cluster sizes are queries")
+		require.NotEmpty(t, f.OverRepresented)
+		top := f.OverRepresented[0]
+		assert.Equal(t, french, top.ClusterID)
+		assert.Equal(t, "fr", top.Value)
+		assert.EqualValues(t, 60, top.Count)
+		assert.InDelta(t, 0.75/(60.0/270), top.Lift, 1e-9)
+
+		cond, args, err := analysis.LabelCondition(ctx, db, "languages=fr")
+		require.NoError(t, err)
+		var n int64
+		require.NoError(t, db.Gorm().Raw(`SELECT COUNT(*) FROM queries q WHERE 1=1`+cond, args...).Row().Scan(&n))
+		assert.EqualValues(t, 60, n)
+		rep, err := analysis.Trends(ctx, db, runID, analysis.TrendOptions{Label: "languages=fr"})
+		require.NoError(t, err)
+		var total int64
+		for _, n := range rep.Totals {
+			total += n
+		}
+		assert.EqualValues(t, 60, total, "only queries whose list holds fr")
+	})
+}

@@ -137,7 +137,7 @@ func scanTimes(ctx context.Context, db *store.DB, runID, field, label string, fn
 		}
 		return undated, rows.Err()
 	}
-	expr, eargs, err := fieldExpr(ctx, db, field)
+	expr, eargs, _, err := fieldExpr(ctx, db, field)
 	if err != nil {
 		return 0, err
 	}

@@ -61,6 +61,15 @@ type Classifier interface {
 	Classify(ctx context.Context, c lmsys.Conversation) ([]Answer, Cost, error)
 }
 
+// Lister is implemented by classifiers with list facets (LLM templates' list type):
+// facets answered with several items, stored joined by lmsys.ListSeparator. A run
+// records them (lmsys.ListFacetsParameter), so counts and label filters take those
+// facets item by item.
+type Lister interface {
+	// ListFacets returns the names of the list facets.
+	ListFacets() []string
+}
+
 // Estimator is implemented by classifiers that call a model, so a run can print
 // its calls, tokens and price before it starts (--dry-run) and stop at a cap.
 type Estimator interface {

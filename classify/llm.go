@@ -146,6 +146,10 @@ func (l *LLM) Template() lmsys.ClassificationTemplate { return l.t.Stored(timeNo
 // Facets returns the template's facets.
 func (l *LLM) Facets() []Facet { return l.t.ClassifierFacets() }
 
+// ListFacets returns the names of the template's list facets: the run records them
+// (lmsys.ListFacetsParameter), so the store counts and filters them item by item.
+func (l *LLM) ListFacets() []string { return l.t.ListFacets() }
+
 // ResultKey is the template name and a hash of the template, the model, its sampling
 // settings (temperature, max tokens), scrubbing, the input budget, the attempts and
 // the prompt format.

@@ -506,3 +506,52 @@ func TestProviders(t *testing.T) {
 		})
 	}
 }
+
+// The Clio set's languages facet is a list: the run records it, and the store counts
+// and filters it item by item while keeping the label as written.
+func TestClioLanguagesAreAList(t *testing.T) {
+	srv := llmtest.OpenAI(func(r llmtest.Request) llmtest.Reply {
+		reply := clioReply(convOf(r.User))
+		if convOf(r.User)%2 == 1 {
+			return llmtest.Reply{Text: strings.Replace(reply, `["en"]`, `["English", "French", "English"]`, 1)}
+		}
+		return llmtest.Reply{Text: strings.Replace(reply, `["en"]`, `["French"]`, 1)}
+	})
+	defer srv.Close()
+	ctx := context.Background()
+	st := newStore(t, conversations(4))
+	cl := clioClassifier(t, srv, classify.LLMOptions{})
+	assert.Equal(t, []string{"languages"}, cl.ListFacets())
+	res, err := classify.Run(ctx, st, cl, classify.Options{Concurrency: 2})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"languages"}, res.Run.ListFacets())
+	stored, err := st.GetClassificationRun(ctx, res.Run.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"languages"}, stored.ListFacets(), "recorded with the run")
+
+	ls, err := st.Labels(ctx, lmsys.LabelFilter{Facet: "languages", QueryIDs: []int64{1, 2}})
+	require.NoError(t, err)
+	require.Len(t, ls, 2)
+	assert.Equal(t, "English, French", ls[0].Value, "stored joined, repeats dropped")
+	assert.Equal(t, "French", ls[1].Value)
+	dist, err := st.LabelDistribution(ctx, lmsys.LabelFilter{Facet: "languages"})
+	require.NoError(t, err)
+	assert.Equal(t, []lmsys.Count{{Key: "French", Count: 4}, {Key: "English", Count: 2}}, dist.Counts)
+	assert.EqualValues(t, 4, dist.Queries)
+	n, err := st.CountQueries(ctx, lmsys.QueryFilter{Label: "languages=English"})
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, n)
+	counts, err := st.LabelCounts(ctx, lmsys.LabelFilter{Facet: "task"})
+	require.NoError(t, err)
+	assert.Equal(t, []lmsys.Count{{Key: "information", Count: 4}}, counts, "a closed facet is not a list")
+
+	// Built-in classifiers have no list facet, and record none.
+	b, err := classify.Builtin("turns")
+	require.NoError(t, err)
+	bres, err := classify.Run(ctx, st, b, classify.Options{})
+	require.NoError(t, err)
+	assert.NotContains(t, bres.Run.Parameters, lmsys.ListFacetsParameter)
+	lists, err := st.ListFacets(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]bool{"languages": true}, lists)
+}

@@ -371,6 +371,10 @@ func (r *runner) newRecord() lmsys.ClassificationRun {
 	for _, f := range r.c.Facets() {
 		names = append(names, f.Name)
 	}
+	if l, ok := r.c.(Lister); ok && len(l.ListFacets()) > 0 {
+		// The store counts and filters these facets item by item.
+		params[lmsys.ListFacetsParameter] = l.ListFacets()
+	}
 	return lmsys.ClassificationRun{ID: r.opts.ID, TemplateID: tmpl.ID, TemplateHash: tmpl.Hash, ResultKey: r.key,
 		Provider: provider, Model: model, Facets: names, Parameters: params, Scope: r.opts.Scope.record(),
 		Status: lmsys.ClassificationRunning, TotalQueries: r.plan.Queries, CreatedAt: timeNow()}

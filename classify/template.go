@@ -36,7 +36,8 @@ const (
 	TypeText = "text"
 	// TypeInteger is an integer in a range, such as 1-5.
 	TypeInteger = "integer"
-	// TypeList is a list of short strings (such as language codes), stored joined by ", ".
+	// TypeList is a list of short strings (such as language codes), stored joined by
+	// lmsys.ListSeparator (", "). Counts and label filters take it item by item.
 	TypeList = "list"
 )
 
@@ -635,6 +636,17 @@ func (t *Template) ClassifierFacets() []Facet {
 	return out
 }
 
+// ListFacets returns the names of the template's list facets (TypeList), in order.
+func (t *Template) ListFacets() []string {
+	var out []string
+	for _, f := range t.Facets {
+		if f.Type == TypeList {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
 // PromptData is what a template's prompt sees of one conversation.
 type PromptData struct {
 	// Conversation is the transcript: one "User: …" or "Assistant: …" block a turn,
@@ -829,7 +841,7 @@ func (f *TemplateFacet) parseAnswer(raw json.RawMessage) (string, error) {
 		if len(kept) == 0 {
 			return "", errors.New("is empty; give at least one item")
 		}
-		return strings.Join(kept, ", "), nil
+		return strings.Join(kept, lmsys.ListSeparator), nil
 	}
 	return "", fmt.Errorf("has unknown type %q", f.Type)
 }

@@ -54,7 +54,9 @@ func LevelGroups(nodes []lmsys.HierarchyNode, level int) (ancestor map[int]int, 
 // FacetValues returns each of a run's queries' value of a facet, for colouring a
 // map: "language" and "model" from the queries (empty where unknown), any other name
 // the labels of that classified facet (an error wrapping lmsys.ErrNotFound when
-// nothing has labelled it; unlabelled queries are absent).
+// nothing has labelled it; unlabelled queries are absent). A point has one colour, so
+// a list facet gives each query the first item of its list (the Clio languages list
+// the most used first).
 func FacetValues(ctx context.Context, db *store.DB, runID, facet string) (map[int64]string, error) {
 	out := map[int64]string{}
 	switch facet {
@@ -75,8 +77,16 @@ func FacetValues(ctx context.Context, db *store.DB, runID, facet string) (map[in
 	if err != nil {
 		return nil, err
 	}
+	list, err := db.IsListFacet(ctx, facet)
+	if err != nil {
+		return nil, err
+	}
 	for _, l := range ls {
-		out[l.QueryID] = l.Value
+		v := l.Value
+		if items := lmsys.ListItems(v); list && len(items) > 0 {
+			v = items[0]
+		}
+		out[l.QueryID] = v
 	}
 	return out, nil
 }

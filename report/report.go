@@ -809,6 +809,12 @@ func (b *builder) hotSpots() error {
 				h.Count += v.Count
 			}
 		}
+		if f.List && len(hot) > 1 {
+			// A query whose list holds two hot items counts once.
+			if h.Count, err = b.queriesWithAny(hf.Facet, hf.Values); err != nil {
+				return err
+			}
+		}
 		if h.Labelled == 0 {
 			b.note(SectionHotSpots, fmt.Sprintf("The %s facet has labels, but none of this run's queries.", hf.Facet),
 				command("classify", "--builtin", hf.Facet, "--run-id", b.run.ID))
@@ -830,6 +836,25 @@ func (b *builder) hotSpots() error {
 		b.rep.HotSpots = append(b.rep.HotSpots, h)
 	}
 	return nil
+}
+
+// queriesWithAny counts the run's queries whose label of a list facet holds one of
+// values.
+func (b *builder) queriesWithAny(facet string, values []string) (int64, error) {
+	ls, err := b.db.Labels(b.ctx, lmsys.LabelFilter{Facet: facet, RunID: b.run.ID})
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, l := range ls {
+		for _, v := range values {
+			if lmsys.LabelMatches(l.Value, v, true) {
+				n++
+				break
+			}
+		}
+	}
+	return n, nil
 }
 
 func (b *builder) mapPicture() error {

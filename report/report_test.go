@@ -532,3 +532,36 @@ func FuzzMdText(f *testing.F) {
 		}
 	})
 }
+
+// A hot facet that is a list counts a query once however many hot items its list
+// holds.
+func TestHotSpotsOfAListFacet(t *testing.T) {
+	f := newFixture(t, fixtureOptions{summaries: true})
+	ctx := context.Background()
+	require.NoError(t, f.db.CreateClassificationRun(ctx, lmsys.ClassificationRun{ID: "c", TemplateID: "clio-1", ResultKey: "k", Provider: "openai",
+		Facets: []string{"languages"}, Parameters: map[string]any{lmsys.ListFacetsParameter: []string{"languages"}}}))
+	qs, err := f.db.ListQueries(ctx, lmsys.QueryFilter{})
+	require.NoError(t, err)
+	require.Len(t, qs, 60)
+	var ls []lmsys.Label
+	for i, q := range qs {
+		v := "en"
+		switch {
+		case i >= 20 && i < 45 && i%2 == 0:
+			v = "fr, de"
+		case i >= 20 && i < 45:
+			v = "fr"
+		case i >= 45:
+			v = "de"
+		}
+		ls = append(ls, lmsys.Label{QueryID: q.ID, Facet: "languages", Value: v, ClassificationRunID: "c", ResultKey: "k"})
+	}
+	require.NoError(t, f.db.SaveLabels(ctx, ls))
+	r := build(t, f, Options{NoFigures: true, HotFacets: []HotFacet{{Facet: "languages", Values: []string{"fr", "de"}}}})
+	require.Len(t, r.HotSpots, 1)
+	h := r.HotSpots[0]
+	assert.EqualValues(t, 60, h.Total)
+	assert.EqualValues(t, 60, h.Labelled)
+	assert.EqualValues(t, 40, h.Count, "25 with fr, 15 more with de alone")
+	assert.InDelta(t, 40.0/60, h.Rate, 1e-9)
+}

@@ -349,8 +349,9 @@ func (p *querySearch) candidates(ctx context.Context) error {
 	return nil
 }
 
-// keepLabelled keeps the candidates that carry the label the search is filtered by,
-// reading the labels of the candidates alone.
+// keepLabelled keeps the candidates that carry the label the search is filtered by
+// (for a list facet, a list holding that item: lmsys.LabelMatches), reading the
+// labels of the candidates alone.
 func (p *querySearch) keepLabelled(ctx context.Context) error {
 	facet, value, err := lmsys.ParseLabel(p.o.Label)
 	if err != nil {
@@ -360,6 +361,10 @@ func (p *querySearch) keepLabelled(ctx context.Context) error {
 	for i, h := range p.ranked {
 		ids[i] = h.id
 	}
+	list, err := p.s.db.IsListFacet(ctx, facet)
+	if err != nil {
+		return err
+	}
 	allowed := map[int64]bool{}
 	for start := 0; start < len(ids); start += 900 {
 		ls, err := p.s.db.Labels(ctx, lmsys.LabelFilter{Facet: facet, QueryIDs: ids[start:min(start+900, len(ids))]})
@@ -367,7 +372,7 @@ func (p *querySearch) keepLabelled(ctx context.Context) error {
 			return err
 		}
 		for _, l := range ls {
-			if l.Value == value {
+			if lmsys.LabelMatches(l.Value, value, list) {
 				allowed[l.QueryID] = true
 			}
 		}

@@ -846,3 +846,25 @@ func TestServerSearchesPlaceHitsLikeTheStore(t *testing.T) {
 	require.NoError(t, err)
 	check()
 }
+
+// A label filter on a list facet keeps the hits whose list holds the item.
+func TestSearchQueriesByListItem(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	require.NoError(t, f.db.CreateClassificationRun(ctx, lmsys.ClassificationRun{ID: "classify-clio-1", TemplateID: "clio-1", TemplateHash: "h",
+		ResultKey: "llm:clio", Provider: "openai", Model: "openai/x", Facets: []string{"languages"},
+		Parameters: map[string]any{lmsys.ListFacetsParameter: []string{"languages"}}}))
+	var ls []lmsys.Label
+	for i, id := range f.members[2] { // the cooking cluster
+		ls = append(ls, lmsys.Label{QueryID: id, Facet: "languages", Value: []string{"en, fr", "fr"}[i%2], ClassificationRunID: "classify-clio-1", ResultKey: "llm:clio"})
+	}
+	require.NoError(t, f.db.SaveLabels(ctx, ls))
+	for _, tc := range []struct {
+		label string
+		want  int
+	}{{"languages=fr", 6}, {"languages=en", 3}, {"languages=f", 0}, {"languages=en, fr", 3}} {
+		res, err := f.svc.SearchQueries(ctx, "recipe", search.QuerySearchOptions{Mode: search.ModeFullText, Label: tc.label})
+		require.NoError(t, err, tc.label)
+		assert.Len(t, res.Results, tc.want, tc.label)
+	}
+}

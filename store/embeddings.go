@@ -133,7 +133,10 @@ func (d *DB) ScanQueryVectors(ctx context.Context, space lmsys.Space, f lmsys.Qu
 		if page <= 0 {
 			return nil
 		}
-		from, args := d.filterSQLJoin(f, "JOIN embeddings e ON e.space = ? AND e.text_hash = "+hashColumn(f), key)
+		from, args, err := d.filterSQLJoin(ctx, f, "JOIN embeddings e ON e.space = ? AND e.text_hash = "+hashColumn(f), key)
+		if err != nil {
+			return err
+		}
 		rows, err := d.db.WithContext(ctx).Raw(`SELECT q.id, e.vector`+from+fmt.Sprintf(` ORDER BY %s LIMIT %d`, orderKey(f), page), args...).Rows()
 		if err != nil {
 			return fmt.Errorf("store: scan vectors: %w", err)
@@ -181,7 +184,10 @@ func (d *DB) CountMissingEmbeddings(ctx context.Context, space lmsys.Space, f lm
 	if err != nil {
 		return 0, err
 	}
-	from, args := d.filterSQL(f)
+	from, args, err := d.filterSQL(ctx, f)
+	if err != nil {
+		return 0, err
+	}
 	var n int64
 	err = d.db.WithContext(ctx).Raw(`SELECT COUNT(*)`+from+` AND NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.space = ? AND e.text_hash = `+hashColumn(f)+`)`,
 		append(args, space.String())...).Row().Scan(&n)

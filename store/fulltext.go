@@ -90,14 +90,20 @@ func (d *DB) textFrom(ctx context.Context, text string, f lmsys.QueryFilter) (st
 	}
 	f.Limit, f.Offset = 0, 0
 	if d.postgres {
-		from, args := d.filterSQL(f)
+		from, args, err := d.filterSQL(ctx, f)
+		if err != nil {
+			return "", nil, err
+		}
 		return from + ` AND to_tsvector('simple', q.query_text) @@ to_tsquery('simple', ?)`, append(args, prefixTSQuery(terms)), nil
 	}
 	quoted := make([]string, len(terms))
 	for i, t := range terms {
 		quoted[i] = `"` + strings.ReplaceAll(t, `"`, `""`) + `"*`
 	}
-	from, args := d.filterSQLJoin(f, "JOIN queries_fts ON queries_fts.rowid = q.id")
+	from, args, err := d.filterSQLJoin(ctx, f, "JOIN queries_fts ON queries_fts.rowid = q.id")
+	if err != nil {
+		return "", nil, err
+	}
 	return from + ` AND queries_fts MATCH ?`, append(args, strings.Join(quoted, " ")), nil
 }
 
@@ -124,7 +130,10 @@ func (d *DB) SearchSubstring(ctx context.Context, text string, f lmsys.QueryFilt
 		return nil, 0, fmt.Errorf("%w: substring search needs a text", lmsys.ErrInvalidInput)
 	}
 	f.Limit, f.Offset = 0, 0
-	from, args := d.filterSQL(f)
+	from, args, err := d.filterSQL(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
 	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(text) + "%"
 	op := "LIKE"
 	if d.postgres {

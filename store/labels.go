@@ -1,13 +1,11 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -277,6 +275,8 @@ const (
 // LabelCondition returns an SQL condition on queries q (" AND EXISTS …") keeping the
 // queries the newest configuration of facet's classifier gave the label value, with
 // its arguments, for statements over queries q that the store does not build itself.
+// It compares the whole stored label: DB.LabelMatch also finds an item of a list
+// facet's label.
 func LabelCondition(facet, value string) (string, []any) {
 	return " AND EXISTS (SELECT 1 FROM query_classifications lf WHERE lf.result_key = " + latestKeySQL +
 		" AND lf.query_id = q.id AND lf.facet = ? AND lf.label = ?)", []any{facetLike(facet), facet, value}
@@ -296,10 +296,12 @@ func (d *DB) LatestResultKey(ctx context.Context, facet string) (string, error) 
 	return keys[0], nil
 }
 
-// labelWhere returns the FROM and WHERE of the labels f selects, as qc.
-func (d *DB) labelWhere(ctx context.Context, f lmsys.LabelFilter) (string, []any, error) {
+// labelWhere returns the FROM and WHERE of the labels f selects, as qc, and the
+// configuration of f.Facet read (zero without a facet).
+func (d *DB) labelWhere(ctx context.Context, f lmsys.LabelFilter) (string, []any, facetRun, error) {
 	var where []string
 	var args []any
+	var fr facetRun
 	from := ` FROM query_classifications qc`
 	if f.RunID != "" {
 		from += ` JOIN query_clusters m ON m.query_id = qc.query_id AND m.run_id = ?`
@@ -310,15 +312,12 @@ func (d *DB) labelWhere(ctx context.Context, f lmsys.LabelFilter) (string, []any
 		}
 	}
 	if f.Facet != "" {
-		key := f.ResultKey
-		if key == "" {
-			var err error
-			if key, err = d.LatestResultKey(ctx, f.Facet); err != nil {
-				return "", nil, err
-			}
+		var err error
+		if fr, err = d.facetConfig(ctx, f.Facet, f.ResultKey); err != nil {
+			return "", nil, fr, err
 		}
 		where = append(where, `qc.facet = ?`, `qc.result_key = ?`)
-		args = append(args, f.Facet, key)
+		args = append(args, f.Facet, fr.key)
 	} else if f.ResultKey != "" {
 		where = append(where, `qc.result_key = ?`)
 		args = append(args, f.ResultKey)
@@ -330,13 +329,14 @@ func (d *DB) labelWhere(ctx context.Context, f lmsys.LabelFilter) (string, []any
 	if len(where) > 0 {
 		from += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	return from, args, nil
+	return from, args, fr, nil
 }
 
-// Labels returns the labels f selects, in query id order. A facet without a result
-// key reads the newest configuration that answered it.
+// Labels returns the labels f selects, in query id order, as stored (a list facet's
+// items joined by lmsys.ListSeparator). A facet without a result key reads the
+// newest configuration that answered it.
 func (d *DB) Labels(ctx context.Context, f lmsys.LabelFilter) ([]lmsys.Label, error) {
-	from, args, err := d.labelWhere(ctx, f)
+	from, args, _, err := d.labelWhere(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -359,29 +359,78 @@ func (d *DB) Labels(ctx context.Context, f lmsys.LabelFilter) ([]lmsys.Label, er
 	return out, rows.Err()
 }
 
-// LabelCounts counts the labels of one facet among the queries f selects, largest
-// first (f.Facet is required).
-func (d *DB) LabelCounts(ctx context.Context, f lmsys.LabelFilter) ([]lmsys.Count, error) {
-	if f.Facet == "" {
-		return nil, fmt.Errorf("%w: label counts need a facet", lmsys.ErrInvalidInput)
+// Distribution is a facet's labels among some queries.
+type Distribution struct {
+	// Counts are the labels, largest first (ties by label). A list facet's are its
+	// items, each counted once for every query whose list holds it.
+	Counts []lmsys.Count `json:"counts"`
+	// Queries is the number of labelled queries counted, the denominator of a share:
+	// the sum of Counts for a plain facet. A list facet's shares of it can sum past 1.
+	Queries int64 `json:"queries"`
+	// List is true for a list facet (ListFacets).
+	List bool `json:"list,omitempty"`
+}
+
+// distribution builds the Distribution of a facet from the counts of its stored
+// labels.
+func distribution(cs []lmsys.Count, list bool) Distribution {
+	dist := Distribution{Counts: cs, List: list}
+	for _, c := range cs {
+		dist.Queries += c.Count
 	}
-	from, args, err := d.labelWhere(ctx, f)
+	if list {
+		dist.Counts = itemCounts(cs)
+	}
+	return dist
+}
+
+// LabelCounts counts the labels of one facet among the queries f selects, largest
+// first (f.Facet is required). A list facet counts its items: a query labelled
+// "en, fr" counts once for en and once for fr (LabelDistribution also says how many
+// queries were counted).
+func (d *DB) LabelCounts(ctx context.Context, f lmsys.LabelFilter) ([]lmsys.Count, error) {
+	dist, err := d.LabelDistribution(ctx, f)
+	return dist.Counts, err
+}
+
+// LabelDistribution is LabelCounts with the number of queries counted and whether
+// the facet is a list.
+func (d *DB) LabelDistribution(ctx context.Context, f lmsys.LabelFilter) (Distribution, error) {
+	if f.Facet == "" {
+		return Distribution{}, fmt.Errorf("%w: label counts need a facet", lmsys.ErrInvalidInput)
+	}
+	from, args, fr, err := d.labelWhere(ctx, f)
 	if err != nil {
-		return nil, err
+		return Distribution{}, err
 	}
 	var out []lmsys.Count
 	err = d.db.WithContext(ctx).Raw(`SELECT qc.label AS key, COUNT(*) AS count`+from+` GROUP BY qc.label ORDER BY count DESC, key`, args...).Scan(&out).Error
 	if err != nil {
-		return nil, fmt.Errorf("store: label counts: %w", err)
+		return Distribution{}, fmt.Errorf("store: label counts: %w", err)
 	}
-	return out, nil
+	return distribution(out, fr.list), nil
 }
 
 // ClusterLabelCounts counts the labels of every labelled facet among one cluster's
 // queries, each facet under the newest configuration that answered it, largest
-// first. It reads the cluster's labels in one statement, through its members, so its
-// cost follows the cluster's size, not the number of labels stored.
+// first; a list facet counts its items (see LabelCounts). It reads the cluster's
+// labels in one statement, through its members, so its cost follows the cluster's
+// size, not the number of labels stored.
 func (d *DB) ClusterLabelCounts(ctx context.Context, runID string, clusterID int) (map[string][]lmsys.Count, error) {
+	dists, err := d.ClusterLabelDistributions(ctx, runID, clusterID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]lmsys.Count, len(dists))
+	for f, dist := range dists {
+		out[f] = dist.Counts
+	}
+	return out, nil
+}
+
+// ClusterLabelDistributions is ClusterLabelCounts with each facet's number of
+// labelled queries and whether it is a list.
+func (d *DB) ClusterLabelDistributions(ctx context.Context, runID string, clusterID int) (map[string]Distribution, error) {
 	rows, err := d.db.WithContext(ctx).Raw(`SELECT qc.facet, qc.result_key, qc.label, COUNT(*) FROM query_clusters m
 		JOIN query_classifications qc ON qc.query_id = m.query_id WHERE m.run_id = ? AND m.cluster_id = ?
 		GROUP BY qc.facet, qc.result_key, qc.label`, runID, clusterID).Rows()
@@ -404,27 +453,24 @@ func (d *DB) ClusterLabelCounts(ctx context.Context, runID string, clusterID int
 	if err := rows.Close(); err != nil {
 		return nil, fmt.Errorf("store: labels of cluster %d of %s: %w", clusterID, runID, err)
 	}
-	latest := map[string]string{}
-	out := map[string][]lmsys.Count{}
+	latest := map[string]facetRun{}
+	counts := map[string][]lmsys.Count{}
 	for _, r := range all {
-		key, ok := latest[r.facet]
+		fr, ok := latest[r.facet]
 		if !ok {
-			if key, err = d.LatestResultKey(ctx, r.facet); err != nil && !errors.Is(err, lmsys.ErrNotFound) {
+			if fr, err = d.facetConfig(ctx, r.facet, ""); err != nil && !errors.Is(err, lmsys.ErrNotFound) {
 				return nil, err
 			}
-			latest[r.facet] = key
+			latest[r.facet] = fr
 		}
-		if r.key == key {
-			out[r.facet] = append(out[r.facet], r.c)
+		if r.key == fr.key {
+			counts[r.facet] = append(counts[r.facet], r.c)
 		}
 	}
-	for _, cs := range out {
-		slices.SortFunc(cs, func(a, b lmsys.Count) int {
-			if a.Count != b.Count {
-				return cmp.Compare(b.Count, a.Count)
-			}
-			return strings.Compare(a.Key, b.Key)
-		})
+	out := make(map[string]Distribution, len(counts))
+	for f, cs := range counts {
+		sortCounts(cs)
+		out[f] = distribution(cs, latest[f].list)
 	}
 	return out, nil
 }

@@ -529,13 +529,13 @@ func orderKey(f lmsys.QueryFilter) string {
 
 // filterSQL returns the FROM … WHERE … clause (with the alias q for queries) and its
 // arguments for f.
-func (d *DB) filterSQL(f lmsys.QueryFilter) (string, []any) {
-	return d.filterSQLJoin(f, "")
+func (d *DB) filterSQL(ctx context.Context, f lmsys.QueryFilter) (string, []any, error) {
+	return d.filterSQLJoin(ctx, f, "")
 }
 
 // filterSQLJoin is filterSQL with an extra JOIN clause (and its arguments, which come
 // before the filter's) added after the cluster join.
-func (d *DB) filterSQLJoin(f lmsys.QueryFilter, join string, joinArgs ...any) (string, []any) {
+func (d *DB) filterSQLJoin(ctx context.Context, f lmsys.QueryFilter, join string, joinArgs ...any) (string, []any, error) {
 	var b strings.Builder
 	var args []any
 	b.WriteString(" FROM queries q")
@@ -558,10 +558,19 @@ func (d *DB) filterSQLJoin(f lmsys.QueryFilter, join string, joinArgs ...any) (s
 	}
 	b.WriteString(" WHERE 1=1")
 	if f.Label != "" {
-		// A malformed spec matches nothing here; callers that take it from users check
-		// it first with lmsys.ParseLabel.
-		facet, value, _ := lmsys.ParseLabel(f.Label)
+		// A malformed spec, or a facet nothing labelled, matches nothing here; callers
+		// that take it from users check it first with lmsys.ParseLabel.
+		facet, value, err := lmsys.ParseLabel(f.Label)
 		cond, cargs := LabelCondition(facet, value)
+		if err == nil {
+			lcond, largs, err := d.LabelMatch(ctx, facet, value)
+			if err != nil && !errors.Is(err, lmsys.ErrNotFound) {
+				return "", nil, err
+			}
+			if err == nil {
+				cond, cargs = lcond, largs
+			}
+		}
 		b.WriteString(cond)
 		args = append(args, cargs...)
 	}
@@ -597,7 +606,7 @@ func (d *DB) filterSQLJoin(f lmsys.QueryFilter, join string, joinArgs ...any) (s
 		b.WriteString(" AND q.id > ?")
 		args = append(args, f.AfterID)
 	}
-	return b.String(), args
+	return b.String(), args, nil
 }
 
 // GetQuery returns one query by id.
@@ -619,7 +628,10 @@ func (d *DB) ListQueries(ctx context.Context, f lmsys.QueryFilter) ([]lmsys.Quer
 		from, args := d.memberPage(f)
 		return d.listQueries(ctx, `SELECT `+queryColumns+from, args, nil)
 	}
-	from, args := d.filterSQL(f)
+	from, args, err := d.filterSQL(ctx, f)
+	if err != nil {
+		return nil, err
+	}
 	return d.listQueries(ctx, `SELECT `+queryColumns+from+` ORDER BY `+orderKey(f)+d.limitOffset(f), args, nil)
 }
 
@@ -752,7 +764,10 @@ func (d *DB) CountQueries(ctx context.Context, f lmsys.QueryFilter) (int64, erro
 		stmt = `SELECT COUNT(*) FROM query_clusters` + where
 	} else {
 		var from string
-		from, args = d.filterSQL(f)
+		var err error
+		if from, args, err = d.filterSQL(ctx, f); err != nil {
+			return 0, err
+		}
 		stmt = `SELECT COUNT(*)` + from
 	}
 	var n int64
@@ -767,7 +782,10 @@ func (d *DB) CountQueries(ctx context.Context, f lmsys.QueryFilter) (int64, erro
 // place, so a selection that gained or lost rows has another range: a pipeline uses it
 // to tell whether a finished clustering run still covers its dataset.
 func (d *DB) QueryRange(ctx context.Context, f lmsys.QueryFilter) (n, minID, maxID int64, err error) {
-	from, args := d.filterSQL(f)
+	from, args, err := d.filterSQL(ctx, f)
+	if err != nil {
+		return 0, 0, 0, err
+	}
 	row := d.db.WithContext(ctx).Raw(`SELECT COUNT(*), COALESCE(MIN(q.id), 0), COALESCE(MAX(q.id), 0)`+from, args...).Row()
 	if err := row.Scan(&n, &minID, &maxID); err != nil {
 		return 0, 0, 0, fmt.Errorf("store: range of queries: %w", err)
@@ -793,7 +811,10 @@ func (d *DB) ScanQueries(ctx context.Context, f lmsys.QueryFilter, batch int, fn
 		if page <= 0 {
 			return nil
 		}
-		from, args := d.filterSQL(f)
+		from, args, err := d.filterSQL(ctx, f)
+		if err != nil {
+			return err
+		}
 		rows, err := d.db.WithContext(ctx).Raw(`SELECT `+columnsOf(f)+from+fmt.Sprintf(` ORDER BY %s LIMIT %d`, orderKey(f), page), args...).Rows()
 		if err != nil {
 			return fmt.Errorf("store: scan queries: %w", err)

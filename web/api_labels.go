@@ -10,13 +10,16 @@ import (
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/analysis"
+	"github.com/lmsys-go/lmsys/store"
 )
 
 // The classification endpoints: classification runs, the labelled facets, a
 // cluster's label distribution and a label's clusters (the two pivots of the
 // Python tool's classification plan).
 
-// LabelShare is one label of a facet with its count and share.
+// LabelShare is one label of a facet with its count and share of the labelled
+// queries. For a list facet the label is one item, counted once for every query
+// whose list holds it, so the shares of a list facet's items can sum past 1.
 type LabelShare struct {
 	Label string  `json:"label"`
 	Count int64   `json:"count"`
@@ -24,8 +27,11 @@ type LabelShare struct {
 }
 
 // FacetDistribution is a facet's labels inside one cluster beside the whole run.
+// List marks a list facet (such as the Clio set's languages): its labels are items,
+// and its shares, of the labelled queries, can sum past 1.
 type FacetDistribution struct {
 	Facet   string       `json:"facet"`
+	List    bool         `json:"list,omitempty"`
 	Cluster []LabelShare `json:"cluster"`
 	Run     []LabelShare `json:"run"`
 }
@@ -37,14 +43,11 @@ type ClusterLabels struct {
 	Facets    []FacetDistribution `json:"facets"`
 }
 
-func shares(cs []lmsys.Count) []LabelShare {
-	var total int64
-	for _, c := range cs {
-		total += c.Count
-	}
-	out := make([]LabelShare, len(cs))
-	for i, c := range cs {
-		out[i] = LabelShare{Label: c.Key, Count: c.Count, Share: float64(c.Count) / float64(max(total, 1))}
+// shares returns a distribution's labels with their shares of its labelled queries.
+func shares(d store.Distribution) []LabelShare {
+	out := make([]LabelShare, len(d.Counts))
+	for i, c := range d.Counts {
+		out[i] = LabelShare{Label: c.Key, Count: c.Count, Share: float64(c.Count) / float64(max(d.Queries, 1))}
 	}
 	return out
 }
@@ -69,9 +72,16 @@ func (s *server) apiLabelFacets(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	lists, err := s.deps.Store.ListFacets(r.Context())
+	if err != nil {
+		return nil, err
+	}
 	out := make([]map[string]any, len(fs))
 	for i, f := range fs {
 		out[i] = map[string]any{"facet": f.Key, "labels": f.Count}
+		if lists[f.Key] {
+			out[i]["list"] = true
+		}
 	}
 	return map[string]any{"facets": out}, nil
 }
@@ -85,16 +95,16 @@ func (s *server) clusterLabels(ctx context.Context, runID string, clusterID int)
 // countClusterLabels counts what clusterLabels returns.
 func (s *server) countClusterLabels(ctx context.Context, runID string, clusterID int) (ClusterLabels, error) {
 	out := ClusterLabels{RunID: runID, ClusterID: clusterID, Facets: []FacetDistribution{}}
-	counts, err := s.deps.Store.ClusterLabelCounts(ctx, runID, clusterID)
+	dists, err := s.deps.Store.ClusterLabelDistributions(ctx, runID, clusterID)
 	if err != nil {
 		return out, err
 	}
-	for _, facet := range slices.Sorted(maps.Keys(counts)) {
+	for _, facet := range slices.Sorted(maps.Keys(dists)) {
 		all, err := s.runLabelCounts(ctx, runID, facet)
 		if err != nil {
 			return out, err
 		}
-		out.Facets = append(out.Facets, FacetDistribution{Facet: facet, Cluster: shares(counts[facet]), Run: shares(all)})
+		out.Facets = append(out.Facets, FacetDistribution{Facet: facet, List: dists[facet].List, Cluster: shares(dists[facet]), Run: shares(all)})
 	}
 	return out, nil
 }
@@ -119,10 +129,13 @@ func (s *server) apiClusterLabels(r *http.Request) (any, error) {
 }
 
 // LabelClusters answers GET /api/analysis/runs/{run_id}/labels/{facet}: for each
-// label of the facet, the clusters that hold it most, by share of the cluster.
+// label of the facet, the clusters that hold it most, by share of the cluster. Shares
+// are of queries; a list facet (List) counts each item once for every query whose
+// list holds it, so its shares can sum past 1.
 type LabelClusters struct {
 	RunID  string                      `json:"run_id"`
 	Facet  string                      `json:"facet"`
+	List   bool                        `json:"list,omitempty"`
 	Total  int64                       `json:"total_queries"`
 	Labels []LabelShare                `json:"labels"`
 	By     map[string][]LabelInCluster `json:"clusters_by_label"`
@@ -144,7 +157,7 @@ func (s *server) labelClusters(ctx context.Context, runID, facet, ref string, to
 		return LabelClusters{}, err
 	}
 	f := fs[0]
-	out := LabelClusters{RunID: runID, Facet: facet, Total: f.Total, Labels: []LabelShare{}, By: map[string][]LabelInCluster{}}
+	out := LabelClusters{RunID: runID, Facet: facet, List: f.List, Total: f.Total, Labels: []LabelShare{}, By: map[string][]LabelInCluster{}}
 	base := map[string]float64{}
 	for _, v := range f.Overall {
 		out.Labels = append(out.Labels, LabelShare{Label: v.Key, Count: v.Count, Share: v.Share})

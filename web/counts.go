@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/store"
 )
 
 // countCache keeps how many queries each finished run assigns. Every cluster page
@@ -73,7 +74,7 @@ type labelCache struct {
 	mu       sync.Mutex
 	version  string
 	at       time.Time
-	runs     map[string][]lmsys.Count
+	runs     map[string]store.Distribution
 	clusters map[string]ClusterLabels
 }
 
@@ -133,16 +134,16 @@ func (s *server) cachedClusterLabels(ctx context.Context, runID string, clusterI
 	return cl, nil
 }
 
-// runLabelCounts returns the label counts of facet among a run's queries
-// (Store.LabelCounts with the run alone), cached.
-func (s *server) runLabelCounts(ctx context.Context, runID, facet string) ([]lmsys.Count, error) {
+// runLabelCounts returns the label distribution of facet among a run's queries
+// (Store.LabelDistribution with the run alone), cached.
+func (s *server) runLabelCounts(ctx context.Context, runID, facet string) (store.Distribution, error) {
 	v, err := s.deps.Store.LabelVersion(ctx)
 	if err != nil {
-		return nil, err
+		return store.Distribution{}, err
 	}
 	last, err := s.deps.Store.LatestEdit(ctx, runID)
 	if err != nil {
-		return nil, err
+		return store.Distribution{}, err
 	}
 	key := fmt.Sprintf("%s\x00%s\x00%d", runID, facet, last)
 	s.labels.mu.Lock()
@@ -153,14 +154,14 @@ func (s *server) runLabelCounts(ctx context.Context, runID, facet string) ([]lms
 		}
 	}
 	s.labels.mu.Unlock()
-	cs, err := s.deps.Store.LabelCounts(ctx, lmsys.LabelFilter{Facet: facet, RunID: runID})
+	cs, err := s.deps.Store.LabelDistribution(ctx, lmsys.LabelFilter{Facet: facet, RunID: runID})
 	if err != nil {
-		return nil, err
+		return store.Distribution{}, err
 	}
 	s.labels.mu.Lock()
 	if s.labels.version == v {
 		if s.labels.runs == nil || len(s.labels.runs) > 256 {
-			s.labels.runs = map[string][]lmsys.Count{}
+			s.labels.runs = map[string]store.Distribution{}
 		}
 		s.labels.runs[key] = cs
 	}

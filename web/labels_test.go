@@ -153,3 +153,95 @@ func TestLabelRoutes(t *testing.T) {
 	dist = m["facets"].([]any)[0].(map[string]any)
 	assert.Equal(t, []any{map[string]any{"label": "complied", "count": float64(sizes[big] - 1), "share": 1.0}}, dist["cluster"])
 }
+
+// TestListFacetRoutes labels a fixture run's queries with a list facet (the largest
+// cluster's queries "English, French" or "French" in turn, the others "English")
+// and reads it back: each item counts once per query, shares are of queries and sum
+// past 1, the label filter keeps the queries whose list holds the item, and the
+// pages say the facet is a list.
+func TestListFacetRoutes(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	db := f.ws.Store
+	sizes, err := db.ClusterSizes(ctx, f.runID)
+	require.NoError(t, err)
+	big := -1
+	for c, n := range sizes {
+		if big < 0 || n > sizes[big] || n == sizes[big] && c < big {
+			big = c
+		}
+	}
+	as, err := db.Assignments(ctx, f.runID, nil)
+	require.NoError(t, err)
+	cr := lmsys.ClassificationRun{ID: "classify-clio-web", TemplateID: "clio-1", TemplateHash: "h", ResultKey: "llm:clio",
+		Provider: "openai", Model: "openai/x", Facets: []string{"languages"}, Parameters: map[string]any{lmsys.ListFacetsParameter: []string{"languages"}}}
+	require.NoError(t, db.CreateClassificationRun(ctx, cr))
+	var ls []lmsys.Label
+	both, english := 0, 0
+	for _, a := range as {
+		v := "English"
+		if a.ClusterID == big {
+			v = "French"
+			if both*2 < sizes[big]-1 {
+				v = "English, French"
+				both++
+			}
+		}
+		if v != "French" {
+			english++
+		}
+		ls = append(ls, lmsys.Label{QueryID: a.QueryID, Facet: "languages", Value: v, ClassificationRunID: cr.ID, ResultKey: cr.ResultKey})
+	}
+	require.NoError(t, db.SaveLabels(ctx, ls))
+	require.Positive(t, both)
+	h := f.handler(Options{})
+
+	code, m := callJSON(t, h, "GET", "/api/labels", nil, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, []any{map[string]any{"facet": "languages", "labels": float64(len(as)), "list": true}}, m["facets"], "labelled queries, and a list")
+
+	code, m = callJSON(t, h, "GET", fmt.Sprintf("/api/clustering/runs/%s/clusters/%d/labels", f.runID, big), nil, "")
+	require.Equal(t, http.StatusOK, code)
+	dist := m["facets"].([]any)[0].(map[string]any)
+	assert.Equal(t, "languages", dist["facet"])
+	assert.Equal(t, true, dist["list"])
+	n := float64(sizes[big])
+	assert.Equal(t, []any{
+		map[string]any{"label": "French", "count": n, "share": 1.0},
+		map[string]any{"label": "English", "count": float64(both), "share": float64(both) / n},
+	}, dist["cluster"], "shares of the cluster's queries, summing past 1")
+	assert.Equal(t, []any{
+		map[string]any{"label": "English", "count": float64(english), "share": float64(english) / float64(len(as))},
+		map[string]any{"label": "French", "count": n, "share": n / float64(len(as))},
+	}, dist["run"])
+
+	code, m = callJSON(t, h, "GET", "/api/analysis/runs/"+f.runID+"/labels/languages?top=3", nil, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Equal(t, true, m["list"])
+	assert.EqualValues(t, len(as), m["total_queries"])
+	french := m["clusters_by_label"].(map[string]any)["French"].([]any)
+	require.Len(t, french, 1)
+	assert.EqualValues(t, big, french[0].(map[string]any)["cluster_id"])
+	assert.EqualValues(t, 1, french[0].(map[string]any)["share"])
+
+	for _, tc := range []struct {
+		label string
+		total int
+	}{
+		{"languages%3DFrench", sizes[big]},
+		{"languages%3DEnglish", english},
+		{"languages%3DEngl", 0},
+		{"languages%3DEnglish%2C%20French", both},
+	} {
+		code, m = callJSON(t, h, "GET", "/api/queries?run_id="+f.runID+"&label="+tc.label, nil, "")
+		require.Equal(t, http.StatusOK, code, tc.label)
+		assert.EqualValues(t, tc.total, m["total"], tc.label)
+	}
+
+	code, b := call(t, h, "GET", fmt.Sprintf("/clusters/%s/%d", f.runID, big), nil, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, string(b), "languages is a list: each item counts once")
+	code, b = call(t, h, "GET", "/runs/"+f.runID+"/labels/languages", nil, "")
+	require.Equal(t, http.StatusOK, code)
+	assert.Contains(t, string(b), "languages is a list: each item counts once")
+}

@@ -75,7 +75,7 @@ var apiOperations = []operation{
 	{method: "GET", path: "/api/queries", tag: "queries", summary: "A page of queries, filtered by run, cluster, dataset, model, language, substring; an unknown run is an empty page",
 		params: []param{pRunQ, {"cluster_id", "query", "integer", "cluster id (needs run_id)", false}, {"dataset", "query", "string", "dataset name", false},
 			{"model", "query", "string", "model", false}, {"language", "query", "string", "language", false}, {"contains", "query", "string", "case-insensitive substring", false},
-			{"label", "query", "string", "only queries with this label: facet=value (refusal=refused)", false}, pPage,
+			{"label", "query", "string", "only queries with this label: facet=value (refusal=refused); for a list facet, those whose list holds the item (languages=fr)", false}, pPage,
 			{"limit", "query", "integer", "queries per page (1-100, 100)", false}, pCursor},
 		resp: QueryPage{}},
 	{method: "GET", path: "/api/queries/{query_id}", tag: "queries", summary: "One query with its cluster in every run", params: []param{{"query_id", "path", "integer", "query id", true}}, resp: QueryDetail{}},
@@ -142,14 +142,14 @@ var apiOperations = []operation{
 		}{}},
 	{method: "GET", path: "/api/analysis/runs/{run_id}/trends", tag: "analysis", summary: "Each cluster's share per period",
 		params: []param{pRun, {"period", "query", "string", "hour, day, week or month", false}, {"field", "query", "string", "timestamp or an extra_metadata key", false},
-			{"label", "query", "string", "count only queries with this label: facet=value (refusal=refused)", false}, pSumID, pAlias}, resp: analysis.TrendReport{}},
+			{"label", "query", "string", "count only queries with this label: facet=value (refusal=refused); for a list facet, those whose list holds the item", false}, pSumID, pAlias}, resp: analysis.TrendReport{}},
 	{method: "GET", path: "/api/analysis/runs/{run_id}/compare", tag: "analysis", summary: "Clusters that grew, shrank, appeared, vanished between two periods (or datasets with by=dataset)",
 		params: []param{pRun, {"a", "query", "string", "first period or dataset", true}, {"b", "query", "string", "second period or dataset", true},
 			{"by", "query", "string", "period (default) or dataset", false}, {"period", "query", "string", "hour, day, week or month", false}, pSumID, pAlias}, resp: analysis.Comparison{}},
-	{method: "GET", path: "/api/analysis/runs/{run_id}/labels/{facet}", tag: "classification", summary: "A classified facet's labels over the run, and for each label the clusters that hold it most",
+	{method: "GET", path: "/api/analysis/runs/{run_id}/labels/{facet}", tag: "classification", summary: "A classified facet's labels over the run, and for each label the clusters that hold it most; a list facet counts each item once per query holding it, so its shares can sum past 1",
 		params: []param{pRun, {"facet", "path", "string", "a classified facet (refusal, pushback, code …)", true}, {"top", "query", "integer", "clusters per label (20)", false}, pSumID, pAlias},
 		resp:   LabelClusters{}},
-	{method: "GET", path: "/api/clustering/runs/{run_id}/clusters/{cluster_id}/labels", tag: "classification", summary: "The label distribution of every classified facet in one cluster, beside the run's",
+	{method: "GET", path: "/api/clustering/runs/{run_id}/clusters/{cluster_id}/labels", tag: "classification", summary: "The label distribution of every classified facet in one cluster, beside the run's; shares are of labelled queries, and a list facet's (list: true) count each item, so they can sum past 1",
 		params: []param{pRun, {"cluster_id", "path", "integer", "cluster id", true}}, resp: ClusterLabels{}},
 	{method: "GET", path: "/api/classifications", tag: "classification", summary: "Classification runs, newest first", resp: struct {
 		Items []lmsys.ClassificationRun `json:"items"`
@@ -158,13 +158,14 @@ var apiOperations = []operation{
 	{method: "GET", path: "/api/classifications/{classification_run_id}", tag: "classification", summary: "One classification run: template, model, scope, counters, tokens and cost",
 		params: []param{{"classification_run_id", "path", "string", "classification run id", true}}, resp: lmsys.ClassificationRun{}},
 	{method: "GET", path: "/api/clustering/runs/{run_id}/map", tag: "map", summary: "The run's stored 2-D map: its colour groups (clusters, or a facet's labels) with names, counts and centroids, and how to page its points",
-		params: []param{pRun, {"color", "query", "string", "cluster (default), level:N (hierarchy parents), language, model or label:FACET", false}}, resp: MapInfo{}},
+		params: []param{pRun, {"color", "query", "string", "cluster (default), level:N (hierarchy parents), language, model or label:FACET (a list facet: each point by its first item)", false}}, resp: MapInfo{}},
 	{method: "GET", path: "/api/clustering/runs/{run_id}/map/points", tag: "map", summary: "One page of the map's points as binary typed arrays (application/octet-stream; see MapInfo.format)",
 		params: []param{pRun, {"page", "query", "integer", "page, from 0", false}, {"color", "query", "string", "cluster (default), level:N (hierarchy parents), language, model or label:FACET", false}}, resp: struct{}{}},
-	{method: "GET", path: "/api/labels", tag: "classification", summary: "The classified facets, with the number of labels of each (newest configuration)", resp: struct {
+	{method: "GET", path: "/api/labels", tag: "classification", summary: "The classified facets, with the number of labelled queries of each (newest configuration); list: true marks a list facet, counted and filtered item by item", resp: struct {
 		Facets []struct {
 			Facet  string `json:"facet"`
 			Labels int64  `json:"labels"`
+			List   bool   `json:"list,omitempty"`
 		} `json:"facets"`
 	}{}},
 }

@@ -186,7 +186,7 @@ func registerAnalysis(root *cobra.Command, g *globals) {
 	trends.Flags().StringVar(&datasetsFlag, "compare-datasets", "", "compare two datasets' queries instead of periods: A,B")
 	trends.Flags().IntVar(&tTop, "top", 10, "clusters listed per section of a comparison")
 	trends.Flags().StringVar(&summaryRef, "summary-run-id", "", "summary run (id or alias) titles come from")
-	trends.Flags().StringVar(&trendLabel, "label", "", "count only queries with this label, facet=value (e.g. refusal=refused)")
+	trends.Flags().StringVar(&trendLabel, "label", "", "count only queries with this label, facet=value (e.g. refusal=refused; for a list facet, an item: languages=fr)")
 
 	var source, textField, idField, dsName string
 	var percentile float64

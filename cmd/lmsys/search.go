@@ -133,7 +133,7 @@ cluster_id }], facets: { clusters: [{ cluster_id, count, meta: { title } }], lan
 	sq.Flags().IntSliceVar(&qo.ClusterIDs, "cluster-ids", nil, "restrict to these clusters (comma-separated)")
 	sq.Flags().StringSliceVar(&qo.Facets, "facets", nil, "count results by: cluster, language, model (comma-separated)")
 	sq.Flags().StringVar(&qo.By, "by", "", "group results: cluster")
-	sq.Flags().StringVar(&qo.Label, "label", "", "keep hits a classifier gave this label: facet=value (e.g. refusal=refused)")
+	sq.Flags().StringVar(&qo.Label, "label", "", "keep hits a classifier gave this label: facet=value (e.g. refusal=refused; for a list facet, an item: languages=fr)")
 	sq.Flags().StringVar(&qo.Mode, "mode", search.ModeSemantic, "semantic, fulltext or hybrid")
 	sq.Flags().StringVar(&qAlias, "alias", "", "summary run alias for cluster titles and --within-clusters (default: the latest)")
 	sq.Flags().StringVar(&qSummary, "summary-run-id", "", "summary run id for cluster titles and --within-clusters (default: the latest)")
