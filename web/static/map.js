@@ -79,7 +79,11 @@
         canvas: canvas, width: rect.width, height: rect.height,
         pointSize: info.num_points > 200000 ? 1.5 : info.num_points > 20000 ? 2.5 : 4,
         pointSizeSelected: 2, opacity: info.num_points > 200000 ? 0.6 : 0.85,
-        colorBy: "valueA", backgroundColor: "#ffffff", lassoColor: "#2b6cb0", deselectOnDblClick: true
+        colorBy: "valueA", backgroundColor: "#ffffff", lassoColor: "#2b6cb0", deselectOnDblClick: true,
+        // From a million points on, regl-scatterplot builds its spatial index in a
+        // worker made from a blob: URL, which this page's Content-Security-Policy
+        // refuses; the draw then never finishes. Build it on the page instead.
+        spatialIndexUseWorker: false
       });
       plot.subscribe("pointOver", over);
       plot.subscribe("pointOut", function () { hovered = -1; tip.hidden = true; });
