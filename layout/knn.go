@@ -6,6 +6,10 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/internal/vec"
@@ -30,7 +34,7 @@ func neighbours(ctx context.Context, vectors [][]float32, k, workers int, progre
 	nb := &knn{n: n, k: k, idx: make([]int32, n*k), dist: make([]float32, n*k)}
 	progress.Report("layout neighbours", 0, int64(n))
 	if n > exactLimit {
-		return nb, approxNeighbours(ctx, vectors, nb, progress)
+		return nb, approxNeighbours(ctx, vectors, nb, workers, progress)
 	}
 	flat := make([]float32, n*d)
 	for i, v := range vectors {
@@ -80,8 +84,10 @@ func neighbours(ctx context.Context, vectors [][]float32, k, workers int, progre
 }
 
 // approxNeighbours answers from an HNSW graph of the vectors.
-func approxNeighbours(ctx context.Context, vectors [][]float32, nb *knn, progress lmsys.ProgressFunc) error {
-	h := semantic.NewHNSW(semantic.HNSWOptions{})
+func approxNeighbours(ctx context.Context, vectors [][]float32, nb *knn, workers int, progress lmsys.ProgressFunc) error {
+	// The graph is built on one goroutine: a parallel build links nodes in the order
+	// the goroutines reach them, and the map would differ from run to run.
+	h := semantic.NewHNSW(semantic.HNSWOptions{Workers: 1})
 	items := make([]lmsys.Vector, len(vectors))
 	for i, v := range vectors {
 		items[i] = lmsys.Vector{ID: strconv.Itoa(i), Values: v}
@@ -89,36 +95,52 @@ func approxNeighbours(ctx context.Context, vectors [][]float32, nb *knn, progres
 	if err := h.Upsert(ctx, "layout", items); err != nil {
 		return fmt.Errorf("layout: neighbour graph: %w", err)
 	}
+	// Searches only read the graph: rows are shared out in blocks over the workers,
+	// and each row's answer is the same whichever goroutine asks.
 	k := nb.k
-	for i, v := range vectors {
-		if i%1000 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
+	var next, done atomic.Int64
+	var mu sync.Mutex // progress functions need not be safe for concurrent use
+	const block = 256
+	g, gctx := errgroup.WithContext(ctx)
+	for range vec.Workers(workers) {
+		g.Go(func() error {
+			for {
+				from := int(next.Add(block)) - block
+				if from >= len(vectors) {
+					return nil
+				}
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				for i := from; i < min(from+block, len(vectors)); i++ {
+					hits, err := h.Search(gctx, "layout", vectors[i], k, lmsys.Filter{})
+					if err != nil {
+						return fmt.Errorf("layout: neighbours of %d: %w", i, err)
+					}
+					row := nb.idx[i*k : (i+1)*k]
+					dist := nb.dist[i*k : (i+1)*k]
+					for t := range row {
+						row[t], dist[t] = -1, float32(math.Inf(1))
+					}
+					row[0], dist[0] = int32(i), 0
+					t := 1
+					for _, hit := range hits {
+						j, _ := strconv.Atoi(hit.ID)
+						if j == i || t >= k {
+							continue
+						}
+						row[t] = int32(j)
+						dist[t] = float32(math.Sqrt(math.Max(0, 2*float64(hit.Distance)))) // cosine distance of unit vectors
+						t++
+					}
+				}
+				mu.Lock()
+				progress.Report("layout neighbours", done.Add(int64(min(block, len(vectors)-from))), int64(len(vectors)))
+				mu.Unlock()
 			}
-			progress.Report("layout neighbours", int64(i), int64(len(vectors)))
-		}
-		hits, err := h.Search(ctx, "layout", v, k, lmsys.Filter{})
-		if err != nil {
-			return fmt.Errorf("layout: neighbours of %d: %w", i, err)
-		}
-		row := nb.idx[i*k : (i+1)*k]
-		dist := nb.dist[i*k : (i+1)*k]
-		for t := range row {
-			row[t], dist[t] = -1, float32(math.Inf(1))
-		}
-		row[0], dist[0] = int32(i), 0
-		t := 1
-		for _, hit := range hits {
-			j, _ := strconv.Atoi(hit.ID)
-			if j == i || t >= k {
-				continue
-			}
-			row[t] = int32(j)
-			dist[t] = float32(math.Sqrt(math.Max(0, 2*float64(hit.Distance)))) // cosine distance of unit vectors
-			t++
-		}
+		})
 	}
-	return nil
+	return g.Wait()
 }
 
 // sortEdges orders the graph's edges by (head, tail).
