@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/input"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/lmsys-go/lmsys"
@@ -116,8 +118,24 @@ func TestMapInBrowser(t *testing.T) {
 		require.NoError(t, err, expr)
 		return v
 	}
+	// Before the page's scripts run: record every Content-Security-Policy violation,
+	// and the options the page gives regl-scatterplot.
+	run("watch the page", chromedp.Action[chromedp.Void](func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, t, cdppage.AddScriptToEvaluateOnNewDocument, cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: `
+			window.__csp = [];
+			document.addEventListener("securitypolicyviolation", function (e) { window.__csp.push(e.violatedDirective + " " + e.blockedURI); });
+			var wrapped;
+			Object.defineProperty(window, "createScatterplot", { configurable: true,
+				get: function () { return wrapped; },
+				set: function (f) { wrapped = function (o) { window.__scatterOptions = o; return f(o); }; } });`})
+		return chromedp.Void{}, err
+	}))
 	run("open the map", chromedp.Navigate(srv.URL+"/runs/"+runID+"/map"),
 		poll(`document.getElementById("map").dataset.drawn === "1"`, 50*time.Second))
+	assert.Equal(t, []any{}, eval(`window.__csp`), "the map page breaks none of its own policy")
+	// From 10^6 points regl-scatterplot would build its index in a blob: worker, which
+	// the policy refuses (the draw then never ends): the page must keep it on the page.
+	assert.Equal(t, false, eval(`window.__scatterOptions.spatialIndexUseWorker`))
 	assert.Contains(t, eval(`document.getElementById("map-status").textContent`), "20001 points, 4 groups")
 
 	// The canvas holds drawn points: read its pixels back through a 2-D copy.
