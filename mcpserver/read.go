@@ -205,7 +205,7 @@ type SearchQueriesInput struct {
 	WithinClusters string   `json:"within_clusters,omitempty" jsonschema:"first find the clusters whose summaries are nearest this text, then search inside them"`
 	TopClusters    int      `json:"top_clusters,omitempty" jsonschema:"clusters within_clusters keeps, 1 to 50 (default 10)"`
 	Facets         []string `json:"facets,omitempty" jsonschema:"counts over the results: cluster, language, model"`
-	Label          string   `json:"label,omitempty" jsonschema:"only queries a classifier gave this label, facet=value (refusal=refused)"`
+	Label          string   `json:"label,omitempty" jsonschema:"only queries a classifier gave this label, facet=value (refusal=refused); for a list facet such as languages, queries whose list holds the item (languages=fr)"`
 	Summary        string   `json:"summary,omitempty" jsonschema:"summary run id or alias cluster titles come from (default: the latest)"`
 	Paging
 }
@@ -251,7 +251,7 @@ type TrendsInput struct {
 	RunID   string `json:"run_id" jsonschema:"the clustering run"`
 	Period  string `json:"period,omitempty" jsonschema:"hour, day, week (default) or month"`
 	Field   string `json:"field,omitempty" jsonschema:"the time: timestamp (default) or a metadata key holding a time"`
-	Label   string `json:"label,omitempty" jsonschema:"only queries a classifier gave this label, facet=value"`
+	Label   string `json:"label,omitempty" jsonschema:"only queries a classifier gave this label, facet=value; for a list facet such as languages, queries whose list holds the item"`
 	Summary string `json:"summary,omitempty" jsonschema:"summary run id or alias titles come from (default: the latest)"`
 	Paging
 }
@@ -263,7 +263,7 @@ type ComparePeriodsInput struct {
 	B       string `json:"b" jsonschema:"the second sample, like a"`
 	By      string `json:"by,omitempty" jsonschema:"period (default) or dataset"`
 	Field   string `json:"field,omitempty" jsonschema:"the time of a period comparison: timestamp (default) or a metadata key"`
-	Label   string `json:"label,omitempty" jsonschema:"only queries a classifier gave this label, facet=value"`
+	Label   string `json:"label,omitempty" jsonschema:"only queries a classifier gave this label, facet=value; for a list facet such as languages, queries whose list holds the item"`
 	Top     int    `json:"top,omitempty" jsonschema:"clusters per list, 1 to 50 (default 10)"`
 	Summary string `json:"summary,omitempty" jsonschema:"summary run id or alias titles come from (default: the latest)"`
 }
@@ -291,7 +291,7 @@ type ExportInput struct {
 	Model         string `json:"model,omitempty" jsonschema:"only queries answered by this model"`
 	Language      string `json:"language,omitempty" jsonschema:"only queries in this language"`
 	Contains      string `json:"contains,omitempty" jsonschema:"only queries containing this text (any case)"`
-	Label         string `json:"label,omitempty" jsonschema:"only queries a classifier gave this label, facet=value"`
+	Label         string `json:"label,omitempty" jsonschema:"only queries a classifier gave this label, facet=value; for a list facet such as languages, queries whose list holds the item"`
 	Conversations bool   `json:"conversations,omitempty" jsonschema:"add each query's whole conversation"`
 	Cursor        int64  `json:"cursor,omitempty" jsonschema:"rows after this query id (the next_cursor of the previous call)"`
 	Limit         int    `json:"limit,omitempty"`
