@@ -34,6 +34,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/store"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
@@ -61,15 +62,15 @@ const migrateLockKey = 0x6c6d7379730002 // "lmsys" 2
 // connect opens a pgx pool on a PostgreSQL URL and migrates River's tables.
 func connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	if !strings.HasPrefix(url, "postgres://") && !strings.HasPrefix(url, "postgresql://") && !strings.Contains(url, "host=") {
-		return nil, fmt.Errorf("%w: distributed work needs a PostgreSQL URL (postgres://…), got %q", lmsys.ErrInvalidInput, redact(url))
+		return nil, fmt.Errorf("%w: distributed work needs a PostgreSQL URL (postgres://…), got %q", lmsys.ErrInvalidInput, store.RedactURL(url))
 	}
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
-		return nil, fmt.Errorf("distributed: connect to %s: %w", redact(url), err)
+		return nil, fmt.Errorf("distributed: connect to %s: %w", store.RedactURL(url), err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("distributed: connect to %s: %w", redact(url), err)
+		return nil, fmt.Errorf("distributed: connect to %s: %w", store.RedactURL(url), err)
 	}
 	if err := Migrate(ctx, pool); err != nil {
 		pool.Close()
@@ -330,18 +331,4 @@ func (c *Client) Stats(ctx context.Context) (map[string]map[string]int, error) {
 		out[q][s] = n
 	}
 	return out, rows.Err()
-}
-
-// redact hides a password in a connection URL.
-func redact(u string) string {
-	at := strings.IndexByte(u, '@')
-	scheme := strings.Index(u, "://")
-	if at < 0 || scheme < 0 || scheme > at {
-		return u
-	}
-	cred := u[scheme+3 : at]
-	if i := strings.IndexByte(cred, ':'); i >= 0 {
-		return u[:scheme+3] + cred[:i] + ":***" + u[at:]
-	}
-	return u
 }

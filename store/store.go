@@ -90,10 +90,10 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	var foreign *adoption
 	if cfg.URL != "" {
 		if !strings.HasPrefix(cfg.URL, "postgres://") && !strings.HasPrefix(cfg.URL, "postgresql://") && !strings.Contains(cfg.URL, "host=") {
-			return nil, fmt.Errorf("%w: database URL %q is not a PostgreSQL URL (postgres://…)", lmsys.ErrInvalidInput, redact(cfg.URL))
+			return nil, fmt.Errorf("%w: database URL %q is not a PostgreSQL URL (postgres://…)", lmsys.ErrInvalidInput, RedactURL(cfg.URL))
 		}
 		d.postgres = true
-		d.where = redact(cfg.URL)
+		d.where = RedactURL(cfg.URL)
 		d.db, err = gorm.Open(postgres.Open(cfg.URL), gcfg)
 	} else {
 		if dir := filepath.Dir(cfg.Path); dir != "" {
@@ -226,8 +226,8 @@ func sqliteURI(path string) string {
 	return "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 }
 
-// redact hides a password in a connection URL.
-func redact(u string) string {
+// RedactURL returns a connection URL with its password hidden, for messages and logs.
+func RedactURL(u string) string {
 	at := strings.IndexByte(u, '@')
 	scheme := strings.Index(u, "://")
 	if at < 0 || scheme < 0 || scheme > at {
