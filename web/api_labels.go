@@ -89,18 +89,25 @@ func (s *server) apiLabelFacets(r *http.Request) (any, error) {
 // clusterLabels returns the label distribution of every labelled facet inside one
 // cluster of a run, beside the run's.
 func (s *server) clusterLabels(ctx context.Context, runID string, clusterID int) (ClusterLabels, error) {
-	return s.cachedClusterLabels(ctx, runID, clusterID, s.countClusterLabels)
+	v, last, err := s.labelStamp(ctx, runID)
+	if err != nil {
+		return ClusterLabels{}, err
+	}
+	return cachedLabels(&s.labels, func(c *labelCache) *map[string]ClusterLabels { return &c.clusters }, v,
+		fmt.Sprintf("%s\x00%d\x00%d", runID, clusterID, last), 4096, func() (ClusterLabels, error) {
+			return s.countClusterLabels(ctx, runID, clusterID, v, last)
+		})
 }
 
 // countClusterLabels counts what clusterLabels returns.
-func (s *server) countClusterLabels(ctx context.Context, runID string, clusterID int) (ClusterLabels, error) {
+func (s *server) countClusterLabels(ctx context.Context, runID string, clusterID int, v string, last int64) (ClusterLabels, error) {
 	out := ClusterLabels{RunID: runID, ClusterID: clusterID, Facets: []FacetDistribution{}}
 	dists, err := s.deps.Store.ClusterLabelDistributions(ctx, runID, clusterID)
 	if err != nil {
 		return out, err
 	}
 	for _, facet := range slices.Sorted(maps.Keys(dists)) {
-		all, err := s.runLabelCounts(ctx, runID, facet)
+		all, err := s.runLabelCounts(ctx, runID, facet, v, last)
 		if err != nil {
 			return out, err
 		}

@@ -98,73 +98,52 @@ func (c *labelCache) current(version string) bool {
 	return false
 }
 
-// cachedClusterLabels returns count(ctx, runID, clusterID) from the cache, counting
-// and keeping it when it is not there.
-func (s *server) cachedClusterLabels(ctx context.Context, runID string, clusterID int,
-	count func(context.Context, string, int) (ClusterLabels, error)) (ClusterLabels, error) {
+// labelStamp returns what every cached label count is keyed by: the store's
+// LabelVersion and the run's newest audited edit.
+func (s *server) labelStamp(ctx context.Context, runID string) (string, int64, error) {
 	v, err := s.deps.Store.LabelVersion(ctx)
 	if err != nil {
-		return ClusterLabels{}, err
+		return "", 0, err
 	}
 	last, err := s.deps.Store.LatestEdit(ctx, runID)
 	if err != nil {
-		return ClusterLabels{}, err
+		return "", 0, err
 	}
-	key := fmt.Sprintf("%s\x00%d\x00%d", runID, clusterID, last)
-	s.labels.mu.Lock()
-	if s.labels.current(v) {
-		if cl, ok := s.labels.clusters[key]; ok {
-			s.labels.mu.Unlock()
-			return cl, nil
+	return v, last, nil
+}
+
+// cachedLabels returns the entry key of the cache map field picks while the cache
+// holds version v; otherwise it computes the entry and keeps it (the map is emptied
+// past limit entries).
+func cachedLabels[T any](c *labelCache, field func(*labelCache) *map[string]T, v, key string, limit int, compute func() (T, error)) (T, error) {
+	c.mu.Lock()
+	if c.current(v) {
+		if e, ok := (*field(c))[key]; ok {
+			c.mu.Unlock()
+			return e, nil
 		}
 	}
-	s.labels.mu.Unlock()
-	cl, err := count(ctx, runID, clusterID)
+	c.mu.Unlock()
+	e, err := compute()
 	if err != nil {
-		return ClusterLabels{}, err
+		return e, err
 	}
-	s.labels.mu.Lock()
-	if s.labels.version == v {
-		if s.labels.clusters == nil || len(s.labels.clusters) > 4096 {
-			s.labels.clusters = map[string]ClusterLabels{}
+	c.mu.Lock()
+	if c.version == v {
+		if m := field(c); *m == nil || len(*m) > limit {
+			*m = map[string]T{}
 		}
-		s.labels.clusters[key] = cl
+		(*field(c))[key] = e
 	}
-	s.labels.mu.Unlock()
-	return cl, nil
+	c.mu.Unlock()
+	return e, nil
 }
 
 // runLabelCounts returns the label distribution of facet among a run's queries
-// (Store.LabelDistribution with the run alone), cached.
-func (s *server) runLabelCounts(ctx context.Context, runID, facet string) (store.Distribution, error) {
-	v, err := s.deps.Store.LabelVersion(ctx)
-	if err != nil {
-		return store.Distribution{}, err
-	}
-	last, err := s.deps.Store.LatestEdit(ctx, runID)
-	if err != nil {
-		return store.Distribution{}, err
-	}
-	key := fmt.Sprintf("%s\x00%s\x00%d", runID, facet, last)
-	s.labels.mu.Lock()
-	if s.labels.current(v) {
-		if cs, ok := s.labels.runs[key]; ok {
-			s.labels.mu.Unlock()
-			return cs, nil
-		}
-	}
-	s.labels.mu.Unlock()
-	cs, err := s.deps.Store.LabelDistribution(ctx, lmsys.LabelFilter{Facet: facet, RunID: runID})
-	if err != nil {
-		return store.Distribution{}, err
-	}
-	s.labels.mu.Lock()
-	if s.labels.version == v {
-		if s.labels.runs == nil || len(s.labels.runs) > 256 {
-			s.labels.runs = map[string]store.Distribution{}
-		}
-		s.labels.runs[key] = cs
-	}
-	s.labels.mu.Unlock()
-	return cs, nil
+// (Store.LabelDistribution with the run alone), cached under the stamp v, last.
+func (s *server) runLabelCounts(ctx context.Context, runID, facet, v string, last int64) (store.Distribution, error) {
+	return cachedLabels(&s.labels, func(c *labelCache) *map[string]store.Distribution { return &c.runs }, v,
+		fmt.Sprintf("%s\x00%s\x00%d", runID, facet, last), 256, func() (store.Distribution, error) {
+			return s.deps.Store.LabelDistribution(ctx, lmsys.LabelFilter{Facet: facet, RunID: runID})
+		})
 }
