@@ -106,3 +106,29 @@ func BySize(counts map[string]int) []string {
 	})
 	return keys
 }
+
+// ByCluster returns a stored map's points with each one's cluster in its run now, and
+// how many points' queries have left the run since the map was made (their group is
+// -1, drawn grey).
+func ByCluster(ctx context.Context, db *store.DB, l store.Layout) (pts []Point, groups []int, outside int, err error) {
+	as, err := db.Assignments(ctx, l.RunID, nil)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	cluster := make(map[int64]int, len(as))
+	for _, a := range as {
+		cluster[a.QueryID] = a.ClusterID
+	}
+	pts = make([]Point, len(l.QueryIDs))
+	groups = make([]int, len(l.QueryIDs))
+	for i, id := range l.QueryIDs {
+		pts[i] = Point{X: l.X[i], Y: l.Y[i]}
+		c, ok := cluster[id]
+		if !ok {
+			c = -1
+			outside++
+		}
+		groups[i] = c
+	}
+	return pts, groups, outside, nil
+}

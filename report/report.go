@@ -866,26 +866,11 @@ func (b *builder) mapPicture() error {
 	if err != nil {
 		return err
 	}
-	as, err := b.db.Assignments(b.ctx, b.run.ID, nil)
+	pts, groups, outside, err := layout.ByCluster(b.ctx, b.db, l)
 	if err != nil {
 		return err
 	}
-	cluster := make(map[int64]int, len(as))
-	for _, a := range as {
-		cluster[a.QueryID] = a.ClusterID
-	}
-	m := &Map{Seed: l.Seed, Points: len(l.QueryIDs), Command: command("map", b.run.ID, "--seed", fmt.Sprint(l.Seed), "--output", "map.png")}
-	pts := make([]layout.Point, len(l.QueryIDs))
-	groups := make([]int, len(l.QueryIDs))
-	for i, id := range l.QueryIDs {
-		pts[i] = layout.Point{X: l.X[i], Y: l.Y[i]}
-		c, ok := cluster[id]
-		if !ok {
-			c = -1 // left the run since the map was made
-			m.Outside++
-		}
-		groups[i] = c
-	}
+	m := &Map{Seed: l.Seed, Points: len(l.QueryIDs), Outside: outside, Command: command("map", b.run.ID, "--seed", fmt.Sprint(l.Seed), "--output", "map.png")}
 	if !b.opts.NoFigures {
 		names := make(map[int]string, len(b.sums))
 		for id, s := range b.sums {

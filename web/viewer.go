@@ -365,14 +365,10 @@ func (s *server) mapPicture(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	as, err := s.deps.Store.Assignments(ctx, runID, nil)
+	pts, groups, _, err := layout.ByCluster(ctx, s.deps.Store, l)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
-	}
-	cluster := make(map[int64]int, len(as))
-	for _, a := range as {
-		cluster[a.QueryID] = a.ClusterID
 	}
 	_, sums, err := s.summaries(ctx, runID, "")
 	if err != nil {
@@ -382,16 +378,6 @@ func (s *server) mapPicture(w http.ResponseWriter, r *http.Request) {
 	names := make(map[int]string, len(sums))
 	for id, sm := range sums {
 		names[id] = sm.Title
-	}
-	pts := make([]layout.Point, len(l.QueryIDs))
-	groups := make([]int, len(l.QueryIDs))
-	for i, id := range l.QueryIDs {
-		pts[i] = layout.Point{X: l.X[i], Y: l.Y[i]}
-		c, ok := cluster[id]
-		if !ok {
-			c = -1 // moved out of the run since the map was made
-		}
-		groups[i] = c
 	}
 	var buf bytes.Buffer
 	if err := layout.Draw(&buf, pts, groups, layout.Picture{Format: "png", Width: 1000, Height: 700, Names: names}); err != nil {
