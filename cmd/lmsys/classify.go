@@ -251,21 +251,33 @@ func runClassify(cmd *cobra.Command, g *globals, f classifyFlags) error {
 		info = cmd.ErrOrStderr()
 	}
 	fmt.Fprintln(info, "Classifier:", label)
-	var results []classify.Result
-	for _, c := range cs {
+	return classifyAll(cmd, g, db, cs, f.dryRun, func(c classify.Classifier) (classify.Result, error) {
 		p := newProgress(cmd)
 		res, err := classify.Run(ctx, db, c, classify.Options{ID: f.id, Scope: scope, Concurrency: f.concurrency, MaxCost: f.maxCost,
 			DryRun: f.dryRun, RetryErrors: f.retry, Progress: p.Func()})
 		p.finish()
+		if err != nil && res.Run.ID == "" && errors.Is(err, lmsys.ErrInvalidInput) {
+			return res, usageError{err}
+		}
+		return res, err
+	})
+}
+
+// classifyAll runs each classifier through run and prints each result, or with
+// --json all of them (the ones so far when one fails). A failure before a run was
+// recorded is returned as it is; after, the labels saved so far are kept and the
+// error says that the same command resumes.
+func classifyAll(cmd *cobra.Command, g *globals, db *store.DB, cs []classify.Classifier, dryRun bool,
+	run func(classify.Classifier) (classify.Result, error)) error {
+	var results []classify.Result
+	for _, c := range cs {
+		res, err := run(c)
 		if err != nil && res.Run.ID == "" {
-			if errors.Is(err, lmsys.ErrInvalidInput) {
-				return usageError{err}
-			}
 			return err
 		}
 		results = append(results, res)
 		if !g.json {
-			if perr := printClassifyResult(ctx, cmd.OutOrStdout(), db, c, res, f.dryRun); perr != nil {
+			if perr := printClassifyResult(cmd.Context(), cmd.OutOrStdout(), db, c, res, dryRun); perr != nil {
 				return perr
 			}
 		}
@@ -551,8 +563,7 @@ func runClassifyDistributed(cmd *cobra.Command, g *globals, f classifyFlags) err
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "  %d classification jobs for the workers (%d of them queued or done before); waiting\n", len(b.JobIDs), b.Duplicates)
 	}
-	var results []classify.Result
-	for _, c := range cs {
+	return classifyAll(cmd, g, db, cs, false, func(c classify.Classifier) (classify.Result, error) {
 		spec := distributed.ClassifierSpec{Temperature: f.temperature, MaxInputChars: f.maxInputChars, Attempts: f.attempts, NoScrub: f.noScrub}
 		if len(f.builtins) > 0 {
 			spec = distributed.ClassifierSpec{Builtin: c.Template().Name}
@@ -565,24 +576,6 @@ func runClassifyDistributed(cmd *cobra.Command, g *globals, f classifyFlags) err
 		p := newProgress(cmd)
 		res, err := client.Classify(ctx, db, spec, c, f.dataset, f.batch, p.Func())
 		p.finish()
-		if res.Run.ID == "" && err != nil {
-			return err
-		}
-		results = append(results, res)
-		if !g.json {
-			if perr := printClassifyResult(ctx, cmd.OutOrStdout(), db, c, res, false); perr != nil {
-				return perr
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("%w (labels so far are saved; the same command resumes)", err)
-		}
-	}
-	if g.json {
-		if len(results) == 1 {
-			return printJSON(cmd.OutOrStdout(), results[0])
-		}
-		return printJSON(cmd.OutOrStdout(), results)
-	}
-	return nil
+		return res, err
+	})
 }
