@@ -59,3 +59,20 @@ func TestChatWithTools(t *testing.T) {
 		})
 	}
 }
+
+// TestChatEstimatesUnreportedTokens: a provider that reports no usage gets its tokens
+// estimated from the bytes sent and received, marked as estimated.
+func TestChatEstimatesUnreportedTokens(t *testing.T) {
+	srv := llmtest.OpenAI(func(llmtest.Request) llmtest.Reply {
+		return llmtest.Reply{Raw: `{"id":"c","object":"chat.completion","created":1,"model":"m1","choices":[{"index":0,"finish_reason":"tool_calls",
+			"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"list_runs","arguments":"{\"limit\":20000}"}}]}}]}`}
+	})
+	defer srv.Close()
+	c := open(t, srv, "m1")
+	system := "explore " + string(make([]byte, 396))
+	_, u, err := c.Chat(context.Background(), []llms.MessageContent{llms.TextParts(llms.ChatMessageTypeSystem, system)}, nil)
+	require.NoError(t, err)
+	assert.True(t, u.Estimated)
+	assert.EqualValues(t, 404/4+1, u.InputTokens, "the message's bytes over 4, plus one")
+	assert.EqualValues(t, 1+len(`{"limit":20000}`)/4, u.OutputTokens, "the reply's empty text and the tool call's arguments")
+}
