@@ -122,6 +122,7 @@ func runPipelineBench(ctx context.Context, args []string, r *reporter) error {
 	k := fs.Int("k", 200, "number of clusters")
 	model := fs.String("embedding-model", "local/lexical", "embedding model")
 	dataDir := fs.String("data", "", "directory of query sets (DIR/*/normalized.jsonl) recombined with the demo set; empty: the demo set alone")
+	shape := fs.String("shape", "lmsys", "generated queries: lmsys (LMSYS-Chat-1M's prompt lengths, repeats and language mix; see lmsysgen.go) or recombined (one pool text each, with an opener, a closer and a serial number)")
 	dir := fs.String("dir", "", "work directory (default: a temporary one, removed)")
 	dbURL := fs.String("db-url", "", "PostgreSQL URL instead of SQLite")
 	levels := fs.Int("target-levels", 3, "hierarchy levels")
@@ -150,10 +151,24 @@ func runPipelineBench(ctx context.Context, args []string, r *reporter) error {
 	}
 	src := filepath.Join(*dir, "queries.jsonl")
 	t0 := time.Now()
-	if err := generate(src, *n, pool, 1); err != nil {
-		return err
+	switch *shape {
+	case "lmsys":
+		st, err := generateLMSYS(src, *n, pool, 1)
+		if err != nil {
+			return err
+		}
+		r.Row("stage", "generate", "shape", *shape, "queries", *n, "pool", len(pool), "seconds", since(t0),
+			"mean_chars", st.MeanChars, "median_chars", st.Median, "long_share", float64(st.Long)/float64(max(st.Rows, 1)),
+			"max_chars", st.MaxChars, "duplicate_share", float64(st.Duplicates)/float64(max(st.Rows, 1)),
+			"english_share", float64(st.Languages["English"])/float64(max(st.Rows, 1)))
+	case "recombined":
+		if err := generate(src, *n, pool, 1); err != nil {
+			return err
+		}
+		r.Row("stage", "generate", "shape", *shape, "queries", *n, "pool", len(pool), "seconds", since(t0))
+	default:
+		return fmt.Errorf("-shape %q: want lmsys or recombined", *shape)
 	}
-	r.Row("stage", "generate", "queries", *n, "pool", len(pool), "seconds", since(t0))
 	ws, err := local.Open(ctx, local.Config{Dir: *dir, DBURL: *dbURL, EmbeddingModel: *model})
 	if err != nil {
 		return err
