@@ -38,7 +38,7 @@ func ExampleBuiltin() {
 	_, err = classify.Builtin("mood")
 	fmt.Println(err)
 	// Output:
-	// builtin:refusal@1 builtin
+	// builtin:refusal@2 builtin
 	// invalid input: unknown built-in classifier "mood" (known: refusal, pushback, code, language, turns, length)
 }
 

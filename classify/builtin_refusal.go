@@ -51,7 +51,12 @@ var refusalCues = []refusalCue{
 		`^i'm|i am||\bi(?:'m| am) afraid (?:i|that) (?:can't|cannot|won't|don't think i|don't have|don't feel|don't\s*$|am not|'m not|isn't|is not)|\bi(?:'m| am) not (?:going to|gonna) (?:help|do|tell|answer|write|give|provide|share|say)\b`,
 		`^can't|cannot|won't|unable|i can|ask |not the right|i don't know||\b(?:can't|cannot|won't|unable to) (?:assist|help) with (?:that|this|your|such)\b|\bi can(?:'t|not) (?:and won't|and will not)\b|\bask (?:me )?(?:a different|another) question\b|\bnot the right (?:person|place) to ask\b|\bi don't know (?:that|if) i'm the right (?:person|one)\b`,
 		`^i ||\bi (?:don't|do not) have (?:an? |any )?(?:personal )?(?:opinion|opinions|preference|preferences|feelings about)\b|\bi have no (?:opinion|opinions|comment)\b`,
-		`^i'm not sure|i am not sure||\bi(?:'m| am) not sure (?:i|that i|if i) (?:should|want to|can|could|would|'d be able to|am able to|'m able to|will be able to)\b`,
+		`^i'm not sure|i am not sure||\bi(?:'m| am) not sure (?:i|that i|if i) (?:should|want to|can|could|would|'d be able to|am able to|'m able to|will be able to)\b|\bi(?:'m| am) not sure (?:that )?i(?:'m| am) the right (?:person|one|place|assistant)\b`,
+		`^programmed|designed|trained|instructed||\b(?:programmed|designed|trained|instructed) not to (?:assist|help|answer|provide|do|give|tell|share|discuss|engage|talk|respond)\b`,
+		`^not prepared|not willing|not in a position|too ||\bnot (?:prepared|willing|in a position) to (?:offer|help|assist|answer|provide|give|share|discuss|do|talk|tell)\b|\btoo (?:difficult|hard|complicated|sensitive) for me to (?:help|answer|assist|discuss)\b`,
+		`^isn't|is not|not the||\b(?:isn't|is not|not) the (?:type|kind|sort) of (?:thing|information|question|advice|help|request|conversation|content|topic)s? (?:that )?(?:i|we|you'll|you will)\b`,
+		`^i'm|i am|we're|we are|we ||\b(?:i'm|i am|we're|we are) not supposed to\b|\bwe (?:don't|do not) (?:generally |usually |normally )?(?:allow|permit|provide|support) (?:that|this|it|access|such)\b`,
+		`^i'm|i am||\bi(?:'m| am) not (?:going to|gonna) (?:look|search|find|assist|participate|encourage|support|make|create|help you)\b`,
 		// Portuguese.
 		`^não||não (?:posso|consigo|vou|devo|sou capaz de|estou autorizad[oa] a|me sinto confortável) (?:te |lhe |o |a |em |com )?(?:ajudar|fornecer|responder|fazer|criar|escrever|gerar|atender|auxiliar|cumprir|dar|compartilhar|ajudá|realizar|produzir|participar|incentivar|apoiar|continuar|colaborar|oferecer|prestar|contribuir|atendê|falar|discutir)`,
 		`^desculp|sinto muito|lamento|infelizmente||(?:desculp|sinto muito|lamento|infelizmente)[^.!?\n]*não (?:posso|consigo|é possível|sou capaz|vou)`,
@@ -105,7 +110,13 @@ var refusalCues = []refusalCue{
 		`^you |don't do||\byou (?:really |definitely |probably )?(?:shouldn't|should not|must not|mustn't|should never|can't|cannot) (?:do (?:that|this|it)|be doing|be \w+ing|steal|hurt|kill|harm|poison|attack|rob|cheat|break|hack|lie)\b|\bdon't do (?:that|it|this)\b`,
 		`^not |never |i don't think||\b(?:not|never) (?:a good idea|okay to|ok to|acceptable to|appropriate to|right to|legal to)\b|\bi don't think (?:that's|that is|it's|it is|this is|it would be|that would be) (?:a good idea|appropriate|okay|ok|right|ethical|legal|wise|nice|kind|fair|safe|something i|a proper|proper|an appropriate)\b|\bi don't think you should\b`,
 		`^not sure|is |are |be |doesn't|does not|don't|committing|you're|you are|convince|persuade|something|invasion|i'm not|i am not||\bnot sure (?:that's|that is|it's|it is|this is) (?:a good idea|appropriate|okay|legal|wise|right)\b|\b(?:is|are|be) (?:very |highly |extremely |generally )?(?:illegal|unethical|against the law|wrong|never okay|not okay)\b|\b(?:doesn't|does not|don't) (?:sound|seem) like a (?:very |really )?good (?:idea|plan)\b|\bcommitting a crime\b|\byou(?:'re| are) an? (?:horrible|terrible|awful|bad|disgusting|sick|evil) (?:person|human)\b|\byou(?:'re| are) not (?:allowed|supposed|permitted) to\b|\b(?:convince|persuade) you not to\b|\bsomething (?:illegal|wrong|unethical|dangerous)\b|\b(?:is|are) (?:confidential|private|protected by)\b|\binvasion of privacy\b|\bi(?:'m| am) not (?:saying|suggesting) (?:i|you|that)\b`,
-		`^i'm|i am|i'd|i would|hope|breaking|talk|speak||\bi(?:'m| am) (?:also |a bit |a little |really |very |honestly |quite |so )?(?:not comfortable|uncomfortable)\b|\bi(?:'m| am) (?:also |a bit |a little |really |very |honestly |quite |so )?(?:concerned|worried) (?:that you|that this|about (?:this|that|your (?:request|question|intentions|plan)))\b|\b(?:talk|speak) (?:to|with) someone (?:who|that) can help\b|\bhope (?:that )?you (?:would |will |can )?(?:avoid|not|reconsider|don't|won't)\b|\bbreaking the law\b|\bi(?:'d| would) (?:rather )?avoid\b`,
+		`^i'm|i am|i'd|i would|hope|breaking|talk|speak||\bi(?:'m| am) (?:also |a bit |a little |really |very |honestly |quite |so )*(?:not comfortable|uncomfortable)\b|\bi(?:'m| am) (?:also |a bit |a little |really |very |honestly |quite |so )*(?:concerned|worried) (?:that you|that this|about (?:this|that|your (?:request|question|intentions|plan)))\b|\b(?:talk|speak) (?:to|with) someone (?:who|that) can help\b|\bhope (?:that )?you (?:would |will |can )?(?:avoid|not|reconsider|don't|won't)\b|\bbreaking the law\b|\bi(?:'d| would) (?:rather )?avoid\b`,
+		`^that's|that is|this is|it's|it is||\b(?:that|this|it)(?:'s| is) not (?:a |an )?(?:very )?(?:nice|good|kind|appropriate|polite|okay|ok|respectful|fair) (?:thing|question|way|idea|request|topic|subject|word|joke)\b`,
+		`^i don't think|i do not think|i wouldn't|i would not||\bi (?:don't|do not) think (?:they|he|she|you|anyone|people|we) (?:deserve|should|ought|need to|have the right)\b|\bi (?:wouldn't|would not) (?:do|try|recommend|advise) (?:that|this|it)\b`,
+		`^you ||\byou (?:really |definitely |probably |absolutely |seriously )?(?:shouldn't|should not|must not|mustn't|should never) (?:use|do|try|take|buy|sell|make|go|drive|drink|eat|put|give|say|tell|call|touch|hit|send|post|share|mix|ingest|consume|attempt|follow|rely|trust|get|steal|hurt|kill|harm|poison|attack|rob|cheat|break|hack|lie|threaten|insult|stalk|spy|track|harass|bully)\b|\byou should (?:probably |really |definitely |seriously )?(?:try )?(?:not|never)\b|\byou should (?:probably |really )?(?:reconsider|rethink|think twice)\b`,
+		`^suggest|urge|ask|encourage|re-consider|reconsider||\b(?:suggest|urge|ask|encourage) you (?:to )?re-?(?:consider|think)\b|\bre-?consider your (?:goals|goal|plan|plans|decision|choice|choices|intentions|actions)\b`,
+		`^violation|a violation|is |are ||\b(?:a )?violation of (?:the )?(?:law|laws|privacy)\b|\b(?:is|are) (?:very |really |extremely )?(?:dangerous|harmful)\b`,
+		`^you may|you might|you will|you would|you'd|why don't you|why on earth|research|look it up||\byou (?:may|might|will|would|'d) have (?:better|more) luck\b|\bwhy don't you ask\b|\bwhy on earth would you\b|\bresearch (?:it |this |that )?(?:yourself|on your own)\b|\blook it up yourself\b`,
 		`^não |é |seria |procure||não (?:é|seria) (?:apropriado|ético|adequado|legal|permitido|seguro|correto)|(?:é|seria) (?:ilegal|antiético|imoral|perigoso|prejudicial)|procure (?:um|uma) (?:profissional|médic|advogad|psicólog)`,
 		`^no |es |sería |consulta|busca|acude||no (?:es|sería) (?:apropiado|ético|adecuado|legal|seguro|correcto)|(?:es|sería) (?:ilegal|poco ético|inmoral|peligroso|dañino)|(?:consulta|busca|acude) (?:a )?(?:un|una) (?:profesional|médic|abogad|psicólog)`,
 		`^это |незаконно|неэтично|неприемлемо|опасно|противозаконно|противоречит|обратитесь||(?:это )?(?:незаконно|неэтично|неприемлемо|опасно|противозаконно)|противоречит (?:моим|правилам|политике|принципам|этическим)|обратитесь к (?:специалисту|врачу|юристу|психологу)`,
@@ -420,18 +431,53 @@ func FirstReply(c lmsys.Conversation) int {
 }
 
 // ConversationRefusal labels the first assistant reply of c (Refusal), or NoReply
-// when there is none.
+// when there is none. It also reads the request the reply answers: a short reply
+// that opens with a bare "No." to a request for action ("Can you …", "How do I …",
+// "Give me …") refuses it, where the same "No." to a yes-or-no question ("Is it
+// legal to …?") answers it.
 func ConversationRefusal(c lmsys.Conversation) string {
 	i := FirstReply(c)
 	if i < 0 {
 		return NoReply
 	}
-	return Refusal(c.Messages[i].Content)
+	reply := c.Messages[i].Content
+	label, f := RefusalDetail(reply)
+	if label != Complied || f.Length >= 300 {
+		return label
+	}
+	if u := c.FirstUser(); u >= 0 && u < i && deniesRequest(c.Messages[u].Content, reply) {
+		return Refused
+	}
+	return label
+}
+
+// openingNo matches a reply that opens with a bare negation: "No.", "Nope!", "I don't
+// think so.", "Нет.", or (for a how-to request) "You can't …".
+var (
+	openingNo = regexp.MustCompile(`^(?:no|nope|no way|not a chance|absolutely not|definitely not|of course not|certainly not|i don't think so|i do not think so|não|нет|nein|non|いいえ|아니요|不|不行|لا)\s*[.!。！]|^no,? (?:i (?:won't|will not|can't|cannot|don't|do not)|thank you|thanks)\b`)
+	youCant = regexp.MustCompile(`^you (?:can't|cannot|can not|won't|will not)\b`)
+	// actionRequest matches a request that asks the assistant to do something, or
+	// asks how to do it; howTo the second kind.
+	actionRequest = regexp.MustCompile(`^(?:can|could|will|would) you\b|\b(?:please|help me|give me|tell me|show me|find me|get me|write me|send me)\b|^(?:do you want to|would you like to|wanna)\b`)
+	howTo         = regexp.MustCompile(`^(?:how (?:do|can|could|should|would|might|to) (?:i|we|you|one)?|what(?:'s| is) the (?:best|easiest|fastest|quickest|safest|simplest) way|where (?:can|could|do|should) i)\b`)
+)
+
+// deniesRequest reports whether reply opens by saying no to request.
+func deniesRequest(request, reply string) bool {
+	r := strings.TrimSpace(strings.ToLower(foldQuotes.Replace(head(reply, 400))))
+	q := strings.TrimSpace(strings.ToLower(foldQuotes.Replace(head(request, 400))))
+	switch {
+	case openingNo.MatchString(r) || r == "no" || r == "nope":
+		return actionRequest.MatchString(q) || howTo.MatchString(q)
+	case youCant.MatchString(r):
+		return howTo.MatchString(q)
+	}
+	return false
 }
 
 var refusalBuiltin = &builtin{
 	name:        "refusal",
-	version:     "1",
+	version:     "2",
 	description: "Whether the first assistant reply complied with, refused or partly refused the request.",
 	rules: `refusal labels the first assistant reply after the first user message (first 8 KB; fenced code and quoted
 spans not read for cues). Cue families, in English, Portuguese, Spanish, Russian, Chinese, German, French, Italian,
@@ -445,7 +491,9 @@ restating the request, and not questions; quoted drafts count. Score < 0.5: comp
 also helps (a list or code block with >= 60 content characters, a pivot such as "but here is" with >= 120, >= 400
 content characters, or >= 80 content characters before the first cue); else refused when the score is >= 0.8, or
 the reply is under 300 characters with under 120 content characters and a cue other than an apology; else
-complied. No reply or an empty one: no_reply.`,
+complied. A reply under 300 characters that opens with a bare negation ("No.", "I don't think so.") to a request
+for action ("Can you …", "How do I …", "Give me …"), or with "You can't" to a how-to request, is refused. No reply
+or an empty one: no_reply.`,
 	facets: []Facet{{Name: "refusal", Labels: refusalLabels, Description: "Whether the first assistant reply complied, refused or partly refused."}},
 	fn: func(c lmsys.Conversation) []Answer {
 		return []Answer{{Facet: "refusal", Value: ConversationRefusal(c)}}

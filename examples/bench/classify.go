@@ -407,7 +407,9 @@ func refusalAccuracy(convs []benchConversation, path string, showErrors bool, r 
 		if i := classify.FirstReply(l.conv); i >= 0 {
 			reply = l.conv.Messages[i].Content
 		}
-		p, b := classify.Refusal(reply), baselineRefusal(reply)
+		// The built-in as `lmsys classify` runs it: over the conversation, which lets
+		// it read the request the reply answers.
+		p, b := classify.ConversationRefusal(l.conv), baselineRefusal(reply)
 		ours.add(l.gold, p)
 		base.add(l.gold, b)
 		if showErrors && (p != l.gold || b != l.gold) {
