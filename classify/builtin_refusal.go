@@ -455,7 +455,7 @@ func ConversationRefusal(c lmsys.Conversation) string {
 // think so.", "Нет.", or (for a how-to request) "You can't …".
 var (
 	openingNo = regexp.MustCompile(`^(?:no|nope|no way|not a chance|absolutely not|definitely not|of course not|certainly not|i don't think so|i do not think so|não|нет|nein|non|いいえ|아니요|不|不行|لا)\s*[.!。！]|^no,? (?:i (?:won't|will not|can't|cannot|don't|do not)|thank you|thanks)\b`)
-	youCant = regexp.MustCompile(`^you (?:can't|cannot|can not|won't|will not)\b`)
+	youCant   = regexp.MustCompile(`^you (?:can't|cannot|can not|won't|will not)\b`)
 	// actionRequest matches a request that asks the assistant to do something, or
 	// asks how to do it; howTo the second kind.
 	actionRequest = regexp.MustCompile(`^(?:can|could|will|would) you\b|\b(?:please|help me|give me|tell me|show me|find me|get me|write me|send me)\b|^(?:do you want to|would you like to|wanna)\b`)
