@@ -35,9 +35,11 @@ type QKernel struct {
 	fn func(b *QPacked, j int, a *QRows, i int, c []float32, ldc int)
 }
 
-// qKernels lists the usable 8-bit kernels, slowest first; the CPU-feature switch in
-// qgemm_amd64.go appends the assembly ones, and init picks the last.
-var qKernels = []QKernel{{Name: "go", rows: 6, cols: 16, fn: qkernelGo}}
+// qKernels lists the usable 8-bit kernels, slowest first: the portable one, then the
+// assembly ones the CPU-feature switch in qgemm_amd64.go returns; init picks the last.
+// (A variable's initialiser runs before every init function of the package, whatever
+// the file order.)
+var qKernels = append([]QKernel{{Name: "go", rows: 6, cols: 16, fn: qkernelGo}}, qKernelsCPU()...)
 
 var qUse = qKernels[0]
 
@@ -177,16 +179,7 @@ func (q *QRows) Quantize(a []float32, m, lda, k int, unsigned bool) {
 		var inv float32
 		if r < m {
 			row = a[r*lda : r*lda+k]
-			var mx float32
-			if unsigned {
-				for _, x := range row {
-					mx = max(mx, x)
-				}
-			} else {
-				for _, x := range row {
-					mx = max(mx, abs32(x))
-				}
-			}
+			mx := rowMax(row, !unsigned)
 			q.Scale[r] = 0
 			if mx > 0 {
 				q.Scale[r] = mx / float32(hi)
@@ -195,19 +188,53 @@ func (q *QRows) Quantize(a []float32, m, lda, k int, unsigned bool) {
 		}
 		if kern.u8 {
 			dst := q.u8[r*q.lda : r*q.lda+q.lda]
-			for j, x := range row {
-				dst[j] = uint8(quant(x*inv, lo, hi) + off)
-			}
+			quantU8(dst, row, inv, lo, hi, off)
 			for j := len(row); j < len(dst); j++ {
 				dst[j] = uint8(off)
 			}
 			continue
 		}
 		dst := q.i16[r*q.lda : r*q.lda+q.lda]
-		for j, x := range row {
-			dst[j] = int16(quant(x*inv, lo, hi))
-		}
+		quantI16(dst, row, inv, lo, hi)
 		clear(dst[len(row):])
+	}
+}
+
+// The row quantisers, replaced by assembly where the CPU has it.
+var (
+	rowMax   = rowMaxGo
+	quantU8  = quantU8Go
+	quantI16 = quantI16Go
+)
+
+// rowMaxGo returns max(0, row…), or of |row| when abs.
+func rowMaxGo(row []float32, abs bool) float32 {
+	var mx float32
+	if abs {
+		for _, x := range row {
+			mx = max(mx, abs32(x))
+		}
+		return mx
+	}
+	for _, x := range row {
+		mx = max(mx, x)
+	}
+	return mx
+}
+
+// quantU8Go writes quant(row·inv)+off to dst.
+func quantU8Go(dst []uint8, row []float32, inv float32, lo, hi, off int32) {
+	dst = dst[:len(row)]
+	for j, x := range row {
+		dst[j] = uint8(quant(x*inv, lo, hi) + off)
+	}
+}
+
+// quantI16Go writes quant(row·inv) to dst.
+func quantI16Go(dst []int16, row []float32, inv float32, lo, hi int32) {
+	dst = dst[:len(row)]
+	for j, x := range row {
+		dst[j] = int16(quant(x*inv, lo, hi))
 	}
 }
 

@@ -18,13 +18,55 @@ func qkernel12x32VNNI(k4 int, a *uint8, lda int, p0, p1 *int8, c *float32, ldc i
 //go:noescape
 func qkernel6x16AVX2(k2 int, a *int16, lda int, p *int16, c *float32, ldc int, sa, sb *float32)
 
-func init() {
+// maxAVX2 returns max(0, x…) or max(0, |x|…) over n values, n a multiple of 8.
+//
+//go:noescape
+func maxAVX2(x *float32, n int, abs bool) float32
+
+// quantU8AVX512 writes max(lo, round(src·inv)) + off as unsigned bytes, n a multiple of 16.
+//
+//go:noescape
+func quantU8AVX512(dst *uint8, src *float32, n int, inv float32, lo, off int32)
+
+// quantI16AVX2 writes max(lo, round(src·inv)) as int16, n a multiple of 8.
+//
+//go:noescape
+func quantI16AVX2(dst *int16, src *float32, n int, inv float32, lo int32)
+
+// qKernelsCPU returns the assembly kernels this CPU can run, slowest first.
+func qKernelsCPU() []QKernel {
+	var ks []QKernel
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		qKernels = append(qKernels, QKernel{Name: "avx2", rows: 6, cols: 16, fn: qkernelAVX2})
+		rowMax = func(row []float32, abs bool) float32 {
+			n := len(row) &^ 7
+			mx := rowMaxGo(row[n:], abs)
+			if n > 0 {
+				mx = max(mx, maxAVX2(&row[0], n, abs))
+			}
+			return mx
+		}
+		quantI16 = func(dst []int16, row []float32, inv float32, lo, hi int32) {
+			n := len(row) &^ 7
+			if n > 0 {
+				_ = dst[n-1]
+				quantI16AVX2(&dst[0], &row[0], n, inv, lo)
+			}
+			quantI16Go(dst[n:], row[n:], inv, lo, hi)
+		}
+		ks = append(ks, QKernel{Name: "avx2", rows: 6, cols: 16, fn: qkernelAVX2})
 	}
 	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI {
-		qKernels = append(qKernels, QKernel{Name: "avx512-vnni", rows: 12, cols: 32, u8: true, fn: qkernelVNNI})
+		quantU8 = func(dst []uint8, row []float32, inv float32, lo, hi, off int32) {
+			n := len(row) &^ 15
+			if n > 0 {
+				_ = dst[n-1]
+				quantU8AVX512(&dst[0], &row[0], n, inv, lo, off)
+			}
+			quantU8Go(dst[n:], row[n:], inv, lo, hi, off)
+		}
+		ks = append(ks, QKernel{Name: "avx512-vnni", rows: 12, cols: 32, u8: true, fn: qkernelVNNI})
 	}
+	return ks
 }
 
 func qkernelVNNI(b *QPacked, j int, a *QRows, i int, c []float32, ldc int) {

@@ -383,3 +383,110 @@ done2:
 	VMOVUPS Y11, 32(DI)
 	VZEROUPPER
 	RET
+
+// func maxAVX2(x *float32, n int, abs bool) float32
+// max(0, x[0…n−1]) or max(0, |x[0…n−1]|); n a multiple of 8.
+TEXT ·maxAVX2(SB), NOSPLIT, $0-28
+	MOVQ    x+0(FP), SI
+	MOVQ    n+8(FP), CX
+	MOVBLZX abs+16(FP), AX
+	VPCMPEQD Y5, Y5, Y5
+	TESTQ   AX, AX
+	JZ      noabs
+	VPSRLD  $1, Y5, Y5
+noabs:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+loop32:
+	CMPQ CX, $32
+	JLT  loop8
+	VANDPS (SI), Y5, Y6
+	VMAXPS Y6, Y0, Y0
+	VANDPS 32(SI), Y5, Y7
+	VMAXPS Y7, Y1, Y1
+	VANDPS 64(SI), Y5, Y8
+	VMAXPS Y8, Y2, Y2
+	VANDPS 96(SI), Y5, Y9
+	VMAXPS Y9, Y3, Y3
+	ADDQ   $128, SI
+	SUBQ   $32, CX
+	JMP    loop32
+loop8:
+	CMPQ CX, $8
+	JLT  reduce
+	VANDPS (SI), Y5, Y6
+	VMAXPS Y6, Y0, Y0
+	ADDQ   $32, SI
+	SUBQ   $8, CX
+	JMP    loop8
+reduce:
+	VMAXPS Y1, Y0, Y0
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0x4E, X0, X1
+	VMAXPS X1, X0, X0
+	VPERMILPS $0xB1, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func quantU8AVX512(dst *uint8, src *float32, n int, inv float32, lo, off int32)
+// dst[i] = max(lo, round(src[i]·inv)) + off, saturated to [0, 255]; n a multiple of 16.
+TEXT ·quantU8AVX512(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS inv+24(FP), Z1
+	MOVL lo+28(FP), AX
+	VMOVD AX, X3
+	VPBROADCASTD X3, Z3
+	MOVL off+32(FP), AX
+	VMOVD AX, X2
+	VPBROADCASTD X2, Z2
+	TESTQ CX, CX
+	JZ    doneu8
+loopu8:
+	VMULPS    (SI), Z1, Z0
+	VCVTPS2DQ Z0, Z0
+	VPMAXSD   Z3, Z0, Z0
+	VPADDD    Z2, Z0, Z0
+	VPMOVUSDB Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $16, DI
+	SUBQ $16, CX
+	JNZ  loopu8
+doneu8:
+	VZEROUPPER
+	RET
+
+// func quantI16AVX2(dst *int16, src *float32, n int, inv float32, lo int32)
+// dst[i] = max(lo, round(src[i]·inv)), saturated to int16; n a multiple of 8.
+TEXT ·quantI16AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VBROADCASTSS inv+24(FP), Y1
+	MOVL lo+28(FP), AX
+	VMOVD AX, X3
+	VPBROADCASTD X3, Y3
+	TESTQ CX, CX
+	JZ    donei16
+loopi16:
+	VMULPS    (SI), Y1, Y0
+	VCVTPS2DQ Y0, Y0
+	VPMAXSD   Y3, Y0, Y0
+	VEXTRACTI128 $1, Y0, X4
+	VPACKSSDW X4, X0, X0
+	VMOVDQU   X0, (DI)
+	ADDQ $32, SI
+	ADDQ $16, DI
+	SUBQ $8, CX
+	JNZ  loopi16
+donei16:
+	VZEROUPPER
+	RET

@@ -279,3 +279,40 @@ func withQKernelB(b *testing.B, f func(b *testing.B)) {
 		})
 	}
 }
+
+// TestQKernelInUse checks that the fastest kernel is the one in use at start-up.
+func TestQKernelInUse(t *testing.T) {
+	ks := QKernels()
+	require.Equal(t, ks[len(ks)-1].Name, QKernelName())
+}
+
+// TestRowQuantizersMatchPortable compares the row quantisers in use (assembly where
+// the CPU has it) with the portable ones, value for value, on every length to 70 and
+// on values at the rounding ties and the clamps.
+func TestRowQuantizersMatchPortable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for n := 0; n <= 70; n++ {
+		row := randMatrix(rng, n, 3)
+		for i := 0; i < n; i += 5 {
+			row[i] = float32(i%7) - 3.5 // ties: x·inv = x when inv = 1
+		}
+		for _, abs := range []bool{false, true} {
+			require.Equal(t, rowMaxGo(row, abs), rowMax(row, abs), "rowMax n=%d abs=%v", n, abs)
+		}
+		for _, lim := range [][3]int32{{-127, 127, 128}, {0, 255, 0}} {
+			for _, inv := range []float32{1, 37.5} {
+				want8, got8 := make([]uint8, n), make([]uint8, n)
+				quantU8Go(want8, row, inv, lim[0], lim[1], lim[2])
+				quantU8(got8, row, inv, lim[0], lim[1], lim[2])
+				want16, got16 := make([]int16, n), make([]int16, n)
+				quantI16Go(want16, row, inv, lim[0], lim[1])
+				quantI16(got16, row, inv, lim[0], lim[1])
+				if inv == 1 {
+					// In range: the assembly does not clamp above, the scale keeps values below hi.
+					require.Equal(t, want8, got8, "u8 n=%d lim=%v", n, lim)
+					require.Equal(t, want16, got16, "i16 n=%d lim=%v", n, lim)
+				}
+			}
+		}
+	}
+}
