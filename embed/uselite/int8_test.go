@@ -44,3 +44,15 @@ func TestInt8ReferenceCosine(t *testing.T) {
 		})
 	}
 }
+
+func TestFLOPs(t *testing.T) {
+	m, err := New()
+	require.NoError(t, err)
+	// Dense: layer 0 256·768 + 256·512 + 256·512 + 512·1536 + 1536·512, layer 1
+	// 512·1536 + 512·512 + 512·1536 + 1536·512 multiply-adds per token.
+	perToken := 2.0 * (256*768 + 2*256*512 + 2*512*1536 + 3*512*1536 + 512*512)
+	one := 2 * (perToken/2 + 2*(256+512) + 512*512)
+	assert.InDelta(t, one, m.FLOPs(1), 1e-6)
+	assert.InDelta(t, m.FLOPs(MaxTokens), m.FLOPs(10*MaxTokens), 1e-6)
+	assert.InDelta(t, 1.09e9, m.FLOPs(113), 0.01e9)
+}

@@ -248,6 +248,26 @@ func (m *Model) Space() lmsys.Space {
 	return lmsys.Space{Provider: "local", Model: ModelFloat32, Dims: Dims}
 }
 
+// FLOPs returns the arithmetic of embedding one text of n tokens (clipped at
+// MaxTokens), counting a multiply-add as two operations: the dense layers (n rows
+// through every weight matrix), attention (q·kᵀ and the weighted sum of v, n² per
+// head dimension and layer) and the pooling layer; the embedding lookup, layer norms
+// and softmax are not counted. A 113-token text costs about 1.09 GFLOP.
+func (m *Model) FLOPs(n int) float64 {
+	n = min(max(n, 1), MaxTokens)
+	var dense, att float64
+	for l := range m.layers {
+		ly := &m.layers[l]
+		for _, p := range []*packed{&ly.qkv, &ly.out, &ly.ffn1, &ly.ffn2, ly.res} {
+			if p != nil {
+				dense += float64(p.K * p.N)
+			}
+		}
+		att += 2 * float64(n) * float64(n) * float64(ly.d)
+	}
+	return 2 * (float64(n)*dense + att + float64(m.pool.K*m.pool.N))
+}
+
 // Kernel names the matrix-multiply kernel of this model's dense layers: the 8-bit one
 // of vec.QGEMM ("avx512-vnni", "avx2" or "go") for NewInt8's model, Kernel() for New's.
 func (m *Model) Kernel() string {
