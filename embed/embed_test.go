@@ -47,7 +47,8 @@ func TestOpenResolvesProviders(t *testing.T) {
 		opts  []embed.Option
 		want  lmsys.Space
 	}{
-		{"", nil, lmsys.Space{Provider: "local", Model: "use-lite", Dims: 512}},
+		{"", nil, lmsys.Space{Provider: "local", Model: "use-lite-i8", Dims: 512}},
+		{"local/use-lite-i8", nil, lmsys.Space{Provider: "local", Model: "use-lite-i8", Dims: 512}},
 		{"local/use-lite", nil, lmsys.Space{Provider: "local", Model: "use-lite", Dims: 512}},
 		{"local/lexical", nil, lmsys.Space{Provider: "local", Model: "lexical", Dims: 512}},
 		{"local/lexical", []embed.Option{embed.WithDims(128)}, lmsys.Space{Provider: "local", Model: "lexical", Dims: 128}},
@@ -87,7 +88,7 @@ func TestOpenErrors(t *testing.T) {
 		{"use-lite", "is not provider/model (providers: cohere, local, ollama, openai", nil},
 		{"local/", "is not provider/model", nil},
 		{"acme/embedder", `unknown embedding provider "acme" in "acme/embedder" (known: cohere, local, ollama, openai`, nil},
-		{"local/bert", `unknown local embedding model "bert" (local models: use-lite, lexical, hybrid)`, nil},
+		{"local/bert", `unknown local embedding model "bert" (local models: use-lite-i8, use-lite, lexical, hybrid)`, nil},
 		{"local/use-lite", "has 512 dimensions, not 256", []embed.Option{embed.WithDims(256)}},
 		{"local/hybrid", "at least 576 dimensions", []embed.Option{embed.WithDims(520)}},
 		{"local/lexical", "must not be negative", []embed.Option{embed.WithBatchSize(-1)}},
@@ -632,4 +633,21 @@ func ExampleBackfill() {
 	// Output:
 	// {Embedded:2 Cached:1 Failed:0} <nil>
 	// {Embedded:0 Cached:3 Failed:0} <nil>
+}
+
+// TestLocalSpacesReopen checks that every local model's space names the model that
+// made it: a store re-opens the embedder of a recorded space with
+// embed.Open(space.Name()), so USE-lite's float32 and 8-bit passes must not share one.
+func TestLocalSpacesReopen(t *testing.T) {
+	seen := map[lmsys.Space]string{}
+	for _, name := range embed.LocalModels {
+		e, err := embed.Open("local/" + name)
+		require.NoError(t, err)
+		sp := e.Space()
+		again, err := embed.Open(sp.Name(), embed.WithDims(sp.Dims))
+		require.NoError(t, err)
+		assert.Equal(t, sp, again.Space(), name)
+		assert.NotContains(t, seen, sp, "%s shares a space with %s", name, seen[sp])
+		seen[sp] = name
+	}
 }

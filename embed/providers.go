@@ -41,12 +41,15 @@ func init() {
 }
 
 // LocalModels lists the models of the local provider.
-var LocalModels = []string{"use-lite", "lexical", "hybrid"}
+var LocalModels = []string{"use-lite-i8", "use-lite", "lexical", "hybrid"}
 
 var (
 	useOnce  sync.Once
 	useModel *uselite.Model
 	useErr   error
+	use8Once sync.Once
+	use8     *uselite.Model
+	use8Err  error
 )
 
 // useLite loads USE-lite once per process: the model is safe for concurrent use and
@@ -56,11 +59,20 @@ func useLite() (*uselite.Model, error) {
 	return useModel, useErr
 }
 
+// useLiteInt8 loads USE-lite's quantised forward pass once per process.
+func useLiteInt8() (*uselite.Model, error) {
+	use8Once.Do(func() { use8, use8Err = uselite.NewInt8() })
+	return use8, use8Err
+}
+
 func openLocal(model string, c Config) (lmsys.Embedder, error) {
 	switch model {
-	case "use-lite":
+	case uselite.ModelFloat32, uselite.ModelInt8:
 		if c.Dims != 0 && c.Dims != uselite.Dims {
-			return nil, fmt.Errorf("%w: local/use-lite has %d dimensions, not %d", lmsys.ErrInvalidInput, uselite.Dims, c.Dims)
+			return nil, fmt.Errorf("%w: local/%s has %d dimensions, not %d", lmsys.ErrInvalidInput, model, uselite.Dims, c.Dims)
+		}
+		if model == uselite.ModelInt8 {
+			return useLiteInt8()
 		}
 		return useLite()
 	case "lexical":
@@ -68,7 +80,7 @@ func openLocal(model string, c Config) (lmsys.Embedder, error) {
 	case "hybrid":
 		return Hybrid(c.Dims)
 	}
-	return nil, fmt.Errorf("%w: unknown local embedding model %q (local models: use-lite, lexical, hybrid)", lmsys.ErrInvalidInput, model)
+	return nil, fmt.Errorf("%w: unknown local embedding model %q (local models: use-lite-i8, use-lite, lexical, hybrid)", lmsys.ErrInvalidInput, model)
 }
 
 // Hybrid returns local/hybrid: USE-lite and the lexical embedder combined per text by

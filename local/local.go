@@ -47,7 +47,7 @@ type Config struct {
 	// DBPath and DBURL override the database (see store.Config).
 	DBPath string
 	DBURL  string
-	// EmbeddingModel is a provider/model string (default local/use-lite).
+	// EmbeddingModel is a provider/model string (default embed.DefaultModel, local/use-lite-i8).
 	EmbeddingModel string
 	// EmbedOptions tune the embedder (dimension, batch size, endpoints …).
 	EmbedOptions []embed.Option

@@ -47,7 +47,7 @@ var shared *fixture
 
 func buildFixture(dir string) (f *fixture, err error) {
 	ctx := context.Background()
-	ws, err := local.Open(ctx, local.Config{Dir: dir})
+	ws, err := local.Open(ctx, local.Config{Dir: dir, EmbeddingModel: "local/use-lite"}) // the fixture's clusters were chosen with the float32 pass
 	if err != nil {
 		return nil, err
 	}

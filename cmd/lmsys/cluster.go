@@ -37,7 +37,7 @@ type embeddingOptions struct {
 
 // addEmbeddingFlags registers the embedding flags on fs.
 func addEmbeddingFlags(fs *pflag.FlagSet, o *embeddingOptions) {
-	fs.StringVar(&o.model, "embedding-model", embed.DefaultModel, "embedding model provider/model: local/use-lite, local/lexical, local/hybrid, cohere/embed-v4.0, openai/…, ollama/…")
+	fs.StringVar(&o.model, "embedding-model", embed.DefaultModel, "embedding model provider/model: local/use-lite-i8 (USE-lite in 8 bits), local/use-lite (float32), local/lexical, local/hybrid, cohere/embed-v4.0, openai/…, ollama/…")
 	fs.IntVar(&o.dims, "embedding-dim", 0, "output dimension (Matryoshka models such as cohere/embed-v4.0: 256, 512, 1024, 1536; local/lexical)")
 	fs.IntVar(&o.batchSize, "embed-batch-size", 0, "texts per embedding request (provider default when 0)")
 	fs.IntVar(&o.concurrency, "embed-concurrency", 0, "embedding requests in flight (provider default when 0)")

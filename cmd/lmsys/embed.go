@@ -33,7 +33,7 @@ func registerEmbed(root *cobra.Command, g *globals) {
 		Long: `Embed every query of the database (or of one --dataset) that has no vector yet in the
 embedding space of --embedding-model, and store the vectors. Texts already embedded in
 that space, and repeated texts, are not embedded again, so the command can be stopped
-and re-run at any time. The default model, local/use-lite, runs offline.
+and re-run at any time. The default model, local/use-lite-i8 (USE-lite with 8-bit dense layers), runs offline.
 
 Remote providers read their usual variables: CO_API_KEY or COHERE_API_KEY (and
 CO_API_URL), OPENAI_API_KEY and OPENAI_BASE_URL, OLLAMA_HOST.`,

@@ -39,8 +39,12 @@ func benchTexts(b *testing.B, name string, n int) []string {
 }
 
 func benchmarkEmbed(b *testing.B, name string, n int) {
+	benchmarkEmbedWith(b, New, name, n)
+}
+
+func benchmarkEmbedWith(b *testing.B, open func() (*Model, error), name string, n int) {
 	texts := benchTexts(b, name, n)
-	m, err := New()
+	m, err := open()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -72,6 +76,14 @@ func BenchmarkEmbedShortKernels(b *testing.B) {
 
 func BenchmarkEmbedLong(b *testing.B) {
 	benchmarkEmbed(b, "sharegpt", 200)
+}
+
+func BenchmarkEmbedShortInt8(b *testing.B) {
+	benchmarkEmbedWith(b, NewInt8, "hwu64", 2000)
+}
+
+func BenchmarkEmbedLongInt8(b *testing.B) {
+	benchmarkEmbedWith(b, NewInt8, "sharegpt", 200)
 }
 
 func BenchmarkTokenize(b *testing.B) {

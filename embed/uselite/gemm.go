@@ -55,3 +55,17 @@ func Kernel() string {
 	}
 	return vec.GEMMKernelName()
 }
+
+// unpacked returns the row-major K×N matrix p packs.
+func (p *packed) unpacked() []float32 {
+	k, n := p.K, p.N
+	out := make([]float32, k*n)
+	o := 0
+	for j := 0; j < n; j += nr {
+		for kk := 0; kk < k; kk++ {
+			copy(out[kk*n+j:kk*n+j+nr], p.Data[o:o+nr])
+			o += nr
+		}
+	}
+	return out
+}

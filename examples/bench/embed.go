@@ -53,8 +53,15 @@ func runEmbedBench(ctx context.Context, args []string, r *reporter) error {
 		return err
 	}
 	tokens := 0
+	flops := 0.0 // USE-lite's arithmetic (Model.FLOPs), whatever model runs
 	for _, t := range texts {
-		tokens += min(len(m.Tokenize(t)), uselite.MaxTokens)
+		n := min(len(m.Tokenize(t)), uselite.MaxTokens)
+		tokens += n
+		flops += m.FLOPs(n)
+	}
+	kernel := uselite.Kernel()
+	if um, ok := e.(*uselite.Model); ok {
+		kernel = um.Kernel()
 	}
 	best, bestCPU := 0.0, 0.0
 	for rep := 0; rep < max(1, *reps); rep++ {
@@ -72,8 +79,9 @@ func runEmbedBench(ctx context.Context, args []string, r *reporter) error {
 			best, bestCPU = s, processCPUSeconds()-c1
 		}
 	}
-	r.Row("model", e.Space().String(), "kernel", uselite.Kernel(), "texts", len(texts), "tokens", tokens,
+	r.Row("model", e.Space().String(), "kernel", kernel, "texts", len(texts), "tokens", tokens,
 		"queries_per_s", float64(len(texts))/best, "use_lite_tokens_per_s", float64(tokens)/best,
+		"gflop_s", flops/best/1e9, "gflop_per_cpu_s", flops/bestCPU/1e9,
 		"wall_s", best, "cpu_s", bestCPU, "queries_per_cpu_s", float64(len(texts))/bestCPU, "load_s", load, "gomaxprocs", runtime.GOMAXPROCS(0), "peak_rss_mb", PeakRSSMB())
 	return nil
 }

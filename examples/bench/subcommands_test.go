@@ -94,6 +94,27 @@ func TestEmbedBench(t *testing.T) {
 	assert.Equal(t, 40, rows[0]["texts"], "%v", rows[0])
 }
 
+func TestEmbedAgreeBench(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "texts.jsonl")
+	writeLabelled(t, in, 30)
+	rows := run(t, "embed-agree", "-in", in, "-limit", "20")
+	require.Len(t, rows, 2) // the file, then all files
+	finite(t, rows[1], "cos_min", "cos_mean")
+	assert.GreaterOrEqual(t, rows[1]["cos_min"], 0.999, "%v", rows[1])
+	assert.Equal(t, 20, rows[1]["texts"])
+}
+
+func TestFMABench(t *testing.T) {
+	if len(peakLoops()) == 0 {
+		t.Skip("no multiply-add loops on this architecture")
+	}
+	rows := run(t, "fma", "-time", "10ms")
+	require.Len(t, rows, len(peakLoops()))
+	for _, r := range rows {
+		finite(t, r, "one_core", "all_cores")
+	}
+}
+
 func TestEmbedQualityBenches(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl")

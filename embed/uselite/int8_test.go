@@ -1,0 +1,58 @@
+package uselite
+
+import (
+	"context"
+	"testing"
+
+	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/vec"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestInt8ReferenceCosine is the accuracy guard of the quantised forward pass: on the
+// 20 reference texts, its vectors have cosine ≥ 0.999 to the reference ones and to
+// the float32 pass's, with every 8-bit kernel this CPU can run.
+func TestInt8ReferenceCosine(t *testing.T) {
+	f, err := New()
+	require.NoError(t, err)
+	q, err := NewInt8()
+	require.NoError(t, err)
+	cases := loadReference(t)
+	texts := make([]string, len(cases))
+	for i, c := range cases {
+		texts[i] = c.Text
+	}
+	ctx := context.Background()
+	want, err := f.Embed(ctx, texts, lmsys.PurposeClustering)
+	require.NoError(t, err)
+	saved := vec.QKernels()
+	defer vec.UseQKernel(saved[len(saved)-1])
+	for _, k := range vec.QKernels() {
+		t.Run(k.Name, func(t *testing.T) {
+			vec.UseQKernel(k)
+			got, err := q.Embed(ctx, texts, lmsys.PurposeClustering)
+			require.NoError(t, err)
+			lo, sum := 1.0, 0.0
+			for i, c := range cases {
+				cr, cf := cosine(got[i], c.Embedding), cosine(got[i], want[i])
+				lo, sum = min(lo, cr, cf), sum+cf
+				assert.GreaterOrEqual(t, cr, 0.999, "reference, text %q", c.Text)
+				assert.GreaterOrEqual(t, cf, 0.999, "float32 pass, text %q", c.Text)
+			}
+			t.Logf("%s: cosine to the float32 pass min %.5f mean %.5f", k.Name, lo, sum/float64(len(cases)))
+		})
+	}
+}
+
+func TestFLOPs(t *testing.T) {
+	m, err := New()
+	require.NoError(t, err)
+	// Dense: layer 0 256·768 + 256·512 + 256·512 + 512·1536 + 1536·512, layer 1
+	// 512·1536 + 512·512 + 512·1536 + 1536·512 multiply-adds per token.
+	perToken := 2.0 * (256*768 + 2*256*512 + 2*512*1536 + 3*512*1536 + 512*512)
+	one := 2 * (perToken/2 + 2*(256+512) + 512*512)
+	assert.InDelta(t, one, m.FLOPs(1), 1e-6)
+	assert.InDelta(t, m.FLOPs(MaxTokens), m.FLOPs(10*MaxTokens), 1e-6)
+	assert.InDelta(t, 1.09e9, m.FLOPs(113), 0.01e9)
+}
