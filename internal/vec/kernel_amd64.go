@@ -24,6 +24,13 @@ func kern4x16AVX2(a, b *float32, steps int, c *float32, ldc int)
 //go:noescape
 func dotAVX2(a, b *float32, n int) float32
 
+// dotAVX512 returns the inner product of a and b over n values (any n ≥ 0), 64 values
+// a step: one ZMM load per cache line, so a row read from memory has twice the loads
+// in flight of the AVX2 loop.
+//
+//go:noescape
+func dotAVX512(a, b *float32, n int) float32
+
 // dot4AVX2 computes the inner products of q with the four rows rows, rows+stride,
 // rows+2·stride and rows+3·stride over the first n values, n a multiple of 8.
 //
@@ -51,6 +58,12 @@ func kernel12x32AVX512(k int, a *float32, lda int, p0, p1 *float32, c *float32, 
 // useAVX2 reports whether the AVX2 assembly may run on this CPU. Tests turn it off to
 // run the portable code on the same machine.
 var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// useAVX512 reports whether Dot may use its AVX-512 loop. A 512-float dot product of a
+// row that is not in cache (an HNSW neighbour, a k-means point) takes 195–275 ns with
+// it against 280–460 ns with AVX2 on an Intel Xeon (family 6 model 167); in cache, 12–14
+// ns against 16–17. Tests turn it off to run the AVX2 loop on the same machine.
+var useAVX512 = useAVX2 && cpu.X86.HasAVX512F
 
 func init() {
 	if useAVX2 {
@@ -85,6 +98,9 @@ func Dot(a, b []float32) float32 {
 		return dotGeneric(a, b)
 	}
 	_ = b[len(a)-1]
+	if useAVX512 {
+		return dotAVX512(&a[0], &b[0], len(a))
+	}
 	return dotAVX2(&a[0], &b[0], len(a))
 }
 

@@ -20,3 +20,14 @@ func setAVX2(t *testing.T, on bool) {
 	useAVX2 = on
 	t.Cleanup(func() { useAVX2 = saved })
 }
+
+// TestDotAVX2OnAVX512 runs the dot-product tests with the AVX-512 loop off, so a
+// machine that has it checks the AVX2 loop too (and one without it, the AVX2 loop
+// twice).
+func TestDotAVX2OnAVX512(t *testing.T) {
+	saved := useAVX512
+	useAVX512 = false
+	t.Cleanup(func() { useAVX512 = saved })
+	TestDotMatchesPortable(t)
+	TestDotPortableSwitch(t)
+}

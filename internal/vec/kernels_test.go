@@ -16,7 +16,7 @@ var offsets = []int{0, 1, 3, 5, 7}
 // in a different order.
 func tol(n int) float64 { return 1e-5 * float64(n+1) }
 
-// TestDotMatchesPortable compares the dispatched Dot and Dot4 with the portable code
+// TestDotMatchesPortable compares the dispatched Dot (AVX-512 or AVX2) and Dot4 with the portable code
 // and a float64 reference for every length 0..67 and unaligned starts, so the 32-, 16-
 // and 8-wide loops and the scalar tail of the assembly are each exercised alone and
 // together.
