@@ -253,7 +253,8 @@ func readCollection(r io.Reader, size int64) (*items, *graph, error) {
 	}
 	n, dims := int(h.Rows), int(h.Dims)
 	s := newItems(dims)
-	s.vecs = make([]float32, n*dims)
+	s.growVecs(n * dims)
+	s.vecs = s.vecs[:n*dims]
 	raw := make([]byte, 1<<16)
 	for off := 0; off < len(s.vecs) && d.err == nil; {
 		m := min(len(raw)/4, len(s.vecs)-off)
@@ -467,7 +468,7 @@ func compacted(s *items) *items {
 		return s
 	}
 	c := newItems(s.dims)
-	c.vecs = make([]float32, 0, s.live()*s.dims)
+	c.reserve(s.live(), true)
 	for r := range s.len() {
 		if !s.dead[r] {
 			c.append(s.ids[r], s.row(uint32(r)), s.meta[r], s.docs[r])

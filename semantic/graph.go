@@ -140,6 +140,16 @@ func (g *graph) links(v uint32, l int) []uint32 {
 // grow makes room for the graph nodes of rows len(levels)..s.len()-1, assigning their levels.
 func (g *graph) grow() {
 	n := g.s.len()
+	// Room for as many nodes as the items have room for rows: exactly the expected
+	// total when the caller announced it, instead of growing by a quarter per batch
+	// with the old and new arrays both alive.
+	if rows := max(n, cap(g.s.ids)); cap(g.levels) < n {
+		g.levels = slices.Grow(g.levels, rows-len(g.levels))
+		g.upper = slices.Grow(g.upper, rows-len(g.upper))
+	}
+	if w := g.m0 + 1; cap(g.links0) < n*w {
+		g.links0 = slices.Grow(g.links0, max(n, cap(g.s.ids))*w-len(g.links0))
+	}
 	for v := len(g.levels); v < n; v++ {
 		l := g.randomLevel()
 		g.levels = append(g.levels, uint8(l))

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/internal/vec"
@@ -14,6 +15,11 @@ import (
 // vecs[i*dims:(i+1)*dims]), beside their ids, metadata and documents. Rows marked
 // dead are tombstones (the HNSW graph keeps them until it is rebuilt); the exact
 // index never has any.
+//
+// Once they pass mapMinFloats the vectors live in memory mapped from the OS rather
+// than on the Go heap (see mapFloats). That memory is unmapped when vecs moves to a
+// larger mapping, and when the items become unreachable; every reader of a row holds
+// the items (through its collection, whose lock it holds), so no row outlives them.
 type items struct {
 	dims  int
 	ids   []string
@@ -23,6 +29,24 @@ type items struct {
 	docs  []string
 	dead  []bool
 	ndead int
+	vmap  *vecMapping // the mapping vecs lives in; nil while vecs is on the heap
+}
+
+// mapMinFloats is the vector storage size (1 MB) from which vectors are kept in
+// mapped memory instead of the heap: small collections are not worth a system call.
+const mapMinFloats = 1 << 18
+
+// vecMapping owns one mapping; its cleanup (registered with runtime.AddCleanup on
+// the items) unmaps it unless it was already released.
+type vecMapping struct {
+	free func()
+	done atomic.Bool
+}
+
+func (m *vecMapping) release() {
+	if m != nil && m.done.CompareAndSwap(false, true) {
+		m.free()
+	}
 }
 
 func newItems(dims int) *items {
@@ -40,19 +64,60 @@ func (s *items) row(i uint32) []float32 {
 	return s.vecs[int(i)*d : int(i)*d+d : int(i)*d+d]
 }
 
-// reserve makes room for n more rows so a large batch appends without regrowing.
-func (s *items) reserve(n int) {
-	s.ids = slices.Grow(s.ids, n)
-	s.vecs = slices.Grow(s.vecs, n*s.dims)
-	s.meta = slices.Grow(s.meta, n)
-	s.docs = slices.Grow(s.docs, n)
-	s.dead = slices.Grow(s.dead, n)
+// reserve makes room for n more rows so a batch appends without regrowing. With
+// exact set the capacity becomes exactly len+n rows when it must grow (the caller
+// knows how many rows are coming); otherwise it at least doubles, so a sequence of
+// batches copies each row a bounded number of times.
+func (s *items) reserve(n int, exact bool) {
+	if n <= 0 {
+		return
+	}
+	rows := len(s.ids) + n
+	if rows <= cap(s.ids) && rows*s.dims <= cap(s.vecs) {
+		return
+	}
+	if !exact {
+		rows = max(rows, 2*len(s.ids))
+	}
+	grow := rows - len(s.ids)
+	s.ids = slices.Grow(s.ids, grow)
+	s.meta = slices.Grow(s.meta, grow)
+	s.docs = slices.Grow(s.docs, grow)
+	s.dead = slices.Grow(s.dead, grow)
+	s.growVecs(rows * s.dims)
+}
+
+// growVecs moves the vectors to storage with room for at least c floats: mapped
+// memory from mapMinFloats on (the old mapping is unmapped at once, as nothing
+// else holds rows while a collection is written), the heap below it.
+func (s *items) growVecs(c int) {
+	if c <= cap(s.vecs) {
+		return
+	}
+	if c < mapMinFloats {
+		s.vecs = slices.Grow(s.vecs, c-len(s.vecs))
+		return
+	}
+	v, free, ok := mapFloats(c)
+	if !ok {
+		s.vecs = slices.Grow(s.vecs, c-len(s.vecs))
+		return
+	}
+	v = v[:len(s.vecs)]
+	copy(v, s.vecs)
+	old := s.vmap
+	s.vecs, s.vmap = v, &vecMapping{free: free}
+	runtime.AddCleanup(s, (*vecMapping).release, s.vmap)
+	old.release()
 }
 
 // append adds a row whose vector is already normalised and returns its number.
 func (s *items) append(id string, v []float32, meta map[string]string, doc string) uint32 {
 	r := uint32(len(s.ids))
 	s.ids = append(s.ids, id)
+	if len(s.vecs)+len(v) > cap(s.vecs) {
+		s.growVecs(max(len(s.vecs)+len(v), 2*cap(s.vecs)))
+	}
 	s.vecs = append(s.vecs, v...)
 	s.meta = append(s.meta, cloneMeta(meta))
 	s.docs = append(s.docs, doc)
