@@ -143,12 +143,16 @@ func (g *graph) grow() {
 	// Room for as many nodes as the items have room for rows: exactly the expected
 	// total when the caller announced it, instead of growing by a quarter per batch
 	// with the old and new arrays both alive.
-	if rows := max(n, cap(g.s.ids)); cap(g.levels) < n {
+	rows := n
+	if g.s.dims > 0 {
+		rows = max(n, cap(g.s.vecs)/g.s.dims)
+	}
+	if cap(g.levels) < n {
 		g.levels = slices.Grow(g.levels, rows-len(g.levels))
 		g.upper = slices.Grow(g.upper, rows-len(g.upper))
 	}
 	if w := g.m0 + 1; cap(g.links0) < n*w {
-		g.links0 = slices.Grow(g.links0, max(n, cap(g.s.ids))*w-len(g.links0))
+		g.links0 = slices.Grow(g.links0, rows*w-len(g.links0))
 	}
 	for v := len(g.levels); v < n; v++ {
 		l := g.randomLevel()
