@@ -100,7 +100,7 @@ func (e *Exact) Upsert(ctx context.Context, collection string, its []lmsys.Vecto
 		v := norm[i*dims : (i+1)*dims]
 		if r, ok := c.s.index[it.ID]; ok {
 			copy(c.s.row(r), v)
-			c.s.meta[r] = cloneMeta(it.Metadata)
+			c.s.meta[r] = newFlatMeta(it.Metadata)
 			c.s.docs[r] = it.Document
 			continue
 		}

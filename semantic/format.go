@@ -12,7 +12,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/lmsys-go/lmsys"
 )
@@ -94,7 +93,6 @@ func writeCollection(w io.Writer, s *items, g *graph) error {
 		bw.Write(b[:n])
 		bw.WriteString(v)
 	}
-	var keys []string
 	for r := range s.len() {
 		if s.dead[r] {
 			bw.WriteByte(1)
@@ -103,16 +101,11 @@ func writeCollection(w io.Writer, s *items, g *graph) error {
 		}
 		putString(s.ids[r])
 		putString(s.docs[r])
-		keys = keys[:0]
-		for k := range s.meta[r] {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		n := binary.PutUvarint(b[:], uint64(len(keys)))
+		mt := s.meta[r] // keys sorted and unique
+		n := binary.PutUvarint(b[:], uint64(mt.pairs()))
 		bw.Write(b[:n])
-		for _, k := range keys {
-			putString(k)
-			putString(s.meta[r][k])
+		for _, x := range mt {
+			putString(x)
 		}
 	}
 	if g != nil {
@@ -267,7 +260,7 @@ func readCollection(r io.Reader, size int64) (*items, *graph, error) {
 		off += m
 	}
 	s.ids, s.docs = make([]string, n), make([]string, n)
-	s.meta, s.dead = make([]map[string]string, n), make([]bool, n)
+	s.meta, s.dead = make([]flatMeta, n), make([]bool, n)
 	for r := 0; r < n && d.err == nil; r++ {
 		switch d.u8() {
 		case 0:
@@ -288,11 +281,12 @@ func readCollection(r io.Reader, size int64) (*items, *graph, error) {
 				break
 			}
 			if s.meta[r] == nil {
-				s.meta[r] = make(map[string]string, nm)
+				s.meta[r] = make(flatMeta, 0, 2*min(nm, 64))
 			}
 			k := d.str("metadata key")
-			s.meta[r][k] = d.str("metadata value")
+			s.meta[r] = append(s.meta[r], k, d.str("metadata value"))
 		}
+		s.meta[r] = s.meta[r].canonical()
 		if d.err != nil {
 			break
 		}
@@ -471,7 +465,7 @@ func compacted(s *items) *items {
 	c.reserve(s.live(), true)
 	for r := range s.len() {
 		if !s.dead[r] {
-			c.append(s.ids[r], s.row(uint32(r)), s.meta[r], s.docs[r])
+			c.appendRow(s, r)
 		}
 	}
 	return c

@@ -161,7 +161,7 @@ func (h *HNSW) Upsert(ctx context.Context, collection string, its []lmsys.Vector
 		v := norm[i*dims : (i+1)*dims]
 		if r, ok := s.index[it.ID]; ok {
 			if slices.Equal(s.row(r), v) {
-				s.meta[r] = cloneMeta(it.Metadata)
+				s.meta[r] = newFlatMeta(it.Metadata)
 				s.docs[r] = it.Document
 				continue
 			}
@@ -184,7 +184,7 @@ func (h *HNSW) maybeRebuild(c *hnswColl) {
 	s.reserve(g.s.live(), true)
 	for r := range g.s.len() {
 		if !g.s.dead[r] {
-			s.append(g.s.ids[r], g.s.row(uint32(r)), g.s.meta[r], g.s.docs[r])
+			s.appendRow(g.s, r)
 		}
 	}
 	ng := newGraph(s, h.opts.M, h.opts.EfConstruction, h.opts.Seed)
@@ -243,7 +243,7 @@ func (h *HNSW) Search(ctx context.Context, collection string, q []float32, k int
 					return false
 				}
 			}
-			return f.Where == nil || matchWhere(s.meta[r], f.Where)
+			return f.Where == nil || s.meta[r].matches(f.Where)
 		}
 	}
 	res := c.g.search(qn, k, int(h.efs.Load()), accept)

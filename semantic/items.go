@@ -25,7 +25,7 @@ type items struct {
 	ids   []string
 	index map[string]uint32 // live rows only
 	vecs  []float32
-	meta  []map[string]string
+	meta  []flatMeta
 	docs  []string
 	dead  []bool
 	ndead int
@@ -111,6 +111,12 @@ func (s *items) growVecs(c int) {
 	old.release()
 }
 
+// appendRow adds row r of src (a copy of the same collection being compacted).
+func (s *items) appendRow(src *items, r int) {
+	n := s.append(src.ids[r], src.row(uint32(r)), nil, src.docs[r])
+	s.meta[n] = src.meta[r] // shared: a row's metadata is replaced, never changed in place
+}
+
 // append adds a row whose vector is already normalised and returns its number.
 func (s *items) append(id string, v []float32, meta map[string]string, doc string) uint32 {
 	r := uint32(len(s.ids))
@@ -119,7 +125,7 @@ func (s *items) append(id string, v []float32, meta map[string]string, doc strin
 		s.growVecs(max(len(s.vecs)+len(v), 2*cap(s.vecs)))
 	}
 	s.vecs = append(s.vecs, v...)
-	s.meta = append(s.meta, cloneMeta(meta))
+	s.meta = append(s.meta, newFlatMeta(meta))
 	s.docs = append(s.docs, doc)
 	s.dead = append(s.dead, false)
 	s.index[id] = r
@@ -162,7 +168,7 @@ func (s *items) swapRemove(r uint32) {
 func (s *items) hits(rs []scored) []lmsys.Hit {
 	out := make([]lmsys.Hit, len(rs))
 	for i, r := range rs {
-		out[i] = lmsys.Hit{ID: s.ids[r.id], Distance: 1 - r.sim, Metadata: cloneMeta(s.meta[r.id]), Document: s.docs[r.id]}
+		out[i] = lmsys.Hit{ID: s.ids[r.id], Distance: 1 - r.sim, Metadata: s.meta[r.id].toMap(), Document: s.docs[r.id]}
 	}
 	return out
 }
@@ -264,7 +270,7 @@ func (s *items) lookup(q []float32, f lmsys.Filter, h *topK) {
 			}
 			seen[r] = struct{}{}
 		}
-		if f.Where != nil && !matchWhere(s.meta[r], f.Where) {
+		if f.Where != nil && !s.meta[r].matches(f.Where) {
 			continue
 		}
 		h.push(vec.Dot(q, s.row(r)), r)
@@ -281,7 +287,7 @@ func (s *items) scanRange(q []float32, lo, hi int, where map[string]string, memb
 		if sim < h.threshold() || s.dead[r] || (member != nil && !member[r]) {
 			return
 		}
-		if where != nil && !matchWhere(s.meta[r], where) {
+		if where != nil && !s.meta[r].matches(where) {
 			return
 		}
 		h.push(sim, uint32(r))
