@@ -250,9 +250,11 @@ type queryMeta struct {
 	conv, model, lang string
 }
 
-func (m queryMeta) metadata(id int64, space lmsys.Space) map[string]string {
+// metadata is a query item's metadata; space is the space's String, passed in so a
+// million items share one copy.
+func (m queryMeta) metadata(id int64, space string) map[string]string {
 	return map[string]string{"query_id": strconv.FormatInt(id, 10), "model": m.model, "language": m.lang,
-		"conversation_id": m.conv, "space": space.String()}
+		"conversation_id": m.conv, "space": space}
 }
 
 func (m queryMeta) matches(id int64, space lmsys.Space, meta map[string]string) bool {
@@ -306,6 +308,18 @@ func (s *Service) planQueries(ctx context.Context, space lmsys.Space) (*queryPla
 	if err != nil {
 		return nil, fmt.Errorf("search: list queries with vectors of %s: %w", space, err)
 	}
+	// Models and languages repeat: one copy of each (the index keeps them in every
+	// item's metadata) instead of one per row, ~30 MB at a million queries.
+	shared := map[string]string{}
+	share := func(v string) string {
+		if w, ok := shared[v]; ok {
+			return w
+		}
+		if len(shared) < 1<<12 {
+			shared[v] = v
+		}
+		return v
+	}
 	for rows.Next() {
 		var id int64
 		var m queryMeta
@@ -313,6 +327,7 @@ func (s *Service) planQueries(ctx context.Context, space lmsys.Space) (*queryPla
 			rows.Close()
 			return nil, fmt.Errorf("search: list queries with vectors of %s: %w", space, err)
 		}
+		m.model, m.lang = share(m.model), share(m.lang)
 		p.store[id] = m
 	}
 	err = rows.Err()
@@ -504,6 +519,7 @@ func (s *Service) writeQueryVectors(ctx context.Context, space lmsys.Space, p *q
 		}
 	}()
 	var cur *vectorBatch
+	spaceName := space.String()
 	f := lmsys.QueryFilter{AfterID: p.upsert[0] - 1}
 	err := s.db.ScanQueryVectors(ctx, space, f, 5000, func(ids []int64, vecs [][]float32) error {
 		for i, id := range ids {
@@ -522,7 +538,7 @@ func (s *Service) writeQueryVectors(ctx context.Context, space lmsys.Space, p *q
 			v := cur.flat[n*d : (n+1)*d : (n+1)*d]
 			copy(v, vecs[i])
 			m := p.store[id]
-			cur.items = append(cur.items, lmsys.Vector{ID: queryItemID(id), Values: v, Metadata: m.metadata(id, space)})
+			cur.items = append(cur.items, lmsys.Vector{ID: queryItemID(id), Values: v, Metadata: m.metadata(id, spaceName)})
 			if len(cur.items) == bs {
 				full <- cur
 				cur = nil
