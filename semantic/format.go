@@ -315,7 +315,8 @@ func readCollection(r io.Reader, size int64) (*items, *graph, error) {
 		g.entry, g.maxLevel = h.Entry, int(h.MaxLevel)
 		g.levels = make([]uint8, n)
 		g.upper = make([][]uint32, n)
-		g.links0 = make([]uint32, n*(g.m0+1))
+		g.growLinks(n * (g.m0 + 1))
+		g.links0 = g.links0[:n*(g.m0+1)]
 		for v := 0; v < n && d.err == nil; v++ {
 			lv := d.u8()
 			if lv > uint8(h.MaxLevel) {

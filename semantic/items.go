@@ -34,7 +34,7 @@ type items struct {
 
 // mapMinFloats is the vector storage size (1 MB) from which vectors are kept in
 // mapped memory instead of the heap: small collections are not worth a system call.
-const mapMinFloats = 1 << 18
+var mapMinFloats = 1 << 18 // a variable so tests can map small collections
 
 // vecMapping owns one mapping; its cleanup (registered with runtime.AddCleanup on
 // the items) unmaps it unless it was already released.
@@ -87,28 +87,38 @@ func (s *items) reserve(n int, exact bool) {
 	s.growVecs(rows * s.dims)
 }
 
-// growVecs moves the vectors to storage with room for at least c floats: mapped
-// memory from mapMinFloats on (the old mapping is unmapped at once, as nothing
-// else holds rows while a collection is written), the heap below it.
+// growVecs moves the vectors to storage with room for at least c floats (see
+// growMapped).
 func (s *items) growVecs(c int) {
-	if c <= cap(s.vecs) {
-		return
+	var m *vecMapping
+	s.vecs, m = growMapped(s.vecs, c, s.vmap)
+	if m != s.vmap && m != nil {
+		runtime.AddCleanup(s, (*vecMapping).release, m)
 	}
-	if c < mapMinFloats {
-		s.vecs = slices.Grow(s.vecs, c-len(s.vecs))
-		return
+	s.vmap = m
+}
+
+// growMapped returns v's contents in storage with room for at least c elements,
+// and the mapping that storage lives in (nil for the heap): mapped memory from
+// mapMinFloats elements on, the heap below it or when mapping fails. A mapping v
+// leaves is unmapped at once, as nothing else holds rows or links while a
+// collection is written; the caller registers a cleanup for a new mapping.
+func growMapped[T float32 | uint32](v []T, c int, cur *vecMapping) ([]T, *vecMapping) {
+	if c <= cap(v) {
+		return v, cur
 	}
-	v, free, ok := mapFloats(c)
-	if !ok {
-		s.vecs = slices.Grow(s.vecs, c-len(s.vecs))
-		return
+	if c >= mapMinFloats {
+		if nv, free, ok := mapSlice[T](c); ok {
+			nv = nv[:len(v)]
+			copy(nv, v)
+			cur.release()
+			return nv, &vecMapping{free: free}
+		}
 	}
-	v = v[:len(s.vecs)]
-	copy(v, s.vecs)
-	old := s.vmap
-	s.vecs, s.vmap = v, &vecMapping{free: free}
-	runtime.AddCleanup(s, (*vecMapping).release, s.vmap)
-	old.release()
+	nv := make([]T, len(v), c)
+	copy(nv, v)
+	cur.release()
+	return nv, nil
 }
 
 // appendRow adds row r of src (a copy of the same collection being compacted).

@@ -2,7 +2,9 @@ package semantic
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/lmsys-go/lmsys"
@@ -133,4 +135,42 @@ func TestIndexReserveExistingAndDropped(t *testing.T) {
 	require.NoError(t, x.Drop(ctx, "gone"))
 	assert.Empty(t, x.hints, "dropping a collection forgets its reservation")
 	assert.ErrorIs(t, x.Reserve(ctx, "", 1), lmsys.ErrInvalidInput)
+}
+
+// TestMappedStorageBuildsTheSameIndex builds one collection twice on one goroutine,
+// with every array on the heap and with vectors and links in mapped memory from the
+// first batch on: the saved files must be byte for byte the same, and so must a
+// reload's answers.
+func TestMappedStorageBuildsTheSameIndex(t *testing.T) {
+	ctx := context.Background()
+	data := blobs(1200, 32, 5, 21)
+	for i := range data {
+		data[i].Metadata = map[string]string{"b": strconv.Itoa(i % 3), "a": "x"}
+	}
+	build := func(minFloats int) []byte {
+		old := mapMinFloats
+		mapMinFloats = minFloats
+		defer func() { mapMinFloats = old }()
+		h := NewHNSW(HNSWOptions{M: 8, EfConstruction: 32, Workers: 1})
+		for i := 0; i < len(data); i += 300 {
+			require.NoError(t, h.Upsert(ctx, "c", data[i:i+300]))
+		}
+		require.NoError(t, h.Delete(ctx, "c", []string{"v3", "v4"}))
+		g := h.coll("c", false).g
+		assert.Equal(t, minFloats < 1<<20, g.s.vmap != nil && g.lmap != nil, "storage is mapped exactly when asked")
+		p := filepath.Join(t.TempDir(), "c.vec")
+		require.NoError(t, h.SaveCollection(ctx, "c", p))
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		l := NewHNSW(HNSWOptions{})
+		require.NoError(t, l.LoadCollection(ctx, "c", p))
+		hs, err := l.Search(ctx, "c", data[9].Values, 5, lmsys.Filter{Where: map[string]string{"b": "0"}})
+		require.NoError(t, err)
+		require.NotEmpty(t, hs)
+		assert.Equal(t, "v9", hs[0].ID)
+		return b
+	}
+	heap := build(1 << 62)
+	mapped := build(64)
+	assert.Equal(t, heap, mapped)
 }

@@ -2,6 +2,6 @@
 
 package semantic
 
-// mapFloats reports that this platform has no anonymous mappings; vectors stay on
-// the Go heap.
-func mapFloats(n int) (v []float32, free func(), ok bool) { return nil, nil, false }
+// mapSlice reports that this platform has no anonymous mappings; vectors and links
+// stay on the Go heap.
+func mapSlice[T float32 | uint32](n int) (v []T, free func(), ok bool) { return nil, nil, false }
