@@ -37,15 +37,16 @@ type items struct {
 var mapMinFloats = 1 << 18 // a variable so tests can map small collections
 
 // vecMapping owns one mapping; its cleanup (registered with runtime.AddCleanup on
-// the items) unmaps it unless it was already released.
+// the items or graph) unmaps it unless it was already released. Growing in place
+// (remapSlice) replaces b.
 type vecMapping struct {
-	free func()
+	b    []byte
 	done atomic.Bool
 }
 
 func (m *vecMapping) release() {
 	if m != nil && m.done.CompareAndSwap(false, true) {
-		m.free()
+		unmap(m.b)
 	}
 }
 
@@ -100,19 +101,26 @@ func (s *items) growVecs(c int) {
 
 // growMapped returns v's contents in storage with room for at least c elements,
 // and the mapping that storage lives in (nil for the heap): mapped memory from
-// mapMinFloats elements on, the heap below it or when mapping fails. A mapping v
-// leaves is unmapped at once, as nothing else holds rows or links while a
-// collection is written; the caller registers a cleanup for a new mapping.
+// mapMinFloats elements on, the heap below it or when mapping fails. A mapping
+// grows in place where the OS can (Linux), so a large collection that grows by a
+// few rows is not held twice; a mapping v leaves is unmapped at once, as nothing
+// else holds rows or links while a collection is written. The caller registers a
+// cleanup for a new mapping.
 func growMapped[T float32 | uint32](v []T, c int, cur *vecMapping) ([]T, *vecMapping) {
 	if c <= cap(v) {
 		return v, cur
 	}
+	if cur != nil {
+		if nv, ok := remapSlice(v, cur, c); ok {
+			return nv, cur
+		}
+	}
 	if c >= mapMinFloats {
-		if nv, free, ok := mapSlice[T](c); ok {
+		if nv, m, ok := mapSlice[T](c); ok {
 			nv = nv[:len(v)]
 			copy(nv, v)
 			cur.release()
-			return nv, &vecMapping{free: free}
+			return nv, m
 		}
 	}
 	nv := make([]T, len(v), c)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -24,6 +25,7 @@ func TestItemsReserveAndMappedVectors(t *testing.T) {
 		{"small stays on the heap", []int{10, 10}, true, 0, false},
 		{"exact reservation is exact", []int{3000}, true, 3000, true},
 		{"batches double", []int{600, 600, 600}, false, 0, true},
+		{"a mapping grows", []int{1100, 1100, 2000}, false, 0, true},
 		{"growing past the threshold moves to a mapping", []int{1000, 100}, false, 0, true},
 	}
 	for _, c := range cases {
@@ -31,8 +33,12 @@ func TestItemsReserveAndMappedVectors(t *testing.T) {
 			s := newItems(dims)
 			data := blobs(sum(c.batches), dims, 4, 9)
 			next := 0
+			var first *vecMapping
 			for _, n := range c.batches {
 				s.reserve(n, c.exact)
+				if first == nil {
+					first = s.vmap
+				}
 				for _, it := range data[next : next+n] {
 					v := make([]float32, dims)
 					require.NoError(t, normalizeInto(v, it.Values, it.ID))
@@ -46,6 +52,9 @@ func TestItemsReserveAndMappedVectors(t *testing.T) {
 			}
 			assert.GreaterOrEqual(t, cap(s.vecs), next*dims)
 			assert.Equal(t, c.wantInMap, s.vmap != nil)
+			if first != nil && runtime.GOOS == "linux" {
+				assert.Same(t, first, s.vmap, "a mapping grows in place (mremap), never copied beside itself")
+			}
 			for i, it := range data[:next] {
 				v := make([]float32, dims)
 				require.NoError(t, normalizeInto(v, it.Values, it.ID))
