@@ -74,6 +74,12 @@ type dropper interface {
 	Drop(ctx context.Context, collection string) error
 }
 
+// reserver is implemented by indexes that can size a collection for the items about
+// to be upserted into it (semantic.Index).
+type reserver interface {
+	Reserve(ctx context.Context, collection string, n int) error
+}
+
 type flusher interface {
 	Flush(ctx context.Context) error
 }

@@ -250,9 +250,11 @@ type queryMeta struct {
 	conv, model, lang string
 }
 
-func (m queryMeta) metadata(id int64, space lmsys.Space) map[string]string {
+// metadata is a query item's metadata; space is the space's String, passed in so a
+// million items share one copy.
+func (m queryMeta) metadata(id int64, space string) map[string]string {
 	return map[string]string{"query_id": strconv.FormatInt(id, 10), "model": m.model, "language": m.lang,
-		"conversation_id": m.conv, "space": space.String()}
+		"conversation_id": m.conv, "space": space}
 }
 
 func (m queryMeta) matches(id int64, space lmsys.Space, meta map[string]string) bool {
@@ -306,6 +308,18 @@ func (s *Service) planQueries(ctx context.Context, space lmsys.Space) (*queryPla
 	if err != nil {
 		return nil, fmt.Errorf("search: list queries with vectors of %s: %w", space, err)
 	}
+	// Models and languages repeat: one copy of each (the index keeps them in every
+	// item's metadata) instead of one per row, ~30 MB at a million queries.
+	shared := map[string]string{}
+	share := func(v string) string {
+		if w, ok := shared[v]; ok {
+			return w
+		}
+		if len(shared) < 1<<12 {
+			shared[v] = v
+		}
+		return v
+	}
 	for rows.Next() {
 		var id int64
 		var m queryMeta
@@ -313,6 +327,7 @@ func (s *Service) planQueries(ctx context.Context, space lmsys.Space) (*queryPla
 			rows.Close()
 			return nil, fmt.Errorf("search: list queries with vectors of %s: %w", space, err)
 		}
+		m.model, m.lang = share(m.model), share(m.lang)
 		p.store[id] = m
 	}
 	err = rows.Err()
@@ -444,47 +459,102 @@ func (s *Service) applyQueries(ctx context.Context, space lmsys.Space, p *queryP
 	for _, id := range p.upsert {
 		need[id] = true
 	}
+	if r, ok := s.index.(reserver); ok {
+		if err := r.Reserve(ctx, coll, len(p.upsert)); err != nil {
+			return fmt.Errorf("search: reserve room in %s: %w", coll, err)
+		}
+	}
+	done, err := s.writeQueryVectors(ctx, space, p, need)
+	if err != nil {
+		return err
+	}
+	p.Actions = append(p.Actions, fmt.Sprintf("wrote %d query vectors from the store (%d missing, %d stale)", done, p.Missing.Count, p.Stale.Count))
+	return nil
+}
+
+// vectorBatch is one upsert's items, their vectors copied into flat (the store's
+// scan reuses its own buffer from page to page).
+type vectorBatch struct {
+	items []lmsys.Vector
+	flat  []float32
+}
+
+// writeQueryVectors streams the vectors of the queries in need from the store into
+// p's collection in batches of BatchSize and returns how many it wrote. The store is
+// read on this goroutine while the previous batch is upserted on another, so an
+// index that inserts on several goroutines (HNSW) does not sit idle while SQLite
+// reads and decodes the next batch. Two batch buffers are reused throughout: the
+// index must not keep an item's Values after its Upsert returns (no index here does).
+func (s *Service) writeQueryVectors(ctx context.Context, space lmsys.Space, p *queryPlan, need map[int64]bool) (int64, error) {
+	coll := p.Collection
 	total := int64(len(p.upsert))
-	var done int64
 	stage := "index queries " + space.String()
 	s.opts.Progress.Report(stage, 0, total)
-	batch := make([]lmsys.Vector, 0, s.opts.BatchSize)
-	write := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := s.index.Upsert(ctx, coll, batch); err != nil {
-			return fmt.Errorf("search: upsert into %s: %w", coll, err)
-		}
-		done += int64(len(batch))
-		s.opts.Progress.Report(stage, done, total)
-		batch = batch[:0]
-		return nil
+	bs := s.opts.BatchSize
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	free := make(chan *vectorBatch, 2)
+	for range 2 {
+		free <- &vectorBatch{items: make([]lmsys.Vector, 0, bs), flat: make([]float32, bs*space.Dims)}
 	}
+	full := make(chan *vectorBatch, 1)
+	var done int64
+	var werr error
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		for b := range full {
+			if werr == nil {
+				if err := s.index.Upsert(ctx, coll, b.items); err != nil {
+					werr = fmt.Errorf("search: upsert into %s: %w", coll, err)
+					cancel()
+				} else {
+					done += int64(len(b.items))
+					s.opts.Progress.Report(stage, done, total)
+				}
+			}
+			clear(b.items)
+			b.items = b.items[:0]
+			free <- b
+		}
+	}()
+	var cur *vectorBatch
+	spaceName := space.String()
 	f := lmsys.QueryFilter{AfterID: p.upsert[0] - 1}
 	err := s.db.ScanQueryVectors(ctx, space, f, 5000, func(ids []int64, vecs [][]float32) error {
 		for i, id := range ids {
 			if !need[id] {
 				continue
 			}
-			m := p.store[id]
-			batch = append(batch, lmsys.Vector{ID: queryItemID(id), Values: slices.Clone(vecs[i]), Metadata: m.metadata(id, space)})
-			if len(batch) == cap(batch) {
-				if err := write(); err != nil {
-					return err
+			if cur == nil {
+				select {
+				case cur = <-free:
+				case <-ctx.Done():
+					return ctx.Err()
 				}
+			}
+			d := space.Dims
+			n := len(cur.items)
+			v := cur.flat[n*d : (n+1)*d : (n+1)*d]
+			copy(v, vecs[i])
+			m := p.store[id]
+			cur.items = append(cur.items, lmsys.Vector{ID: queryItemID(id), Values: v, Metadata: m.metadata(id, spaceName)})
+			if len(cur.items) == bs {
+				full <- cur
+				cur = nil
 			}
 		}
 		return nil
 	})
-	if err == nil {
-		err = write()
+	if err == nil && cur != nil && len(cur.items) > 0 {
+		full <- cur
 	}
-	if err != nil {
-		return err
+	close(full)
+	<-wrote
+	if werr != nil {
+		return done, werr
 	}
-	p.Actions = append(p.Actions, fmt.Sprintf("wrote %d query vectors from the store (%d missing, %d stale)", done, p.Missing.Count, p.Stale.Count))
-	return nil
+	return done, err
 }
 
 // ---- cluster_summaries collection ----

@@ -73,6 +73,7 @@ type Index struct {
 	hnsw  *HNSW
 	mu    sync.RWMutex
 	colls map[string]*autoColl
+	hints map[string]int // Reserve's counts for collections that do not exist yet
 }
 
 type autoColl struct {
@@ -94,7 +95,7 @@ func OpenIndex(ctx context.Context, opts IndexOptions) (*Index, error) {
 	if opts.HNSWThreshold <= 0 {
 		opts.HNSWThreshold = 20000
 	}
-	x := &Index{opts: opts, exact: NewExact(), hnsw: NewHNSW(opts.HNSW), colls: map[string]*autoColl{}}
+	x := &Index{opts: opts, exact: NewExact(), hnsw: NewHNSW(opts.HNSW), colls: map[string]*autoColl{}, hints: map[string]int{}}
 	if opts.Dir == "" {
 		return x, nil
 	}
@@ -157,11 +158,12 @@ func (x *Index) settle(ctx context.Context, name string, c *autoColl) error {
 	if want == KindHNSW {
 		ec := x.exact.coll(name, false)
 		ec.mu.Lock()
-		s := ec.s
+		s, hint := ec.s, ec.hint
 		ec.s = nil
 		ec.mu.Unlock()
 		hc := x.hnsw.coll(name, true)
 		hc.mu.Lock()
+		hc.hint = hint
 		if s != nil {
 			hc.g = newGraph(s, x.hnsw.opts.M, x.hnsw.opts.EfConstruction, x.hnsw.opts.Seed)
 			hc.g.insertPending(x.hnsw.opts.Workers)
@@ -208,16 +210,57 @@ func (x *Index) Upsert(ctx context.Context, collection string, items []lmsys.Vec
 	}
 	if c == nil {
 		c = &autoColl{kind: KindExact, loaded: true}
-		if x.opts.Kind == KindHNSW || x.opts.Kind == KindAuto && len(items) >= x.opts.HNSWThreshold {
+		hint, reserved := x.hints[collection]
+		delete(x.hints, collection)
+		if x.opts.Kind == KindHNSW || x.opts.Kind == KindAuto && max(len(items), hint) >= x.opts.HNSWThreshold {
 			c.kind = KindHNSW
 		}
 		x.colls[collection] = c
+		if reserved {
+			x.expect(c, collection, hint)
+		}
 	}
 	if err := x.backend(c).Upsert(ctx, collection, items); err != nil {
 		return err
 	}
 	c.dirty = true
 	return x.settle(ctx, collection, c)
+}
+
+// Reserve tells the index that about n items are about to be upserted into the
+// collection (search.Service calls it before writing a run's vectors), so the
+// collection's storage is sized once: its vectors and graph grow to the room they
+// need instead of in steps with the old and new arrays both alive, and a new
+// collection that will reach HNSWThreshold starts as HNSW instead of being filled
+// exact and converted. It changes no contents; a collection that does not exist yet
+// is not created until its first Upsert.
+func (x *Index) Reserve(ctx context.Context, collection string, n int) error {
+	if err := checkCollection(collection); err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	c, err := x.ensure(ctx, collection)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		if n > 0 {
+			x.hints[collection] = n
+		}
+		return nil
+	}
+	x.expect(c, collection, n)
+	return nil
+}
+
+// expect passes a Reserve count to the collection's backend.
+func (x *Index) expect(c *autoColl, collection string, n int) {
+	if c.kind == KindHNSW {
+		x.hnsw.expect(collection, n)
+	} else {
+		x.exact.expect(collection, n)
+	}
 }
 
 // read runs f on the collection's backend with the index read-locked, loading the
@@ -278,6 +321,7 @@ func (x *Index) Delete(ctx context.Context, collection string, ids []string) err
 func (x *Index) Drop(ctx context.Context, collection string) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	delete(x.hints, collection)
 	if _, ok := x.colls[collection]; !ok {
 		return nil
 	}

@@ -28,8 +28,9 @@ type Exact struct {
 }
 
 type exactColl struct {
-	mu sync.RWMutex
-	s  *items
+	mu   sync.RWMutex
+	s    *items
+	hint int // rows expected by later upserts (see expect)
 }
 
 var _ lmsys.VectorIndex = (*Exact)(nil)
@@ -54,6 +55,15 @@ func (e *Exact) coll(name string, create bool) *exactColl {
 		e.colls[name] = c
 	}
 	return c
+}
+
+// expect records that about n rows are coming to the collection in later upserts,
+// so its storage grows once to the right size instead of doubling as batches arrive.
+func (e *Exact) expect(collection string, n int) {
+	c := e.coll(collection, true)
+	c.mu.Lock()
+	c.hint = n
+	c.mu.Unlock()
 }
 
 // Upsert adds items to the collection, creating it on first use, and replaces the
@@ -84,12 +94,13 @@ func (e *Exact) Upsert(ctx context.Context, collection string, its []lmsys.Vecto
 	if c.s == nil {
 		c.s = newItems(dims)
 	}
-	c.s.reserve(len(its))
+	c.s.reserve(max(len(its), c.hint), c.hint > 0)
+	c.hint = max(c.hint-len(its), 0)
 	for i, it := range its {
 		v := norm[i*dims : (i+1)*dims]
 		if r, ok := c.s.index[it.ID]; ok {
 			copy(c.s.row(r), v)
-			c.s.meta[r] = cloneMeta(it.Metadata)
+			c.s.meta[r] = newFlatMeta(it.Metadata)
 			c.s.docs[r] = it.Document
 			continue
 		}

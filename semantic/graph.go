@@ -26,6 +26,7 @@ type graph struct {
 	s          *items
 	levels     []uint8
 	links0     []uint32
+	lmap       *vecMapping // the mapping links0 lives in (see items.growVecs); nil on the heap
 	upper      [][]uint32
 	entry      int64 // -1 while empty
 	maxLevel   int
@@ -140,6 +141,24 @@ func (g *graph) links(v uint32, l int) []uint32 {
 // grow makes room for the graph nodes of rows len(levels)..s.len()-1, assigning their levels.
 func (g *graph) grow() {
 	n := g.s.len()
+	// Room for as many nodes as the items have room for rows: exactly the expected
+	// total when the caller announced it, instead of growing by a quarter per batch
+	// with the old and new arrays both alive.
+	rows := n
+	if g.s.dims > 0 {
+		rows = max(n, cap(g.s.vecs)/g.s.dims)
+	}
+	if cap(g.levels) < n {
+		g.levels = slices.Grow(g.levels, rows-len(g.levels))
+		g.upper = slices.Grow(g.upper, rows-len(g.upper))
+	}
+	if w := g.m0 + 1; cap(g.links0) < n*w {
+		c := rows * w
+		if rows == n { // no room known beyond these nodes: grow geometrically
+			c = max(c, 2*cap(g.links0))
+		}
+		g.growLinks(c)
+	}
 	for v := len(g.levels); v < n; v++ {
 		l := g.randomLevel()
 		g.levels = append(g.levels, uint8(l))
@@ -149,7 +168,18 @@ func (g *graph) grow() {
 			g.upper = append(g.upper, nil)
 		}
 	}
-	g.links0 = slices.Grow(g.links0, n*(g.m0+1)-len(g.links0))[:n*(g.m0+1)]
+	g.links0 = g.links0[:n*(g.m0+1)]
+}
+
+// growLinks moves the layer-0 links to storage with room for at least c slots:
+// mapped memory, like the vectors, once they are large (132 MB at a million nodes).
+func (g *graph) growLinks(c int) {
+	var m *vecMapping
+	g.links0, m = growMapped(g.links0, c, g.lmap)
+	if m != g.lmap && m != nil {
+		runtime.AddCleanup(g, (*vecMapping).release, m)
+	}
+	g.lmap = m
 }
 
 // insertPending links every row not yet in the graph, on up to workers goroutines.

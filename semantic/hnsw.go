@@ -72,8 +72,9 @@ type HNSW struct {
 }
 
 type hnswColl struct {
-	mu sync.RWMutex
-	g  *graph // nil until the first vector arrives
+	mu   sync.RWMutex
+	g    *graph // nil until the first vector arrives
+	hint int    // rows expected by later upserts (see expect)
 }
 
 var _ lmsys.VectorIndex = (*HNSW)(nil)
@@ -116,6 +117,15 @@ func (h *HNSW) coll(name string, create bool) *hnswColl {
 	return c
 }
 
+// expect records that about n rows are coming to the collection in later upserts,
+// so its vectors and graph grow once to the right size instead of in steps.
+func (h *HNSW) expect(collection string, n int) {
+	c := h.coll(collection, true)
+	c.mu.Lock()
+	c.hint = n
+	c.mu.Unlock()
+}
+
 // Upsert adds items to the collection, creating it on first use. An id already
 // present with a different vector is replaced (its old node becomes a tombstone);
 // with the same vector only its metadata and document change. A bad item rejects
@@ -145,12 +155,13 @@ func (h *HNSW) Upsert(ctx context.Context, collection string, its []lmsys.Vector
 		c.g = newGraph(newItems(dims), h.opts.M, h.opts.EfConstruction, h.opts.Seed)
 	}
 	s := c.g.s
-	s.reserve(len(its))
+	s.reserve(max(len(its), c.hint), c.hint > 0)
+	c.hint = max(c.hint-len(its), 0)
 	for i, it := range its {
 		v := norm[i*dims : (i+1)*dims]
 		if r, ok := s.index[it.ID]; ok {
 			if slices.Equal(s.row(r), v) {
-				s.meta[r] = cloneMeta(it.Metadata)
+				s.meta[r] = newFlatMeta(it.Metadata)
 				s.docs[r] = it.Document
 				continue
 			}
@@ -170,10 +181,10 @@ func (h *HNSW) maybeRebuild(c *hnswColl) {
 		return
 	}
 	s := newItems(g.s.dims)
-	s.vecs = make([]float32, 0, g.s.live()*g.s.dims)
+	s.reserve(g.s.live(), true)
 	for r := range g.s.len() {
 		if !g.s.dead[r] {
-			s.append(g.s.ids[r], g.s.row(uint32(r)), g.s.meta[r], g.s.docs[r])
+			s.appendRow(g.s, r)
 		}
 	}
 	ng := newGraph(s, h.opts.M, h.opts.EfConstruction, h.opts.Seed)
@@ -232,7 +243,7 @@ func (h *HNSW) Search(ctx context.Context, collection string, q []float32, k int
 					return false
 				}
 			}
-			return f.Where == nil || matchWhere(s.meta[r], f.Where)
+			return f.Where == nil || s.meta[r].matches(f.Where)
 		}
 	}
 	res := c.g.search(qn, k, int(h.efs.Load()), accept)

@@ -9,9 +9,10 @@ import (
 
 // ListItems calls fn with the id and metadata of every live item of the collection,
 // in storage order, so a caller can compare the collection with its source of truth
-// (package search's Verify does). meta is the index's own map: fn must not modify or
-// keep it, and must not call back into the index. An error from fn stops the walk and
-// is returned; an unknown collection is lmsys.ErrNotFound.
+// (package search's Verify does). meta is a map the index refills for the next item
+// (nil for none): fn must not modify or keep it, and must not call back into the
+// index. An error from fn stops the walk and is returned; an unknown collection is
+// lmsys.ErrNotFound.
 func (x *Index) ListItems(ctx context.Context, collection string, fn func(id string, meta map[string]string) error) error {
 	return x.read(ctx, collection, func(b lmsys.VectorIndex) error {
 		switch t := b.(type) {
@@ -72,6 +73,7 @@ func (h *HNSW) ListItems(ctx context.Context, collection string, fn func(id stri
 
 // each calls fn for every live row, checking ctx every 4096 rows.
 func (s *items) each(ctx context.Context, fn func(id string, meta map[string]string) error) error {
+	m := map[string]string{}
 	for r := range s.ids {
 		if r&4095 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -81,7 +83,12 @@ func (s *items) each(ctx context.Context, fn func(id string, meta map[string]str
 		if s.dead[r] {
 			continue
 		}
-		if err := fn(s.ids[r], s.meta[r]); err != nil {
+		var meta map[string]string
+		if len(s.meta[r]) > 0 {
+			s.meta[r].fill(m)
+			meta = m
+		}
+		if err := fn(s.ids[r], meta); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/internal/vec"
@@ -14,15 +15,39 @@ import (
 // vecs[i*dims:(i+1)*dims]), beside their ids, metadata and documents. Rows marked
 // dead are tombstones (the HNSW graph keeps them until it is rebuilt); the exact
 // index never has any.
+//
+// Once they pass mapMinFloats the vectors live in memory mapped from the OS rather
+// than on the Go heap (see mapFloats). That memory is unmapped when vecs moves to a
+// larger mapping, and when the items become unreachable; every reader of a row holds
+// the items (through its collection, whose lock it holds), so no row outlives them.
 type items struct {
 	dims  int
 	ids   []string
 	index map[string]uint32 // live rows only
 	vecs  []float32
-	meta  []map[string]string
+	meta  []flatMeta
 	docs  []string
 	dead  []bool
 	ndead int
+	vmap  *vecMapping // the mapping vecs lives in; nil while vecs is on the heap
+}
+
+// mapMinFloats is the vector storage size (1 MB) from which vectors are kept in
+// mapped memory instead of the heap: small collections are not worth a system call.
+var mapMinFloats = 1 << 18 // a variable so tests can map small collections
+
+// vecMapping owns one mapping; its cleanup (registered with runtime.AddCleanup on
+// the items or graph) unmaps it unless it was already released. Growing in place
+// (remapSlice) replaces b.
+type vecMapping struct {
+	b    []byte
+	done atomic.Bool
+}
+
+func (m *vecMapping) release() {
+	if m != nil && m.done.CompareAndSwap(false, true) {
+		unmap(m.b)
+	}
 }
 
 func newItems(dims int) *items {
@@ -40,21 +65,85 @@ func (s *items) row(i uint32) []float32 {
 	return s.vecs[int(i)*d : int(i)*d+d : int(i)*d+d]
 }
 
-// reserve makes room for n more rows so a large batch appends without regrowing.
-func (s *items) reserve(n int) {
-	s.ids = slices.Grow(s.ids, n)
-	s.vecs = slices.Grow(s.vecs, n*s.dims)
-	s.meta = slices.Grow(s.meta, n)
-	s.docs = slices.Grow(s.docs, n)
-	s.dead = slices.Grow(s.dead, n)
+// reserve makes room for n more rows so a batch appends without regrowing. With
+// exact set the capacity becomes exactly len+n rows when it must grow (the caller
+// knows how many rows are coming); otherwise it at least doubles, so a sequence of
+// batches copies each row a bounded number of times.
+func (s *items) reserve(n int, exact bool) {
+	if n <= 0 {
+		return
+	}
+	rows := len(s.ids) + n
+	if rows <= cap(s.ids) && rows*s.dims <= cap(s.vecs) {
+		return
+	}
+	if !exact {
+		rows = max(rows, 2*len(s.ids))
+	}
+	grow := rows - len(s.ids)
+	s.ids = slices.Grow(s.ids, grow)
+	s.meta = slices.Grow(s.meta, grow)
+	s.docs = slices.Grow(s.docs, grow)
+	s.dead = slices.Grow(s.dead, grow)
+	s.growVecs(rows * s.dims)
+}
+
+// growVecs moves the vectors to storage with room for at least c floats (see
+// growMapped).
+func (s *items) growVecs(c int) {
+	var m *vecMapping
+	s.vecs, m = growMapped(s.vecs, c, s.vmap)
+	if m != s.vmap && m != nil {
+		runtime.AddCleanup(s, (*vecMapping).release, m)
+	}
+	s.vmap = m
+}
+
+// growMapped returns v's contents in storage with room for at least c elements,
+// and the mapping that storage lives in (nil for the heap): mapped memory from
+// mapMinFloats elements on, the heap below it or when mapping fails. A mapping
+// grows in place where the OS can (Linux), so a large collection that grows by a
+// few rows is not held twice; a mapping v leaves is unmapped at once, as nothing
+// else holds rows or links while a collection is written. The caller registers a
+// cleanup for a new mapping.
+func growMapped[T float32 | uint32](v []T, c int, cur *vecMapping) ([]T, *vecMapping) {
+	if c <= cap(v) {
+		return v, cur
+	}
+	if cur != nil {
+		if nv, ok := remapSlice(v, cur, c); ok {
+			return nv, cur
+		}
+	}
+	if c >= mapMinFloats {
+		if nv, m, ok := mapSlice[T](c); ok {
+			nv = nv[:len(v)]
+			copy(nv, v)
+			cur.release()
+			return nv, m
+		}
+	}
+	nv := make([]T, len(v), c)
+	copy(nv, v)
+	cur.release()
+	return nv, nil
+}
+
+// appendRow adds row r of src (a copy of the same collection being compacted).
+func (s *items) appendRow(src *items, r int) {
+	n := s.append(src.ids[r], src.row(uint32(r)), nil, src.docs[r])
+	s.meta[n] = src.meta[r] // shared: a row's metadata is replaced, never changed in place
 }
 
 // append adds a row whose vector is already normalised and returns its number.
 func (s *items) append(id string, v []float32, meta map[string]string, doc string) uint32 {
 	r := uint32(len(s.ids))
 	s.ids = append(s.ids, id)
+	if len(s.vecs)+len(v) > cap(s.vecs) {
+		s.growVecs(max(len(s.vecs)+len(v), 2*cap(s.vecs)))
+	}
 	s.vecs = append(s.vecs, v...)
-	s.meta = append(s.meta, cloneMeta(meta))
+	s.meta = append(s.meta, newFlatMeta(meta))
 	s.docs = append(s.docs, doc)
 	s.dead = append(s.dead, false)
 	s.index[id] = r
@@ -97,7 +186,7 @@ func (s *items) swapRemove(r uint32) {
 func (s *items) hits(rs []scored) []lmsys.Hit {
 	out := make([]lmsys.Hit, len(rs))
 	for i, r := range rs {
-		out[i] = lmsys.Hit{ID: s.ids[r.id], Distance: 1 - r.sim, Metadata: cloneMeta(s.meta[r.id]), Document: s.docs[r.id]}
+		out[i] = lmsys.Hit{ID: s.ids[r.id], Distance: 1 - r.sim, Metadata: s.meta[r.id].toMap(), Document: s.docs[r.id]}
 	}
 	return out
 }
@@ -199,7 +288,7 @@ func (s *items) lookup(q []float32, f lmsys.Filter, h *topK) {
 			}
 			seen[r] = struct{}{}
 		}
-		if f.Where != nil && !matchWhere(s.meta[r], f.Where) {
+		if f.Where != nil && !s.meta[r].matches(f.Where) {
 			continue
 		}
 		h.push(vec.Dot(q, s.row(r)), r)
@@ -216,7 +305,7 @@ func (s *items) scanRange(q []float32, lo, hi int, where map[string]string, memb
 		if sim < h.threshold() || s.dead[r] || (member != nil && !member[r]) {
 			return
 		}
-		if where != nil && !matchWhere(s.meta[r], where) {
+		if where != nil && !s.meta[r].matches(where) {
 			return
 		}
 		h.push(sim, uint32(r))
