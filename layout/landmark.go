@@ -140,7 +140,7 @@ func landmarkLayout(ctx context.Context, n, d int, keys []int64, groups []int, s
 	if err != nil {
 		return nil, err
 	}
-	opts.Progress.Report("layout placement", 0, int64(n))
+	opts.Progress.Report("layout landmark graph", 0, int64(len(lv)))
 	h := semantic.NewHNSW(semantic.HNSWOptions{Workers: 1, EfSearch: opts.PlacementEf})
 	items := make([]lmsys.Vector, len(lv))
 	for i, v := range lv {
@@ -150,6 +150,7 @@ func landmarkLayout(ctx context.Context, n, d int, keys []int64, groups []int, s
 		return nil, fmt.Errorf("layout: landmark graph: %w", err)
 	}
 	items, lv, flat = nil, nil, nil
+	opts.Progress.Report("layout placement", 0, int64(n))
 
 	out := make([]Point, n)
 	isLandmark := make([]bool, n)

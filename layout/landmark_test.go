@@ -33,7 +33,7 @@ func TestComputeByLandmarksKeepsPlantedClustersApart(t *testing.T) {
 	pts, err := layout.Compute(context.Background(), vs, opts)
 	require.NoError(t, err)
 	require.Len(t, pts, len(vs))
-	assert.Equal(t, []string{"layout neighbours", "layout epochs", "layout placement"}, stages)
+	assert.Equal(t, []string{"layout neighbours", "layout epochs", "layout landmark graph", "layout placement"}, stages)
 	assert.Greater(t, layout.Agreement(pts, labels, 10), 0.9)
 }
 
