@@ -78,12 +78,13 @@ func runMapBench(ctx context.Context, args []string, r *reporter) error {
 	stages := map[string]time.Time{}
 	var order []string
 	opts := layout.Options{Seed: *seed, Neighbors: *neighbours, MinDist: *minDist, Epochs: *epochs, NegativeSamples: *negatives,
-		LandmarksAbove: *landmarksAbove, Landmarks: *landmarks, PlacementNeighbors: *placeK, PlacementEf: *placeEf, PlacementEpochs: *placeEpochs, Progress: func(p lmsys.Progress) {
+		LandmarksAbove: *landmarksAbove, Landmarks: *landmarks, PlacementNeighbors: *placeK, PlacementEf: *placeEf, PlacementEpochs: *placeEpochs}
+	opts.Progress = func(p lmsys.Progress) {
 		if _, ok := stages[p.Stage]; !ok {
 			stages[p.Stage] = time.Now()
 			order = append(order, p.Stage)
 		}
-	}}
+	}
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
