@@ -22,7 +22,10 @@ type Map struct {
 
 // Run returns the run's map: the stored one when it was made with opts.Seed and covers
 // every query of the run that has a vector (a killed or changed run is laid out
-// again), otherwise a new one, computed from the run's vectors and stored.
+// again), otherwise a new one, computed from the run's vectors and stored. A run of
+// more than Options.LandmarksAbove queries is laid out by landmarks, drawn from each
+// cluster in proportion to its size; its vectors are then read from the store three
+// times and never held all at once.
 func Run(ctx context.Context, db *store.DB, runID string, opts Options) (Map, error) {
 	run, err := db.GetRun(ctx, runID)
 	if err != nil {
@@ -39,12 +42,22 @@ func Run(ctx context.Context, db *store.DB, runID string, opts Options) (Map, er
 	for _, a := range as {
 		cluster[a.QueryID] = a.ClusterID
 	}
+	// A run small enough for the full method keeps its vectors from this first read; a
+	// larger one keeps only its query ids, and the landmark method reads the vectors
+	// again, holding only the landmarks'.
+	filter := lmsys.QueryFilter{RunID: runID}
 	var ids []int64
 	var vs [][]float32
-	err = db.ScanQueryVectors(ctx, run.Space, lmsys.QueryFilter{RunID: runID}, 5000, func(is []int64, batch [][]float32) error {
+	held := true
+	err = db.ScanQueryVectors(ctx, run.Space, filter, 5000, func(is []int64, batch [][]float32) error {
 		ids = append(ids, is...)
-		for _, v := range batch {
-			vs = append(vs, append([]float32(nil), v...))
+		if held && opts.landmarks(len(ids)) {
+			held, vs = false, nil
+		}
+		if held {
+			for _, v := range batch {
+				vs = append(vs, append([]float32(nil), v...))
+			}
 		}
 		return nil
 	})
@@ -67,11 +80,30 @@ func Run(ctx context.Context, db *store.DB, runID string, opts Options) (Map, er
 	case err != nil && !errors.Is(err, lmsys.ErrNotFound):
 		return Map{}, err
 	}
-	if m.Points, err = Compute(ctx, vs, opts); err != nil {
+	params := map[string]any{"method": "umap", "neighbors": opts.Neighbors, "epochs": opts.Epochs, "min_dist": opts.MinDist}
+	if held {
+		m.Points, err = Compute(ctx, vs, opts)
+	} else {
+		vs = nil
+		scan := func(ctx context.Context, fn func(int, [][]float32) error) error {
+			at := 0
+			return db.ScanQueryVectors(ctx, run.Space, filter, 10000, func(is []int64, batch [][]float32) error {
+				if at+len(is) > len(ids) || !slices.Equal(is, ids[at:at+len(is)]) {
+					return fmt.Errorf("layout: run %s changed while it was laid out: lay it out again", runID)
+				}
+				first := at
+				at += len(is)
+				return fn(first, batch)
+			})
+		}
+		full := opts.withDefaults(len(ids))
+		params["method"], params["landmarks"], params["placement_neighbors"] = "umap-landmarks", full.Landmarks, full.PlacementNeighbors
+		m.Points, err = landmarkLayout(ctx, len(ids), run.Space.Dims, ids, m.Clusters, scan, opts)
+	}
+	if err != nil {
 		return Map{}, err
 	}
-	l := store.Layout{RunID: runID, Seed: opts.Seed, QueryIDs: ids, X: make([]float32, len(ids)), Y: make([]float32, len(ids)),
-		Parameters: map[string]any{"method": "umap", "neighbors": opts.Neighbors, "epochs": opts.Epochs, "min_dist": opts.MinDist}}
+	l := store.Layout{RunID: runID, Seed: opts.Seed, QueryIDs: ids, X: make([]float32, len(ids)), Y: make([]float32, len(ids)), Parameters: params}
 	for i, p := range m.Points {
 		l.X[i], l.Y[i] = p.X, p.Y
 	}

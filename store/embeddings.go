@@ -133,7 +133,7 @@ func (d *DB) ScanQueryVectors(ctx context.Context, space lmsys.Space, f lmsys.Qu
 		if page <= 0 {
 			return nil
 		}
-		from, args, err := d.filterSQLJoin(ctx, f, "JOIN embeddings e ON e.space = ? AND e.text_hash = "+hashColumn(f), key)
+		from, args, err := d.filterSQLFrom(ctx, f, true, "JOIN embeddings e ON e.space = ? AND e.text_hash = "+hashColumn(f), key)
 		if err != nil {
 			return err
 		}

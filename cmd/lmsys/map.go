@@ -29,7 +29,9 @@ func registerMap(root *cobra.Command, g *globals) {
 		Short: "Lay out every query of a run on a 2-D map (stored; reused while the run is unchanged) and draw it",
 		Long: `map computes a 2-D layout of the run's query vectors that keeps each query's neighbourhood
 (a UMAP-style neighbour graph laid out by gradient descent; deterministic for a seed) and stores it
-with the run. Run again, it reuses the stored layout while the run's queries and the seed are the
+with the run. Above 50,000 queries it lays out 25,000 landmarks, a share of each cluster, that way
+and places every other query at its nearest landmarks, reading the vectors from the store in
+batches instead of holding them. Run again, it reuses the stored layout while the run's queries and the seed are the
 same. --output draws it as a PNG or SVG, one colour per cluster, or per hierarchy parent of level N
 with --level (1 = the leaves' parents), or per value of a facet with --color (language, model, or a
 classified facet such as refusal), the largest groups named at their centres. --json prints the
