@@ -195,32 +195,10 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 	free := make(chan loadBatch, 3)
 	prodErr := make(chan error, 1)
 	// The producer owns stats fields Rows, Queries, Skipped, Repaired and
-	// DerivedIDs until it closes its channel; the consumer owns Inserted. With a
-	// preparer, a stage of its own prepares the producer's batches (cleaning,
-	// hashing, encoding and compressing conversations) while the producer parses the
-	// next ones and the writer writes the previous ones: three stages on the cores
-	// instead of a producer that parses and prepares in turn.
-	out := batches
-	if ps != nil {
-		out = make(chan loadBatch, 2)
-		go func(in <-chan loadBatch) {
-			defer close(batches)
-			for b := range in {
-				b.prepared = ps.PrepareQueries(b.qs, b.prepared)
-				select {
-				case batches <- b:
-				case <-ctx.Done():
-					for range in {
-						// Let the producer see the cancellation and return.
-					}
-					return
-				}
-			}
-		}(out)
-	}
+	// DerivedIDs until it closes batches; the consumer owns Inserted.
 	go func() {
-		defer close(out)
-		prodErr <- produce(ctx, src, st, opts, name, datasets, batchSize, &stats, out, free)
+		defer close(batches)
+		prodErr <- produce(ctx, src, st, ps, opts, name, datasets, batchSize, &stats, batches, free)
 	}()
 	var inserted, queued int64
 	var werr error
@@ -296,16 +274,16 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 }
 
 // loadBatch is one batch of queries on its way from the producer to the writer,
-// prepared on the way when the store is a lmsys.QueryPreparer: a stage between them
-// does the cleaning, hashing and encoding, so the writer only writes and the cores
-// split the work.
+// prepared when the store is a lmsys.QueryPreparer: the producer then does the
+// cleaning, hashing and encoding, so the writer only writes and the two cores split
+// the work.
 type loadBatch struct {
 	qs       []lmsys.Query
 	prepared lmsys.PreparedQueries
 }
 
-// produce reads src into batches of queries.
-func produce(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions, name string, datasets map[string]int64,
+// produce reads src into batches; with ps set, it prepares each batch for ps.
+func produce(ctx context.Context, src Source, st lmsys.QueryStore, ps lmsys.QueryPreparer, opts LoadOptions, name string, datasets map[string]int64,
 	batchSize int, stats *LoadStats, batches chan<- loadBatch, free <-chan loadBatch) error {
 	var ids idDeriver
 	var accepted int64
@@ -313,6 +291,9 @@ func produce(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOpti
 	send := func() bool {
 		if len(batch.qs) == 0 {
 			return true
+		}
+		if ps != nil {
+			batch.prepared = ps.PrepareQueries(batch.qs, batch.prepared)
 		}
 		select {
 		case batches <- batch:
