@@ -308,28 +308,7 @@ func (pl *placer) start(js []int, w []float64) (float64, float64) {
 // bisection so that they sum to log2(len(ds)).
 func memberships(ds, w []float64) []float64 {
 	rho := ds[0]
-	target := math.Log2(float64(max(len(ds), 2)))
-	lo, hi, sigma := 0.0, math.Inf(1), 1.0
-	for it := 0; it < 64; it++ {
-		s := 0.0
-		for _, x := range ds {
-			s += math.Exp(-math.Max(0, x-rho) / sigma)
-		}
-		if math.Abs(s-target) < 1e-5 {
-			break
-		}
-		if s > target {
-			hi = sigma
-			sigma = (lo + hi) / 2
-		} else {
-			lo = sigma
-			if math.IsInf(hi, 1) {
-				sigma *= 2
-			} else {
-				sigma = (lo + hi) / 2
-			}
-		}
-	}
+	sigma := bandwidth(ds, rho, math.Log2(float64(max(len(ds), 2))))
 	mean := 0.0
 	for _, x := range ds {
 		mean += x

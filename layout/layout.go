@@ -170,29 +170,7 @@ func fuzzyGraph(nb *knn, k int) graph {
 				break
 			}
 		}
-		// Bandwidth by bisection: Σ exp(−(d − ρ)/σ) = log2 k.
-		lo, hi, sigma := 0.0, math.Inf(1), 1.0
-		for it := 0; it < 64; it++ {
-			s := 0.0
-			for _, x := range ds[1:] {
-				s += math.Exp(-math.Max(0, float64(x)-rho) / sigma)
-			}
-			if math.Abs(s-target) < 1e-5 {
-				break
-			}
-			if s > target {
-				hi = sigma
-				sigma = (lo + hi) / 2
-			} else {
-				lo = sigma
-				if math.IsInf(hi, 1) {
-					sigma *= 2
-				} else {
-					sigma = (lo + hi) / 2
-				}
-			}
-		}
-		sigma = math.Max(sigma, 1e-3*meanOf(ds))
+		sigma := math.Max(bandwidth(ds[1:], rho, target), 1e-3*meanOf(ds))
 		for t, x := range ds {
 			j := nb.idx[i*k+t]
 			if int(j) == i || j < 0 {
@@ -218,6 +196,33 @@ func fuzzyGraph(nb *knn, k int) graph {
 	// The map's iteration order is random; the descent must not be.
 	sortEdges(&g)
 	return g
+}
+
+// bandwidth finds σ by bisection so that Σ exp(−(d − ρ)/σ) over the distances ds is
+// target (log2 of the neighbour count), as UMAP's fuzzy memberships have it.
+func bandwidth[F float32 | float64](ds []F, rho, target float64) float64 {
+	lo, hi, sigma := 0.0, math.Inf(1), 1.0
+	for it := 0; it < 64; it++ {
+		s := 0.0
+		for _, x := range ds {
+			s += math.Exp(-math.Max(0, float64(x)-rho) / sigma)
+		}
+		if math.Abs(s-target) < 1e-5 {
+			break
+		}
+		if s > target {
+			hi = sigma
+			sigma = (lo + hi) / 2
+		} else {
+			lo = sigma
+			if math.IsInf(hi, 1) {
+				sigma *= 2
+			} else {
+				sigma = (lo + hi) / 2
+			}
+		}
+	}
+	return sigma
 }
 
 func meanOf(xs []float32) float64 {
