@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"flag"
-	"math"
 	"sort"
 	"strings"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/embed"
+	"github.com/lmsys-go/lmsys/internal/vec"
 )
 
 func init() {
@@ -54,7 +54,7 @@ func runEmbedAgree(ctx context.Context, args []string, r *reporter) error {
 		}
 		cos := make([]float64, len(texts))
 		for i := range texts {
-			cos[i] = cosine64(va[i], vb[i])
+			cos[i], _ = vec.Cosine(va[i], vb[i]) // 0 for a zero vector, which neither model returns
 		}
 		all = append(all, cos...)
 		agreeRow(r, path, ea.Space().String(), eb.Space().String(), cos)
@@ -75,14 +75,4 @@ func agreeRow(r *reporter, set, a, b string, cos []float64) {
 	}
 	r.Row("set", set, "a", a, "b", b, "texts", len(cos), "cos_min", cos[0], "cos_p01", cos[len(cos)/100],
 		"cos_mean", sum/float64(len(cos)), "below_0.999", below)
-}
-
-func cosine64(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	return ab / math.Sqrt(aa*bb)
 }
