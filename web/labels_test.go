@@ -18,16 +18,7 @@ func TestLabelRoutes(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	db := f.ws.Store
-	sizes, err := db.ClusterSizes(ctx, f.runID)
-	require.NoError(t, err)
-	big := -1
-	for c, n := range sizes {
-		if big < 0 || n > sizes[big] || n == sizes[big] && c < big {
-			big = c
-		}
-	}
-	as, err := db.Assignments(ctx, f.runID, nil)
-	require.NoError(t, err)
+	sizes, big, as := largestCluster(t, f)
 	cr := lmsys.ClassificationRun{ID: "classify-refusal-web", TemplateID: "refusal@1", TemplateHash: "h", ResultKey: "builtin:refusal@1",
 		Provider: "builtin", Model: "refusal", Facets: []string{"refusal"}}
 	require.NoError(t, db.CreateClassificationRun(ctx, cr))
@@ -163,16 +154,7 @@ func TestListFacetRoutes(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	db := f.ws.Store
-	sizes, err := db.ClusterSizes(ctx, f.runID)
-	require.NoError(t, err)
-	big := -1
-	for c, n := range sizes {
-		if big < 0 || n > sizes[big] || n == sizes[big] && c < big {
-			big = c
-		}
-	}
-	as, err := db.Assignments(ctx, f.runID, nil)
-	require.NoError(t, err)
+	sizes, big, as := largestCluster(t, f)
 	cr := lmsys.ClassificationRun{ID: "classify-clio-web", TemplateID: "clio-1", TemplateHash: "h", ResultKey: "llm:clio",
 		Provider: "openai", Model: "openai/x", Facets: []string{"languages"}, Parameters: map[string]any{lmsys.ListFacetsParameter: []string{"languages"}}}
 	require.NoError(t, db.CreateClassificationRun(ctx, cr))
@@ -244,4 +226,22 @@ func TestListFacetRoutes(t *testing.T) {
 	code, b = call(t, h, "GET", "/runs/"+f.runID+"/labels/languages", nil, "")
 	require.Equal(t, http.StatusOK, code)
 	assert.Contains(t, string(b), "languages is a list: each item counts once")
+}
+
+// largestCluster returns the fixture run's cluster sizes, its largest cluster (the
+// lowest id among equal sizes) and the run's assignments.
+func largestCluster(t *testing.T, f *fixture) (map[int]int, int, []lmsys.Assignment) {
+	t.Helper()
+	ctx := context.Background()
+	sizes, err := f.ws.Store.ClusterSizes(ctx, f.runID)
+	require.NoError(t, err)
+	big := -1
+	for c, n := range sizes {
+		if big < 0 || n > sizes[big] || n == sizes[big] && c < big {
+			big = c
+		}
+	}
+	as, err := f.ws.Store.Assignments(ctx, f.runID, nil)
+	require.NoError(t, err)
+	return sizes, big, as
 }
