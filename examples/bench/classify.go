@@ -115,6 +115,7 @@ func runClassify(ctx context.Context, args []string, r *reporter) error {
 	pushLabels := fs.String("pushback-labels", "", "TSV of hand pushback labels (id<TAB>none|objects|corrects|rephrases) for conversations in -data: prints accuracy against them, and the all-none answer's")
 	labels := fs.String("labels", "", "TSV of hand refusal labels (id<TAB>complied|refused|partial) for conversations in -data: prints accuracy against them, and the keyword baseline's")
 	showErrors := fs.Bool("errors", false, "with -labels: print the id, hand label and both predictions of every disagreement")
+	agree := fs.String("agree", "", "with -labels: a second labelling of the same ids (the same TSV format): prints how often the two agree and Cohen's kappa")
 	langid := fs.String("langid", "", "JSONL of {\"text\", \"language\": ISO 639-1 code}: prints the language detector's accuracy")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -127,6 +128,14 @@ func runClassify(ctx context.Context, args []string, r *reporter) error {
 	}
 	if *langid != "" {
 		if err := langidAccuracy(*langid, r); err != nil {
+			return err
+		}
+	}
+	if *agree != "" {
+		if *labels == "" {
+			return fmt.Errorf("-agree needs -labels, the labelling to compare it with")
+		}
+		if err := labelAgreement(*labels, *agree, r); err != nil {
 			return err
 		}
 	}
@@ -419,6 +428,47 @@ func refusalAccuracy(convs []benchConversation, path string, showErrors bool, r 
 	}
 	ours.report(r, "builtin", refusalClasses, classify.NoReply)
 	base.report(r, "keyword_baseline", refusalClasses, classify.NoReply)
+	return nil
+}
+
+// labelAgreement compares two refusal labellings of the same replies: the share of
+// ids they label alike and Cohen's kappa over the three classes, on the ids both hold.
+func labelAgreement(pathA, pathB string, r *reporter) error {
+	a, order, err := readLabels(pathA, refusalClasses)
+	if err != nil {
+		return err
+	}
+	b, _, err := readLabels(pathB, refusalClasses)
+	if err != nil {
+		return err
+	}
+	n, same := 0, 0
+	countA, countB := map[string]int{}, map[string]int{}
+	for _, id := range order {
+		lb, ok := b[id]
+		if !ok {
+			continue
+		}
+		n++
+		countA[a[id]]++
+		countB[lb]++
+		if a[id] == lb {
+			same++
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("%s and %s: %w: no id is labelled in both", pathA, pathB, lmsys.ErrInvalidInput)
+	}
+	po := float64(same) / float64(n)
+	pe := 0.0
+	for _, c := range refusalClasses {
+		pe += float64(countA[c]) / float64(n) * float64(countB[c]) / float64(n)
+	}
+	kappa := 1.0
+	if pe < 1 {
+		kappa = (po - pe) / (1 - pe)
+	}
+	r.Row("agreement_ids", n, "same", same, "agreement", po, "kappa", kappa)
 	return nil
 }
 

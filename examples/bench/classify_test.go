@@ -51,6 +51,20 @@ func TestClassifyBench(t *testing.T) {
 
 	push := filepath.Join(dir, "p.tsv")
 	require.NoError(t, os.WriteFile(push, []byte("c0\tnone\nc1\tcorrects\nc2\tnone\nc3\tobjects\n"), 0o644))
+	// A second labelling that differs on c3 (partial against complied): 3 of 4 alike;
+	// chance agreement (1·1 + 2·3 + 1·0)/16 = 7/16, so kappa = (3/4 − 7/16)/(9/16) = 5/9.
+	second := filepath.Join(dir, "l2.tsv")
+	require.NoError(t, os.WriteFile(second, []byte("c0\trefused\nc1\tcomplied\nc2\tcomplied\nc3\tcomplied\nc9\trefused\n"), 0o644))
+	agree := run(t, "classify", "-labels", labels, "-agree", second, "-langid", langs)
+	require.NotEmpty(t, agree)
+	got := agree[len(agree)-1]
+	assert.Equal(t, 4, got["agreement_ids"])
+	assert.Equal(t, 3, got["same"])
+	assert.InDelta(t, 0.75, got["agreement"], 1e-9)
+	assert.InDelta(t, 5.0/9, got["kappa"], 1e-9)
+	err := subcommands["classify"].run(context.Background(), []string{"-agree", second, "-langid", langs}, &reporter{json: true})
+	assert.ErrorContains(t, err, "-agree needs -labels")
+
 	rows := run(t, "classify", "-data", data, "-labels", labels, "-pushback-labels", push, "-langid", langs, "-n", "40", "-workers", "2")
 	byMethod := map[string]map[string]any{}
 	facets := map[string]string{}
