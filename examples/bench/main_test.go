@@ -60,6 +60,14 @@ func TestPipelineBench(t *testing.T) {
 		assert.True(t, stages[s], "stage %s reported", s)
 	}
 	nonEmpty(t, prof)
+	assert.Equal(t, "lmsys", rows[0]["shape"], "the default generator")
+
+	// The earlier generator stays reachable, and an unknown shape is refused.
+	rows = run(t, "pipeline", "-n", "300", "-k", "4", "-shape", "recombined", "-data", filepath.Join(dir, "none"), "-dir", filepath.Join(dir, "recombined"))
+	assert.Equal(t, "recombined", rows[0]["shape"])
+	assert.Equal(t, 300, rows[0]["queries"])
+	err := subcommands["pipeline"].run(context.Background(), []string{"-n", "10", "-shape", "zipf", "-dir", filepath.Join(dir, "bad")}, &reporter{json: true})
+	assert.ErrorContains(t, err, `-shape "zipf": want lmsys or recombined`)
 }
 
 func TestClusterBench(t *testing.T) {
