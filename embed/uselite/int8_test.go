@@ -2,6 +2,7 @@ package uselite
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/lmsys-go/lmsys"
@@ -55,4 +56,38 @@ func TestFLOPs(t *testing.T) {
 	assert.InDelta(t, one, m.FLOPs(1), 1e-6)
 	assert.InDelta(t, m.FLOPs(MaxTokens), m.FLOPs(10*MaxTokens), 1e-6)
 	assert.InDelta(t, 1.09e9, m.FLOPs(113), 0.01e9)
+}
+
+// TestQuantizeWhileEmbedding quantises the weights (what the first NewInt8 call does)
+// while New's model embeds on other goroutines: the float32 vectors do not change,
+// and under the race detector nothing New's forward pass reads is written.
+func TestQuantizeWhileEmbedding(t *testing.T) {
+	f, err := New()
+	require.NoError(t, err)
+	cases := loadReference(t)
+	texts := make([]string, len(cases))
+	for i, c := range cases {
+		texts[i] = c.Text
+	}
+	ctx := context.Background()
+	want, err := f.Embed(ctx, texts, lmsys.PurposeClustering)
+	require.NoError(t, err)
+	got := make([][][]float32, 2)
+	errs := make([]error, 2)
+	var qs [2]qlayer
+	var wg sync.WaitGroup
+	for g := range got {
+		wg.Go(func() { got[g], errs[g] = f.Embed(ctx, texts, lmsys.PurposeClustering) })
+	}
+	wg.Go(func() { qs = f.quantize() })
+	wg.Wait()
+	for g := range got {
+		require.NoError(t, errs[g])
+		assert.Equal(t, want, got[g])
+	}
+	assert.Nil(t, qs[0].qkv, "the first layer's attention stays float32")
+	for l, q := range qs {
+		assert.NotNil(t, q.ffn1, "layer %d", l)
+	}
+	assert.Equal(t, [2]qlayer{}, f.q, "New's model holds no quantised weights")
 }

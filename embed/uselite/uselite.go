@@ -64,7 +64,15 @@ const (
 type Model struct {
 	*net
 	int8 bool
+	q    [2]qlayer     // NewInt8's quantised dense weights; zero for New's model
 	free chan *worker // idle workers' buffers; unlike a sync.Pool, they survive GC
+}
+
+// qlayer holds one layer's dense weights quantised to 8 bits, one scale per column,
+// for NewInt8. A nil matrix stays float32. It belongs to the int8 Model alone, so the
+// shared net is never written after load and New's forward pass reads none of it.
+type qlayer struct {
+	qkv, out, ffn1, ffn2 *vec.QPacked
 }
 
 // net is the loaded network both forward passes share.
@@ -79,7 +87,6 @@ type net struct {
 	poolB   []float32
 	workers int
 	toks    sync.Pool // *tokScratch
-	qOnce   sync.Once // quantises the dense layers' weights for NewInt8
 }
 
 type layer struct {
@@ -97,8 +104,6 @@ type layer struct {
 	ffn1B        []float32
 	ffn2         packed
 	ffn2B        []float32
-	// The weights quantised to 8 bits, one scale per column, for NewInt8.
-	qkvQ, outQ, ffn1Q, ffn2Q *vec.QPacked
 }
 
 var (
@@ -130,27 +135,26 @@ func NewInt8() (*Model, error) {
 		return nil, err
 	}
 	int8Once.Do(func() {
-		f.quantize()
-		loaded8 = &Model{net: f.net, int8: true, free: make(chan *worker, 2*f.workers)}
+		loaded8 = &Model{net: f.net, int8: true, q: f.quantize(), free: make(chan *worker, 2*f.workers)}
 	})
 	return loaded8, nil
 }
 
-// quantize builds the 8-bit copies of the dense layers' weights, once.
-func (n *net) quantize() {
-	n.qOnce.Do(func() {
-		for l := range n.layers {
-			ly := &n.layers[l]
-			q := func(p *packed) *vec.QPacked { return vec.QPack(p.unpacked(), p.K, p.N) }
-			// The first layer's attention and residual products read the raw token
-			// embeddings: quantised, they cost half of the error budget for 7 % of the
-			// multiply-adds, so they stay float32.
-			if l > 0 {
-				ly.qkvQ = q(&ly.qkv)
-			}
-			ly.outQ, ly.ffn1Q, ly.ffn2Q = q(&ly.out), q(&ly.ffn1), q(&ly.ffn2)
+// quantize returns 8-bit copies of the dense layers' weights. It only reads n, so it
+// may run while New's model embeds.
+func (n *net) quantize() (qs [2]qlayer) {
+	for l := range n.layers {
+		ly := &n.layers[l]
+		q := func(p *packed) *vec.QPacked { return vec.QPack(p.unpacked(), p.K, p.N) }
+		// The first layer's attention and residual products read the raw token
+		// embeddings: quantised, they cost half of the error budget for 7 % of the
+		// multiply-adds, so they stay float32.
+		if l > 0 {
+			qs[l].qkv = q(&ly.qkv)
 		}
-	})
+		qs[l].out, qs[l].ffn1, qs[l].ffn2 = q(&ly.out), q(&ly.ffn1), q(&ly.ffn2)
+	}
+	return qs
 }
 
 func load(wfile, vfile []byte) (*Model, error) {
@@ -462,12 +466,12 @@ func (m *Model) forward(w *worker, out []float32) {
 
 	in, inW := w.x0, 256
 	for l := range m.layers {
-		ly := &m.layers[l]
+		ly, lq := &m.layers[l], &m.q[l]
 		d := ly.d
 		// Attention block (pre-norm).
 		layerNorm(in, inW, t, ly.ln1s, ly.ln1b, m.eps, w.h)
 		fillBias(w.qkv, t, 3*d, ly.qkvB)
-		m.dense(w, t, w.h, inW, &ly.qkv, ly.qkvQ, w.qkv, 3*d, false)
+		m.dense(w, t, w.h, inW, &ly.qkv, lq.qkv, w.qkv, 3*d, false)
 		m.attention(w, ly, t)
 		if ly.res != nil {
 			// x = out(att) + dense(x0): two products accumulated into one buffer.
@@ -476,13 +480,13 @@ func (m *Model) forward(w *worker, out []float32) {
 		} else {
 			addBias(w.x, t, 512, ly.outB) // identity residual: w.x already holds the input
 		}
-		m.dense(w, t, w.att, d, &ly.out, ly.outQ, w.x, 512, false)
+		m.dense(w, t, w.att, d, &ly.out, lq.out, w.x, 512, false)
 		// Feed-forward block.
 		layerNorm(w.x, 512, t, ly.ln2s, ly.ln2b, m.eps, w.h)
 		fillBias(w.f, t, 1536, ly.ffn1B)
-		m.dense(w, t, w.h, 512, &ly.ffn1, ly.ffn1Q, w.f, 1536, false)
+		m.dense(w, t, w.h, 512, &ly.ffn1, lq.ffn1, w.f, 1536, false)
 		addBias(w.x, t, 512, ly.ffn2B)
-		m.dense(w, t, w.f, 1536, &ly.ffn2, ly.ffn2Q, w.x, 512, true)
+		m.dense(w, t, w.f, 1536, &ly.ffn2, lq.ffn2, w.x, 512, true)
 		in, inW = w.x, 512
 	}
 
