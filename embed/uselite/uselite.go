@@ -64,7 +64,7 @@ const (
 type Model struct {
 	*net
 	int8 bool
-	q    [2]qlayer     // NewInt8's quantised dense weights; zero for New's model
+	q    [2]qlayer    // NewInt8's quantised dense weights; zero for New's model
 	free chan *worker // idle workers' buffers; unlike a sync.Pool, they survive GC
 }
 
