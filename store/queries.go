@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -309,6 +310,42 @@ func (e *chunkExec) exec(ctx context.Context, c preparedChunk) (int64, error) {
 	return rowsAffected(st.ExecContext(ectx, c.params...))
 }
 
+// query runs one chunk of a statement with a RETURNING clause of an id, a dataset
+// id and a conversation id, calling fn with each returned row, and returns how many
+// rows came back.
+func (e *chunkExec) query(ctx context.Context, c preparedChunk, fn func(id, dataset int64, name string)) (int64, error) {
+	ectx := context.WithoutCancel(ctx) // see exec
+	st := e.prepared[c.shape]
+	var rows *sql.Rows
+	var err error
+	if st == nil {
+		stmt := e.prefix + " VALUES " + values(c.shape, e.cols, e.postgres) + " " + e.suffix
+		if c.shape.rows != e.chunk || len(e.prepared) >= 8 {
+			rows, err = e.pool.QueryContext(ectx, stmt, c.params...)
+		} else if st, err = e.pool.PrepareContext(ectx, stmt); err == nil {
+			e.prepared[c.shape] = st
+		}
+	}
+	if st != nil && err == nil {
+		rows, err = st.QueryContext(ectx, c.params...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n int64
+	for rows.Next() {
+		var id, dataset int64
+		var name string
+		if err := rows.Scan(&id, &dataset, &name); err != nil {
+			return n, err
+		}
+		fn(id, dataset, name)
+		n++
+	}
+	return n, rows.Err()
+}
+
 // rowsAffected returns the rows a statement affected (both drivers report them).
 func rowsAffected(res sql.Result, err error) (int64, error) {
 	if err != nil {
@@ -322,14 +359,17 @@ func rowsAffected(res sql.Result, err error) (int64, error) {
 const insertQueriesCols = 9
 
 // queryArgs returns the function that appends the statement arguments of qs[i]:
-// text cleaned and hashed, metadata encoded, times formatted. It is for one
-// goroutine at a time.
-func (d *DB) queryArgs(qs []lmsys.Query) func(i int, dst []any) []any {
+// text cleaned and hashed, metadata encoded, times formatted. The cleaned text goes
+// to texts[i] too, when texts is not nil. It is for one goroutine at a time.
+func (d *DB) queryArgs(qs []lmsys.Query, texts []string) func(i int, dst []any) []any {
 	now := time.Now().UTC()
 	created, stamp := d.timeArgs(), d.timeArgs()
 	return func(i int, dst []any) []any {
 		q := &qs[i]
 		text := cleanText(q.Text)
+		if texts != nil {
+			texts[i] = text
+		}
 		var meta any
 		if len(q.Metadata) > 0 {
 			b, _ := json.Marshal(q.Metadata)
@@ -364,6 +404,7 @@ type PreparedQueries struct {
 	postgres bool // the kind of store that prepared it
 	chunks   []preparedChunk
 	convs    []preparedConversation
+	texts    []string // the queries' cleaned texts, while preparing
 }
 
 type preparedChunk struct {
@@ -384,7 +425,18 @@ func (d *DB) PrepareQueries(qs []lmsys.Query, reuse lmsys.PreparedQueries) lmsys
 	}
 	old := p.chunks
 	p.n, p.postgres, p.chunks = len(qs), d.postgres, p.chunks[:0]
-	args := d.queryArgs(qs)
+	withConvs := false
+	for i := range qs {
+		if len(qs[i].Conversation) > 0 {
+			withConvs = true
+			break
+		}
+	}
+	var texts []string
+	if withConvs {
+		texts = slices.Grow(p.texts[:0], len(qs))[:len(qs)]
+	}
+	args := d.queryArgs(qs, texts)
 	for start, c := 0, 0; start < len(qs); start, c = start+insertChunk, c+1 {
 		var buf []any
 		if c < len(old) {
@@ -399,7 +451,12 @@ func (d *DB) PrepareQueries(qs []lmsys.Query, reuse lmsys.PreparedQueries) lmsys
 		clear(old[c].params[:cap(old[c].params)]) // unused chunks keep no strings alive
 	}
 	clear(p.convs)
-	p.convs = prepareConversations(qs, p.convs[:0])
+	p.convs = p.convs[:0]
+	if withConvs {
+		p.convs = prepareConversations(qs, texts, p.convs)
+		clear(texts)
+		p.texts = texts[:0]
+	}
 	return p
 }
 
@@ -429,6 +486,16 @@ func (d *DB) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQuerie
 	err := d.inTx(ctx, func(tx *gorm.DB) error {
 		prefix, suffix := d.insertIgnoring(`queries (dataset_id, conversation_id, model, query_text, language, extra_metadata, created_at, timestamp, text_hash)`,
 			`dataset_id, conversation_id`)
+		// With conversations to write, the inserts return the new queries' ids, which
+		// the conversations need: looking them up afterwards cost as much as inserting.
+		var newIDs map[convKey]int64
+		for _, p := range ps {
+			if len(p.convs) > 0 {
+				newIDs = make(map[convKey]int64, n)
+				suffix += " RETURNING id, dataset_id, conversation_id"
+				break
+			}
+		}
 		ex := d.newChunkExec(tx, prefix, suffix, insertQueriesCols, insertChunk)
 		defer ex.close()
 		for _, p := range ps {
@@ -436,15 +503,24 @@ func (d *DB) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQuerie
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				k, err := ex.exec(ctx, c)
+				var k int64
+				var err error
+				if newIDs != nil {
+					k, err = ex.query(ctx, c, func(id, dataset int64, name string) { newIDs[convKey{dataset, name}] = id })
+				} else {
+					k, err = ex.exec(ctx, c)
+				}
 				if err != nil {
 					return err
 				}
 				inserted += k
 			}
 		}
+		if inserted != int64(n) {
+			newIDs = nil // some queries were there already: look the ids up (insertConversations)
+		}
 		for _, p := range ps {
-			if err := d.insertConversations(ctx, tx, p.convs); err != nil {
+			if err := d.insertConversations(ctx, tx, p.convs, newIDs); err != nil {
 				return err
 			}
 		}
