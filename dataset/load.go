@@ -294,6 +294,10 @@ func produce(ctx context.Context, src Source, st lmsys.QueryStore, ps lmsys.Quer
 		}
 		if ps != nil {
 			batch.prepared = ps.PrepareQueries(batch.qs, batch.prepared)
+			// The prepared batch holds what the writer needs: the queries (their
+			// messages, most of the memory of a chat row, and metadata maps) can go
+			// while it waits for the writer. The writer only counts them.
+			clear(batch.qs)
 		}
 		select {
 		case batches <- batch:

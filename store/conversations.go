@@ -80,30 +80,77 @@ var roleNames = [...]string{roleUser: lmsys.RoleUser, roleAssistant: lmsys.RoleA
 // of the body when it equals it, since the queries table holds it already, and the
 // returned elided is query then, else empty.
 func encodeConversation(ms []lmsys.Message, query string) (enc string, body []byte, textBytes int64, elided string) {
-	size := 4
-	for _, m := range ms {
-		size += len(m.Content) + 4
+	var a bodyArena
+	return a.encode(ms, query)
+}
+
+// bodyArena holds the bodies of a batch of conversations in a few large buffers
+// (slabs of slabSize bytes, or each body its own when slabSize is 0), reused after
+// reset, and the plain body being encoded: two allocations a conversation fewer,
+// and a compressed body takes no more memory than its size while it waits for the
+// writer.
+type bodyArena struct {
+	slabSize int
+	plain    []byte
+	slabs    [][]byte
+	used     int // slabs[:used] hold bodies; the last of them is being filled
+}
+
+func (a *bodyArena) reset() {
+	for i := range a.slabs[:a.used] {
+		a.slabs[i] = a.slabs[i][:0]
 	}
+	a.used = 0
+}
+
+// room returns an empty slice of at least n bytes of capacity at the end of the
+// slab being filled; take(k) then keeps k bytes of it.
+func (a *bodyArena) room(n int) []byte {
+	if a.used > 0 {
+		if s := a.slabs[a.used-1]; cap(s)-len(s) >= n {
+			return s[len(s):len(s):cap(s)]
+		}
+	}
+	size := max(a.slabSize, n)
+	if a.used == len(a.slabs) {
+		a.slabs = append(a.slabs, nil)
+	}
+	if cap(a.slabs[a.used]) < size {
+		a.slabs[a.used] = make([]byte, 0, size)
+	}
+	a.used++
+	return a.slabs[a.used-1][:0]
+}
+
+func (a *bodyArena) take(k int) {
+	s := &a.slabs[a.used-1]
+	*s = (*s)[:len(*s)+k]
+}
+
+// encode is encodeConversation writing into a.
+func (a *bodyArena) encode(ms []lmsys.Message, query string) (enc string, body []byte, textBytes int64, elided string) {
 	skip := -1
 	for i, m := range ms {
 		if m.Role == lmsys.RoleUser {
 			if query != "" && (m.Content == query || cleanText(m.Content) == query) {
 				skip, elided = i, query
-				size -= len(query)
 			}
 			break
 		}
 	}
-	plain := appendTurns(make([]byte, 0, size), ms, skip, &textBytes)
+	a.plain = appendTurns(a.plain[:0], ms, skip, &textBytes)
 	textBytes += int64(len(elided))
-	if len(plain) < compressFrom {
-		return encTurns, plain, textBytes, elided
+	plain := a.plain
+	if len(plain) >= compressFrom {
+		packed := s2.Encode(a.room(s2.MaxEncodedLen(len(plain))), plain)
+		if float64(len(packed)) <= compressKeep*float64(len(plain)) {
+			a.take(len(packed))
+			return encTurnsS2, packed, textBytes, elided
+		}
 	}
-	packed := s2.Encode(nil, plain)
-	if float64(len(packed)) > compressKeep*float64(len(plain)) {
-		return encTurns, plain, textBytes, elided
-	}
-	return encTurnsS2, packed, textBytes, elided
+	body = append(a.room(len(plain)), plain...)
+	a.take(len(body))
+	return encTurns, body, textBytes, elided
 }
 
 // appendTurns appends the turns encoding of ms to dst: the number of messages and
@@ -240,13 +287,13 @@ func spellOut(c preparedConversation) (preparedConversation, error) {
 
 // prepareConversations encodes the conversations of qs, skipping queries without one;
 // texts holds their texts as stored (cleaned).
-func prepareConversations(qs []lmsys.Query, texts []string, dst []preparedConversation) []preparedConversation {
+func prepareConversations(qs []lmsys.Query, texts []string, a *bodyArena, dst []preparedConversation) []preparedConversation {
 	for i := range qs {
 		q := &qs[i]
 		if len(q.Conversation) == 0 {
 			continue
 		}
-		enc, body, n, query := encodeConversation(q.Conversation, texts[i])
+		enc, body, n, query := a.encode(q.Conversation, texts[i])
 		dst = append(dst, preparedConversation{datasetID: q.DatasetID, conversationID: cleanText(q.ConversationID),
 			turns: len(q.Conversation), encoding: enc, body: body, textBytes: n, truncated: nullString(cleanText(q.ConversationCut)),
 			query: query})

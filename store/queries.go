@@ -405,6 +405,7 @@ type PreparedQueries struct {
 	chunks   []preparedChunk
 	convs    []preparedConversation
 	texts    []string // the queries' cleaned texts, while preparing
+	bodies   bodyArena
 }
 
 type preparedChunk struct {
@@ -453,7 +454,9 @@ func (d *DB) PrepareQueries(qs []lmsys.Query, reuse lmsys.PreparedQueries) lmsys
 	clear(p.convs)
 	p.convs = p.convs[:0]
 	if withConvs {
-		p.convs = prepareConversations(qs, texts, p.convs)
+		p.bodies.slabSize = 1 << 20
+		p.bodies.reset()
+		p.convs = prepareConversations(qs, texts, &p.bodies, p.convs)
 		clear(texts)
 		p.texts = texts[:0]
 	}
@@ -462,14 +465,16 @@ func (d *DB) PrepareQueries(qs []lmsys.Query, reuse lmsys.PreparedQueries) lmsys
 
 // InsertPrepared inserts batches prepared by a store.DB of the same kind (SQLite or
 // PostgreSQL) as InsertQueries inserts queries: the new (dataset, conversation id)
-// pairs, all batches in one transaction. It returns how many were inserted.
+// pairs, all batches in one transaction. It returns how many were inserted. Batches
+// written are emptied (Len 0), so they keep no texts alive while they wait to be
+// reused.
 func (d *DB) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQueries) (int, error) {
 	ps := make([]*PreparedQueries, 0, len(batches))
 	n := 0
 	for _, b := range batches {
 		p, ok := b.(*PreparedQueries)
 		switch {
-		case b == nil || ok && p == nil:
+		case b == nil || ok && (p == nil || p.n == 0):
 			continue
 		case !ok:
 			return 0, fmt.Errorf("%w: queries prepared by %T, not by a store.DB", lmsys.ErrInvalidInput, b)
@@ -529,7 +534,22 @@ func (d *DB) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQuerie
 	if err != nil {
 		return 0, fmt.Errorf("store: insert %d queries: %w", n, err)
 	}
+	for _, p := range ps {
+		p.spend()
+	}
 	return int(inserted), nil
+}
+
+// spend empties a batch once it is written: it holds no strings of its queries any
+// more while it waits for PrepareQueries to reuse its memory.
+func (p *PreparedQueries) spend() {
+	for i := range p.chunks {
+		clear(p.chunks[i].params)
+		p.chunks[i].params = p.chunks[i].params[:0] // for PrepareQueries to reuse
+	}
+	clear(p.convs)
+	p.convs = p.convs[:0]
+	p.n = 0
 }
 
 // timeArgs returns a function turning times into statement arguments. For SQLite it
