@@ -372,8 +372,7 @@ func (d *DB) queryArgs(qs []lmsys.Query, texts []string) func(i int, dst []any) 
 		}
 		var meta any
 		if len(q.Metadata) > 0 {
-			b, _ := json.Marshal(q.Metadata)
-			meta = cleanText(string(b))
+			meta = cleanText(string(marshalMetadata(q.Metadata)))
 		}
 		var ts any
 		if q.Timestamp != nil {
@@ -386,6 +385,75 @@ func (d *DB) queryArgs(qs []lmsys.Query, texts []string) func(i int, dst []any) 
 		return append(dst, q.DatasetID, cleanText(q.ConversationID), nullString(cleanText(q.Model)), text,
 			nullString(cleanText(q.Language)), meta, created(at), ts, lmsys.TextHash(text))
 	}
+}
+
+// marshalMetadata returns json.Marshal(m). A map of a few plain values (a chat row's
+// turn count, say) is written directly, without the reflection, sorting by
+// interface and escaping that cost a chat load a twentieth of its parsing; anything
+// else goes to json.Marshal.
+func marshalMetadata(m map[string]any) []byte {
+	if len(m) > 8 {
+		b, _ := json.Marshal(m)
+		return b
+	}
+	var keysBuf [8]string
+	keys := keysBuf[:0]
+	for k, v := range m {
+		switch x := v.(type) {
+		case int64, int, bool, nil:
+		case string:
+			if !plainJSON(x) {
+				b, _ := json.Marshal(m)
+				return b
+			}
+		default:
+			b, _ := json.Marshal(m)
+			return b
+		}
+		if !plainJSON(k) {
+			b, _ := json.Marshal(m)
+			return b
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, 16*len(keys)+2)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, '"', ':')
+		switch x := m[k].(type) {
+		case int64:
+			b = strconv.AppendInt(b, x, 10)
+		case int:
+			b = strconv.AppendInt(b, int64(x), 10)
+		case bool:
+			b = strconv.AppendBool(b, x)
+		case nil:
+			b = append(b, "null"...)
+		case string:
+			b = append(b, '"')
+			b = append(b, x...)
+			b = append(b, '"')
+		}
+	}
+	return append(b, '}')
+}
+
+// plainJSON reports whether s is written as is inside a JSON string by
+// json.Marshal: printable ASCII without quotes, backslashes or the characters it
+// escapes for HTML (<, >, &).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // InsertQueries inserts the queries whose (dataset, conversation id) is new, in one
