@@ -338,3 +338,39 @@ func TestLoadGroupsQueuedBatches(t *testing.T) {
 	assert.Less(t, most*100, groupRows+100, "a group stays within groupRows")
 	assert.Less(t, len(st.calls), 40)
 }
+
+// countingPreparer records how many batches each InsertPrepared call got.
+type countingPreparer struct {
+	*store.DB
+	calls []int // the writer's goroutine only
+}
+
+func (s *countingPreparer) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQueries) (int, error) {
+	s.calls = append(s.calls, len(batches))
+	return s.DB.InsertPrepared(ctx, batches...)
+}
+
+// TestLoadBoundsTextInFlight loads chats with room for the text of one batch in
+// flight: the producer waits for each write, so every transaction gets one batch,
+// and every row and turn arrives.
+func TestLoadBoundsTextInFlight(t *testing.T) {
+	defer func(was int64) { inflightText = was }(inflightText)
+	inflightText = 1
+	var b strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&b, "{\"id\":\"c%d\",\"messages\":[{\"role\":\"user\",\"content\":\"question %d\"},{\"role\":\"assistant\",\"content\":\"answer %d\"}]}\n", i, i, i)
+	}
+	st := &countingPreparer{DB: testdb.SQLite(t)}
+	ctx := context.Background()
+	stats, err := Load(ctx, jsonlSource("c.jsonl", b.String()), st, LoadOptions{DatasetName: "c", BatchSize: 50})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1000), stats.Inserted)
+	assert.Len(t, st.calls, 20)
+	for _, c := range st.calls {
+		assert.Equal(t, 1, c)
+	}
+	cs, err := st.ConversationStats(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1000, cs.Conversations)
+	assert.EqualValues(t, 2000, cs.Turns)
+}
