@@ -1,8 +1,10 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -138,4 +140,35 @@ func noise(n int) string {
 		b.WriteByte(byte(33 + x%90))
 	}
 	return b.String()
+}
+
+// A database whose conversations were written as JSON, before the turns encoding,
+// reads them as before beside new ones.
+func TestJSONBodiesInTheStore(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, Config{Path: filepath.Join(t.TempDir(), "old.db")})
+	require.NoError(t, err)
+	defer d.Close()
+	ds, err := d.EnsureDataset(ctx, lmsys.Dataset{Name: "old", Source: "test"})
+	require.NoError(t, err)
+	oldChat := []lmsys.Message{{Role: "user", Content: "old question"}, {Role: "assistant", Content: strings.Repeat("old answer ", 80)}}
+	newChat := []lmsys.Message{{Role: "user", Content: "new question"}, {Role: "assistant", Content: "new answer"}}
+	_, err = d.InsertQueries(ctx, []lmsys.Query{
+		{DatasetID: ds.ID, ConversationID: "old", Text: "old question"},
+		{DatasetID: ds.ID, ConversationID: "new", Text: "new question", Conversation: newChat},
+	})
+	require.NoError(t, err)
+	qs, err := d.ListQueries(ctx, lmsys.QueryFilter{})
+	require.NoError(t, err)
+	require.Len(t, qs, 2)
+	plain, err := json.Marshal(oldChat)
+	require.NoError(t, err)
+	require.NoError(t, d.db.Exec(`INSERT INTO conversations (query_id, turns, encoding, body, text_bytes) VALUES (?, 2, ?, ?, 0)`,
+		qs[0].ID, encJSONS2, s2.Encode(nil, plain)).Error)
+	got, err := d.GetConversation(ctx, qs[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, oldChat, got.Messages)
+	got, err = d.GetConversation(ctx, qs[1].ID)
+	require.NoError(t, err)
+	assert.Equal(t, newChat, got.Messages)
 }
