@@ -24,8 +24,8 @@ const groupRows = 25_000
 // first of them. It is what holds memory during a load: 25,000 rows of ~600
 // characters of plain text fit, the five batches of 5,000 rows queued behind the
 // writer and as many in its transaction, while chat rows, with more than twice the
-// text, queue fewer batches (300k generated chats: 260 MB RSS instead of 330-350
-// at the same speed).
+// text, queue fewer batches (300k generated chats: 222–238 MB RSS instead of
+// 328–347, at the same speed).
 var inflightText int64 = 32 << 20 // a variable for tests
 
 // textBudget counts the text of the batches in flight (see inflightText).
