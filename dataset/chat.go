@@ -15,8 +15,11 @@ import (
 type fields struct {
 	text       string
 	hasText    bool
-	textIsJSON []byte // the text field held a JSON array: treat it as a chat
-	chat       []byte // raw JSON array of chat turns
+	textIsJSON []byte    // the text field held a JSON array: treat it as a chat
+	chat       []byte    // raw JSON array of chat turns
+	turns      []rawTurn // chat taken apart, when scanned (hasTurns)
+	hasTurns   bool
+	spare      []rawTurn // memory for the next chat scanned
 	id         string
 	model      string
 	language   string
@@ -28,7 +31,7 @@ type fields struct {
 }
 
 func (f *fields) reset() {
-	*f = fields{}
+	*f = fields{turns: f.turns[:0], spare: f.spare[:0]}
 }
 
 // finish builds the Record of one row from its fields.
@@ -42,7 +45,14 @@ func finish(f *fields, pos Position) (Record, error) {
 		if f.textIsJSON != nil {
 			raw = f.textIsJSON
 		}
-		turn, msgs, err := chatTurns(raw)
+		var turn userTurn
+		var msgs []lmsys.Message
+		var err error
+		if f.textIsJSON == nil && f.hasTurns {
+			turn, msgs, err = buildTurns(f.turns)
+		} else {
+			turn, msgs, err = chatTurns(raw)
+		}
 		if err != nil {
 			return Record{}, rowErr(pos, ReasonMalformed, err)
 		}
@@ -90,43 +100,46 @@ func isUserRole(role string) bool {
 
 // chatTurns reads a chat given as a raw JSON array of {role, content} (LMSYS,
 // OpenAI) or {from, value} (ShareGPT) objects: every message, with roles mapped by
-// normalRole, and the first user message. OpenAI content given as a list of parts
-// has its text parts joined with newlines. Elements that are not objects are skipped.
+// normalRole, and the first user message. A message's role is its last "role",
+// "from" or "author" member, its content its "content", else "value", else "text"
+// member. OpenAI content given as a list of parts has its text parts joined with
+// newlines. Elements that are not objects are skipped.
 func chatTurns(raw []byte) (userTurn, []lmsys.Message, error) {
+	i := skipWS(raw, 0)
+	if i >= len(raw) || raw[i] != '[' {
+		return userTurn{index: -1}, nil, synErr(i, "expected '['")
+	}
+	end, turns, err := scanTurns(raw, i, 0, nil)
+	if err != nil {
+		return userTurn{index: -1}, nil, err
+	}
+	if j := skipWS(raw, end); j != len(raw) {
+		return userTurn{index: -1}, nil, synErr(j, "data after the array")
+	}
+	return buildTurns(turns)
+}
+
+// buildTurns makes the messages of a chat from the turns scanTurns gathered.
+func buildTurns(turns []rawTurn) (userTurn, []lmsys.Message, error) {
 	t := userTurn{index: -1}
-	var msgs []lmsys.Message
-	i := -1 // position in the array, which moderation lists follow
-	err := scanArray(raw, func(elem []byte) error {
-		i++
-		if len(elem) == 0 || elem[0] != '{' {
-			return nil
+	n := 0
+	for _, rt := range turns {
+		if rt.obj {
+			n++
 		}
-		var role string
-		var content []byte
-		contentRank := 99
-		err := scanObject(elem, func(k, v []byte) error {
-			switch string(k) {
-			case "role", "from", "author":
-				role, _, _ = scalarString(v)
-			case "content":
-				content, contentRank = v, 0
-			case "value":
-				if contentRank > 1 {
-					content, contentRank = v, 1
-				}
-			case "text":
-				if contentRank > 2 {
-					content, contentRank = v, 2
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return err
+	}
+	if n == 0 {
+		return t, nil, nil
+	}
+	msgs := make([]lmsys.Message, 0, n)
+	for i, rt := range turns { // i is the position in the array, which moderation lists follow
+		if !rt.obj {
+			continue
 		}
-		text, err := contentText(content)
+		role, _, _ := scalarString(rt.role)
+		text, err := contentText(rt.content)
 		if err != nil {
-			return err
+			return t, msgs, err
 		}
 		m := lmsys.Message{Role: normalRole(role), Content: text}
 		if m.Role == lmsys.RoleUser {
@@ -136,9 +149,8 @@ func chatTurns(raw []byte) (userTurn, []lmsys.Message, error) {
 			}
 		}
 		msgs = append(msgs, m)
-		return nil
-	})
-	return t, msgs, err
+	}
+	return t, msgs, nil
 }
 
 // normalRole maps the role names of chat formats onto the lmsys roles: "human"

@@ -74,9 +74,31 @@ func (s *slot) offer(key []byte, val []byte, cands []string) bool {
 // fill decodes one JSON object row into f.
 func (jm *jsonMapper) fill(f *fields, obj []byte, pos Position) error {
 	var text, chat, id, model, lang, ts, ds, mod slot
-	err := scanObject(obj, func(key, val []byte) error {
+	// A chat member that would rank best so far is taken apart as it is validated,
+	// into f.spare; if it does become the chat, f.turns and f.spare swap.
+	parsed := false
+	scanChat := func(data []byte, i, depth int) (int, error) {
+		end, turns, err := scanTurns(data, i, depth, f.spare[:0])
+		f.spare, parsed = turns, true
+		return end, err
+	}
+	hook := func(key []byte) valueScanner {
+		if r := rank(key, jm.chat); r >= 0 && (chat.raw == nil || r < chat.rank) {
+			return scanChat
+		}
+		return nil
+	}
+	err := scanObjectHook(obj, hook, func(key, val []byte) error {
 		hit := text.offer(key, val, jm.text)
-		hit = chat.offer(key, val, jm.chat) || hit
+		if parsed {
+			parsed = false
+			chat.offer(key, val, jm.chat) // it ranks best
+			f.turns, f.spare = f.spare, f.turns
+			f.hasTurns = true
+			hit = true
+		} else {
+			hit = chat.offer(key, val, jm.chat) || hit
+		}
 		hit = id.offer(key, val, jm.id) || hit
 		hit = model.offer(key, val, jm.model) || hit
 		hit = lang.offer(key, val, jm.lang) || hit

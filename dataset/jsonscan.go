@@ -175,7 +175,7 @@ func scanValue(data []byte, i, depth int) (int, error) {
 		end, _, err := scanString(data, i)
 		return end, err
 	case c == '{':
-		return scanMembers(data, i, depth+1, nil)
+		return scanMembers(data, i, depth+1, nil, nil)
 	case c == '[':
 		return scanElements(data, i, depth+1, nil)
 	case c == 't':
@@ -191,9 +191,14 @@ func scanValue(data []byte, i, depth int) (int, error) {
 	}
 }
 
+// valueScanner validates the value at data[i] as scanValue does, doing more with it
+// on the way, and returns the index after it.
+type valueScanner func(data []byte, i, depth int) (int, error)
+
 // scanMembers validates the object at data[i] == '{', calling fn (when not nil) with
-// each member's raw key (between the quotes) and raw value.
-func scanMembers(data []byte, i, depth int, fn func(key, val []byte) error) (int, error) {
+// each member's raw key (between the quotes) and raw value. A member whose key hook
+// (when not nil) gives a valueScanner has its value scanned by that instead.
+func scanMembers(data []byte, i, depth int, hook func(key []byte) valueScanner, fn func(key, val []byte) error) (int, error) {
 	if depth > maxJSONDepth {
 		return 0, errJSONDepth
 	}
@@ -216,7 +221,16 @@ func scanMembers(data []byte, i, depth int, fn func(key, val []byte) error) (int
 		}
 		i = skipWS(data, i+1)
 		vstart := i
-		if i, err = scanValue(data, i, depth); err != nil {
+		var h valueScanner
+		if hook != nil {
+			h = hook(key)
+		}
+		if h != nil {
+			i, err = h(data, i, depth)
+		} else {
+			i, err = scanValue(data, i, depth)
+		}
+		if err != nil {
 			return 0, err
 		}
 		if fn != nil {
@@ -278,11 +292,16 @@ func scanElements(data []byte, i, depth int, fn func(val []byte) error) (int, er
 // scanObject validates that data is exactly one JSON object (surrounding white space
 // allowed) and calls fn with each member's raw key and value.
 func scanObject(data []byte, fn func(key, val []byte) error) error {
+	return scanObjectHook(data, nil, fn)
+}
+
+// scanObjectHook is scanObject with scanMembers' hook.
+func scanObjectHook(data []byte, hook func(key []byte) valueScanner, fn func(key, val []byte) error) error {
 	i := skipWS(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return synErr(i, "expected '{'")
 	}
-	end, err := scanMembers(data, i, 1, fn)
+	end, err := scanMembers(data, i, 1, hook, fn)
 	if err != nil {
 		return err
 	}
@@ -307,6 +326,77 @@ func scanArray(data []byte, fn func(val []byte) error) error {
 		return synErr(j, "data after the array")
 	}
 	return nil
+}
+
+// rawTurn is one element of a chat array as scanTurns found it: whether it is an
+// object and, when it is, the raw values of its role and content members (see
+// chatTurns for which members count).
+type rawTurn struct {
+	obj           bool
+	role, content []byte
+	contentRank   int
+}
+
+// scanTurns validates the value at data[i] as scanValue(data, i, depth) does and,
+// when it is an array, appends a rawTurn for each of its elements to dst: a chat is
+// validated and taken apart in one pass.
+func scanTurns(data []byte, i, depth int, dst []rawTurn) (int, []rawTurn, error) {
+	if i >= len(data) || data[i] != '[' {
+		end, err := scanValue(data, i, depth)
+		return end, dst, err
+	}
+	depth++ // the array's own, as scanValue gives scanElements
+	if depth > maxJSONDepth {
+		return 0, dst, errJSONDepth
+	}
+	var t rawTurn
+	member := func(k, v []byte) error {
+		switch string(k) {
+		case "role", "from", "author":
+			t.role = v
+		case "content":
+			t.content, t.contentRank = v, 0
+		case "value":
+			if t.contentRank > 1 {
+				t.content, t.contentRank = v, 1
+			}
+		case "text":
+			if t.contentRank > 2 {
+				t.content, t.contentRank = v, 2
+			}
+		}
+		return nil
+	}
+	i = skipWS(data, i+1)
+	if i < len(data) && data[i] == ']' {
+		return i + 1, dst, nil
+	}
+	for {
+		var err error
+		t = rawTurn{contentRank: 99}
+		if i < len(data) && data[i] == '{' {
+			t.obj = true
+			i, err = scanMembers(data, i, depth+1, nil, member)
+		} else {
+			i, err = scanValue(data, i, depth)
+		}
+		if err != nil {
+			return 0, dst, err
+		}
+		dst = append(dst, t)
+		i = skipWS(data, i)
+		if i >= len(data) {
+			return 0, dst, synErr(i, "unterminated array")
+		}
+		switch data[i] {
+		case ',':
+			i = skipWS(data, i+1)
+		case ']':
+			return i + 1, dst, nil
+		default:
+			return 0, dst, synErr(i, "expected ',' or ']'")
+		}
+	}
 }
 
 // decodeString decodes a raw JSON string value (quotes included, already validated).

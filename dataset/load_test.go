@@ -338,3 +338,102 @@ func TestLoadGroupsQueuedBatches(t *testing.T) {
 	assert.Less(t, most*100, groupRows+100, "a group stays within groupRows")
 	assert.Less(t, len(st.calls), 40)
 }
+
+// countingPreparer records how many batches each InsertPrepared call got.
+type countingPreparer struct {
+	*store.DB
+	calls []int // the writer's goroutine only
+}
+
+func (s *countingPreparer) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQueries) (int, error) {
+	s.calls = append(s.calls, len(batches))
+	return s.DB.InsertPrepared(ctx, batches...)
+}
+
+// TestLoadBoundsTextInFlight loads chats with room for the text of one batch in
+// flight: the producer waits for each write, so every transaction gets one batch,
+// and every row and turn arrives.
+func TestLoadBoundsTextInFlight(t *testing.T) {
+	defer func(was int64) { inflightText = was }(inflightText)
+	inflightText = 1
+	var b strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&b, "{\"id\":\"c%d\",\"messages\":[{\"role\":\"user\",\"content\":\"question %d\"},{\"role\":\"assistant\",\"content\":\"answer %d\"}]}\n", i, i, i)
+	}
+	st := &countingPreparer{DB: testdb.SQLite(t)}
+	ctx := context.Background()
+	stats, err := Load(ctx, jsonlSource("c.jsonl", b.String()), st, LoadOptions{DatasetName: "c", BatchSize: 50})
+	require.NoError(t, err)
+	assert.Equal(t, int64(1000), stats.Inserted)
+	assert.Len(t, st.calls, 20)
+	for _, c := range st.calls {
+		assert.Equal(t, 1, c)
+	}
+	cs, err := st.ConversationStats(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1000, cs.Conversations)
+	assert.EqualValues(t, 2000, cs.Turns)
+}
+
+// TestLoadChatsInterruptedThenRerun kills chat loads midway and runs them again, in
+// SQLite and PostgreSQL: every conversation arrives once, whole, as one complete
+// load stores it, and a further run writes nothing.
+func TestLoadChatsInterruptedThenRerun(t *testing.T) {
+	var b strings.Builder
+	for i := range 3000 {
+		answer := strings.Repeat(fmt.Sprintf("answer %d ", i), 1+i%60)
+		switch i % 3 {
+		case 0: // LMSYS
+			fmt.Fprintf(&b, `{"conversation_id":"c%d","conversation":[{"content":"question %d","role":"user"},{"content":%q,"role":"assistant"}]}`+"\n", i, i, answer)
+		case 1: // OpenAI, with a system message first
+			fmt.Fprintf(&b, `{"id":"c%d","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"question %d"},{"role":"assistant","content":%q},{"role":"user","content":"and \u00e9?"}]}`+"\n", i, i, answer)
+		default: // ShareGPT
+			fmt.Fprintf(&b, `{"id":"c%d","conversations":[{"from":"human","value":"question %d"},{"from":"gpt","value":%q}]}`+"\n", i, i, answer)
+		}
+	}
+	data := b.String()
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		full := testdb.SQLite(t)
+		want, err := Load(ctx, jsonlSource("chats.jsonl", data), full, LoadOptions{DatasetName: "chats", BatchSize: 250})
+		require.NoError(t, err)
+		require.Equal(t, int64(3000), want.Inserted)
+		for _, killAt := range []int{700, 1234, 2999} {
+			kctx, cancel := context.WithCancel(ctx)
+			_, err := Load(kctx, &cancellingSource{Source: jsonlSource("chats.jsonl", data), n: killAt, cancel: cancel}, db,
+				LoadOptions{DatasetName: "chats", BatchSize: 250})
+			cancel()
+			require.ErrorIs(t, err, context.Canceled)
+		}
+		stats, err := Load(ctx, jsonlSource("chats.jsonl", data), db, LoadOptions{DatasetName: "chats", BatchSize: 250})
+		require.NoError(t, err)
+		assert.Equal(t, int64(3000), stats.Inserted+stats.Existing)
+
+		dump := func(s *store.DB) []string {
+			var out []string
+			require.NoError(t, s.ScanConversations(ctx, lmsys.QueryFilter{}, 500, func(cs []lmsys.Conversation) error {
+				for _, c := range cs {
+					q, err := s.GetQuery(ctx, c.QueryID)
+					require.NoError(t, err)
+					line := q.ConversationID + "|" + q.Text
+					for _, m := range c.Messages {
+						line += "|" + m.Role + ":" + m.Content
+					}
+					out = append(out, line)
+				}
+				return nil
+			}))
+			return out
+		}
+		got := dump(db)
+		assert.ElementsMatch(t, dump(full), got)
+		cs, err := db.ConversationStats(ctx)
+		require.NoError(t, err)
+		assert.EqualValues(t, 3000, cs.Conversations)
+
+		again, err := Load(ctx, jsonlSource("chats.jsonl", data), db, LoadOptions{DatasetName: "chats"})
+		require.NoError(t, err)
+		assert.Zero(t, again.Inserted)
+		assert.Equal(t, got, dump(db))
+	})
+}

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/klauspost/compress/s2"
@@ -10,10 +12,13 @@ import (
 	"gorm.io/gorm"
 )
 
-// Encodings of conversations.body.
+// Encodings of conversations.body. Bodies written before the turns encoding are
+// JSON; they are still read.
 const (
-	encJSON   = "json"    // the messages as a JSON array
-	encJSONS2 = "json+s2" // the same, S2-compressed (github.com/klauspost/compress/s2)
+	encJSON    = "json"     // the messages as a JSON array
+	encJSONS2  = "json+s2"  // the same, S2-compressed (github.com/klauspost/compress/s2)
+	encTurns   = "turns"    // the messages in the binary layout of appendTurns
+	encTurnsS2 = "turns+s2" // the same, S2-compressed
 )
 
 // compressFrom is the body size from which compression is tried: below it the
@@ -39,84 +44,226 @@ type preparedConversation struct {
 	body           []byte
 	textBytes      int64
 	truncated      any
+	// query is the query text the body leaves out (see appendTurns), or empty when
+	// it holds every message's content.
+	query string
 }
 
-// encodeConversation turns messages into a stored body: JSON, compressed when that
-// pays. Text is cleaned as query text is (valid UTF-8, no NUL).
-func encodeConversation(ms []lmsys.Message) (enc string, body []byte, textBytes int64) {
-	size := 2
-	for _, m := range ms {
-		size += len(m.Role) + len(m.Content) + 32
+// Role codes of the turns encoding; roleOther is followed by the role's name.
+const (
+	roleOther byte = iota
+	roleUser
+	roleAssistant
+	roleSystem
+	roleTool
+)
+
+func roleCode(role string) byte {
+	switch role {
+	case lmsys.RoleUser:
+		return roleUser
+	case lmsys.RoleAssistant:
+		return roleAssistant
+	case lmsys.RoleSystem:
+		return roleSystem
+	case lmsys.RoleTool:
+		return roleTool
 	}
-	plain := make([]byte, 0, size)
-	plain = append(plain, '[')
-	for i, m := range ms {
-		if i > 0 {
-			plain = append(plain, ',')
+	return roleOther
+}
+
+var roleNames = [...]string{roleUser: lmsys.RoleUser, roleAssistant: lmsys.RoleAssistant, roleSystem: lmsys.RoleSystem, roleTool: lmsys.RoleTool}
+
+// encodeConversation turns messages into a stored body (see appendTurns),
+// compressed when that pays. Text is cleaned as query text is (valid UTF-8, no NUL).
+// query is the query's stored text: the first user message's content is left out
+// of the body when it equals it, since the queries table holds it already, and the
+// returned elided is query then, else empty.
+func encodeConversation(ms []lmsys.Message, query string) (enc string, body []byte, textBytes int64, elided string) {
+	var a bodyArena
+	return a.encode(ms, query)
+}
+
+// bodyArena holds the bodies of a batch of conversations in a few large buffers
+// (slabs of slabSize bytes, or each body its own when slabSize is 0), reused after
+// reset, and the plain body being encoded: two allocations a conversation fewer,
+// and a compressed body takes no more memory than its size while it waits for the
+// writer.
+type bodyArena struct {
+	slabSize int
+	plain    []byte
+	slabs    [][]byte
+	used     int // slabs[:used] hold bodies; the last of them is being filled
+}
+
+func (a *bodyArena) reset() {
+	for i := range a.slabs[:a.used] {
+		a.slabs[i] = a.slabs[i][:0]
+	}
+	a.used = 0
+}
+
+// room returns an empty slice of at least n bytes of capacity at the end of the
+// slab being filled; take(k) then keeps k bytes of it.
+func (a *bodyArena) room(n int) []byte {
+	if a.used > 0 {
+		if s := a.slabs[a.used-1]; cap(s)-len(s) >= n {
+			return s[len(s):len(s):cap(s)]
 		}
-		content := cleanText(m.Content)
-		textBytes += int64(len(content))
-		plain = append(plain, `{"role":`...)
-		plain = appendJSONString(plain, cleanText(m.Role))
-		plain = append(plain, `,"content":`...)
-		plain = appendJSONString(plain, content)
-		plain = append(plain, '}')
 	}
-	plain = append(plain, ']')
-	if len(plain) < compressFrom {
-		return encJSON, plain, textBytes
+	size := max(a.slabSize, n)
+	if a.used == len(a.slabs) {
+		a.slabs = append(a.slabs, nil)
 	}
-	packed := s2.Encode(nil, plain)
-	if float64(len(packed)) > compressKeep*float64(len(plain)) {
-		return encJSON, plain, textBytes
+	if cap(a.slabs[a.used]) < size {
+		a.slabs[a.used] = make([]byte, 0, size)
 	}
-	return encJSONS2, packed, textBytes
+	a.used++
+	return a.slabs[a.used-1][:0]
 }
 
-// appendJSONString appends s, valid UTF-8, as a JSON string: quotes, backslashes
-// and control characters escaped, everything else as is. It is what json.Marshal
-// writes for a []lmsys.Message without the reflection, which cost a chat load a
-// tenth of its time.
-func appendJSONString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
+func (a *bodyArena) take(k int) {
+	s := &a.slabs[a.used-1]
+	*s = (*s)[:len(*s)+k]
+}
+
+// encode is encodeConversation writing into a.
+func (a *bodyArena) encode(ms []lmsys.Message, query string) (enc string, body []byte, textBytes int64, elided string) {
+	skip := -1
+	for i, m := range ms {
+		if m.Role == lmsys.RoleUser {
+			if query != "" && (m.Content == query || cleanText(m.Content) == query) {
+				skip, elided = i, query
+			}
+			break
+		}
+	}
+	a.plain = appendTurns(a.plain[:0], ms, skip, &textBytes)
+	textBytes += int64(len(elided))
+	plain := a.plain
+	if len(plain) >= compressFrom {
+		packed := s2.Encode(a.room(s2.MaxEncodedLen(len(plain))), plain)
+		if float64(len(packed)) <= compressKeep*float64(len(plain)) {
+			a.take(len(packed))
+			return encTurnsS2, packed, textBytes, elided
+		}
+	}
+	body = append(a.room(len(plain)), plain...)
+	a.take(len(body))
+	return encTurns, body, textBytes, elided
+}
+
+// appendTurns appends the turns encoding of ms to dst: the number of messages and
+// 1 + the index of the message whose content is left out (0: none), as uvarints,
+// then for each message its role code (a name other than the lmsys roles follows
+// roleOther as a uvarint length and bytes) and, unless left out, its content as a
+// uvarint length and bytes. Contents are cleaned (cleanText), and the bytes of
+// those written are added to *textBytes. Unlike JSON, nothing is escaped,
+// so a body costs a copy of its text to write and to read.
+func appendTurns(dst []byte, ms []lmsys.Message, skip int, textBytes *int64) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(ms)))
+	dst = binary.AppendUvarint(dst, uint64(skip+1))
+	for i, m := range ms {
+		c := roleCode(m.Role)
+		dst = append(dst, c)
+		if c == roleOther {
+			r := cleanText(m.Role)
+			dst = binary.AppendUvarint(dst, uint64(len(r)))
+			dst = append(dst, r...)
+		}
+		if i == skip {
 			continue
 		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
+		content := cleanText(m.Content)
+		*textBytes += int64(len(content))
+		dst = binary.AppendUvarint(dst, uint64(len(content)))
+		dst = append(dst, content...)
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	return dst
 }
 
-// decodeConversation reads a stored body back into messages.
-func decodeConversation(enc string, body []byte) ([]lmsys.Message, error) {
+var errCorruptTurns = errors.New("truncated or overlong turns body")
+
+// readTurns decodes a turns body; query is the content of the message left out.
+func readTurns(b []byte, query string) ([]lmsys.Message, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return nil, errCorruptTurns
+	}
+	b = b[k:]
+	skip, k := binary.Uvarint(b)
+	if k <= 0 || skip > n {
+		return nil, errCorruptTurns
+	}
+	b = b[k:]
+	// One string holds every content and role name; the messages slice it.
+	all := string(b)
+	off := 0
+	next := func() (string, bool) {
+		l, k := binary.Uvarint(b[off:])
+		if k <= 0 || l > uint64(len(b)-off-k) {
+			return "", false
+		}
+		off += k
+		s := all[off : off+int(l)]
+		off += int(l)
+		return s, true
+	}
+	ms := make([]lmsys.Message, n)
+	for i := range ms {
+		if off >= len(b) {
+			return nil, errCorruptTurns
+		}
+		c := b[off]
+		off++
+		switch {
+		case c == roleOther:
+			r, ok := next()
+			if !ok {
+				return nil, errCorruptTurns
+			}
+			ms[i].Role = r
+		case int(c) < len(roleNames):
+			ms[i].Role = roleNames[c]
+		default:
+			return nil, errCorruptTurns
+		}
+		if uint64(i+1) == skip {
+			ms[i].Content = query
+			continue
+		}
+		s, ok := next()
+		if !ok {
+			return nil, errCorruptTurns
+		}
+		ms[i].Content = s
+	}
+	if off != len(b) {
+		return nil, errCorruptTurns
+	}
+	return ms, nil
+}
+
+// decodeConversation reads a stored body back into messages; query is the query's
+// text, which a turns body may leave out.
+func decodeConversation(enc string, body []byte, query string) ([]lmsys.Message, error) {
 	plain := body
 	switch enc {
-	case encJSON:
-	case encJSONS2:
+	case encJSON, encTurns:
+	case encJSONS2, encTurnsS2:
 		var err error
 		if plain, err = s2.Decode(nil, body); err != nil {
 			return nil, fmt.Errorf("conversation body (%s) is corrupt: %w", enc, err)
 		}
 	default:
 		return nil, fmt.Errorf("unknown conversation encoding %q", enc)
+	}
+	if enc == encTurns || enc == encTurnsS2 {
+		ms, err := readTurns(plain, query)
+		if err != nil {
+			return nil, fmt.Errorf("conversation body (%s) is corrupt: %w", enc, err)
+		}
+		return ms, nil
 	}
 	var ms []lmsys.Message
 	if err := json.Unmarshal(plain, &ms); err != nil {
@@ -125,63 +272,114 @@ func decodeConversation(enc string, body []byte) ([]lmsys.Message, error) {
 	return ms, nil
 }
 
-// prepareConversations encodes the conversations of qs, skipping queries without one.
-func prepareConversations(qs []lmsys.Query, dst []preparedConversation) []preparedConversation {
+// spellOut returns c's body with the left-out query text put back, for a query row
+// whose text is not c's (see insertConversations).
+func spellOut(c preparedConversation) (preparedConversation, error) {
+	ms, err := decodeConversation(c.encoding, c.body, c.query)
+	if err != nil {
+		return c, err
+	}
+	var n int64
+	c.encoding, c.body, n, c.query = encodeConversation(ms, "")
+	c.textBytes = n
+	return c, nil
+}
+
+// prepareConversations encodes the conversations of qs, skipping queries without one;
+// texts holds their texts as stored (cleaned).
+func prepareConversations(qs []lmsys.Query, texts []string, a *bodyArena, dst []preparedConversation) []preparedConversation {
 	for i := range qs {
 		q := &qs[i]
 		if len(q.Conversation) == 0 {
 			continue
 		}
-		enc, body, n := encodeConversation(q.Conversation)
+		enc, body, n, query := a.encode(q.Conversation, texts[i])
 		dst = append(dst, preparedConversation{datasetID: q.DatasetID, conversationID: cleanText(q.ConversationID),
-			turns: len(q.Conversation), encoding: enc, body: body, textBytes: n, truncated: nullString(cleanText(q.ConversationCut))})
+			turns: len(q.Conversation), encoding: enc, body: body, textBytes: n, truncated: nullString(cleanText(q.ConversationCut)),
+			query: query})
 	}
 	return dst
 }
 
 // insertConversations writes prepared conversations inside the transaction that
-// inserted their queries: it looks up the queries' ids a chunk at a time, then
-// inserts the rows in bulk. A query that already has a conversation keeps it, so a
+// inserted their queries, and a query that already has a conversation keeps it, so a
 // re-run of a load writes nothing twice.
-func (d *DB) insertConversations(ctx context.Context, tx *gorm.DB, cs []preparedConversation) error {
+//
+// newIDs, when not nil, holds the id of every query of the transaction, all of them
+// inserted by it: each conversation's query row is then its own, whose text the body
+// may leave out. Otherwise a query row may be older, or come from an earlier row
+// with the same conversation id: the ids are looked up a chunk at a time, with the
+// texts, and a body whose left-out text differs is written whole. Queries that have
+// a conversation already are not looked up at all.
+func (d *DB) insertConversations(ctx context.Context, tx *gorm.DB, cs []preparedConversation, newIDs map[convKey]int64) error {
 	prefix, suffix := d.insertIgnoring(`conversations (query_id, turns, encoding, body, text_bytes, truncated)`, `query_id`)
+	type found struct {
+		id   int64
+		text string
+	}
+	var keep []preparedConversation
 	ids := make([]int64, 0, insertChunk)
 	for start := 0; start < len(cs); start += insertChunk {
 		part := cs[start:min(start+insertChunk, len(cs))]
-		byKey := make(map[convKey]int64, len(part))
-		for from := 0; from < len(part); {
-			// One lookup per run of rows of the same dataset (almost always the whole chunk).
-			to := from + 1
-			for to < len(part) && part[to].datasetID == part[from].datasetID {
-				to++
+		ids = ids[:0]
+		if newIDs != nil {
+			for _, c := range part {
+				ids = append(ids, newIDs[convKey{c.datasetID, c.conversationID}])
 			}
-			names := make([]string, 0, to-from)
-			for _, c := range part[from:to] {
-				names = append(names, c.conversationID)
-			}
-			rows, err := tx.WithContext(ctx).Raw(`SELECT id, conversation_id FROM queries WHERE dataset_id = ? AND conversation_id IN ?`, part[from].datasetID, names).Rows()
-			if err != nil {
-				return fmt.Errorf("look up conversations' queries: %w", err)
-			}
-			for rows.Next() {
-				var id int64
-				var name string
-				if err := rows.Scan(&id, &name); err != nil {
-					rows.Close()
+		} else {
+			byKey := make(map[convKey]found, len(part))
+			for from := 0; from < len(part); {
+				// One lookup per run of rows of the same dataset (almost always the whole chunk).
+				to := from + 1
+				for to < len(part) && part[to].datasetID == part[from].datasetID {
+					to++
+				}
+				names := make([]string, 0, to-from)
+				for _, c := range part[from:to] {
+					names = append(names, c.conversationID)
+				}
+				rows, err := tx.WithContext(ctx).Raw(`SELECT q.id, q.conversation_id, q.query_text FROM queries q
+					LEFT JOIN conversations c ON c.query_id = q.id
+					WHERE q.dataset_id = ? AND q.conversation_id IN ? AND c.query_id IS NULL`, part[from].datasetID, names).Rows()
+				if err != nil {
 					return fmt.Errorf("look up conversations' queries: %w", err)
 				}
-				byKey[convKey{part[from].datasetID, name}] = id
+				for rows.Next() {
+					var f found
+					var name string
+					if err := rows.Scan(&f.id, &name, &f.text); err != nil {
+						rows.Close()
+						return fmt.Errorf("look up conversations' queries: %w", err)
+					}
+					byKey[convKey{part[from].datasetID, name}] = f
+				}
+				err = rows.Err()
+				rows.Close()
+				if err != nil {
+					return fmt.Errorf("look up conversations' queries: %w", err)
+				}
+				from = to
 			}
-			err = rows.Err()
-			rows.Close()
-			if err != nil {
-				return fmt.Errorf("look up conversations' queries: %w", err)
+			// Only the conversations of queries found: the others have one already.
+			keep = keep[:0]
+			for _, c := range part {
+				f, ok := byKey[convKey{c.datasetID, c.conversationID}]
+				if !ok {
+					continue
+				}
+				if c.query != "" && c.query != f.text {
+					var err error
+					if c, err = spellOut(c); err != nil {
+						return fmt.Errorf("insert conversations: %w", err)
+					}
+				}
+				keep = append(keep, c)
+				ids = append(ids, f.id)
 			}
-			from = to
+			part = keep
 		}
-		ids = ids[:0]
-		for _, c := range part {
-			ids = append(ids, byKey[convKey{c.datasetID, c.conversationID}])
+		if len(part) == 0 {
+			continue
 		}
 		_, err := d.bulkExec(ctx, tx, prefix, suffix, 6, insertChunk, len(part), func(i int, dst []any) []any {
 			c := &part[i]
@@ -221,19 +419,21 @@ func (d *DB) conversations(ctx context.Context, ids []int64) (map[int64]lmsys.Co
 	out := make(map[int64]lmsys.Conversation, len(ids))
 	for start := 0; start < len(ids); start += 900 {
 		part := ids[start:min(start+900, len(ids))]
-		rows, err := d.db.WithContext(ctx).Raw(`SELECT query_id, encoding, body, COALESCE(truncated, '') FROM conversations WHERE query_id IN ?`, part).Rows()
+		rows, err := d.db.WithContext(ctx).Raw(`SELECT c.query_id, c.encoding, c.body, COALESCE(c.truncated, ''),
+			CASE WHEN c.encoding IN (?, ?) THEN q.query_text ELSE '' END
+			FROM conversations c JOIN queries q ON q.id = c.query_id WHERE c.query_id IN ?`, encTurns, encTurnsS2, part).Rows()
 		if err != nil {
 			return nil, fmt.Errorf("store: read conversations: %w", err)
 		}
 		for rows.Next() {
 			var id int64
-			var enc, cut string
+			var enc, cut, query string
 			var body []byte
-			if err := rows.Scan(&id, &enc, &body, &cut); err != nil {
+			if err := rows.Scan(&id, &enc, &body, &cut, &query); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("store: read conversations: %w", err)
 			}
-			ms, err := decodeConversation(enc, body)
+			ms, err := decodeConversation(enc, body, query)
 			if err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("store: query %d: %w", id, err)

@@ -1,58 +1,132 @@
 package store
 
 import (
+	"context"
+	"encoding/binary"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/lmsys-go/lmsys"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range []string{"", "plain", `quote " and \ backslash`, "tab\tnew\nline\r", "\x01\x1f control", "日本語 😀", "<html>&amp;"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if !utf8.ValidString(s) {
-			s = strings.ToValidUTF8(s, "\uFFFD")
+func FuzzTurnsRoundTrip(f *testing.F) {
+	f.Add("user", "hi", "assistant", "hello", true)
+	f.Add("human", "日本語 😀", "narrator", "", false)
+	f.Add("user", "bad \xff\x00 bytes", "tool", strings.Repeat("x", 300), true)
+	f.Fuzz(func(t *testing.T, r1, c1, r2, c2 string, leaveOut bool) {
+		ms := []lmsys.Message{{Role: r1, Content: c1}, {Role: r2, Content: c2}}
+		query := ""
+		if leaveOut {
+			query = cleanText(c1)
 		}
-		var back string
-		require.NoError(t, json.Unmarshal(appendJSONString(nil, s), &back))
-		assert.Equal(t, s, back)
+		enc, body, n, elided := encodeConversation(ms, query)
+		assert.EqualValues(t, len(cleanText(c1))+len(cleanText(c2)), n)
+		got, err := decodeConversation(enc, body, elided)
+		require.NoError(t, err)
+		for i := range ms {
+			ms[i] = lmsys.Message{Role: cleanText(ms[i].Role), Content: cleanText(ms[i].Content)}
+		}
+		assert.Equal(t, ms, got)
+		// Any cut of a body is refused, never misread.
+		if enc == encTurns {
+			for k := range len(body) {
+				_, err := decodeConversation(enc, body[:k], elided)
+				assert.Error(t, err, "cut at %d", k)
+			}
+		}
 	})
 }
 
 func TestConversationEncodingRoundTrip(t *testing.T) {
+	long := strings.Repeat("the same words again ", 100)
 	tests := []struct {
-		name string
-		ms   []lmsys.Message
-		enc  string
+		name    string
+		ms      []lmsys.Message
+		query   string
+		enc     string
+		leftOut bool
 	}{
-		{"short stays plain", []lmsys.Message{{Role: "user", Content: "hi"}}, encJSON},
-		{"long compresses", []lmsys.Message{{Role: "user", Content: strings.Repeat("the same words again ", 100)}}, encJSONS2},
-		{"incompressible stays plain", []lmsys.Message{{Role: "user", Content: noise(4000)}}, encJSON},
-		{"no messages", nil, encJSON},
+		{"short stays plain", []lmsys.Message{{Role: "user", Content: "hi"}}, "", encTurns, false},
+		{"long compresses", []lmsys.Message{{Role: "user", Content: long}}, "", encTurnsS2, false},
+		{"incompressible stays plain", []lmsys.Message{{Role: "user", Content: noise(4000)}}, "", encTurns, false},
+		{"no messages", nil, "", encTurns, false},
+		{"the query text is left out", []lmsys.Message{{Role: "system", Content: "be brief"}, {Role: "user", Content: long},
+			{Role: "assistant", Content: "ok"}, {Role: "user", Content: long}}, long, encTurnsS2, true},
+		{"only the first user message is left out", []lmsys.Message{{Role: "user", Content: "first"}, {Role: "user", Content: "second"}},
+			"second", encTurns, false},
+		{"other roles keep their names", []lmsys.Message{{Role: "narrator", Content: "once"}, {Role: "user", Content: "q"}}, "q", encTurns, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			enc, body, _ := encodeConversation(tt.ms)
+			enc, body, n, elided := encodeConversation(tt.ms, tt.query)
 			assert.Equal(t, tt.enc, enc)
-			got, err := decodeConversation(enc, body)
+			total := 0
+			for _, m := range tt.ms {
+				total += len(m.Content)
+			}
+			assert.EqualValues(t, total, n)
+			if tt.leftOut {
+				assert.Equal(t, tt.query, elided)
+				plain := body
+				if enc == encTurnsS2 {
+					var err error
+					plain, err = s2.Decode(nil, body)
+					require.NoError(t, err)
+				}
+				full := appendTurns(nil, tt.ms, -1, new(int64))
+				assert.Equal(t, len(full)-len(tt.query)-len(binary.AppendUvarint(nil, uint64(len(tt.query)))), len(plain),
+					"the query text is not stored twice")
+			} else {
+				assert.Empty(t, elided)
+			}
+			got, err := decodeConversation(enc, body, elided)
 			require.NoError(t, err)
 			if len(tt.ms) == 0 {
 				assert.Empty(t, got)
 				return
 			}
 			assert.Equal(t, tt.ms, got)
+			if tt.leftOut {
+				// Spelt out, the body holds every message itself.
+				c, err := spellOut(preparedConversation{encoding: enc, body: body, query: elided})
+				require.NoError(t, err)
+				assert.Empty(t, c.query)
+				got, err := decodeConversation(c.encoding, c.body, "")
+				require.NoError(t, err)
+				assert.Equal(t, tt.ms, got)
+			}
 		})
 	}
-	_, err := decodeConversation(encJSONS2, []byte("not s2"))
+	_, err := decodeConversation(encJSONS2, []byte("not s2"), "")
 	require.ErrorContains(t, err, "corrupt")
-	_, err = decodeConversation("gzip", nil)
+	_, err = decodeConversation(encTurns, []byte{2, 0, roleUser, 5, 'a'}, "")
+	require.ErrorContains(t, err, "corrupt")
+	_, err = decodeConversation(encTurns, []byte{1, 0, 9, 0}, "")
+	require.ErrorContains(t, err, "corrupt", "an unknown role code")
+	_, err = decodeConversation(encTurns, []byte{1, 0, roleUser, 0, 0}, "")
+	require.ErrorContains(t, err, "corrupt", "bytes after the last message")
+	_, err = decodeConversation("gzip", nil, "")
 	require.ErrorContains(t, err, "unknown conversation encoding")
+}
+
+// Bodies written as JSON, before the turns encoding, still read.
+func TestJSONBodiesRead(t *testing.T) {
+	ms := []lmsys.Message{{Role: "user", Content: "a \"quoted\" question\n"}, {Role: "assistant", Content: strings.Repeat("an answer ", 80)}}
+	plain, err := json.Marshal(ms)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		enc  string
+		body []byte
+	}{{encJSON, plain}, {encJSONS2, s2.Encode(nil, plain)}} {
+		got, err := decodeConversation(tc.enc, tc.body, "ignored")
+		require.NoError(t, err, tc.enc)
+		assert.Equal(t, ms, got, tc.enc)
+	}
 }
 
 // noise returns n bytes of printable text with no repeats to speak of.
@@ -66,4 +140,35 @@ func noise(n int) string {
 		b.WriteByte(byte(33 + x%90))
 	}
 	return b.String()
+}
+
+// A database whose conversations were written as JSON, before the turns encoding,
+// reads them as before beside new ones.
+func TestJSONBodiesInTheStore(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, Config{Path: filepath.Join(t.TempDir(), "old.db")})
+	require.NoError(t, err)
+	defer d.Close()
+	ds, err := d.EnsureDataset(ctx, lmsys.Dataset{Name: "old", Source: "test"})
+	require.NoError(t, err)
+	oldChat := []lmsys.Message{{Role: "user", Content: "old question"}, {Role: "assistant", Content: strings.Repeat("old answer ", 80)}}
+	newChat := []lmsys.Message{{Role: "user", Content: "new question"}, {Role: "assistant", Content: "new answer"}}
+	_, err = d.InsertQueries(ctx, []lmsys.Query{
+		{DatasetID: ds.ID, ConversationID: "old", Text: "old question"},
+		{DatasetID: ds.ID, ConversationID: "new", Text: "new question", Conversation: newChat},
+	})
+	require.NoError(t, err)
+	qs, err := d.ListQueries(ctx, lmsys.QueryFilter{})
+	require.NoError(t, err)
+	require.Len(t, qs, 2)
+	plain, err := json.Marshal(oldChat)
+	require.NoError(t, err)
+	require.NoError(t, d.db.Exec(`INSERT INTO conversations (query_id, turns, encoding, body, text_bytes) VALUES (?, 2, ?, ?, 0)`,
+		qs[0].ID, encJSONS2, s2.Encode(nil, plain)).Error)
+	got, err := d.GetConversation(ctx, qs[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, oldChat, got.Messages)
+	got, err = d.GetConversation(ctx, qs[1].ID)
+	require.NoError(t, err)
+	assert.Equal(t, newChat, got.Messages)
 }

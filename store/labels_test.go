@@ -86,6 +86,44 @@ func TestConversations(t *testing.T) {
 	})
 }
 
+// A conversation's body leaves out the query text only when its query row holds
+// that text: a query row that is older, or that an earlier row with the same
+// conversation id inserted, gets the whole body.
+func TestConversationsOfOtherQueryRows(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ds, err := db.EnsureDataset(ctx, lmsys.Dataset{Name: "chats", Source: "test"})
+		require.NoError(t, err)
+		chat := func(id, first string) lmsys.Query {
+			return lmsys.Query{DatasetID: ds.ID, ConversationID: id, Text: first, Conversation: []lmsys.Message{
+				{Role: lmsys.RoleUser, Content: first}, {Role: lmsys.RoleAssistant, Content: strings.Repeat("an answer ", 100)}}}
+		}
+		// "old" was loaded without its conversation (a database from before conversations).
+		_, err = db.InsertQueries(ctx, []lmsys.Query{{DatasetID: ds.ID, ConversationID: "old", Text: "the old text"}})
+		require.NoError(t, err)
+		n, err := db.InsertQueries(ctx, []lmsys.Query{
+			chat("old", "the new text"),
+			{DatasetID: ds.ID, ConversationID: "dup", Text: "a plain row first"},
+			chat("dup", "then a chat with its id"),
+			chat("fresh", "a fresh chat"),
+		})
+		require.NoError(t, err)
+		require.Equal(t, 2, n)
+		all, err := db.ListQueries(ctx, lmsys.QueryFilter{})
+		require.NoError(t, err)
+		require.Len(t, all, 3)
+		want := map[string]string{"old": "the new text", "dup": "then a chat with its id", "fresh": "a fresh chat"}
+		texts := map[string]string{"old": "the old text", "dup": "a plain row first", "fresh": "a fresh chat"}
+		for _, q := range all {
+			assert.Equal(t, texts[q.ConversationID], q.Text)
+			c, err := db.GetConversation(ctx, q.ID)
+			require.NoError(t, err, q.ConversationID)
+			require.Len(t, c.Messages, 2, q.ConversationID)
+			assert.Equal(t, want[q.ConversationID], c.Messages[0].Content, q.ConversationID)
+		}
+	})
+}
+
 func TestLabels(t *testing.T) {
 	testdb.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

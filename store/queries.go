@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -309,6 +310,42 @@ func (e *chunkExec) exec(ctx context.Context, c preparedChunk) (int64, error) {
 	return rowsAffected(st.ExecContext(ectx, c.params...))
 }
 
+// query runs one chunk of a statement with a RETURNING clause of an id, a dataset
+// id and a conversation id, calling fn with each returned row, and returns how many
+// rows came back.
+func (e *chunkExec) query(ctx context.Context, c preparedChunk, fn func(id, dataset int64, name string)) (int64, error) {
+	ectx := context.WithoutCancel(ctx) // see exec
+	st := e.prepared[c.shape]
+	var rows *sql.Rows
+	var err error
+	if st == nil {
+		stmt := e.prefix + " VALUES " + values(c.shape, e.cols, e.postgres) + " " + e.suffix
+		if c.shape.rows != e.chunk || len(e.prepared) >= 8 {
+			rows, err = e.pool.QueryContext(ectx, stmt, c.params...)
+		} else if st, err = e.pool.PrepareContext(ectx, stmt); err == nil {
+			e.prepared[c.shape] = st
+		}
+	}
+	if st != nil && err == nil {
+		rows, err = st.QueryContext(ectx, c.params...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var n int64
+	for rows.Next() {
+		var id, dataset int64
+		var name string
+		if err := rows.Scan(&id, &dataset, &name); err != nil {
+			return n, err
+		}
+		fn(id, dataset, name)
+		n++
+	}
+	return n, rows.Err()
+}
+
 // rowsAffected returns the rows a statement affected (both drivers report them).
 func rowsAffected(res sql.Result, err error) (int64, error) {
 	if err != nil {
@@ -322,18 +359,20 @@ func rowsAffected(res sql.Result, err error) (int64, error) {
 const insertQueriesCols = 9
 
 // queryArgs returns the function that appends the statement arguments of qs[i]:
-// text cleaned and hashed, metadata encoded, times formatted. It is for one
-// goroutine at a time.
-func (d *DB) queryArgs(qs []lmsys.Query) func(i int, dst []any) []any {
+// text cleaned and hashed, metadata encoded, times formatted. The cleaned text goes
+// to texts[i] too, when texts is not nil. It is for one goroutine at a time.
+func (d *DB) queryArgs(qs []lmsys.Query, texts []string) func(i int, dst []any) []any {
 	now := time.Now().UTC()
 	created, stamp := d.timeArgs(), d.timeArgs()
 	return func(i int, dst []any) []any {
 		q := &qs[i]
 		text := cleanText(q.Text)
+		if texts != nil {
+			texts[i] = text
+		}
 		var meta any
 		if len(q.Metadata) > 0 {
-			b, _ := json.Marshal(q.Metadata)
-			meta = cleanText(string(b))
+			meta = cleanText(string(marshalMetadata(q.Metadata)))
 		}
 		var ts any
 		if q.Timestamp != nil {
@@ -346,6 +385,75 @@ func (d *DB) queryArgs(qs []lmsys.Query) func(i int, dst []any) []any {
 		return append(dst, q.DatasetID, cleanText(q.ConversationID), nullString(cleanText(q.Model)), text,
 			nullString(cleanText(q.Language)), meta, created(at), ts, lmsys.TextHash(text))
 	}
+}
+
+// marshalMetadata returns json.Marshal(m). A map of a few plain values (a chat row's
+// turn count, say) is written directly, without the reflection, sorting by
+// interface and escaping that cost a chat load a twentieth of its parsing; anything
+// else goes to json.Marshal.
+func marshalMetadata(m map[string]any) []byte {
+	if len(m) > 8 {
+		b, _ := json.Marshal(m)
+		return b
+	}
+	var keysBuf [8]string
+	keys := keysBuf[:0]
+	for k, v := range m {
+		switch x := v.(type) {
+		case int64, int, bool, nil:
+		case string:
+			if !plainJSON(x) {
+				b, _ := json.Marshal(m)
+				return b
+			}
+		default:
+			b, _ := json.Marshal(m)
+			return b
+		}
+		if !plainJSON(k) {
+			b, _ := json.Marshal(m)
+			return b
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b := make([]byte, 0, 16*len(keys)+2)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, '"', ':')
+		switch x := m[k].(type) {
+		case int64:
+			b = strconv.AppendInt(b, x, 10)
+		case int:
+			b = strconv.AppendInt(b, int64(x), 10)
+		case bool:
+			b = strconv.AppendBool(b, x)
+		case nil:
+			b = append(b, "null"...)
+		case string:
+			b = append(b, '"')
+			b = append(b, x...)
+			b = append(b, '"')
+		}
+	}
+	return append(b, '}')
+}
+
+// plainJSON reports whether s is written as is inside a JSON string by
+// json.Marshal: printable ASCII without quotes, backslashes or the characters it
+// escapes for HTML (<, >, &).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // InsertQueries inserts the queries whose (dataset, conversation id) is new, in one
@@ -364,6 +472,8 @@ type PreparedQueries struct {
 	postgres bool // the kind of store that prepared it
 	chunks   []preparedChunk
 	convs    []preparedConversation
+	texts    []string // the queries' cleaned texts, while preparing
+	bodies   bodyArena
 }
 
 type preparedChunk struct {
@@ -384,7 +494,18 @@ func (d *DB) PrepareQueries(qs []lmsys.Query, reuse lmsys.PreparedQueries) lmsys
 	}
 	old := p.chunks
 	p.n, p.postgres, p.chunks = len(qs), d.postgres, p.chunks[:0]
-	args := d.queryArgs(qs)
+	withConvs := false
+	for i := range qs {
+		if len(qs[i].Conversation) > 0 {
+			withConvs = true
+			break
+		}
+	}
+	var texts []string
+	if withConvs {
+		texts = slices.Grow(p.texts[:0], len(qs))[:len(qs)]
+	}
+	args := d.queryArgs(qs, texts)
 	for start, c := 0, 0; start < len(qs); start, c = start+insertChunk, c+1 {
 		var buf []any
 		if c < len(old) {
@@ -399,20 +520,29 @@ func (d *DB) PrepareQueries(qs []lmsys.Query, reuse lmsys.PreparedQueries) lmsys
 		clear(old[c].params[:cap(old[c].params)]) // unused chunks keep no strings alive
 	}
 	clear(p.convs)
-	p.convs = prepareConversations(qs, p.convs[:0])
+	p.convs = p.convs[:0]
+	if withConvs {
+		p.bodies.slabSize = 1 << 20
+		p.bodies.reset()
+		p.convs = prepareConversations(qs, texts, &p.bodies, p.convs)
+		clear(texts)
+		p.texts = texts[:0]
+	}
 	return p
 }
 
 // InsertPrepared inserts batches prepared by a store.DB of the same kind (SQLite or
 // PostgreSQL) as InsertQueries inserts queries: the new (dataset, conversation id)
-// pairs, all batches in one transaction. It returns how many were inserted.
+// pairs, all batches in one transaction. It returns how many were inserted. Batches
+// written are emptied (Len 0), so they keep no texts alive while they wait to be
+// reused.
 func (d *DB) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQueries) (int, error) {
 	ps := make([]*PreparedQueries, 0, len(batches))
 	n := 0
 	for _, b := range batches {
 		p, ok := b.(*PreparedQueries)
 		switch {
-		case b == nil || ok && p == nil:
+		case b == nil || ok && (p == nil || p.n == 0):
 			continue
 		case !ok:
 			return 0, fmt.Errorf("%w: queries prepared by %T, not by a store.DB", lmsys.ErrInvalidInput, b)
@@ -429,6 +559,16 @@ func (d *DB) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQuerie
 	err := d.inTx(ctx, func(tx *gorm.DB) error {
 		prefix, suffix := d.insertIgnoring(`queries (dataset_id, conversation_id, model, query_text, language, extra_metadata, created_at, timestamp, text_hash)`,
 			`dataset_id, conversation_id`)
+		// With conversations to write, the inserts return the new queries' ids, which
+		// the conversations need: looking them up afterwards cost as much as inserting.
+		var newIDs map[convKey]int64
+		for _, p := range ps {
+			if len(p.convs) > 0 {
+				newIDs = make(map[convKey]int64, n)
+				suffix += " RETURNING id, dataset_id, conversation_id"
+				break
+			}
+		}
 		ex := d.newChunkExec(tx, prefix, suffix, insertQueriesCols, insertChunk)
 		defer ex.close()
 		for _, p := range ps {
@@ -436,15 +576,24 @@ func (d *DB) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQuerie
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				k, err := ex.exec(ctx, c)
+				var k int64
+				var err error
+				if newIDs != nil {
+					k, err = ex.query(ctx, c, func(id, dataset int64, name string) { newIDs[convKey{dataset, name}] = id })
+				} else {
+					k, err = ex.exec(ctx, c)
+				}
 				if err != nil {
 					return err
 				}
 				inserted += k
 			}
 		}
+		if inserted != int64(n) {
+			newIDs = nil // some queries were there already: look the ids up (insertConversations)
+		}
 		for _, p := range ps {
-			if err := d.insertConversations(ctx, tx, p.convs); err != nil {
+			if err := d.insertConversations(ctx, tx, p.convs, newIDs); err != nil {
 				return err
 			}
 		}
@@ -453,7 +602,22 @@ func (d *DB) InsertPrepared(ctx context.Context, batches ...lmsys.PreparedQuerie
 	if err != nil {
 		return 0, fmt.Errorf("store: insert %d queries: %w", n, err)
 	}
+	for _, p := range ps {
+		p.spend()
+	}
 	return int(inserted), nil
+}
+
+// spend empties a batch once it is written: it holds no strings of its queries any
+// more while it waits for PrepareQueries to reuse its memory.
+func (p *PreparedQueries) spend() {
+	for i := range p.chunks {
+		clear(p.chunks[i].params)
+		p.chunks[i].params = p.chunks[i].params[:0] // for PrepareQueries to reuse
+	}
+	clear(p.convs)
+	p.convs = p.convs[:0]
+	p.n = 0
 }
 
 // timeArgs returns a function turning times into statement arguments. For SQLite it

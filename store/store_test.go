@@ -659,6 +659,20 @@ func TestInsertPreparedBatchesInOneTransaction(t *testing.T) {
 		got, err = db.InsertPrepared(ctx)
 		require.NoError(t, err)
 		assert.Zero(t, got)
+
+		// A written batch is spent: empty, and nothing if handed over again.
+		b := batch(5000, 5)
+		got, err = db.InsertPrepared(ctx, b)
+		require.NoError(t, err)
+		assert.Equal(t, 5, got)
+		assert.Zero(t, b.Len())
+		got, err = db.InsertPrepared(ctx, b)
+		require.NoError(t, err)
+		assert.Zero(t, got)
+		b = db.PrepareQueries([]lmsys.Query{{DatasetID: ds.ID, ConversationID: "reused", Text: "in a spent batch's memory"}}, b)
+		got, err = db.InsertPrepared(ctx, b)
+		require.NoError(t, err)
+		assert.Equal(t, 1, got)
 	})
 }
 
