@@ -308,6 +308,12 @@ var migrations = []migration{
 		`CREATE INDEX IF NOT EXISTS ix_query_classifications_query_labels ON query_classifications (query_id, facet, result_key, label)`,
 		`DROP INDEX IF EXISTS ix_query_classifications_query`,
 	}},
+	// Conversations are written in the binary turns encoding (encodings "turns" and
+	// "turns+s2"), which leaves out the first message its query row holds. The tables
+	// do not change; the version does, so a library from before it refuses the
+	// database ("newer than this library") instead of failing on an unknown encoding
+	// when it reads a conversation.
+	{version: 12, name: "conversations in the turns encoding", sql: nil},
 }
 
 func init() {
