@@ -28,11 +28,31 @@ import (
 	"github.com/lmsys-go/lmsys"
 )
 
+// The full methods of Options.Method.
+const (
+	// MethodTSNE is t-SNE with perplexity-calibrated Gaussian affinities and the
+	// repulsion interpolated on a grid by FFT (the default).
+	MethodTSNE = "tsne"
+	// MethodUMAP is UMAP's fuzzy neighbour graph and negative-sampling descent.
+	MethodUMAP = "umap"
+)
+
 // Options configure Compute. The zero value works.
 type Options struct {
+	// Method lays the points out: MethodTSNE ("" too) or MethodUMAP.
+	Method string
+	// Perplexity of t-SNE's affinities (0: 30, at most a third of the other points),
+	// each found among 3·Perplexity exact nearest neighbours.
+	Perplexity float64
+	// Exaggeration multiplies t-SNE's attraction during the first third of the
+	// iterations (0: 12).
+	Exaggeration float64
+	// LearningRate of t-SNE's descent (0: max(200, n/12)).
+	LearningRate float64
 	// Neighbors is k of the neighbour graph (15).
 	Neighbors int
-	// Epochs of gradient descent (0: 500 below 10,000 points, 200 above).
+	// Epochs of gradient descent: t-SNE's iterations (0: 400, the first third
+	// exaggerated), UMAP's epochs (0: 500 below 10,000 points, 200 above).
 	Epochs int
 	// MinDist is how tightly neighbours may pack in the map (0.1).
 	MinDist float64
@@ -72,10 +92,26 @@ func (o Options) landmarks(n int) bool {
 }
 
 func (o Options) withDefaults(n int) Options {
+	if o.Method == "" {
+		o.Method = MethodTSNE
+	}
+	if o.Perplexity <= 0 {
+		o.Perplexity = 30
+	}
+	o.Perplexity = max(min(o.Perplexity, float64(n-1)/3), 1)
+	if o.Exaggeration <= 0 {
+		o.Exaggeration = 12
+	}
+	if o.LearningRate <= 0 {
+		o.LearningRate = max(200, float64(n)/12)
+	}
 	if o.Neighbors <= 0 {
 		o.Neighbors = 15
 	}
 	o.Neighbors = min(o.Neighbors, n-1)
+	if o.Epochs <= 0 && o.Method == MethodTSNE {
+		o.Epochs = 400
+	}
 	if o.Epochs <= 0 {
 		o.Epochs = 200
 		if n < 10000 {
@@ -123,6 +159,9 @@ func Compute(ctx context.Context, vectors [][]float32, opts Options) ([]Point, e
 			return nil, err
 		}
 	}
+	if opts.Method != "" && opts.Method != MethodTSNE && opts.Method != MethodUMAP {
+		return nil, fmt.Errorf("%w: unknown map method %q (%s or %s)", lmsys.ErrInvalidInput, opts.Method, MethodTSNE, MethodUMAP)
+	}
 	if opts.landmarks(n) {
 		keys := make([]int64, n)
 		for i := range keys {
@@ -131,6 +170,9 @@ func Compute(ctx context.Context, vectors [][]float32, opts Options) ([]Point, e
 		return landmarkLayout(ctx, n, d, keys, nil, sliceScan(vectors), opts)
 	}
 	opts = opts.withDefaults(n)
+	if opts.Method == MethodTSNE {
+		return computeTSNE(ctx, vectors, opts)
+	}
 	nb, err := neighbours(ctx, vectors, opts.Neighbors, opts.Workers, opts.Progress)
 	if err != nil {
 		return nil, err
@@ -269,6 +311,25 @@ func curve(minDist float64) (a, b float64) {
 // iteration), scaled to a box of side 20, with a little seeded jitter so that equal
 // vectors do not start on one spot.
 func pcaInit(vectors [][]float32, seed uint64) []float64 {
+	y, rng := pcaProject(vectors, seed)
+	n := len(vectors)
+	for c := range 2 {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for i := range n {
+			lo, hi = math.Min(lo, y[2*i+c]), math.Max(hi, y[2*i+c])
+		}
+		scale := 20 / math.Max(hi-lo, 1e-9)
+		for i := range n {
+			y[2*i+c] = (y[2*i+c]-lo)*scale - 10 + 1e-4*rng.NormFloat64()
+		}
+	}
+	return y
+}
+
+// pcaProject returns the vectors' projections on their first two principal
+// components (power iteration from a seeded start), interleaved, and the seeded
+// generator for any jitter.
+func pcaProject(vectors [][]float32, seed uint64) ([]float64, *rand.Rand) {
 	n, d := len(vectors), len(vectors[0])
 	mean := make([]float64, d)
 	for _, v := range vectors {
@@ -327,21 +388,15 @@ func pcaInit(vectors [][]float32, seed uint64) []float64 {
 	}
 	y := make([]float64, 2*n)
 	for c, u := range comps {
-		lo, hi := math.Inf(1), math.Inf(-1)
 		for i, v := range vectors {
 			s := 0.0
 			for j, x := range v {
 				s += (float64(x) - mean[j]) * u[j]
 			}
 			y[2*i+c] = s
-			lo, hi = math.Min(lo, s), math.Max(hi, s)
-		}
-		scale := 20 / math.Max(hi-lo, 1e-9)
-		for i := 0; i < n; i++ {
-			y[2*i+c] = (y[2*i+c]-lo)*scale - 10 + 1e-4*rng.NormFloat64()
 		}
 	}
-	return y
+	return y, rng
 }
 
 // optimize runs UMAP's gradient descent on y (x0, y0, x1, y1 …).
