@@ -104,9 +104,13 @@ func (r *fftRepulsion) gradient(y, rep []float64) float64 {
 	clear(r.b)
 	x0, y0 := cx-side/2, cy-side/2
 	p := r.p
+	parallelRange(r.workers, n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r.locate(i, 0, y[2*i]-x0, w)
+			r.locate(i, 1, y[2*i+1]-y0, w)
+		}
+	})
 	for i := range n {
-		r.locate(i, 0, y[2*i]-x0, w)
-		r.locate(i, 1, y[2*i+1]-y0, w)
 		xr, yr := y[2*i]-cx, y[2*i+1]-cy
 		ax, ay := int(r.base[2*i]), int(r.base[2*i+1])
 		wx, wy := r.wts[2*i*p:2*i*p+p], r.wts[2*i*p+p:2*i*p+2*p]

@@ -120,4 +120,6 @@ func BenchmarkFFTRepulsion(b *testing.B) {
 	}
 }
 
-func fmtSide(s float64) string { return "side" + string(rune('0'+int(s)/100)) + string(rune('0'+int(s)/10%10)) + string(rune('0'+int(s)%10)) }
+func fmtSide(s float64) string {
+	return "side" + string(rune('0'+int(s)/100)) + string(rune('0'+int(s)/10%10)) + string(rune('0'+int(s)%10))
+}
