@@ -92,12 +92,14 @@ func runMapBench(ctx context.Context, args []string, r *reporter) error {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
+	cpu0 := selfCPUSeconds()
 	start := time.Now()
 	pts, err := layout.Compute(ctx, vs, opts)
 	if err != nil {
 		return err
 	}
 	total := time.Since(start).Seconds()
+	cpu := selfCPUSeconds() - cpu0
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	// Stage seconds: from a stage's first report to the next stage's, the last to the end.
@@ -114,7 +116,7 @@ func runMapBench(ctx context.Context, args []string, r *reporter) error {
 		return "0"
 	}
 	agree, hd, keep := mapScores(ctx, vs, pts, labels, *k, *sample)
-	r.Row("map", *in, "n", len(pts), "model", *model, "method", *method, "embed_s", fmt.Sprintf("%.2f", embedS), "layout_s", fmt.Sprintf("%.2f", total),
+	r.Row("map", *in, "n", len(pts), "model", *model, "method", *method, "embed_s", fmt.Sprintf("%.2f", embedS), "layout_s", fmt.Sprintf("%.2f", total), "layout_cpu_s", fmt.Sprintf("%.2f", cpu),
 		"neighbours_s", stageS("layout neighbours"), "epochs_s", stageS("layout epochs"), "placement_s", stageS("layout placement"),
 		"heap_alloc_mb", fmt.Sprintf("%.0f", float64(after.TotalAlloc-before.TotalAlloc)/(1<<20)),
 		"agreement", fmt.Sprintf("%.3f", agree), "space_agreement", fmt.Sprintf("%.3f", hd), "neighbours_kept", fmt.Sprintf("%.3f", keep))
