@@ -303,24 +303,3 @@ func transpose(x []complex128, L, workers int) {
 		}
 	})
 }
-
-// exactRepulsion is fftRepulsion.gradient summed over every pair, for tests.
-func exactRepulsion(y, rep []float64) float64 {
-	n := len(y) / 2
-	z := 0.0
-	for i := range n {
-		var rx, ry float64
-		for j := range n {
-			if j == i {
-				continue
-			}
-			dx, dy := y[2*i]-y[2*j], y[2*i+1]-y[2*j+1]
-			k := 1 / (1 + dx*dx + dy*dy)
-			z += k
-			rx += k * k * dx
-			ry += k * k * dy
-		}
-		rep[2*i], rep[2*i+1] = rx, ry
-	}
-	return z
-}

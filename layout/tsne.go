@@ -157,9 +157,9 @@ type tsneParams struct {
 }
 
 // tsneOptimize runs t-SNE's gradient descent on y (x0, y0, x1, y1 …): momentum 0.5
-// during early exaggeration and 0.8 after, per-coordinate gains (+0.2 when the
-// gradient changes sign, ×0.8 when not, at least 0.01), each point's step at most
-// 5 long. The attraction is summed over P's rows and the repulsion interpolated on
+// during early exaggeration and 0.8 after, per-coordinate gains (+0.2 while the
+// gradient keeps pointing against the last step, ×0.8 once it turns, at least
+// 0.01), each point's step at most 5 long. The attraction is summed over P's rows and the repulsion interpolated on
 // a grid (fftRepulsion); both are split over workers goroutines in a way that gives
 // every point the same sums whichever goroutine computes them, so the map is the
 // same for any number of workers.

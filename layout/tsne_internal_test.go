@@ -123,3 +123,24 @@ func BenchmarkFFTRepulsion(b *testing.B) {
 func fmtSide(s float64) string {
 	return "side" + string(rune('0'+int(s)/100)) + string(rune('0'+int(s)/10%10)) + string(rune('0'+int(s)%10))
 }
+
+// exactRepulsion is fftRepulsion.gradient summed over every pair.
+func exactRepulsion(y, rep []float64) float64 {
+	n := len(y) / 2
+	z := 0.0
+	for i := range n {
+		var rx, ry float64
+		for j := range n {
+			if j == i {
+				continue
+			}
+			dx, dy := y[2*i]-y[2*j], y[2*i+1]-y[2*j+1]
+			k := 1 / (1 + dx*dx + dy*dy)
+			z += k
+			rx += k * k * dx
+			ry += k * k * dy
+		}
+		rep[2*i], rep[2*i+1] = rx, ry
+	}
+	return z
+}
