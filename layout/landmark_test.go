@@ -146,7 +146,7 @@ func TestRunByLandmarks(t *testing.T) {
 	require.Len(t, m.Points, 900)
 	stored, err := db.GetLayout(ctx, runID)
 	require.NoError(t, err)
-	assert.Equal(t, "umap-landmarks", stored.Parameters["method"])
+	assert.Equal(t, "tsne-landmarks", stored.Parameters["method"])
 	assert.EqualValues(t, 300, stored.Parameters["landmarks"])
 	labels := make([]string, len(m.Clusters))
 	for i, c := range m.Clusters {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/lmsys-go/lmsys"
@@ -46,59 +47,94 @@ func planted(n, d, c int, spread float64, seed uint64) ([][]float32, []string) {
 
 func TestComputeKeepsPlantedClustersApart(t *testing.T) {
 	vs, labels := planted(1200, 32, 6, 0.35, 3)
-	pts, err := layout.Compute(context.Background(), vs, layout.Options{Seed: 7, Epochs: 200})
-	require.NoError(t, err)
-	require.Len(t, pts, len(vs))
-	// A random map would score about 1/6.
-	assert.Greater(t, layout.Agreement(pts, labels, 10), 0.95)
-	for _, p := range pts {
-		assert.False(t, math.IsNaN(float64(p.X)) || math.IsNaN(float64(p.Y)))
+	for _, method := range []string{layout.MethodTSNE, layout.MethodUMAP} {
+		t.Run(method, func(t *testing.T) {
+			pts, err := layout.Compute(context.Background(), vs, layout.Options{Method: method, Seed: 7, Epochs: 200})
+			require.NoError(t, err)
+			require.Len(t, pts, len(vs))
+			// A random map would score about 1/6.
+			assert.Greater(t, layout.Agreement(pts, labels, 10), 0.95)
+			for _, p := range pts {
+				assert.False(t, math.IsNaN(float64(p.X)) || math.IsNaN(float64(p.Y)))
+			}
+		})
 	}
 }
 
+// TestComputeIsDeterministicForASeed: the same seed gives the same map, byte for
+// byte, whatever the number of goroutines (Workers and GOMAXPROCS); another seed
+// another map.
 func TestComputeIsDeterministicForASeed(t *testing.T) {
-	vs, _ := planted(400, 16, 4, 0.4, 5)
-	a, err := layout.Compute(context.Background(), vs, layout.Options{Seed: 11, Epochs: 50})
-	require.NoError(t, err)
-	b, err := layout.Compute(context.Background(), vs, layout.Options{Seed: 11, Epochs: 50})
-	require.NoError(t, err)
-	assert.Equal(t, a, b)
-	c, err := layout.Compute(context.Background(), vs, layout.Options{Seed: 12, Epochs: 50})
-	require.NoError(t, err)
-	assert.NotEqual(t, a, c)
+	vs, _ := planted(1500, 16, 4, 0.4, 5)
+	for _, method := range []string{layout.MethodTSNE, layout.MethodUMAP} {
+		t.Run(method, func(t *testing.T) {
+			opts := layout.Options{Method: method, Seed: 11, Epochs: 60, Workers: 1}
+			a, err := layout.Compute(context.Background(), vs, opts)
+			require.NoError(t, err)
+			for _, w := range []int{2, 3} {
+				opts.Workers = w
+				b, err := layout.Compute(context.Background(), vs, opts)
+				require.NoError(t, err)
+				require.Equal(t, a, b, "%d workers", w)
+			}
+			procs := runtime.GOMAXPROCS(1)
+			opts.Workers = 0
+			one, err := layout.Compute(context.Background(), vs, opts)
+			runtime.GOMAXPROCS(4)
+			four, err4 := layout.Compute(context.Background(), vs, opts)
+			runtime.GOMAXPROCS(procs)
+			require.NoError(t, err)
+			require.NoError(t, err4)
+			assert.Equal(t, a, one, "GOMAXPROCS 1")
+			assert.Equal(t, a, four, "GOMAXPROCS 4")
+			opts.Seed = 12
+			c, err := layout.Compute(context.Background(), vs, opts)
+			require.NoError(t, err)
+			assert.NotEqual(t, a, c)
+		})
+	}
 }
 
+// TestComputeReportsAndStops: a layout cancelled at the first report of its descent
+// stops with the context's error.
 func TestComputeReportsAndStops(t *testing.T) {
 	vs, _ := planted(300, 8, 3, 0.4, 9)
-	ctx, cancel := context.WithCancel(context.Background())
-	var stages []string
-	_, err := layout.Compute(ctx, vs, layout.Options{Seed: 1, Progress: func(p lmsys.Progress) {
-		if len(stages) == 0 || stages[len(stages)-1] != p.Stage {
-			stages = append(stages, p.Stage)
-		}
-		if p.Stage == "layout epochs" {
-			cancel() // stop at the first report of the descent
-		}
-	}})
-	require.ErrorIs(t, err, context.Canceled)
-	assert.Equal(t, []string{"layout neighbours", "layout epochs"}, stages)
+	for _, method := range []string{layout.MethodTSNE, layout.MethodUMAP} {
+		t.Run(method, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var stages []string
+			_, err := layout.Compute(ctx, vs, layout.Options{Method: method, Seed: 1, Progress: func(p lmsys.Progress) {
+				if len(stages) == 0 || stages[len(stages)-1] != p.Stage {
+					stages = append(stages, p.Stage)
+				}
+				if p.Stage == "layout epochs" {
+					cancel() // stop at the first report of the descent
+				}
+			}})
+			require.ErrorIs(t, err, context.Canceled)
+			assert.Equal(t, []string{"layout neighbours", "layout epochs"}, stages)
+		})
+	}
 }
 
 func TestComputeRefusesBadInput(t *testing.T) {
 	nan := float32(math.NaN())
 	cases := []struct {
-		name string
-		vs   [][]float32
-		want string
+		name   string
+		vs     [][]float32
+		method string
+		want   string
 	}{
-		{"too few", [][]float32{{1, 0}, {0, 1}}, "at least 3 vectors"},
-		{"ragged", [][]float32{{1, 0}, {0, 1}, {1}}, "vector 2 has 1 dimensions"},
-		{"empty vectors", [][]float32{{}, {}, {}}, "vector 0 has 0 dimensions"},
-		{"not finite", [][]float32{{1, 0}, {0, nan}, {1, 1}}, "vector 1 holds a value that is not finite"},
+		{"too few", [][]float32{{1, 0}, {0, 1}}, "", "at least 3 vectors"},
+		{"ragged", [][]float32{{1, 0}, {0, 1}, {1}}, "", "vector 2 has 1 dimensions"},
+		{"empty vectors", [][]float32{{}, {}, {}}, "", "vector 0 has 0 dimensions"},
+		{"not finite", [][]float32{{1, 0}, {0, nan}, {1, 1}}, "", "vector 1 holds a value that is not finite"},
+		{"unknown method", [][]float32{{1, 0}, {0, 1}, {1, 1}}, "pca", `unknown map method "pca"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := layout.Compute(context.Background(), tc.vs, layout.Options{})
+			_, err := layout.Compute(context.Background(), tc.vs, layout.Options{Method: tc.method})
 			require.ErrorIs(t, err, lmsys.ErrInvalidInput)
 			assert.Contains(t, err.Error(), tc.want)
 		})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/lmsys-go/lmsys/store"
@@ -20,8 +21,8 @@ type Map struct {
 	Clusters []int   `json:"-"`
 }
 
-// Run returns the run's map: the stored one when it was made with opts.Seed and covers
-// every query of the run that has a vector (a killed or changed run is laid out
+// Run returns the run's map: the stored one when it was made with opts.Seed and the
+// same method and covers every query of the run that has a vector (a killed or changed run is laid out
 // again), otherwise a new one, computed from the run's vectors and stored. A run of
 // more than Options.LandmarksAbove queries is laid out by landmarks, drawn from each
 // cluster in proportion to its size; its vectors are then read from the store three
@@ -68,9 +69,11 @@ func Run(ctx context.Context, db *store.DB, runID string, opts Options) (Map, er
 	for i, id := range ids {
 		m.Clusters[i] = cluster[id]
 	}
+	eff := opts.withDefaults(max(len(ids), 3))
 	stored, err := db.GetLayout(ctx, runID)
 	switch {
-	case err == nil && stored.Seed == opts.Seed && slices.Equal(stored.QueryIDs, ids):
+	case err == nil && stored.Seed == opts.Seed && slices.Equal(stored.QueryIDs, ids) &&
+		strings.TrimSuffix(fmt.Sprint(stored.Parameters["method"]), "-landmarks") == eff.Method:
 		m.Reused = true
 		m.Points = make([]Point, len(ids))
 		for i := range ids {
@@ -80,7 +83,12 @@ func Run(ctx context.Context, db *store.DB, runID string, opts Options) (Map, er
 	case err != nil && !errors.Is(err, lmsys.ErrNotFound):
 		return Map{}, err
 	}
-	params := map[string]any{"method": "umap", "neighbors": opts.Neighbors, "epochs": opts.Epochs, "min_dist": opts.MinDist}
+	params := map[string]any{"method": eff.Method, "epochs": opts.Epochs}
+	if eff.Method == MethodTSNE {
+		params["perplexity"] = opts.Perplexity
+	} else {
+		params["neighbors"], params["min_dist"] = opts.Neighbors, opts.MinDist
+	}
 	if held {
 		m.Points, err = Compute(ctx, vs, opts)
 	} else {
@@ -97,7 +105,7 @@ func Run(ctx context.Context, db *store.DB, runID string, opts Options) (Map, er
 			})
 		}
 		full := opts.withDefaults(len(ids))
-		params["method"], params["landmarks"], params["placement_neighbors"] = "umap-landmarks", full.Landmarks, full.PlacementNeighbors
+		params["method"], params["landmarks"], params["placement_neighbors"] = eff.Method+"-landmarks", full.Landmarks, full.PlacementNeighbors
 		m.Points, err = landmarkLayout(ctx, len(ids), run.Space.Dims, ids, m.Clusters, scan, opts)
 	}
 	if err != nil {

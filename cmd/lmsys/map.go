@@ -28,7 +28,8 @@ func registerMap(root *cobra.Command, g *globals) {
 		Use:   "map RUN [--output map.png|map.svg] [--level N | --color FACET] [--seed 42]",
 		Short: "Lay out every query of a run on a 2-D map (stored; reused while the run is unchanged) and draw it",
 		Long: `map computes a 2-D layout of the run's query vectors that keeps each query's neighbourhood
-(a UMAP-style neighbour graph laid out by gradient descent; deterministic for a seed) and stores it
+(t-SNE: perplexity-calibrated affinities among each query's nearest neighbours, laid out by gradient
+descent with the repulsion convolved on a grid by FFT; deterministic for a seed) and stores it
 with the run. Above 50,000 queries it lays out 25,000 landmarks, a share of each cluster, that way
 and places every other query at its nearest landmarks, reading the vectors from the store in
 batches instead of holding them. Run again, it reuses the stored layout while the run's queries and the seed are the

@@ -30,9 +30,13 @@ func runMapBench(ctx context.Context, args []string, r *reporter) error {
 	model := fs.String("model", "local/use-lite", "embedding model")
 	limit := fs.Int("limit", 0, "use at most this many labelled rows (0: all)")
 	seed := fs.Uint64("seed", 1, "layout seed")
-	neighbours := fs.Int("neighbors", 0, "k of the neighbour graph (0: the package default)")
+	method := fs.String("method", "", "full method: tsne or umap (empty: the package default)")
+	perplexity := fs.Float64("perplexity", 0, "t-SNE perplexity (0: the package default)")
+	exaggeration := fs.Float64("exaggeration", 0, "t-SNE early exaggeration (0: the package default)")
+	learningRate := fs.Float64("learning-rate", 0, "t-SNE learning rate (0: the package default)")
+	neighbours := fs.Int("neighbors", 0, "k of the UMAP neighbour graph (0: the package default)")
 	minDist := fs.Float64("min-dist", 0, "how tightly neighbours pack (0: the package default)")
-	epochs := fs.Int("epochs", 0, "gradient descent epochs (0: the package default)")
+	epochs := fs.Int("epochs", 0, "gradient descent epochs, t-SNE's iterations (0: the package default)")
 	k := fs.Int("k", 10, "map neighbours counted by the agreement")
 	negatives := fs.Int("negative-samples", 0, "random pairs pushed apart per attraction (0: the package default)")
 	landmarksAbove := fs.Int("landmarks-above", 0, "lay out landmarks and place the rest above this many points (0: the package default, -1: never)")
@@ -77,7 +81,7 @@ func runMapBench(ctx context.Context, args []string, r *reporter) error {
 	vs, labels = replicated(vs, labels, *replicate, *noise, *seed)
 	stages := map[string]time.Time{}
 	var order []string
-	opts := layout.Options{Seed: *seed, Neighbors: *neighbours, MinDist: *minDist, Epochs: *epochs, NegativeSamples: *negatives,
+	opts := layout.Options{Method: *method, Perplexity: *perplexity, Exaggeration: *exaggeration, LearningRate: *learningRate, Seed: *seed, Neighbors: *neighbours, MinDist: *minDist, Epochs: *epochs, NegativeSamples: *negatives,
 		LandmarksAbove: *landmarksAbove, Landmarks: *landmarks, PlacementNeighbors: *placeK, PlacementEf: *placeEf, PlacementEpochs: *placeEpochs}
 	opts.Progress = func(p lmsys.Progress) {
 		if _, ok := stages[p.Stage]; !ok {
@@ -88,12 +92,14 @@ func runMapBench(ctx context.Context, args []string, r *reporter) error {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
+	cpu0 := selfCPUSeconds()
 	start := time.Now()
 	pts, err := layout.Compute(ctx, vs, opts)
 	if err != nil {
 		return err
 	}
 	total := time.Since(start).Seconds()
+	cpu := selfCPUSeconds() - cpu0
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	// Stage seconds: from a stage's first report to the next stage's, the last to the end.
@@ -110,7 +116,7 @@ func runMapBench(ctx context.Context, args []string, r *reporter) error {
 		return "0"
 	}
 	agree, hd, keep := mapScores(ctx, vs, pts, labels, *k, *sample)
-	r.Row("map", *in, "n", len(pts), "model", *model, "embed_s", fmt.Sprintf("%.2f", embedS), "layout_s", fmt.Sprintf("%.2f", total),
+	r.Row("map", *in, "n", len(pts), "model", *model, "method", *method, "embed_s", fmt.Sprintf("%.2f", embedS), "layout_s", fmt.Sprintf("%.2f", total), "layout_cpu_s", fmt.Sprintf("%.2f", cpu),
 		"neighbours_s", stageS("layout neighbours"), "epochs_s", stageS("layout epochs"), "placement_s", stageS("layout placement"),
 		"heap_alloc_mb", fmt.Sprintf("%.0f", float64(after.TotalAlloc-before.TotalAlloc)/(1<<20)),
 		"agreement", fmt.Sprintf("%.3f", agree), "space_agreement", fmt.Sprintf("%.3f", hd), "neighbours_kept", fmt.Sprintf("%.3f", keep))

@@ -18,7 +18,7 @@ import (
 func TestMapBench(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "labelled.jsonl")
 	writeLabelled(t, in, 120)
-	rows := run(t, "map", "-in", in, "-model", "local/lexical", "-epochs", "50")
+	rows := run(t, "map", "-in", in, "-model", "local/lexical", "-epochs", "400")
 	require.Len(t, rows, 1)
 	assert.Equal(t, 120, rows[0]["n"], "%v", rows[0])
 	agreement, err := strconv.ParseFloat(rows[0]["agreement"].(string), 64)
@@ -28,10 +28,10 @@ func TestMapBench(t *testing.T) {
 	// -vectors writes the embeddings once, and a second run reads them back instead of
 	// embedding: the same vectors give the same map.
 	cache := filepath.Join(t.TempDir(), "v.npy")
-	first := run(t, "map", "-in", in, "-model", "local/lexical", "-epochs", "50", "-vectors", cache)
+	first := run(t, "map", "-in", in, "-model", "local/lexical", "-epochs", "400", "-vectors", cache)
 	_, err = os.Stat(cache)
 	require.NoError(t, err)
-	second := run(t, "map", "-in", in, "-model", "local/lexical", "-epochs", "50", "-vectors", cache)
+	second := run(t, "map", "-in", in, "-model", "local/lexical", "-epochs", "400", "-vectors", cache)
 	assert.Equal(t, "0.00", second[0]["embed_s"], "read from the file")
 	assert.Equal(t, first[0]["agreement"], second[0]["agreement"])
 	assert.Equal(t, rows[0]["agreement"], second[0]["agreement"])
@@ -62,7 +62,7 @@ func TestMapViewBench(t *testing.T) {
 func TestMapBenchReplicates(t *testing.T) {
 	in := filepath.Join(t.TempDir(), "labelled.jsonl")
 	writeLabelled(t, in, 120)
-	rows := run(t, "map", "-in", in, "-model", "local/lexical", "-epochs", "50", "-replicate", "3", "-noise", "0.2",
+	rows := run(t, "map", "-in", in, "-model", "local/lexical", "-epochs", "400", "-replicate", "3", "-noise", "0.2",
 		"-landmarks-above", "200", "-landmarks", "150")
 	require.Len(t, rows, 1)
 	assert.Equal(t, 360, rows[0]["n"], "%v", rows[0])
