@@ -20,10 +20,7 @@ func TestInt8ReferenceCosine(t *testing.T) {
 	q, err := NewInt8()
 	require.NoError(t, err)
 	cases := loadReference(t)
-	texts := make([]string, len(cases))
-	for i, c := range cases {
-		texts[i] = c.Text
-	}
+	texts := referenceTexts(cases)
 	ctx := context.Background()
 	want, err := f.Embed(ctx, texts, lmsys.PurposeClustering)
 	require.NoError(t, err)
@@ -65,10 +62,7 @@ func TestQuantizeWhileEmbedding(t *testing.T) {
 	f, err := New()
 	require.NoError(t, err)
 	cases := loadReference(t)
-	texts := make([]string, len(cases))
-	for i, c := range cases {
-		texts[i] = c.Text
-	}
+	texts := referenceTexts(cases)
 	ctx := context.Background()
 	want, err := f.Embed(ctx, texts, lmsys.PurposeClustering)
 	require.NoError(t, err)

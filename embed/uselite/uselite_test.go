@@ -27,6 +27,15 @@ type refCase struct {
 	Embedding []float32 `json:"embedding"`
 }
 
+// referenceTexts returns the reference cases' texts in order.
+func referenceTexts(cases []refCase) []string {
+	texts := make([]string, len(cases))
+	for i, c := range cases {
+		texts[i] = c.Text
+	}
+	return texts
+}
+
 func loadReference(t testing.TB) []refCase {
 	t.Helper()
 	raw, err := os.ReadFile("testdata/reference.json")
@@ -61,10 +70,7 @@ func TestReferenceEmbeddings(t *testing.T) {
 	m, err := New()
 	require.NoError(t, err)
 	cases := loadReference(t)
-	texts := make([]string, len(cases))
-	for i, c := range cases {
-		texts[i] = c.Text
-	}
+	texts := referenceTexts(cases)
 	got, err := m.Embed(context.Background(), texts, lmsys.PurposeClustering)
 	require.NoError(t, err)
 	require.Len(t, got, len(cases))
@@ -162,10 +168,7 @@ func TestConcurrentUse(t *testing.T) {
 	m, err := New()
 	require.NoError(t, err)
 	cases := loadReference(t)
-	texts := make([]string, len(cases))
-	for i, c := range cases {
-		texts[i] = c.Text
-	}
+	texts := referenceTexts(cases)
 	want, err := m.Embed(context.Background(), texts, lmsys.PurposeClustering)
 	require.NoError(t, err)
 	var wg sync.WaitGroup
@@ -233,10 +236,7 @@ func TestEveryKernelMatchesReference(t *testing.T) {
 	kernels := vec.GEMMKernels()
 	defer vec.UseGEMMKernel(kernels[len(kernels)-1])
 	cases := loadReference(t)
-	texts := make([]string, len(cases))
-	for i, c := range cases {
-		texts[i] = c.Text
-	}
+	texts := referenceTexts(cases)
 	for _, k := range kernels {
 		vec.UseGEMMKernel(k)
 		n := len(cases)
