@@ -75,11 +75,24 @@ func TestMatMulT(t *testing.T) {
 }
 
 func TestDistancesAndNearest(t *testing.T) {
+	// With an AVX-512 GEMM kernel in use the products go through GEMM, otherwise
+	// through the 4×16 panel kernel: every kernel this CPU has is tried.
+	saved := GEMMKernels()
+	defer UseGEMMKernel(saved[len(saved)-1])
+	for _, kern := range saved {
+		t.Run(kern.Name, func(t *testing.T) {
+			UseGEMMKernel(kern)
+			testDistancesAndNearest(t)
+		})
+	}
+}
+
+func testDistancesAndNearest(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	// Panels of up to smallPanel rows take the row-by-row path, larger ones the packed
 	// kernel; one Panel is reset across both.
 	p := &Panel{}
-	for _, c := range []struct{ m, n, d int }{{1, 1, 3}, {100, 7, 10}, {257, 50, 33}, {130, smallPanel, 64}, {70, smallPanel + 1, 17}, {65, 3, 17}} {
+	for _, c := range []struct{ m, n, d int }{{1, 1, 3}, {100, 7, 10}, {257, 50, 33}, {130, smallPanel, 64}, {70, smallPanel + 1, 17}, {65, 3, 17}, {150, 40, 512}, {37, 300, 600}} {
 		x, b := randMat(r, c.m, c.d), randMat(r, c.n, c.d)
 		p.Reset(b, c.n, c.d)
 		seen := make([]int, c.m)
