@@ -286,6 +286,25 @@ func (e *chunkExec) close() {
 	}
 }
 
+// statement returns the prepared statement of c's shape, preparing it for a full
+// chunk; for a last, short chunk, or a load whose rows keep changing shape (eight
+// shapes prepared), it returns nil and the SQL to run once.
+func (e *chunkExec) statement(ctx context.Context, c preparedChunk) (*sql.Stmt, string, error) {
+	if st := e.prepared[c.shape]; st != nil {
+		return st, "", nil
+	}
+	stmt := e.prefix + " VALUES " + values(c.shape, e.cols, e.postgres) + " " + e.suffix
+	if c.shape.rows != e.chunk || len(e.prepared) >= 8 {
+		return nil, stmt, nil
+	}
+	st, err := e.pool.PrepareContext(ctx, stmt)
+	if err != nil {
+		return nil, "", err
+	}
+	e.prepared[c.shape] = st
+	return st, "", nil
+}
+
 // exec runs one chunk and returns the rows it affected.
 func (e *chunkExec) exec(ctx context.Context, c preparedChunk) (int64, error) {
 	// The statements run with a context that cannot be cancelled: given a cancellable
@@ -294,18 +313,12 @@ func (e *chunkExec) exec(ctx context.Context, c preparedChunk) (int64, error) {
 	// kept both cores busy. Callers check cancellation between chunks instead (a
 	// chunk takes a few milliseconds).
 	ectx := context.WithoutCancel(ctx)
-	st := e.prepared[c.shape]
+	st, once, err := e.statement(ectx, c)
+	if err != nil {
+		return 0, err
+	}
 	if st == nil {
-		stmt := e.prefix + " VALUES " + values(c.shape, e.cols, e.postgres) + " " + e.suffix
-		if c.shape.rows != e.chunk || len(e.prepared) >= 8 {
-			// A last, short chunk, or a load whose rows keep changing shape.
-			return rowsAffected(e.pool.ExecContext(ectx, stmt, c.params...))
-		}
-		var err error
-		if st, err = e.pool.PrepareContext(ectx, stmt); err != nil {
-			return 0, err
-		}
-		e.prepared[c.shape] = st
+		return rowsAffected(e.pool.ExecContext(ectx, once, c.params...))
 	}
 	return rowsAffected(st.ExecContext(ectx, c.params...))
 }
@@ -315,18 +328,14 @@ func (e *chunkExec) exec(ctx context.Context, c preparedChunk) (int64, error) {
 // rows came back.
 func (e *chunkExec) query(ctx context.Context, c preparedChunk, fn func(id, dataset int64, name string)) (int64, error) {
 	ectx := context.WithoutCancel(ctx) // see exec
-	st := e.prepared[c.shape]
-	var rows *sql.Rows
-	var err error
-	if st == nil {
-		stmt := e.prefix + " VALUES " + values(c.shape, e.cols, e.postgres) + " " + e.suffix
-		if c.shape.rows != e.chunk || len(e.prepared) >= 8 {
-			rows, err = e.pool.QueryContext(ectx, stmt, c.params...)
-		} else if st, err = e.pool.PrepareContext(ectx, stmt); err == nil {
-			e.prepared[c.shape] = st
-		}
+	st, once, err := e.statement(ectx, c)
+	if err != nil {
+		return 0, err
 	}
-	if st != nil && err == nil {
+	var rows *sql.Rows
+	if st == nil {
+		rows, err = e.pool.QueryContext(ectx, once, c.params...)
+	} else {
 		rows, err = st.QueryContext(ectx, c.params...)
 	}
 	if err != nil {
@@ -392,29 +401,11 @@ func (d *DB) queryArgs(qs []lmsys.Query, texts []string) func(i int, dst []any) 
 // interface and escaping that cost a chat load a twentieth of its parsing; anything
 // else goes to json.Marshal.
 func marshalMetadata(m map[string]any) []byte {
-	if len(m) > 8 {
+	var keysBuf [8]string
+	keys, ok := plainMetadataKeys(m, keysBuf[:0])
+	if !ok {
 		b, _ := json.Marshal(m)
 		return b
-	}
-	var keysBuf [8]string
-	keys := keysBuf[:0]
-	for k, v := range m {
-		switch x := v.(type) {
-		case int64, int, bool, nil:
-		case string:
-			if !plainJSON(x) {
-				b, _ := json.Marshal(m)
-				return b
-			}
-		default:
-			b, _ := json.Marshal(m)
-			return b
-		}
-		if !plainJSON(k) {
-			b, _ := json.Marshal(m)
-			return b
-		}
-		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	b := make([]byte, 0, 16*len(keys)+2)
@@ -442,6 +433,31 @@ func marshalMetadata(m map[string]any) []byte {
 		}
 	}
 	return append(b, '}')
+}
+
+// plainMetadataKeys appends m's keys to keys and reports whether marshalMetadata can
+// write m itself: at most eight members, each key and string value plainJSON, each
+// value an int, int64, bool, nil or string.
+func plainMetadataKeys(m map[string]any, keys []string) ([]string, bool) {
+	if len(m) > 8 {
+		return nil, false
+	}
+	for k, v := range m {
+		switch x := v.(type) {
+		case int64, int, bool, nil:
+		case string:
+			if !plainJSON(x) {
+				return nil, false
+			}
+		default:
+			return nil, false
+		}
+		if !plainJSON(k) {
+			return nil, false
+		}
+		keys = append(keys, k)
+	}
+	return keys, true
 }
 
 // plainJSON reports whether s is written as is inside a JSON string by
