@@ -15,15 +15,10 @@ import (
 // 20 reference texts, its vectors have cosine ≥ 0.999 to the reference ones and to
 // the float32 pass's, with every 8-bit kernel this CPU can run.
 func TestInt8ReferenceCosine(t *testing.T) {
-	f, err := New()
-	require.NoError(t, err)
+	_, cases, texts, want := float32Reference(t)
 	q, err := NewInt8()
 	require.NoError(t, err)
-	cases := loadReference(t)
-	texts := referenceTexts(cases)
 	ctx := context.Background()
-	want, err := f.Embed(ctx, texts, lmsys.PurposeClustering)
-	require.NoError(t, err)
 	saved := vec.QKernels()
 	defer vec.UseQKernel(saved[len(saved)-1])
 	for _, k := range vec.QKernels() {
@@ -55,17 +50,25 @@ func TestFLOPs(t *testing.T) {
 	assert.InDelta(t, 1.09e9, m.FLOPs(113), 0.01e9)
 }
 
-// TestQuantizeWhileEmbedding quantises the weights (what the first NewInt8 call does)
-// while New's model embeds on other goroutines: the float32 vectors do not change,
-// and under the race detector nothing New's forward pass reads is written.
-func TestQuantizeWhileEmbedding(t *testing.T) {
+// float32Reference returns New's model, the reference cases, their texts and the
+// float32 pass's vectors of them.
+func float32Reference(t *testing.T) (*Model, []refCase, []string, [][]float32) {
+	t.Helper()
 	f, err := New()
 	require.NoError(t, err)
 	cases := loadReference(t)
 	texts := referenceTexts(cases)
-	ctx := context.Background()
-	want, err := f.Embed(ctx, texts, lmsys.PurposeClustering)
+	want, err := f.Embed(context.Background(), texts, lmsys.PurposeClustering)
 	require.NoError(t, err)
+	return f, cases, texts, want
+}
+
+// TestQuantizeWhileEmbedding quantises the weights (what the first NewInt8 call does)
+// while New's model embeds on other goroutines: the float32 vectors do not change,
+// the quantised weights come back to the caller, and New's model holds none of them.
+func TestQuantizeWhileEmbedding(t *testing.T) {
+	f, _, texts, want := float32Reference(t)
+	ctx := context.Background()
 	got := make([][][]float32, 2)
 	errs := make([]error, 2)
 	var qs [2]qlayer
