@@ -69,7 +69,7 @@ func Run(ctx context.Context, db *store.DB, runID string, opts Options) (Map, er
 	for i, id := range ids {
 		m.Clusters[i] = cluster[id]
 	}
-	eff := opts.withDefaults(max(len(ids), 3))
+	eff := opts.withDefaults(max(len(ids), 3)) // the options in effect, for the stored parameters
 	stored, err := db.GetLayout(ctx, runID)
 	switch {
 	case err == nil && stored.Seed == opts.Seed && slices.Equal(stored.QueryIDs, ids) &&
@@ -104,8 +104,7 @@ func Run(ctx context.Context, db *store.DB, runID string, opts Options) (Map, er
 				return fn(first, batch)
 			})
 		}
-		full := opts.withDefaults(len(ids))
-		params["method"], params["landmarks"], params["placement_neighbors"] = eff.Method+"-landmarks", full.Landmarks, full.PlacementNeighbors
+		params["method"], params["landmarks"], params["placement_neighbors"] = eff.Method+"-landmarks", eff.Landmarks, eff.PlacementNeighbors
 		m.Points, err = landmarkLayout(ctx, len(ids), run.Space.Dims, ids, m.Clusters, scan, opts)
 	}
 	if err != nil {
