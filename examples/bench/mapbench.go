@@ -48,6 +48,7 @@ func runMapBench(ctx context.Context, args []string, r *reporter) error {
 	noise := fs.Float64("noise", 0.3, "norm of the noise added to the copies of -replicate (the vectors are unit length)")
 	sample := fs.Int("sample", 5000, "above 20,000 points, score the agreements on this many points (every point's neighbours among all)")
 	vectorsFile := fs.String("vectors", "", "keep the embeddings in this .npy file: read it when it exists, write it otherwise (tuning runs skip the embedding)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the layout (not the embedding or the scoring) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -93,12 +94,17 @@ func runMapBench(ctx context.Context, args []string, r *reporter) error {
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	cpu0 := selfCPUSeconds()
-	start := time.Now()
-	pts, err := layout.Compute(ctx, vs, opts)
+	stopCPU, err := startCPUProfile(*cpuProfile)
 	if err != nil {
 		return err
 	}
+	start := time.Now()
+	pts, err := layout.Compute(ctx, vs, opts)
 	total := time.Since(start).Seconds()
+	stopCPU()
+	if err != nil {
+		return err
+	}
 	cpu := selfCPUSeconds() - cpu0
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
