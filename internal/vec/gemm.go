@@ -194,19 +194,22 @@ func (p *Panel) getScratch() *scratch {
 }
 
 // Block is the tile of squared distances handed to a BlockFunc: row r of the block
-// (point I0+r) has its distance to panel row j at Dist[r*Stride+j], for j < N.
+// (point I0+r) has its distance to panel row j at Dist[r*Stride+j−J0], for
+// J0 ≤ j < N. J0 is 0 from Distances and I0 from SelfDistances.
 type Block struct {
 	Worker int
 	I0, I1 int
+	J0     int
 	N      int
 	Stride int
 	Dist   []float32
 }
 
-// Row returns the squared distances of point i (I0 ≤ i < I1) to every panel row.
+// Row returns the squared distances of point i (I0 ≤ i < I1) to the panel rows J0 to
+// N − 1.
 func (b *Block) Row(i int) []float32 {
 	o := (i - b.I0) * b.Stride
-	return b.Dist[o : o+b.N]
+	return b.Dist[o : o+b.N-b.J0]
 }
 
 // BlockFunc receives one block of distances. Calls run concurrently from several
@@ -229,6 +232,19 @@ func Workers(w int) int {
 // nil, holds the squared norms of x's rows; otherwise they are computed. The first
 // error from fn or ctx stops the work and is returned.
 func (p *Panel) Distances(ctx context.Context, x []float32, m int, xnorms []float32, workers int, fn BlockFunc) error {
+	return p.distances(ctx, x, m, xnorms, workers, false, fn)
+}
+
+// SelfDistances is Distances of the panel's own rows x (the matrix it was packed
+// from) to each other, each pair once: the block of rows I0 to I1 − 1 gets the
+// distances to the panel rows from J0 = I0 on, so that the blocks together hold the
+// upper triangle and the diagonal blocks, half the products of Distances.
+func (p *Panel) SelfDistances(ctx context.Context, x []float32, workers int, fn BlockFunc) error {
+	return p.distances(ctx, x, p.n, p.norms, workers, true, fn)
+}
+
+// distances is Distances, or SelfDistances when upper is set.
+func (p *Panel) distances(ctx context.Context, x []float32, m int, xnorms []float32, workers int, upper bool, fn BlockFunc) error {
 	if m == 0 || p.n == 0 {
 		return nil
 	}
@@ -246,8 +262,7 @@ func (p *Panel) Distances(ctx context.Context, x []float32, m int, xnorms []floa
 	work := func(w int) {
 		s := p.getScratch()
 		defer p.pool.Put(s)
-		ld := p.ld()
-		blk := Block{Worker: w, N: p.n, Stride: ld}
+		blk := Block{Worker: w, N: p.n}
 		for !stop.Load() {
 			bi := int(next.Add(1) - 1)
 			if bi >= blocks {
@@ -262,22 +277,27 @@ func (p *Panel) Distances(ctx context.Context, x []float32, m int, xnorms []floa
 			i0 := bi * mc
 			i1 := min(i0+mc, m)
 			rows := i1 - i0
+			j0 := 0
+			if upper {
+				j0 = i0 // a multiple of nr: mc is
+			}
+			ld := p.ld() - j0
 			rp := (rows + 3) / 4
 			tile := s.tile[:rp*4*ld]
 			if p.n <= smallPanel {
 				for r := 0; r < rows; r++ {
-					DotRows(tile[r*ld:r*ld+p.n], x[(i0+r)*d:(i0+r+1)*d], p.raw)
+					DotRows(tile[r*ld:r*ld+p.n-j0], x[(i0+r)*d:(i0+r+1)*d], p.raw[j0*d:])
 				}
 			} else if gemmDistances() {
 				// The panel is Bᵀ packed in 16-column panels, so the AVX-512 GEMM reads
 				// the block's rows in place (12×32 tiles, no packing of A).
 				clear(tile)
-				b := Packed{K: d, N: ld, Data: p.packed}
+				b := Packed{K: d, N: ld, Data: p.packed[j0*d:]}
 				GEMM(rows, x[i0*d:i1*d], d, &b, tile, ld, &s.tail)
 			} else {
 				pack(s.a, x, i0, i1, d, mr)
 				clear(tile)
-				p.product(s.a[:rp*4*d], rp, tile, ld)
+				p.product(s.a[:rp*4*d], rp, j0/nr, tile, ld)
 			}
 			xn := s.xn[:rows]
 			if xnorms != nil {
@@ -285,9 +305,9 @@ func (p *Panel) Distances(ctx context.Context, x []float32, m int, xnorms []floa
 			} else {
 				RowSqNorms(xn, x[i0*d:i1*d], d)
 			}
-			bn := p.norms
+			bn := p.norms[j0:]
 			for r := 0; r < rows; r++ {
-				row := tile[r*ld : r*ld+p.n]
+				row := tile[r*ld : r*ld+p.n-j0]
 				xr := xn[r]
 				for j, v := range row {
 					dv := xr - 2*v + bn[j]
@@ -297,6 +317,7 @@ func (p *Panel) Distances(ctx context.Context, x []float32, m int, xnorms []floa
 					row[j] = dv
 				}
 			}
+			blk.J0, blk.Stride = j0, ld
 			blk.I0, blk.I1, blk.Dist = i0, i1, tile
 			if err := fn(&blk); err != nil {
 				fail(err)
@@ -327,17 +348,18 @@ func (p *Panel) Distances(ctx context.Context, x []float32, m int, xnorms []floa
 func (p *Panel) ld() int { return (p.n + nr - 1) / nr * nr }
 
 // product adds A·Bᵀ to tile (row stride ld) for the packed row block a of rp 4-row
-// panels, walking the shared dimension kc values at a time.
-func (p *Panel) product(a []float32, rp int, tile []float32, ld int) {
+// panels and the panel's rows from the 16-row panel jq0 on, walking the shared
+// dimension kc values at a time.
+func (p *Panel) product(a []float32, rp, jq0 int, tile []float32, ld int) {
 	d := p.d
 	np := (p.n + nr - 1) / nr
 	for p0 := 0; p0 < d; p0 += kc {
 		p1 := min(p0+kc, d)
-		for jq := 0; jq < np; jq++ {
+		for jq := jq0; jq < np; jq++ {
 			bp := p.packed[jq*d*nr+p0*nr : jq*d*nr+p1*nr]
 			for iq := 0; iq < rp; iq++ {
 				ap := a[iq*d*mr+p0*mr : iq*d*mr+p1*mr]
-				kernel(ap, bp, tile[iq*mr*ld+jq*nr:], ld)
+				kernel(ap, bp, tile[iq*mr*ld+(jq-jq0)*nr:], ld)
 			}
 		}
 	}
@@ -384,7 +406,7 @@ func (p *Panel) Products(ctx context.Context, c, x []float32, m, workers int) er
 				pack(s.a, x, i0, i1, d, mr)
 				tile := s.tile[:rp*4*ld]
 				clear(tile)
-				p.product(s.a[:rp*4*d], rp, tile, ld)
+				p.product(s.a[:rp*4*d], rp, 0, tile, ld)
 				for r := 0; r < i1-i0; r++ {
 					copy(c[(i0+r)*p.n:(i0+r+1)*p.n], tile[r*ld:r*ld+p.n])
 				}
