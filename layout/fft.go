@@ -2,6 +2,7 @@ package layout
 
 import (
 	"math"
+	"math/bits"
 
 	"gonum.org/v1/gonum/dsp/fourier"
 )
@@ -32,6 +33,7 @@ type fftRepulsion struct {
 	kernSize int
 	kernH    float64
 	kern     []complex128 // FFT of K² + i·K (both real: the kernels are even)
+	twiddle  []complex128 // exp(−2πi·j/L), j < L/2
 	a, b     []complex128 // charges (1 + i·x), (y + i·0), then potentials
 	denom    []float64    // Lagrange denominators
 	base     []int32      // per point: first node in x and in y
@@ -216,8 +218,9 @@ func (r *fftRepulsion) kernel(h float64) {
 	r.kernSize, r.kernH = L, h
 }
 
-// forward transforms the L × L grid x in place, of which only the first rows rows
-// may be non-zero, leaving it transposed: x[v·L + u] is the coefficient (u, v).
+// forward transforms the L × L grid x (row-major) in place, of which only the first
+// rows rows may be non-zero: those rows by gonum's radix-2 FFT, then every column
+// by columns.
 func (r *fftRepulsion) forward(x []complex128, rows int) {
 	L := r.size
 	parallelRange(r.workers, rows, func(lo, hi int) {
@@ -225,27 +228,64 @@ func (r *fftRepulsion) forward(x []complex128, rows int) {
 			fourier.CoefficientsRadix2(x[a*L : (a+1)*L])
 		}
 	})
-	transpose(x, L, r.workers)
-	parallelRange(r.workers, L, func(lo, hi int) {
-		for a := lo; a < hi; a++ {
-			fourier.CoefficientsRadix2(x[a*L : (a+1)*L])
-		}
-	})
+	r.columns(x, false)
 }
 
 // inverse undoes forward (unnormalised: the values come back L² times), computing
 // only the first r.nodes rows of the result.
 func (r *fftRepulsion) inverse(x []complex128) {
 	L := r.size
-	parallelRange(r.workers, L, func(lo, hi int) {
+	r.columns(x, true)
+	parallelRange(r.workers, r.nodes, func(lo, hi int) {
 		for a := lo; a < hi; a++ {
 			fourier.SequenceRadix2(x[a*L : (a+1)*L])
 		}
 	})
-	transpose(x, L, r.workers)
-	parallelRange(r.workers, r.nodes, func(lo, hi int) {
-		for a := lo; a < hi; a++ {
-			fourier.SequenceRadix2(x[a*L : (a+1)*L])
+}
+
+// columns transforms every column of the L × L grid x in place, forward (the sign of
+// fourier.CoefficientsRadix2) or inverse (that of SequenceRadix2, unnormalised), by
+// radix-2 butterflies between whole rows: the rows in bit-reversed order, then
+// log₂ L stages, each row pair scaled by one twiddle from a table. Running along
+// rows instead of down each column needs no transposition and no twiddle
+// recurrence. Each goroutine takes a band of columns through every stage, and a
+// column's numbers do not depend on the band that holds it.
+func (r *fftRepulsion) columns(x []complex128, inverse bool) {
+	L := r.size
+	if len(r.twiddle) != L/2 {
+		r.twiddle = make([]complex128, L/2)
+		for j := range r.twiddle {
+			s, c := math.Sincos(-2 * math.Pi * float64(j) / float64(L))
+			r.twiddle[j] = complex(c, s)
+		}
+	}
+	lz := bits.LeadingZeros(uint(L - 1))
+	parallelRange(r.workers, L, func(c0, c1 int) {
+		for i := range L {
+			if j := int(bits.Reverse(uint(i)) >> lz); i < j {
+				ri, rj := x[i*L+c0:i*L+c1], x[j*L+c0:j*L+c1]
+				for c := range ri {
+					ri[c], rj[c] = rj[c], ri[c]
+				}
+			}
+		}
+		for m := 1; m < L; m *= 2 {
+			stride := L / (2 * m)
+			for k := 0; k < L; k += 2 * m {
+				for j := range m {
+					w := r.twiddle[j*stride]
+					if inverse {
+						w = conj(w)
+					}
+					top := x[(k+j)*L+c0 : (k+j)*L+c1]
+					bot := x[(k+j+m)*L+c0 : (k+j+m)*L+c1]
+					bot = bot[:len(top)]
+					for c, v := range bot {
+						u := w * v
+						top[c], bot[c] = top[c]+u, top[c]-u
+					}
+				}
+			}
 		}
 	})
 }
@@ -280,26 +320,3 @@ func (r *fftRepulsion) multiply() {
 }
 
 func conj(c complex128) complex128 { return complex(real(c), -imag(c)) }
-
-// transpose transposes the L × L matrix x in place, in tiles, a band of tile rows
-// per goroutine (each swap is its own, so the result is the same for any number).
-func transpose(x []complex128, L, workers int) {
-	const tile = 16
-	tiles := (L + tile - 1) / tile
-	parallelStride(workers, tiles, func(first, stride int) {
-		for ti := first; ti < tiles; ti += stride {
-			i0 := ti * tile
-			for j0 := i0; j0 < L; j0 += tile {
-				for i := i0; i < min(i0+tile, L); i++ {
-					start := j0
-					if j0 == i0 {
-						start = i + 1
-					}
-					for j := start; j < min(j0+tile, L); j++ {
-						x[i*L+j], x[j*L+i] = x[j*L+i], x[i*L+j]
-					}
-				}
-			}
-		}
-	})
-}

@@ -169,12 +169,16 @@ func tsneOptimize(ctx context.Context, y []float64, p affinities, prm tsneParams
 		return errors.New("layout: the neighbour graph has no edges")
 	}
 	grad := make([]float64, 2*n)
+	y32 := make([]float32, 2*n)
 	update := make([]float64, 2*n)
 	gains := make([]float64, 2*n)
 	for i := range gains {
 		gains[i] = 1
 	}
-	rep := newFFTRepulsion(n, prm.workers, 3, nodeSpacing)
+	repulsion := newFFTRepulsion(n, prm.workers, 3, nodeSpacing).gradient
+	if n <= exactRepulsionLimit {
+		repulsion = func(y, rep []float64) float64 { return exactRepulsion(y, rep, prm.workers) }
+	}
 	for it := range prm.iterations {
 		if it%10 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -186,10 +190,15 @@ func tsneOptimize(ctx context.Context, y []float64, p affinities, prm tsneParams
 		if it < prm.exaggerated {
 			ex, momentum = prm.exaggeration, 0.5
 		}
-		z := rep.gradient(y, grad) // the repulsion, to be divided by Z
+		z := repulsion(y, grad) // the repulsion, to be divided by Z
+		parallelRange(prm.workers, 2*n, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				y32[i] = float32(y[i])
+			}
+		})
 		parallelRange(prm.workers, n, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				ax, ay := attraction(y, p, i)
+				ax, ay := attraction(y32, p, i)
 				grad[2*i] = ex*ax - grad[2*i]/z
 				grad[2*i+1] = ex*ay - grad[2*i+1]/z
 			}
@@ -204,36 +213,48 @@ func tsneOptimize(ctx context.Context, y []float64, p affinities, prm tsneParams
 	return nil
 }
 
-// attraction is Σ_j p_ij (y_i − y_j) / (1 + ‖y_i − y_j‖²) over row i of P.
-func attraction(y []float64, p affinities, i int) (float64, float64) {
-	xi, yi := y[2*i], y[2*i+1]
+// exactRepulsionLimit is the largest map whose repulsion is summed over every pair:
+// up to here that costs less than the grid's transforms, which a map of a few points
+// spread wide makes as large as a big map's.
+const exactRepulsionLimit = 600
+
+// exactRepulsion writes into rep, for every point i, Σ_{j≠i} K(i,j)² (y_i − y_j) with
+// K = 1/(1 + ‖y_i − y_j‖²), and returns Z = Σ_{i≠j} K(i,j), as fftRepulsion.gradient
+// does, but exactly. Each point's sums are taken in the order of j, so they do not
+// depend on the number of workers.
+func exactRepulsion(y, rep []float64, workers int) float64 {
+	n := len(y) / 2
+	zs := make([]float64, n)
+	parallelRange(workers, n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			xi, yi := y[2*i], y[2*i+1]
+			var rx, ry, z float64
+			for j := range n {
+				if j == i {
+					continue
+				}
+				dx, dy := xi-y[2*j], yi-y[2*j+1]
+				k := 1 / (1 + dx*dx + dy*dy)
+				z += k
+				rx += k * k * dx
+				ry += k * k * dy
+			}
+			rep[2*i], rep[2*i+1], zs[i] = rx, ry, z
+		}
+	})
+	z := 0.0
+	for _, v := range zs {
+		z += v
+	}
+	return z
+}
+
+// attraction is Σ_j p_ij (y_i − y_j) / (1 + ‖y_i − y_j‖²) over row i of P, from the
+// points' float32 copy y32.
+func attraction(y32 []float32, p affinities, i int) (float64, float64) {
 	lo, hi := p.start[i], p.start[i+1]
-	cols, vals := p.col[lo:hi], p.val[lo:hi]
-	vals = vals[:len(cols)]
-	// Two accumulator pairs, so that consecutive edges do not wait on each other.
-	var ax, ay, bx, by float64
-	t := 0
-	for ; t+1 < len(cols); t += 2 {
-		j, k := 2*int(cols[t]), 2*int(cols[t+1])
-		pj, pk := y[j:j+2:j+2], y[k:k+2:k+2]
-		dx, dy := xi-pj[0], yi-pj[1]
-		ex, ey := xi-pk[0], yi-pk[1]
-		q := float64(vals[t]) / (1 + dx*dx + dy*dy)
-		r := float64(vals[t+1]) / (1 + ex*ex + ey*ey)
-		ax += q * dx
-		ay += q * dy
-		bx += r * ex
-		by += r * ey
-	}
-	if t < len(cols) {
-		j := 2 * int(cols[t])
-		pj := y[j : j+2 : j+2]
-		dx, dy := xi-pj[0], yi-pj[1]
-		q := float64(vals[t]) / (1 + dx*dx + dy*dy)
-		ax += q * dx
-		ay += q * dy
-	}
-	return ax + bx, ay + by
+	ax, ay := attractRow(y32, p.col[lo:hi], p.val[lo:hi], y32[2*i], y32[2*i+1])
+	return float64(ax), float64(ay)
 }
 
 // step moves point i by its gradient with momentum and gains.
@@ -308,24 +329,4 @@ func computeTSNE(ctx context.Context, vectors [][]float32, opts Options) ([]Poin
 		out[i] = Point{float32(y[2*i]), float32(y[2*i+1])}
 	}
 	return out, nil
-}
-
-// parallelStride calls fn(w, workers) for each of workers goroutines at once, the
-// w-th taking indices w, w + workers … of [0, n); fn must give each index the same
-// result whichever goroutine takes it.
-func parallelStride(workers, n int, fn func(first, stride int)) {
-	workers = max(1, min(workers, n))
-	if workers == 1 {
-		fn(0, 1)
-		return
-	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(w, workers)
-		}()
-	}
-	wg.Wait()
 }

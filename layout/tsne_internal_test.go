@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -55,7 +56,7 @@ func TestFFTRepulsionMatchesExact(t *testing.T) {
 	for _, tc := range cases {
 		y := clustered(600, tc.side, 1)
 		want := make([]float64, len(y))
-		zw := exactRepulsion(y, want)
+		zw := exactRepulsion(y, want, 1)
 		for _, workers := range []int{1, 2} {
 			r := newFFTRepulsion(600, workers, 3, tc.spacing)
 			got := make([]float64, len(y))
@@ -124,23 +125,60 @@ func fmtSide(s float64) string {
 	return "side" + string(rune('0'+int(s)/100)) + string(rune('0'+int(s)/10%10)) + string(rune('0'+int(s)%10))
 }
 
-// exactRepulsion is fftRepulsion.gradient summed over every pair.
-func exactRepulsion(y, rep []float64) float64 {
-	n := len(y) / 2
-	z := 0.0
-	for i := range n {
-		var rx, ry float64
-		for j := range n {
-			if j == i {
-				continue
+// BenchmarkSmallRepulsion compares the exact sum with the grid near exactRepulsionLimit.
+func BenchmarkSmallRepulsion(b *testing.B) {
+	for _, n := range []int{250, 1000, 2000} {
+		y := clustered(n, 40, 1)
+		rep := make([]float64, len(y))
+		b.Run(fmt.Sprintf("exact-%d", n), func(b *testing.B) {
+			for b.Loop() {
+				exactRepulsion(y, rep, 2)
 			}
-			dx, dy := y[2*i]-y[2*j], y[2*i+1]-y[2*j+1]
-			k := 1 / (1 + dx*dx + dy*dy)
-			z += k
-			rx += k * k * dx
-			ry += k * k * dy
-		}
-		rep[2*i], rep[2*i+1] = rx, ry
+		})
+		b.Run(fmt.Sprintf("grid-%d", n), func(b *testing.B) {
+			r := newFFTRepulsion(n, 2, 3, nodeSpacing)
+			for b.Loop() {
+				r.gradient(y, rep)
+			}
+		})
 	}
-	return z
+}
+
+// TestGridTransform checks the 2-D transform against the plain sum
+// X(u, v) = Σ x(a, b)·exp(−2πi(ua + vb)/L), and that inverse undoes it (times L²) on
+// the rows it computes, for several sides and worker counts.
+func TestGridTransform(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, tc := range []struct{ L, boxes, workers int }{{32, 5, 1}, {32, 5, 3}, {64, 10, 2}} {
+		r := newFFTRepulsion(1, tc.workers, 3, nodeSpacing)
+		r.resize(tc.L, tc.boxes)
+		L, rows := tc.L, r.nodes
+		x := make([]complex128, L*L)
+		for a := range rows {
+			for b := range L {
+				x[a*L+b] = complex(rng.NormFloat64(), rng.NormFloat64())
+			}
+		}
+		orig := append([]complex128(nil), x...)
+		r.forward(x, rows)
+		for _, uv := range [][2]int{{0, 0}, {1, 0}, {0, 1}, {3, 7}, {L - 1, L / 2}, {L / 2, L - 3}} {
+			var want complex128
+			for a := range L {
+				for b := range L {
+					s, c := math.Sincos(-2 * math.Pi * float64(uv[0]*a+uv[1]*b) / float64(L))
+					want += orig[a*L+b] * complex(c, s)
+				}
+			}
+			got := x[uv[0]*L+uv[1]]
+			assert.InDelta(t, real(want), real(got), 1e-9*float64(L*L), "L %d (%d, %d)", L, uv[0], uv[1])
+			assert.InDelta(t, imag(want), imag(got), 1e-9*float64(L*L), "L %d (%d, %d)", L, uv[0], uv[1])
+		}
+		r.inverse(x)
+		for a := range rows {
+			for b := range L {
+				d := x[a*L+b]/complex(float64(L*L), 0) - orig[a*L+b]
+				require.Less(t, math.Hypot(real(d), imag(d)), 1e-12, "L %d (%d, %d)", L, a, b)
+			}
+		}
+	}
 }
