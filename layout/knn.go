@@ -41,46 +41,140 @@ func neighbours(ctx context.Context, vectors [][]float32, k, workers int, progre
 		copy(flat[i*d:], v)
 	}
 	panel := vec.NewPanel(flat, n, d)
-	type cand struct {
-		j int32
-		d float32
+	// Each pair's distance comes once (the upper triangle, half the products) and is
+	// offered to both ends. Every worker keeps its own heaps for all the points, so no
+	// heap is shared; the heaps are merged at the end. The nearest under the order
+	// (distance, index) are one set whatever order the candidates come in, so the
+	// graph does not depend on the number of workers. A point is its own first
+	// neighbour, ties or not, and its heap holds the k − 1 others.
+	workers = vec.Workers(workers)
+	sets := make([]heapSet, workers)
+	for w := range sets {
+		sets[w] = newHeapSet(n, k-1)
 	}
-	bufs := make([][]cand, vec.Workers(workers))
-	err := panel.Distances(ctx, flat, n, panel.Norms(), workers, func(b *vec.Block) error {
-		buf := bufs[b.Worker]
+	err := panel.SelfDistances(ctx, flat, workers, func(b *vec.Block) error {
+		hs := &sets[b.Worker]
 		for i := b.I0; i < b.I1; i++ {
-			row := b.Row(i)
-			buf = buf[:0]
-			// Keep the k smallest with a bounded insertion (k is small).
-			for j, x := range row {
-				if len(buf) == k && x >= buf[k-1].d {
+			for t, x := range b.Row(i) {
+				j := b.J0 + t
+				if j == i {
 					continue
 				}
-				if j == i {
-					x = -1 // a point is its own first neighbour, ties or not
+				if x <= hs.bound[i] {
+					hs.offer(i, j, x)
 				}
-				at := len(buf)
-				if at < k {
-					buf = append(buf, cand{})
-				} else {
-					at = k - 1
+				if j >= b.I1 && x <= hs.bound[j] {
+					hs.offer(j, i, x)
 				}
-				for at > 0 && buf[at-1].d > x {
-					buf[at] = buf[at-1]
-					at--
-				}
-				buf[at] = cand{int32(j), x}
-			}
-			for t, c := range buf {
-				nb.idx[i*k+t] = c.j
-				nb.dist[i*k+t] = float32(math.Sqrt(math.Max(0, float64(c.d))))
 			}
 		}
-		bufs[b.Worker] = buf
 		progress.Report("layout neighbours", int64(b.I1), int64(n))
 		return nil
 	})
-	return nb, err
+	if err != nil {
+		return nb, err
+	}
+	parallelRange(workers, n, func(lo, hi int) {
+		var all []candidate
+		for i := lo; i < hi; i++ {
+			all = all[:0]
+			for w := range sets {
+				all = append(all, sets[w].heaps[i].h...)
+			}
+			slices.Sort(all)
+			row, dist := nb.idx[i*k:(i+1)*k], nb.dist[i*k:(i+1)*k]
+			row[0], dist[0] = int32(i), 0
+			for t := 1; t < k; t++ {
+				row[t], dist[t] = -1, float32(math.Inf(1))
+				if t-1 < len(all) {
+					j, d := all[t-1].split()
+					row[t], dist[t] = j, float32(math.Sqrt(float64(d)))
+				}
+			}
+		}
+	})
+	return nb, nil
+}
+
+// heapSet is one worker's nearestHeap for every point, with bound[i] the distance
+// of heap i's farthest candidate once it is full (+Inf until then): a candidate
+// beyond it cannot enter.
+type heapSet struct {
+	heaps []nearestHeap
+	bound []float32
+}
+
+func newHeapSet(n, k int) heapSet {
+	hs := heapSet{heaps: make([]nearestHeap, n), bound: make([]float32, n)}
+	store := make([]candidate, n*k)
+	for i := range hs.heaps {
+		hs.heaps[i] = nearestHeap{k: k, h: store[i*k : i*k : (i+1)*k]}
+		hs.bound[i] = float32(math.Inf(1))
+	}
+	return hs
+}
+
+func (hs *heapSet) offer(i, j int, d float32) {
+	h := &hs.heaps[i]
+	h.offer(newCandidate(j, d))
+	if len(h.h) == h.k && h.k > 0 {
+		_, hs.bound[i] = h.h[0].split()
+	}
+}
+
+// candidate is a point j at squared distance d ≥ 0, as the bits of d above j, so
+// that candidates order by distance, then by index, as integers.
+type candidate uint64
+
+func newCandidate(j int, d float32) candidate {
+	return candidate(uint64(math.Float32bits(max(d, 0)))<<32 | uint64(uint32(j)))
+}
+
+func (c candidate) split() (int32, float32) {
+	return int32(uint32(c)), math.Float32frombits(uint32(c >> 32))
+}
+
+// nearestHeap keeps the k nearest of the candidates offered, in a max-heap: the
+// same k as a sorted list that takes each candidate in turn and lets the last drop
+// out, at log k a candidate instead of k.
+type nearestHeap struct {
+	k int
+	h []candidate
+}
+
+// offer takes c if it is nearer than the farthest kept (or fewer than k are kept);
+// among equal distances the smaller index stays.
+func (h *nearestHeap) offer(c candidate) {
+	if len(h.h) < h.k {
+		h.h = append(h.h, c)
+		for at := len(h.h) - 1; at > 0; {
+			up := (at - 1) / 2
+			if h.h[up] >= h.h[at] {
+				break
+			}
+			h.h[up], h.h[at] = h.h[at], h.h[up]
+			at = up
+		}
+		return
+	}
+	if h.k == 0 || c >= h.h[0] {
+		return
+	}
+	h.h[0] = c
+	for at := 0; ; {
+		big, l, r := at, 2*at+1, 2*at+2
+		if l < len(h.h) && h.h[big] < h.h[l] {
+			big = l
+		}
+		if r < len(h.h) && h.h[big] < h.h[r] {
+			big = r
+		}
+		if big == at {
+			return
+		}
+		h.h[at], h.h[big] = h.h[big], h.h[at]
+		at = big
+	}
 }
 
 // approxNeighbours answers from an HNSW graph of the vectors.
