@@ -42,15 +42,15 @@ func neighbours(ctx context.Context, vectors [][]float32, k, workers int, progre
 	}
 	panel := vec.NewPanel(flat, n, d)
 	// Each pair's distance comes once (the upper triangle, half the products) and is
-	// offered to both ends. Every worker keeps its own heaps for all the points, so no
-	// heap is shared; the heaps are merged at the end. The nearest under the order
+	// offered to both ends. Every worker keeps its own candidates for all the points,
+	// so nothing is shared; they are merged at the end. The nearest under the order
 	// (distance, index) are one set whatever order the candidates come in, so the
 	// graph does not depend on the number of workers. A point is its own first
-	// neighbour, ties or not, and its heap holds the k − 1 others.
+	// neighbour, ties or not, and its candidates are the k − 1 others.
 	workers = vec.Workers(workers)
-	sets := make([]heapSet, workers)
+	sets := make([]candidateSet, workers)
 	for w := range sets {
-		sets[w] = newHeapSet(n, k-1)
+		sets[w] = newCandidateSet(n, k-1)
 	}
 	err := panel.SelfDistances(ctx, flat, workers, func(b *vec.Block) error {
 		hs := &sets[b.Worker]
@@ -79,7 +79,7 @@ func neighbours(ctx context.Context, vectors [][]float32, k, workers int, progre
 		for i := lo; i < hi; i++ {
 			all = all[:0]
 			for w := range sets {
-				all = append(all, sets[w].heaps[i].h...)
+				all = append(all, sets[w].kept[i]...)
 			}
 			slices.Sort(all)
 			row, dist := nb.idx[i*k:(i+1)*k], nb.dist[i*k:(i+1)*k]
@@ -96,29 +96,79 @@ func neighbours(ctx context.Context, vectors [][]float32, k, workers int, progre
 	return nb, nil
 }
 
-// heapSet is one worker's nearestHeap for every point, with bound[i] the distance
-// of heap i's farthest candidate once it is full (+Inf until then): a candidate
-// beyond it cannot enter.
-type heapSet struct {
-	heaps []nearestHeap
+// candidateSet is one worker's candidates for every point: at most k + k/2 each, cut
+// to the k nearest whenever that fills (a selection in place, O(k)), with bound[i]
+// the distance of the farthest kept after a cut (+Inf before the first): a
+// candidate beyond it cannot be among the k nearest. That costs O(1) a candidate
+// taken, where a heap costs O(log k).
+type candidateSet struct {
+	k     int
+	kept  [][]candidate
 	bound []float32
 }
 
-func newHeapSet(n, k int) heapSet {
-	hs := heapSet{heaps: make([]nearestHeap, n), bound: make([]float32, n)}
-	store := make([]candidate, n*k)
-	for i := range hs.heaps {
-		hs.heaps[i] = nearestHeap{k: k, h: store[i*k : i*k : (i+1)*k]}
+func newCandidateSet(n, k int) candidateSet {
+	c := k + max(k/2, 1)
+	hs := candidateSet{k: k, kept: make([][]candidate, n), bound: make([]float32, n)}
+	store := make([]candidate, n*c)
+	for i := range hs.kept {
+		hs.kept[i] = store[i*c : i*c : (i+1)*c]
 		hs.bound[i] = float32(math.Inf(1))
 	}
 	return hs
 }
 
-func (hs *heapSet) offer(i, j int, d float32) {
-	h := &hs.heaps[i]
-	h.offer(newCandidate(j, d))
-	if len(h.h) == h.k && h.k > 0 {
-		_, hs.bound[i] = h.h[0].split()
+func (hs *candidateSet) offer(i, j int, d float32) {
+	h := append(hs.kept[i], newCandidate(j, d))
+	if len(h) == cap(h) {
+		selectSmallest(h, hs.k)
+		h = h[:hs.k]
+		if hs.k > 0 {
+			_, hs.bound[i] = slices.Max(h).split()
+		}
+	}
+	hs.kept[i] = h
+}
+
+// selectSmallest moves the k smallest of c to its front, in no order (Hoare's
+// selection, the pivot a median of three).
+func selectSmallest(c []candidate, k int) {
+	lo, hi := 0, len(c)-1
+	for lo < hi && k > lo && k <= hi {
+		mid := lo + (hi-lo)/2
+		if c[mid] < c[lo] {
+			c[mid], c[lo] = c[lo], c[mid]
+		}
+		if c[hi] < c[lo] {
+			c[hi], c[lo] = c[lo], c[hi]
+		}
+		if c[hi] < c[mid] {
+			c[hi], c[mid] = c[mid], c[hi]
+		}
+		pivot := c[mid]
+		i, j := lo, hi
+		for i <= j {
+			for c[i] < pivot {
+				i++
+			}
+			for c[j] > pivot {
+				j--
+			}
+			if i <= j {
+				c[i], c[j] = c[j], c[i]
+				i++
+				j--
+			}
+		}
+		// Now c[lo..j] ≤ pivot ≤ c[i..hi], with j < i.
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return
+		}
 	}
 }
 
@@ -132,49 +182,6 @@ func newCandidate(j int, d float32) candidate {
 
 func (c candidate) split() (int32, float32) {
 	return int32(uint32(c)), math.Float32frombits(uint32(c >> 32))
-}
-
-// nearestHeap keeps the k nearest of the candidates offered, in a max-heap: the
-// same k as a sorted list that takes each candidate in turn and lets the last drop
-// out, at log k a candidate instead of k.
-type nearestHeap struct {
-	k int
-	h []candidate
-}
-
-// offer takes c if it is nearer than the farthest kept (or fewer than k are kept);
-// among equal distances the smaller index stays.
-func (h *nearestHeap) offer(c candidate) {
-	if len(h.h) < h.k {
-		h.h = append(h.h, c)
-		for at := len(h.h) - 1; at > 0; {
-			up := (at - 1) / 2
-			if h.h[up] >= h.h[at] {
-				break
-			}
-			h.h[up], h.h[at] = h.h[at], h.h[up]
-			at = up
-		}
-		return
-	}
-	if h.k == 0 || c >= h.h[0] {
-		return
-	}
-	h.h[0] = c
-	for at := 0; ; {
-		big, l, r := at, 2*at+1, 2*at+2
-		if l < len(h.h) && h.h[big] < h.h[l] {
-			big = l
-		}
-		if r < len(h.h) && h.h[big] < h.h[r] {
-			big = r
-		}
-		if big == at {
-			return
-		}
-		h.h[at], h.h[big] = h.h[big], h.h[at]
-		at = big
-	}
 }
 
 // approxNeighbours answers from an HNSW graph of the vectors.

@@ -79,36 +79,35 @@ func TestApproxNeighboursMatchExact(t *testing.T) {
 	require.ErrorIs(t, approxNeighbours(cctx, vs, many, 2, nil), context.Canceled)
 }
 
-// TestNearestHeapKeepsTheSortedListsChoice: the heap keeps the k candidates a sorted
-// list would keep, in its order, ties broken by the smaller index, for distances
-// with many repeats.
-func TestNearestHeapKeepsTheSortedListsChoice(t *testing.T) {
+// TestSelectSmallest: the k smallest candidates come first, for distances with many
+// repeats, every k, and candidates in order, reversed and shuffled.
+func TestSelectSmallest(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	for _, tc := range []struct{ n, k, levels int }{
-		{0, 3, 1}, {5, 0, 3}, {5, 1, 3}, {10, 10, 2}, {10, 13, 4}, {200, 7, 3}, {1000, 91, 50}, {1000, 91, 1000000},
-	} {
-		ds := make([]float32, tc.n)
-		for i := range ds {
-			ds[i] = float32(rng.IntN(tc.levels))
+	for _, tc := range []struct{ n, levels int }{{1, 1}, {2, 1}, {5, 3}, {10, 2}, {31, 4}, {200, 3}, {137, 50}, {500, 1000000}} {
+		c := make([]candidate, tc.n)
+		for j := range c {
+			c[j] = newCandidate(j, float32(rng.IntN(tc.levels)))
 		}
-		want := make([]int32, tc.n)
-		for i := range want {
-			want[i] = int32(i)
+		sorted := slices.Clone(c)
+		slices.Sort(sorted)
+		for _, order := range []string{"shuffled", "ascending", "descending"} {
+			for k := 0; k <= tc.n; k++ {
+				got := slices.Clone(c)
+				switch order {
+				case "shuffled":
+					rng.Shuffle(len(got), func(a, b int) { got[a], got[b] = got[b], got[a] })
+				case "ascending":
+					copy(got, sorted)
+				case "descending":
+					copy(got, sorted)
+					slices.Reverse(got)
+				}
+				selectSmallest(got, k)
+				front := slices.Clone(got[:k])
+				slices.Sort(front)
+				require.Equal(t, sorted[:k], front, "n %d levels %d k %d %s", tc.n, tc.levels, k, order)
+			}
 		}
-		slices.SortStableFunc(want, func(a, b int32) int { return cmp.Compare(ds[a], ds[b]) })
-		want = want[:min(tc.k, tc.n)]
-		h := nearestHeap{k: tc.k}
-		for j, d := range ds {
-			h.offer(newCandidate(j, d))
-		}
-		slices.Sort(h.h)
-		got := []int32{}
-		for _, c := range h.h {
-			j, d := c.split()
-			got = append(got, j)
-			assert.Equal(t, ds[j], d)
-		}
-		assert.Equal(t, append([]int32{}, want...), got, "n %d k %d levels %d", tc.n, tc.k, tc.levels)
 	}
 }
 
@@ -153,4 +152,13 @@ func TestExactNeighbours(t *testing.T) {
 	}
 	// Float32 products may swap two candidates a rounding apart at the k-th place.
 	assert.Greater(t, float64(found)/float64(len(vs)*k), 0.995)
+}
+
+func BenchmarkExactNeighbours(b *testing.B) {
+	vs := unitBlobs(8000, 128, 40, 7)
+	for b.Loop() {
+		if _, err := neighbours(context.Background(), vs, 91, 2, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
