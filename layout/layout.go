@@ -8,7 +8,7 @@
 // P that the map's Student-t similarities Q should match (Kullback–Leibler). The
 // layout starts from the vectors' first two principal components, scaled to a
 // standard deviation of 1e-4, and descends the gradient with early exaggeration
-// (the attraction ×12 over the first third of the iterations, momentum 0.5, then
+// (the attraction ×6 over the first third of 600 iterations, momentum 0.5, then
 // 0.8), per-coordinate gains and a learning rate of max(200, n/12). The attraction
 // is summed over P's rows; the repulsion, a sum over every pair, is interpolated on
 // an equispaced grid and convolved with the kernels by 2-D FFT, as FIt-SNE
@@ -62,13 +62,14 @@ type Options struct {
 	// each found among 3·Perplexity exact nearest neighbours.
 	Perplexity float64
 	// Exaggeration multiplies t-SNE's attraction during the first third of the
-	// iterations (0: 12).
+	// iterations (0: 6, which keeps more of each labelled neighbourhood on hwu64 than
+	// the customary 12).
 	Exaggeration float64
 	// LearningRate of t-SNE's descent (0: max(200, n/12)).
 	LearningRate float64
 	// Neighbors is k of UMAP's neighbour graph (15); t-SNE's is 3·Perplexity.
 	Neighbors int
-	// Epochs of gradient descent: t-SNE's iterations (0: 400, the first third
+	// Epochs of gradient descent: t-SNE's iterations (0: 600, the first third
 	// exaggerated), UMAP's epochs (0: 500 below 10,000 points, 200 above).
 	Epochs int
 	// MinDist is how tightly neighbours may pack in UMAP's map (0.1); it also shapes
@@ -118,7 +119,7 @@ func (o Options) withDefaults(n int) Options {
 	}
 	o.Perplexity = max(min(o.Perplexity, float64(n-1)/3), 1)
 	if o.Exaggeration <= 0 {
-		o.Exaggeration = 12
+		o.Exaggeration = 6
 	}
 	if o.LearningRate <= 0 {
 		o.LearningRate = max(200, float64(n)/12)
@@ -128,7 +129,7 @@ func (o Options) withDefaults(n int) Options {
 	}
 	o.Neighbors = min(o.Neighbors, n-1)
 	if o.Epochs <= 0 && o.Method == MethodTSNE {
-		o.Epochs = 400
+		o.Epochs = 600
 	}
 	if o.Epochs <= 0 {
 		o.Epochs = 200
