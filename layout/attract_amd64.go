@@ -10,12 +10,12 @@ import "golang.org/x/sys/cpu"
 //go:noescape
 func attractAVX512(y *float32, cols *int32, vals *float32, n int, xi, yi float32) (ax, ay float32)
 
-// hasAttractAVX512 reports whether this CPU runs attractAVX512 (GODEBUG=cpu.avx512f=off
-// turns it off).
-var hasAttractAVX512 = cpu.X86.HasAVX512F
+// hasAVX512 reports whether this CPU runs the AVX-512 kernels attractAVX512 and
+// butterflyAVX512 (GODEBUG=cpu.avx512f=off turns them off).
+var hasAVX512 = cpu.X86.HasAVX512F
 
 func init() {
-	if hasAttractAVX512 {
+	if hasAVX512 {
 		attractRow = attractVector
 	}
 }

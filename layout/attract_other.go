@@ -2,8 +2,8 @@
 
 package layout
 
-// hasAttractAVX512 is false off amd64 and with the purego tag: attractGo runs.
-const hasAttractAVX512 = false
+// hasAVX512 is false off amd64 and with the purego tag: the portable kernels run.
+const hasAVX512 = false
 
 // attractVector is attractGo where there is no vector kernel.
 var attractVector = attractGo

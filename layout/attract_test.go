@@ -54,7 +54,7 @@ func TestAttractRow(t *testing.T) {
 }
 
 func TestAttractVectorKernelInUse(t *testing.T) {
-	if !hasAttractAVX512 {
+	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU: attractGo runs")
 	}
 	rng := rand.New(rand.NewPCG(5, 6))

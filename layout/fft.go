@@ -277,13 +277,7 @@ func (r *fftRepulsion) columns(x []complex128, inverse bool) {
 					if inverse {
 						w = conj(w)
 					}
-					top := x[(k+j)*L+c0 : (k+j)*L+c1]
-					bot := x[(k+j+m)*L+c0 : (k+j+m)*L+c1]
-					bot = bot[:len(top)]
-					for c, v := range bot {
-						u := w * v
-						top[c], bot[c] = top[c]+u, top[c]-u
-					}
+					butterflies(x[(k+j)*L+c0:(k+j)*L+c1], x[(k+j+m)*L+c0:(k+j+m)*L+c1], w)
 				}
 			}
 		}
@@ -317,6 +311,15 @@ func (r *fftRepulsion) multiply() {
 			}
 		}
 	})
+}
+
+// butterfliesGo sets top, bot = top + w·bot, top − w·bot.
+func butterfliesGo(top, bot []complex128, w complex128) {
+	bot = bot[:len(top)]
+	for c, v := range bot {
+		u := w * v
+		top[c], bot[c] = top[c]+u, top[c]-u
+	}
 }
 
 func conj(c complex128) complex128 { return complex(real(c), -imag(c)) }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -180,5 +181,24 @@ func TestGridTransform(t *testing.T) {
 				require.Less(t, math.Hypot(real(d), imag(d)), 1e-12, "L %d (%d, %d)", L, a, b)
 			}
 		}
+	}
+}
+
+// TestButterflies: the vector butterflies give the portable loop's bits, for band
+// widths with and without a tail.
+func TestButterflies(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{0, 1, 3, 4, 5, 8, 64, 67} {
+		top, bot := make([]complex128, n), make([]complex128, n)
+		for c := range top {
+			top[c] = complex(rng.NormFloat64(), rng.NormFloat64())
+			bot[c] = complex(1e3*rng.NormFloat64(), 1e-3*rng.NormFloat64())
+		}
+		w := complex(math.Cos(0.7), -math.Sin(0.7))
+		wantT, wantB := slices.Clone(top), slices.Clone(bot)
+		butterfliesGo(wantT, wantB, w)
+		butterflies(top, bot, w)
+		require.Equal(t, wantT, top, "n %d", n)
+		require.Equal(t, wantB, bot, "n %d", n)
 	}
 }
