@@ -436,12 +436,38 @@ func decodeString(raw []byte) (string, error) {
 func unescape(body []byte, k int) (string, bool) {
 	var b strings.Builder
 	b.Grow(len(body)) // escapes only shrink; invalid UTF-8 may grow
-	writeUTF8(&b, body[:k])
+	if !unescapeTo(&b, body, k) {
+		return "", false
+	}
+	return b.String(), true
+}
+
+// decodeStringTo writes the text of a raw JSON string value (quotes included,
+// already validated) to b, as decodeString returns it.
+func decodeStringTo(b *strings.Builder, raw []byte) error {
+	if len(raw) < 2 || raw[0] != '"' {
+		return errNotString
+	}
+	body := raw[1 : len(raw)-1]
+	k := bytes.IndexByte(body, '\\')
+	if k < 0 {
+		b.Write(body)
+		return nil
+	}
+	if !unescapeTo(b, body, k) {
+		return synErr(0, "bad escape in string")
+	}
+	return nil
+}
+
+// unescapeTo is unescape writing to b; on false, b holds part of the text.
+func unescapeTo(b *strings.Builder, body []byte, k int) bool {
+	writeUTF8(b, body[:k])
 	body = body[k:]
 	for {
 		// body[0] is a backslash.
 		if len(body) < 2 {
-			return "", false
+			return false
 		}
 		switch c := body[1]; c {
 		case '"', '\\', '/':
@@ -465,7 +491,7 @@ func unescape(body []byte, k int) (string, bool) {
 		case 'u':
 			r := hex4(body[2:])
 			if r < 0 {
-				return "", false
+				return false
 			}
 			body = body[6:]
 			if utf16.IsSurrogate(r) {
@@ -482,7 +508,7 @@ func unescape(body []byte, k int) (string, bool) {
 			}
 			b.WriteRune(r)
 		default:
-			return "", false
+			return false
 		}
 		// Up to the next backslash: ASCII is copied as it is, the rest once checked.
 		k := asciiRun(body)
@@ -493,14 +519,14 @@ func unescape(body []byte, k int) (string, bool) {
 			} else {
 				j += k
 			}
-			writeUTF8(&b, body[:j])
+			writeUTF8(b, body[:j])
 			body = body[j:]
 		} else {
 			b.Write(body[:k])
 			body = body[k:]
 		}
 		if len(body) == 0 {
-			return b.String(), true
+			return true
 		}
 	}
 }

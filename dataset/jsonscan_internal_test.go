@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lmsys-go/lmsys"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -133,4 +134,28 @@ func TestASCIIRun(t *testing.T) {
 		}
 		assert.Equal(t, 20, asciiRun(bytes.Repeat([]byte{'a'}, 20)))
 	}
+}
+
+func TestRoleOf(t *testing.T) {
+	for _, raw := range []string{`"user"`, `"human"`, `"assistant"`, `"gpt"`, `"system"`, `"User"`, `" user "`, `"bot"`,
+		`"narrator"`, `"us\u0065r"`, `""`, `null`, `7`, `"tool"`} {
+		t.Run(raw, func(t *testing.T) {
+			role, _, _ := scalarString([]byte(raw))
+			assert.Equal(t, normalRole(role), roleOf([]byte(raw)))
+		})
+	}
+}
+
+// TestBuildTurnsSharesOneBuffer: the messages' texts, decoded into one buffer, come
+// out whole and in order, beside contents given otherwise, and the query text is
+// the first user message's.
+func TestBuildTurnsSharesOneBuffer(t *testing.T) {
+	raw := `[{"role":"system","content":"be \"brief\""},7,{"role":"user","content":"first\nline"},` +
+		`{"role":"assistant","content":[{"type":"text","text":"part one"},{"type":"text","text":"two"}]},` +
+		`{"role":"assistant","content":null},{"role":"user","content":"again"}]`
+	turn, msgs, err := chatTurns([]byte(raw))
+	require.NoError(t, err)
+	assert.Equal(t, []lmsys.Message{{Role: "system", Content: `be "brief"`}, {Role: "user", Content: "first\nline"},
+		{Role: "assistant", Content: "part one\ntwo"}, {Role: "assistant", Content: ""}, {Role: "user", Content: "again"}}, msgs)
+	assert.Equal(t, userTurn{text: "first\nline", index: 2, users: 2}, turn)
 }
