@@ -119,38 +119,87 @@ func chatTurns(raw []byte) (userTurn, []lmsys.Message, error) {
 	return buildTurns(turns)
 }
 
-// buildTurns makes the messages of a chat from the turns scanTurns gathered.
+// buildTurns makes the messages of a chat from the turns scanTurns gathered. The
+// contents given as strings are decoded into one buffer, which the messages' texts
+// share: one allocation a chat instead of one a message.
 func buildTurns(turns []rawTurn) (userTurn, []lmsys.Message, error) {
 	t := userTurn{index: -1}
-	n := 0
+	n, size := 0, 0
 	for _, rt := range turns {
 		if rt.obj {
 			n++
+			if len(rt.content) > 0 && rt.content[0] == '"' {
+				size += len(rt.content) - 2
+			}
 		}
 	}
 	if n == 0 {
 		return t, nil, nil
 	}
+	var all strings.Builder
+	all.Grow(size)
+	var endsBuf [16]int
+	ends := endsBuf[:0] // where each message's text ends in all; -1: in its Content
 	msgs := make([]lmsys.Message, 0, n)
-	for i, rt := range turns { // i is the position in the array, which moderation lists follow
+	for _, rt := range turns {
 		if !rt.obj {
 			continue
 		}
-		role, _, _ := scalarString(rt.role)
-		text, err := contentText(rt.content)
-		if err != nil {
-			return t, msgs, err
-		}
-		m := lmsys.Message{Role: normalRole(role), Content: text}
-		if m.Role == lmsys.RoleUser {
-			t.users++
-			if t.index < 0 {
-				t.index, t.text = i, text
+		m := lmsys.Message{Role: roleOf(rt.role)}
+		if len(rt.content) > 0 && rt.content[0] == '"' {
+			if err := decodeStringTo(&all, rt.content); err != nil {
+				return t, msgs, err
 			}
+			ends = append(ends, all.Len())
+		} else {
+			text, err := contentText(rt.content)
+			if err != nil {
+				return t, msgs, err
+			}
+			m.Content = text
+			ends = append(ends, -1)
 		}
 		msgs = append(msgs, m)
 	}
+	text, from := all.String(), 0
+	i := 0
+	for pos, rt := range turns { // pos is the position in the array, which moderation lists follow
+		if !rt.obj {
+			continue
+		}
+		m := &msgs[i]
+		if end := ends[i]; end >= 0 {
+			m.Content, from = text[from:end], end
+		}
+		i++
+		if m.Role == lmsys.RoleUser {
+			t.users++
+			if t.index < 0 {
+				// The query text is a copy of its own: the other messages' shared
+				// buffer can go once the store has encoded them, while the query
+				// text waits to be written.
+				t.index, t.text = pos, strings.Clone(m.Content)
+			}
+		}
+	}
 	return t, msgs, nil
+}
+
+// roleOf returns the normalised role (normalRole) of a raw role value; the roles of
+// the chat formats, written plainly, cost no string of their own.
+func roleOf(raw []byte) string {
+	if len(raw) > 2 && raw[0] == '"' {
+		switch string(raw[1 : len(raw)-1]) {
+		case "user", "human":
+			return lmsys.RoleUser
+		case "assistant", "gpt":
+			return lmsys.RoleAssistant
+		case "system":
+			return lmsys.RoleSystem
+		}
+	}
+	role, _, _ := scalarString(raw)
+	return normalRole(role)
 }
 
 // normalRole maps the role names of chat formats onto the lmsys roles: "human"

@@ -2,9 +2,13 @@ package dataset
 
 import (
 	"bytes"
+	"encoding/json"
+	"strings"
 	"testing"
 
+	"github.com/lmsys-go/lmsys"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestPlainRun puts each special byte (and bytes that are not special but sit next to
@@ -50,4 +54,108 @@ func TestPlainRun(t *testing.T) {
 	}
 	assert.Equal(t, 0, plainRun(nil))
 	assert.Equal(t, 0, plainRun([]byte("short")))
+}
+
+func TestUnescape(t *testing.T) {
+	tests := []struct {
+		name, raw, want string
+	}{
+		{"line breaks and quotes", `"a\nb \"c\" d\\e\/f"`, "a\nb \"c\" d\\e/f"},
+		{"every one-letter escape", `"\b\f\n\r\t"`, "\b\f\n\r\t"},
+		{"escape first and last", `"\nmiddle\n"`, "\nmiddle\n"},
+		{"only an escape", `"\t"`, "\t"},
+		{"a \\u escape", `"caf\u00e9 \u20AC"`, "café €"},
+		{"a surrogate pair", `"\ud83d\ude00!"`, "😀!"},
+		{"a lone high surrogate", `"\ud83d x"`, "\uFFFD x"},
+		{"a high surrogate before another escape", `"\ud83d\n"`, "\uFFFD\n"},
+		{"a lone low surrogate", `"\ude00"`, "\uFFFD"},
+		{"two high surrogates", `"\ud83d\ud83d\ude00"`, "\uFFFD😀"},
+		{"a NUL", `"a\u0000b"`, "a\x00b"},
+		{"UTF-8 kept", `"日本\n語"`, "日本\n語"},
+		{"invalid UTF-8 replaced", "\"\xff\\n\xe6\x97\"", "\uFFFD\n\uFFFD\uFFFD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeString([]byte(tt.raw))
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+			var want string
+			require.NoError(t, json.Unmarshal([]byte(tt.raw), &want))
+			assert.Equal(t, want, got, "as encoding/json decodes it")
+		})
+	}
+}
+
+func TestUnescapeRefusesBadEscapes(t *testing.T) {
+	for _, body := range []string{`a\`, `\x`, `\u12`, `\u12g4`, `x\uD83D\u12`} {
+		t.Run(body, func(t *testing.T) {
+			_, ok := unescape([]byte(body), strings.IndexByte(body, '\\'))
+			assert.False(t, ok)
+		})
+	}
+}
+
+// FuzzUnescape checks unescape against encoding/json on every valid JSON string.
+func FuzzUnescape(f *testing.F) {
+	for _, s := range []string{`"a\nb"`, `"\ud83d\ude00"`, `"\ud83d"`, "\"\xff\\t\"", `"\u0000\\\/"`, `"plain"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if end, _, err := scanString(raw, 0); len(raw) == 0 || raw[0] != '"' || err != nil || end != len(raw) {
+			return
+		}
+		got, err := decodeString(raw)
+		require.NoError(t, err)
+		if bytes.IndexByte(raw, '\\') < 0 {
+			assert.Equal(t, string(raw[1:len(raw)-1]), got, "copied as it is")
+			return
+		}
+		var want string
+		require.NoError(t, json.Unmarshal(raw, &want))
+		assert.Equal(t, want, got)
+	})
+}
+
+// TestASCIIRun puts a backslash or a non-ASCII byte at every position of a 20-byte
+// run of ASCII (with the bytes next to them in value around it) and checks asciiRun
+// stops exactly there.
+func TestASCIIRun(t *testing.T) {
+	for _, stop := range []byte{'\\', 0x80, 0xff, 0xc3} {
+		for pos := range 20 {
+			b := bytes.Repeat([]byte{'['}, 20) // '[' and ']' sit beside '\\'
+			for i := range b {
+				if i%2 == 1 {
+					b[i] = ']'
+				}
+			}
+			b[0], b[19] = 0x7f, 0x00 // the highest ASCII byte, and the lowest
+			b[pos] = stop
+			assert.Equal(t, pos, asciiRun(b), "stop %#x at %d", stop, pos)
+		}
+		assert.Equal(t, 20, asciiRun(bytes.Repeat([]byte{'a'}, 20)))
+	}
+}
+
+func TestRoleOf(t *testing.T) {
+	for _, raw := range []string{`"user"`, `"human"`, `"assistant"`, `"gpt"`, `"system"`, `"User"`, `" user "`, `"bot"`,
+		`"narrator"`, `"us\u0065r"`, `""`, `null`, `7`, `"tool"`} {
+		t.Run(raw, func(t *testing.T) {
+			role, _, _ := scalarString([]byte(raw))
+			assert.Equal(t, normalRole(role), roleOf([]byte(raw)))
+		})
+	}
+}
+
+// TestBuildTurnsSharesOneBuffer: the messages' texts, decoded into one buffer, come
+// out whole and in order, beside contents given otherwise, and the query text is
+// the first user message's.
+func TestBuildTurnsSharesOneBuffer(t *testing.T) {
+	raw := `[{"role":"system","content":"be \"brief\""},7,{"role":"user","content":"first\nline"},` +
+		`{"role":"assistant","content":[{"type":"text","text":"part one"},{"type":"text","text":"two"}]},` +
+		`{"role":"assistant","content":null},{"role":"user","content":"again"}]`
+	turn, msgs, err := chatTurns([]byte(raw))
+	require.NoError(t, err)
+	assert.Equal(t, []lmsys.Message{{Role: "system", Content: `be "brief"`}, {Role: "user", Content: "first\nline"},
+		{Role: "assistant", Content: "part one\ntwo"}, {Role: "assistant", Content: ""}, {Role: "user", Content: "again"}}, msgs)
+	assert.Equal(t, userTurn{text: "first\nline", index: 2, users: 2}, turn)
 }

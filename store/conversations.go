@@ -47,6 +47,8 @@ type preparedConversation struct {
 	// query is the query text the body leaves out (see appendTurns), or empty when
 	// it holds every message's content.
 	query string
+	// row is the position of the conversation's query in its batch.
+	row int
 }
 
 // Role codes of the turns encoding; roleOther is followed by the role's name.
@@ -296,7 +298,7 @@ func prepareConversations(qs []lmsys.Query, texts []string, a *bodyArena, dst []
 		enc, body, n, query := a.encode(q.Conversation, texts[i])
 		dst = append(dst, preparedConversation{datasetID: q.DatasetID, conversationID: cleanText(q.ConversationID),
 			turns: len(q.Conversation), encoding: enc, body: body, textBytes: n, truncated: nullString(cleanText(q.ConversationCut)),
-			query: query})
+			query: query, row: i})
 	}
 	return dst
 }
@@ -305,14 +307,18 @@ func prepareConversations(qs []lmsys.Query, texts []string, a *bodyArena, dst []
 // inserted their queries, and a query that already has a conversation keeps it, so a
 // re-run of a load writes nothing twice.
 //
-// newIDs, when not nil, holds the id of every query of the transaction, all of them
-// inserted by it: each conversation's query row is then its own, whose text the body
-// may leave out. Otherwise a query row may be older, or come from an earlier row
+// newIDs, when not nil, holds the id of every query of the conversations' batch by
+// its position in the batch (preparedConversation.row), all of them inserted by this
+// transaction: each conversation's query row is then its own, whose text the body may
+// leave out. Otherwise a query row may be older, or come from an earlier row
 // with the same conversation id: the ids are looked up a chunk at a time, with the
 // texts, and a body whose left-out text differs is written whole. Queries that have
 // a conversation already are not looked up at all.
-func (d *DB) insertConversations(ctx context.Context, tx *gorm.DB, cs []preparedConversation, newIDs map[convKey]int64) error {
-	prefix, suffix := d.insertIgnoring(`conversations (query_id, turns, encoding, body, text_bytes, truncated)`, `query_id`)
+//
+// ex runs the inserts (newConversationExec); one for the whole transaction keeps
+// each shape of chunk prepared once, where one per chunk prepared (parsed) every
+// statement anew, a tenth of the writer's time in a chat load.
+func (d *DB) insertConversations(ctx context.Context, tx *gorm.DB, ex *chunkExec, cs []preparedConversation, newIDs []int64) error {
 	type found struct {
 		id   int64
 		text string
@@ -324,7 +330,7 @@ func (d *DB) insertConversations(ctx context.Context, tx *gorm.DB, cs []prepared
 		ids = ids[:0]
 		if newIDs != nil {
 			for _, c := range part {
-				ids = append(ids, newIDs[convKey{c.datasetID, c.conversationID}])
+				ids = append(ids, newIDs[c.row])
 			}
 		} else {
 			byKey := make(map[convKey]found, len(part))
@@ -381,15 +387,28 @@ func (d *DB) insertConversations(ctx context.Context, tx *gorm.DB, cs []prepared
 		if len(part) == 0 {
 			continue
 		}
-		_, err := d.bulkExec(ctx, tx, prefix, suffix, 6, insertChunk, len(part), func(i int, dst []any) []any {
+		chunk := buildChunk(ex.buf[:0], 0, len(part), conversationCols, func(i int, dst []any) []any {
 			c := &part[i]
 			return append(dst, ids[i], c.turns, c.encoding, c.body, c.textBytes, c.truncated)
 		})
+		_, err := ex.exec(ctx, chunk)
+		clear(chunk.params) // no bodies kept alive through the buffer
+		ex.buf = chunk.params[:0]
 		if err != nil {
 			return fmt.Errorf("insert conversations: %w", err)
 		}
 	}
 	return nil
+}
+
+// conversationCols is the number of columns of a conversations row.
+const conversationCols = 6
+
+// newConversationExec returns the chunkExec insertConversations writes with in tx;
+// the caller closes it.
+func (d *DB) newConversationExec(tx *gorm.DB) *chunkExec {
+	prefix, suffix := d.insertIgnoring(`conversations (query_id, turns, encoding, body, text_bytes, truncated)`, `query_id`)
+	return d.newChunkExec(tx, prefix, suffix, conversationCols, insertChunk)
 }
 
 type convKey struct {

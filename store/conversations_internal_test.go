@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/lmsys-go/lmsys"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 )
 
 func FuzzTurnsRoundTrip(f *testing.F) {
@@ -171,4 +173,126 @@ func TestJSONBodiesInTheStore(t *testing.T) {
 	got, err = d.GetConversation(ctx, qs[1].ID)
 	require.NoError(t, err)
 	assert.Equal(t, newChat, got.Messages)
+}
+
+// TestConversationsFindTheirQueries loads chats in batches of several chunks, with
+// rows without a conversation, a batch of one row and batches that meet queries
+// already stored, and reads every conversation back: each belongs to its own query,
+// whether the ids were read off the inserts or looked up.
+func TestConversationsFindTheirQueries(t *testing.T) {
+	chat := func(id string) []lmsys.Message {
+		return []lmsys.Message{{Role: "user", Content: "question " + id}, {Role: "assistant", Content: "answer " + id}}
+	}
+	batch := func(ds int64, from, to int, every int) []lmsys.Query {
+		var qs []lmsys.Query
+		for i := from; i < to; i++ {
+			id := fmt.Sprintf("c%05d", i)
+			q := lmsys.Query{DatasetID: ds, ConversationID: id, Text: "question " + id}
+			if i%every != 0 {
+				q.Conversation = chat(id)
+			}
+			qs = append(qs, q)
+		}
+		return qs
+	}
+	tests := []struct {
+		name    string
+		batches [][2]int // [from, to) rows of each batch, in one transaction
+		again   [][2]int // then these, in a second one
+	}{
+		{"three chunks and a batch of one", [][2]int{{0, 1201}, {1201, 1202}}, nil},
+		{"a chunk of one row", [][2]int{{0, 501}}, nil},
+		{"a re-run that meets stored queries", [][2]int{{0, 700}}, [][2]int{{600, 1300}}},
+		{"a re-run of the same rows", [][2]int{{0, 700}}, [][2]int{{0, 700}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			d, err := Open(ctx, Config{Path: filepath.Join(t.TempDir(), "q.db")})
+			require.NoError(t, err)
+			defer d.Close()
+			ds, err := d.EnsureDataset(ctx, lmsys.Dataset{Name: "chats", Source: "test"})
+			require.NoError(t, err)
+			for _, group := range [][][2]int{tt.batches, tt.again} {
+				var ps []lmsys.PreparedQueries
+				for _, b := range group {
+					ps = append(ps, d.PrepareQueries(batch(ds.ID, b[0], b[1], 7), nil))
+				}
+				_, err := d.InsertPrepared(ctx, ps...)
+				require.NoError(t, err)
+			}
+			qs, err := d.ListQueries(ctx, lmsys.QueryFilter{})
+			require.NoError(t, err)
+			require.NotEmpty(t, qs)
+			for _, q := range qs {
+				var i int
+				_, err := fmt.Sscanf(q.ConversationID, "c%05d", &i)
+				require.NoError(t, err)
+				got, err := d.GetConversation(ctx, q.ID)
+				if i%7 == 0 {
+					assert.ErrorIs(t, err, lmsys.ErrNotFound, q.ConversationID)
+					continue
+				}
+				require.NoError(t, err, q.ConversationID)
+				assert.Equal(t, chat(q.ConversationID), got.Messages, q.ConversationID)
+			}
+		})
+	}
+}
+
+// TestChunkIDsChecksBothEnds: ids read off a chunk's last rowid are taken only when
+// the rows at both ends of the range are the chunk's first and last queries.
+func TestChunkIDsChecksBothEnds(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, Config{Path: filepath.Join(t.TempDir(), "q.db")})
+	require.NoError(t, err)
+	defer d.Close()
+	ds, err := d.EnsureDataset(ctx, lmsys.Dataset{Name: "chats", Source: "test"})
+	require.NoError(t, err)
+	var qs []lmsys.Query
+	for i := range 4 {
+		qs = append(qs, lmsys.Query{DatasetID: ds.ID, ConversationID: fmt.Sprint("k", i), Text: "t"})
+	}
+	_, err = d.InsertQueries(ctx, qs)
+	require.NoError(t, err)
+	stored, err := d.ListQueries(ctx, lmsys.QueryFilter{})
+	require.NoError(t, err)
+	require.Len(t, stored, 4)
+	last := stored[3].ID
+	p := &PreparedQueries{n: 4, ids: make([]int64, 4)}
+	for _, q := range qs {
+		p.keys = append(p.keys, convKey{ds.ID, q.ConversationID})
+	}
+	tests := []struct {
+		name           string
+		from, rows     int
+		affected, last int64
+		ok             bool
+	}{
+		{"the whole range", 0, 4, 4, last, true},
+		{"the last rows", 2, 2, 2, last, true},
+		{"one row", 1, 1, 1, last - 2, true},
+		{"a range off by one", 0, 4, 4, last - 1, false},
+		{"the ends of other rows", 1, 2, 2, last, false},
+		{"rows skipped", 0, 4, 3, last, false},
+		{"no rows", 0, 1, 1, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.NoError(t, d.inTx(ctx, func(tx *gorm.DB) error {
+				ex := d.newChunkExec(tx, "", "", 1, 1)
+				defer ex.close()
+				clear(p.ids)
+				ok, err := ex.chunkIDs(ctx, p, tt.from, tt.rows, tt.affected, tt.last)
+				require.NoError(t, err)
+				assert.Equal(t, tt.ok, ok)
+				if ok {
+					for i := range tt.rows {
+						assert.Equal(t, stored[tt.from+i].ID, p.ids[tt.from+i])
+					}
+				}
+				return nil
+			}))
+		})
+	}
 }

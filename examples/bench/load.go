@@ -89,7 +89,30 @@ type genChatRow struct {
 	Conversation []chatMessage `json:"conversation"`
 }
 
-func writeGenerated(path string, n int, randomIDs, chat bool) error {
+// withEscapes rewrites a generated text as real chat text is written: a line break
+// after every ninth word and every thirteenth word in double quotes, which JSON
+// writes as \n and \" escapes.
+func withEscapes(text string) string {
+	words := strings.Fields(text)
+	var b strings.Builder
+	for i, w := range words {
+		if i > 0 {
+			if i%9 == 0 {
+				b.WriteByte('\n')
+			} else {
+				b.WriteByte(' ')
+			}
+		}
+		if i%13 == 12 {
+			b.WriteString(`"` + w + `"`)
+		} else {
+			b.WriteString(w)
+		}
+	}
+	return b.String()
+}
+
+func writeGenerated(path string, n int, randomIDs, chat, escapes bool) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -97,6 +120,9 @@ func writeGenerated(path string, n int, randomIDs, chat bool) error {
 	defer f.Close()
 	if chat && strings.HasSuffix(path, ".parquet") {
 		return errors.New("-chat writes JSON Lines only: give -out a .jsonl name")
+	}
+	if escapes && !chat {
+		return errors.New("-escapes is for -chat rows")
 	}
 	if strings.HasSuffix(path, ".parquet") {
 		w := parquet.NewGenericWriter[genRow](f, parquet.Compression(&parquet.Snappy), parquet.MaxRowsPerRowGroup(100000))
@@ -131,6 +157,9 @@ func writeGenerated(path string, n int, randomIDs, chat bool) error {
 		words := strings.Fields(r.Text)
 		slices.Reverse(words)
 		reply := "Sure! Here is what you asked for. " + strings.Join(words, " ")
+		if escapes {
+			r.Text, reply = withEscapes(r.Text), withEscapes(reply)
+		}
 		c := genChatRow{ID: r.ID, Model: r.Model, Language: r.Language,
 			Conversation: []chatMessage{{"user", r.Text}, {"assistant", reply}}}
 		if i%2 == 1 {
@@ -165,6 +194,7 @@ func runLoad(ctx context.Context, args []string, r *reporter) error {
 	gen := fs.Int("gen", 0, "write this many generated ~600-character rows to -out (JSONL, or Parquet when -out ends in .parquet) and exit")
 	out := fs.String("out", "", "file -gen writes")
 	chat := fs.Bool("chat", false, "-gen: rows in LMSYS-Chat-1M's shape (conversation with an assistant reply; every other row two exchanges), JSON Lines only")
+	escapes := fs.Bool("escapes", false, "-gen -chat: texts with line breaks and quoted words, which JSON escapes (\\n, \\\"), as real chats have")
 	randomIDs := fs.Bool("random-ids", false, "-gen: random 32-hex-digit conversation ids, like LMSYS-Chat-1M's, instead of sequential ones")
 	dbPath := fs.String("db", "", "SQLite file to create (default: a fresh temporary file, removed afterwards)")
 	batch := fs.Int("batch", dataset.DefaultBatchSize, "queries per batch (batches queued behind the writer are committed together, up to 25,000 queries), as lmsys load --batch-size")
@@ -179,7 +209,7 @@ func runLoad(ctx context.Context, args []string, r *reporter) error {
 			return errors.New("-gen needs -out FILE")
 		}
 		start := time.Now()
-		if err := writeGenerated(*out, *gen, *randomIDs, *chat); err != nil {
+		if err := writeGenerated(*out, *gen, *randomIDs, *chat, *escapes); err != nil {
 			return err
 		}
 		r.Row("generated", *gen, "file", *out, "size_mb", fileSizeMB(*out), "seconds", since(start))
