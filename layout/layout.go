@@ -24,7 +24,7 @@
 // out by stochastic gradient descent that pulls graph neighbours together and
 // pushes random pairs apart (negative sampling), on one goroutine in a fixed order.
 // On hwu64 (11,106 queries) t-SNE keeps more of each query's labelled neighbourhood
-// (0.740–0.743 over three seeds against 0.710–0.715) in less than half the time.
+// (0.743–0.745 over eight seeds against 0.710–0.715) in less time.
 //
 // Above Options.LandmarksAbove points (50,000) only a sample of landmarks (25,000,
 // a share of each cluster) is laid out by the full method; every other point is put at the place of
