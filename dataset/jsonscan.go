@@ -91,10 +91,10 @@ func scanString(data []byte, i int) (int, bool, error) {
 			if i+1 >= len(data) {
 				return 0, false, synErr(i, "unterminated escape")
 			}
-			switch data[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			switch c := data[i+1]; {
+			case shortEscapes[c] != 0:
 				i += 2
-			case 'u':
+			case c == 'u':
 				if i+6 > len(data) {
 					return 0, false, synErr(i, "short \\u escape")
 				}
@@ -460,6 +460,10 @@ func decodeStringTo(b *strings.Builder, raw []byte) error {
 	return nil
 }
 
+// shortEscapes maps the letter after a backslash to the byte it stands for, for
+// every escape but \u (0: not one).
+var shortEscapes = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
 // unescapeTo is unescape writing to b; on false, b holds part of the text.
 func unescapeTo(b *strings.Builder, body []byte, k int) bool {
 	writeUTF8(b, body[:k])
@@ -469,26 +473,11 @@ func unescapeTo(b *strings.Builder, body []byte, k int) bool {
 		if len(body) < 2 {
 			return false
 		}
-		switch c := body[1]; c {
-		case '"', '\\', '/':
-			b.WriteByte(c)
+		switch c := body[1]; {
+		case shortEscapes[c] != 0:
+			b.WriteByte(shortEscapes[c])
 			body = body[2:]
-		case 'b':
-			b.WriteByte('\b')
-			body = body[2:]
-		case 'f':
-			b.WriteByte('\f')
-			body = body[2:]
-		case 'n':
-			b.WriteByte('\n')
-			body = body[2:]
-		case 'r':
-			b.WriteByte('\r')
-			body = body[2:]
-		case 't':
-			b.WriteByte('\t')
-			body = body[2:]
-		case 'u':
+		case c == 'u':
 			r := hex4(body[2:])
 			if r < 0 {
 				return false
