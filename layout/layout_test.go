@@ -63,11 +63,17 @@ func TestComputeKeepsPlantedClustersApart(t *testing.T) {
 
 // TestComputeIsDeterministicForASeed: the same seed gives the same map, byte for
 // byte, whatever the number of goroutines (Workers and GOMAXPROCS); another seed
-// another map.
+// another map. t-SNE runs both on the grid's repulsion (1,500 points) and on the
+// exact one of small maps (300).
 func TestComputeIsDeterministicForASeed(t *testing.T) {
-	vs, _ := planted(1500, 16, 4, 0.4, 5)
-	for _, method := range []string{layout.MethodTSNE, layout.MethodUMAP} {
-		t.Run(method, func(t *testing.T) {
+	big, _ := planted(1500, 16, 4, 0.4, 5)
+	small, _ := planted(300, 16, 4, 0.4, 6)
+	for _, tc := range []struct {
+		name, method string
+		vs           [][]float32
+	}{{"tsne", layout.MethodTSNE, big}, {"tsne-small", layout.MethodTSNE, small}, {"umap", layout.MethodUMAP, big}} {
+		method, vs := tc.method, tc.vs
+		t.Run(tc.name, func(t *testing.T) {
 			opts := layout.Options{Method: method, Seed: 11, Epochs: 60, Workers: 1}
 			a, err := layout.Compute(context.Background(), vs, opts)
 			require.NoError(t, err)
