@@ -148,14 +148,10 @@ func noise(n int) string {
 // reads them as before beside new ones.
 func TestJSONBodiesInTheStore(t *testing.T) {
 	ctx := context.Background()
-	d, err := Open(ctx, Config{Path: filepath.Join(t.TempDir(), "old.db")})
-	require.NoError(t, err)
-	defer d.Close()
-	ds, err := d.EnsureDataset(ctx, lmsys.Dataset{Name: "old", Source: "test"})
-	require.NoError(t, err)
+	d, ds := openWithDataset(t, "old")
 	oldChat := []lmsys.Message{{Role: "user", Content: "old question"}, {Role: "assistant", Content: strings.Repeat("old answer ", 80)}}
 	newChat := []lmsys.Message{{Role: "user", Content: "new question"}, {Role: "assistant", Content: "new answer"}}
-	_, err = d.InsertQueries(ctx, []lmsys.Query{
+	_, err := d.InsertQueries(ctx, []lmsys.Query{
 		{DatasetID: ds.ID, ConversationID: "old", Text: "old question"},
 		{DatasetID: ds.ID, ConversationID: "new", Text: "new question", Conversation: newChat},
 	})
@@ -208,11 +204,7 @@ func TestConversationsFindTheirQueries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			d, err := Open(ctx, Config{Path: filepath.Join(t.TempDir(), "q.db")})
-			require.NoError(t, err)
-			defer d.Close()
-			ds, err := d.EnsureDataset(ctx, lmsys.Dataset{Name: "chats", Source: "test"})
-			require.NoError(t, err)
+			d, ds := openWithDataset(t, "chats")
 			for _, group := range [][][2]int{tt.batches, tt.again} {
 				var ps []lmsys.PreparedQueries
 				for _, b := range group {
@@ -244,16 +236,12 @@ func TestConversationsFindTheirQueries(t *testing.T) {
 // the rows at both ends of the range are the chunk's first and last queries.
 func TestChunkIDsChecksBothEnds(t *testing.T) {
 	ctx := context.Background()
-	d, err := Open(ctx, Config{Path: filepath.Join(t.TempDir(), "q.db")})
-	require.NoError(t, err)
-	defer d.Close()
-	ds, err := d.EnsureDataset(ctx, lmsys.Dataset{Name: "chats", Source: "test"})
-	require.NoError(t, err)
+	d, ds := openWithDataset(t, "chats")
 	var qs []lmsys.Query
 	for i := range 4 {
 		qs = append(qs, lmsys.Query{DatasetID: ds.ID, ConversationID: fmt.Sprint("k", i), Text: "t"})
 	}
-	_, err = d.InsertQueries(ctx, qs)
+	_, err := d.InsertQueries(ctx, qs)
 	require.NoError(t, err)
 	stored, err := d.ListQueries(ctx, lmsys.QueryFilter{})
 	require.NoError(t, err)
@@ -295,4 +283,17 @@ func TestChunkIDsChecksBothEnds(t *testing.T) {
 			}))
 		})
 	}
+}
+
+// openWithDataset opens a new SQLite store in a temporary directory (closed when
+// the test ends) with one dataset of that name.
+func openWithDataset(t *testing.T, name string) (*DB, lmsys.Dataset) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := Open(ctx, Config{Path: filepath.Join(t.TempDir(), "q.db")})
+	require.NoError(t, err)
+	t.Cleanup(func() { d.Close() })
+	ds, err := d.EnsureDataset(ctx, lmsys.Dataset{Name: name, Source: "test"})
+	require.NoError(t, err)
+	return d, ds
 }

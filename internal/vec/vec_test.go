@@ -77,12 +77,18 @@ func TestMatMulT(t *testing.T) {
 func TestDistancesAndNearest(t *testing.T) {
 	// With an AVX-512 GEMM kernel in use the products go through GEMM, otherwise
 	// through the 4×16 panel kernel: every kernel this CPU has is tried.
-	saved := GEMMKernels()
-	defer UseGEMMKernel(saved[len(saved)-1])
-	for _, kern := range saved {
+	eachGEMMKernel(t, testDistancesAndNearest)
+}
+
+// eachGEMMKernel runs fn as a subtest under every GEMM kernel this CPU has, and puts
+// the fastest back in use afterwards.
+func eachGEMMKernel(t *testing.T, fn func(t *testing.T)) {
+	kernels := GEMMKernels()
+	defer UseGEMMKernel(kernels[len(kernels)-1])
+	for _, kern := range kernels {
 		t.Run(kern.Name, func(t *testing.T) {
 			UseGEMMKernel(kern)
-			testDistancesAndNearest(t)
+			fn(t)
 		})
 	}
 }
@@ -90,49 +96,44 @@ func TestDistancesAndNearest(t *testing.T) {
 // TestSelfDistances: the blocks cover each pair j ≥ I0 of every row once, with the
 // distances Distances gives, under every GEMM kernel this CPU has.
 func TestSelfDistances(t *testing.T) {
-	saved := GEMMKernels()
-	defer UseGEMMKernel(saved[len(saved)-1])
-	for _, kern := range saved {
-		t.Run(kern.Name, func(t *testing.T) {
-			UseGEMMKernel(kern)
-			r := rand.New(rand.NewPCG(7, 8))
-			for _, c := range []struct{ n, d int }{{1, 3}, {smallPanel, 5}, {63, 17}, {64, 8}, {65, 33}, {300, 512}} {
-				x := randMat(r, c.n, c.d)
-				p := NewPanel(x, c.n, c.d)
-				seen := make([]int, c.n*c.n)
-				for _, workers := range []int{1, 3} {
-					clear(seen)
-					err := p.SelfDistances(context.Background(), x, workers, func(bl *Block) error {
-						require.Equal(t, bl.I0, bl.J0)
-						for i := bl.I0; i < bl.I1; i++ {
-							row := bl.Row(i)
-							require.Len(t, row, c.n-bl.J0)
-							for t2, v := range row {
-								j := bl.J0 + t2
-								seen[i*c.n+j]++
-								want := SqDist(x[i*c.d:(i+1)*c.d], x[j*c.d:(j+1)*c.d])
-								if math.Abs(float64(v-want)) > 1e-3*float64(c.d) {
-									t.Fatalf("n %d: dist %d,%d: %v want %v", c.n, i, j, v, want)
-								}
+	eachGEMMKernel(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, c := range []struct{ n, d int }{{1, 3}, {smallPanel, 5}, {63, 17}, {64, 8}, {65, 33}, {300, 512}} {
+			x := randMat(r, c.n, c.d)
+			p := NewPanel(x, c.n, c.d)
+			seen := make([]int, c.n*c.n)
+			for _, workers := range []int{1, 3} {
+				clear(seen)
+				err := p.SelfDistances(context.Background(), x, workers, func(bl *Block) error {
+					require.Equal(t, bl.I0, bl.J0)
+					for i := bl.I0; i < bl.I1; i++ {
+						row := bl.Row(i)
+						require.Len(t, row, c.n-bl.J0)
+						for t2, v := range row {
+							j := bl.J0 + t2
+							seen[i*c.n+j]++
+							want := SqDist(x[i*c.d:(i+1)*c.d], x[j*c.d:(j+1)*c.d])
+							if math.Abs(float64(v-want)) > 1e-3*float64(c.d) {
+								t.Fatalf("n %d: dist %d,%d: %v want %v", c.n, i, j, v, want)
 							}
 						}
-						return nil
-					})
-					require.NoError(t, err)
-					for i := range c.n {
-						for j := range c.n {
-							// Row i's block starts at the multiple of mc at or before i.
-							want := 0
-							if j >= i/mc*mc {
-								want = 1
-							}
-							require.Equal(t, want, seen[i*c.n+j], "n %d pair %d,%d", c.n, i, j)
+					}
+					return nil
+				})
+				require.NoError(t, err)
+				for i := range c.n {
+					for j := range c.n {
+						// Row i's block starts at the multiple of mc at or before i.
+						want := 0
+						if j >= i/mc*mc {
+							want = 1
 						}
+						require.Equal(t, want, seen[i*c.n+j], "n %d pair %d,%d", c.n, i, j)
 					}
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 func testDistancesAndNearest(t *testing.T) {
