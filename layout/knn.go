@@ -52,6 +52,8 @@ func neighbours(ctx context.Context, vectors [][]float32, k, workers int, progre
 	for w := range sets {
 		sets[w] = newCandidateSet(n, k-1)
 	}
+	var mu sync.Mutex // progress functions need not be safe for concurrent use
+	done := 0
 	err := panel.SelfDistances(ctx, flat, workers, func(b *vec.Block) error {
 		hs := &sets[b.Worker]
 		for i := b.I0; i < b.I1; i++ {
@@ -68,7 +70,10 @@ func neighbours(ctx context.Context, vectors [][]float32, k, workers int, progre
 				}
 			}
 		}
-		progress.Report("layout neighbours", int64(b.I1), int64(n))
+		mu.Lock()
+		done += b.I1 - b.I0
+		progress.Report("layout neighbours", int64(done), int64(n))
+		mu.Unlock()
 		return nil
 	})
 	if err != nil {
