@@ -66,6 +66,14 @@ func TestTextHashStable(t *testing.T) {
 	assert.Len(t, lmsys.TextHash(""), 32)
 }
 
+// TestTextHashValueAndCopies: the hash is SHA-256's first 16 bytes in hex, and a
+// long text is hashed without a copy (the hex string is the one allocation).
+func TestTextHashValueAndCopies(t *testing.T) {
+	assert.Equal(t, "8f434346648f6b96df89dda901c5176b", lmsys.TextHash("hi"))
+	long := strings.Repeat("a long query text ", 500)
+	assert.LessOrEqual(t, testing.AllocsPerRun(20, func() { _ = lmsys.TextHash(long) }), 1.0)
+}
+
 func TestProgressFuncNil(t *testing.T) {
 	var f lmsys.ProgressFunc
 	f.Report("x", 1, 2) // must not panic

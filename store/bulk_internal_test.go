@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -93,10 +92,3 @@ func TestInsertPreparedRejectsAnotherKindOfStore(t *testing.T) {
 type foreignBatch struct{}
 
 func (foreignBatch) Len() int { return 1 }
-
-func TestTextHashIsLmsysTextHash(t *testing.T) {
-	var buf []byte
-	for _, text := range []string{"", "hi", strings.Repeat("long text ", 100), "short again", "日本語 \xff"} {
-		assert.Equal(t, lmsys.TextHash(text), textHash(&buf, text), "%.20q", text)
-	}
-}

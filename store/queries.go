@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -475,7 +473,6 @@ const insertQueriesCols = 9
 func (d *DB) queryArgs(qs []lmsys.Query, texts []string, keys []convKey) func(i int, dst []any) []any {
 	now := time.Now().UTC()
 	created, stamp := d.timeArgs(), d.timeArgs()
-	var hashBuf []byte
 	return func(i int, dst []any) []any {
 		q := &qs[i]
 		text := cleanText(q.Text)
@@ -499,16 +496,8 @@ func (d *DB) queryArgs(qs []lmsys.Query, texts []string, keys []convKey) func(i 
 			at = now
 		}
 		return append(dst, q.DatasetID, convID, nullString(cleanText(q.Model)), text,
-			nullString(cleanText(q.Language)), meta, created(at), ts, textHash(&hashBuf, text))
+			nullString(cleanText(q.Language)), meta, created(at), ts, lmsys.TextHash(text))
 	}
-}
-
-// textHash returns lmsys.TextHash(text), hashing a copy of text in *buf, reused:
-// converting the string for the hash allocated a copy of every query text.
-func textHash(buf *[]byte, text string) string {
-	*buf = append((*buf)[:0], text...)
-	sum := sha256.Sum256(*buf)
-	return hex.EncodeToString(sum[:16])
 }
 
 // marshalMetadata returns json.Marshal(m). A map of a few plain values (a chat row's
