@@ -9,9 +9,10 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/lmsys-go/lmsys"
 )
@@ -21,36 +22,12 @@ const groupRows = 25_000
 
 // inflightText bounds the text (query texts and conversation contents) of the
 // batches Load has read but not yet written, queued or being written, beyond the
-// first of them. It is what holds memory during a load: 25,000 rows of ~600
+// first of them (a batch of more text than this takes the whole budget). It is what holds memory during a load: 25,000 rows of ~600
 // characters of plain text fit, the five batches of 5,000 rows queued behind the
 // writer and as many in its transaction, while chat rows, with more than twice the
 // text, queue fewer batches (300k generated chats: 222–238 MB RSS instead of
 // 328–347, at the same speed).
 var inflightText int64 = 32 << 20 // a variable for tests
-
-// textBudget counts the text of the batches in flight (see inflightText).
-type textBudget struct {
-	mu    sync.Mutex
-	freed sync.Cond
-	used  int64
-}
-
-// take waits until n more bytes fit, or nothing is in flight, and counts them.
-func (b *textBudget) take(n int64) {
-	b.mu.Lock()
-	for b.used > 0 && b.used+n > inflightText {
-		b.freed.Wait()
-	}
-	b.used += n
-	b.mu.Unlock()
-}
-
-func (b *textBudget) give(n int64) {
-	b.mu.Lock()
-	b.used -= n
-	b.freed.Broadcast()
-	b.mu.Unlock()
-}
 
 // DefaultBatchSize is the number of queries Load hands to the store at a time.
 const DefaultBatchSize = 5000
@@ -228,8 +205,7 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 	batches := make(chan loadBatch, queue)
 	free := make(chan loadBatch, 3)
 	prodErr := make(chan error, 1)
-	inflight := &textBudget{}
-	inflight.freed.L = &inflight.mu
+	inflight := semaphore.NewWeighted(inflightText)
 	// The producer owns stats fields Rows, Queries, Skipped, Repaired and
 	// DerivedIDs until it closes batches; the consumer owns Inserted.
 	go func() {
@@ -288,7 +264,7 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 		// garbage. A reused batch's queries are cleared, but its prepared arguments
 		// (texts included) stay until the batch is prepared again.
 		for _, g := range group {
-			inflight.give(g.text)
+			inflight.Release(g.text)
 			g.text = 0
 			clear(g.qs)
 			g.qs = g.qs[:0]
@@ -318,12 +294,12 @@ func Load(ctx context.Context, src Source, st lmsys.QueryStore, opts LoadOptions
 type loadBatch struct {
 	qs       []lmsys.Query
 	prepared lmsys.PreparedQueries
-	text     int64 // bytes of text, counted in the textBudget
+	text     int64 // bytes of text, at most inflightText of them held in the semaphore
 }
 
 // produce reads src into batches; with ps set, it prepares each batch for ps.
 func produce(ctx context.Context, src Source, st lmsys.QueryStore, ps lmsys.QueryPreparer, opts LoadOptions, name string, datasets map[string]int64,
-	batchSize int, stats *LoadStats, batches chan<- loadBatch, free <-chan loadBatch, inflight *textBudget) error {
+	batchSize int, stats *LoadStats, batches chan<- loadBatch, free <-chan loadBatch, inflight *semaphore.Weighted) error {
 	var ids idDeriver
 	var accepted int64
 	batch := loadBatch{qs: make([]lmsys.Query, 0, batchSize)}
@@ -338,7 +314,10 @@ func produce(ctx context.Context, src Source, st lmsys.QueryStore, ps lmsys.Quer
 			// while it waits for the writer. The writer only counts them.
 			clear(batch.qs)
 		}
-		inflight.take(batch.text)
+		batch.text = min(batch.text, inflightText)
+		if inflight.Acquire(ctx, batch.text) != nil {
+			return false
+		}
 		select {
 		case batches <- batch:
 		case <-ctx.Done():
