@@ -3,7 +3,6 @@ package dataset
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -403,43 +402,19 @@ func scanTurns(data []byte, i, depth int, dst []rawTurn) (int, []rawTurn, error)
 	}
 }
 
-// decodeString decodes a raw JSON string value (quotes included, already validated).
-// Strings without escapes are copied as they are, invalid UTF-8 included (Load
-// repairs it and counts the repair); strings with escapes are unescaped as
-// encoding/json does (unescape), invalid UTF-8 becoming U+FFFD.
+// decodeString decodes a raw JSON string value (quotes included, already
+// validated). Strings without escapes are copied as they are, invalid UTF-8 included
+// (Load repairs it and counts the repair); strings with escapes are unescaped as
+// encoding/json does (unescapeTo), invalid UTF-8 becoming U+FFFD. The text is built
+// in one allocation, where encoding/json took reflection, a copy of the quoted value
+// and two more: with the \n and \" of real chats, a third of a load's time.
 func decodeString(raw []byte) (string, error) {
-	if len(raw) < 2 || raw[0] != '"' {
-		return "", errNotString
-	}
-	body := raw[1 : len(raw)-1]
-	k := bytes.IndexByte(body, '\\')
-	if k < 0 {
-		return string(body), nil
-	}
-	if s, ok := unescape(body, k); ok {
-		return s, nil
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	var b strings.Builder
+	b.Grow(max(len(raw)-2, 0)) // escapes only shrink; invalid UTF-8 may grow
+	if err := decodeStringTo(&b, raw); err != nil {
 		return "", err
 	}
-	return s, nil
-}
-
-// unescape returns the text of the body of a JSON string (between its quotes) whose
-// first backslash is at k, as encoding/json decodes it: escapes replaced, a \u
-// surrogate pair combined and a lone surrogate replaced by U+FFFD, and each byte of
-// invalid UTF-8 replaced by U+FFFD. The body is one the scanner validated; it
-// reports false, rather than read out of bounds, for a bad or cut escape. The text is built in one allocation
-// (strings.Builder), where encoding/json took reflection, a copy of the quoted
-// value and two more: with the \n and \" of real chats, a third of a load's time.
-func unescape(body []byte, k int) (string, bool) {
-	var b strings.Builder
-	b.Grow(len(body)) // escapes only shrink; invalid UTF-8 may grow
-	if !unescapeTo(&b, body, k) {
-		return "", false
-	}
-	return b.String(), true
+	return b.String(), nil
 }
 
 // decodeStringTo writes the text of a raw JSON string value (quotes included,
@@ -464,7 +439,12 @@ func decodeStringTo(b *strings.Builder, raw []byte) error {
 // every escape but \u (0: not one).
 var shortEscapes = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
 
-// unescapeTo is unescape writing to b; on false, b holds part of the text.
+// unescapeTo writes to b the text of the body of a JSON string (between its quotes)
+// whose first backslash is at k, as encoding/json decodes it: escapes replaced, a \u
+// surrogate pair combined and a lone surrogate replaced by U+FFFD, and each byte of
+// invalid UTF-8 replaced by U+FFFD. The body is one the scanner validated; it
+// reports false, rather than read out of bounds, for a bad or cut escape, and b then
+// holds part of the text.
 func unescapeTo(b *strings.Builder, body []byte, k int) bool {
 	writeUTF8(b, body[:k])
 	body = body[k:]
@@ -583,13 +563,10 @@ var errNotString = errors.New("not a string")
 
 // decodeKey returns a member key as a string, unescaping it when needed.
 func decodeKey(key []byte) string {
-	for _, c := range key {
-		if c == '\\' {
-			var s string
-			if json.Unmarshal(append(append([]byte{'"'}, key...), '"'), &s) == nil {
-				return s
-			}
-			break
+	if k := bytes.IndexByte(key, '\\'); k >= 0 {
+		var b strings.Builder
+		if unescapeTo(&b, key, k) {
+			return b.String()
 		}
 	}
 	return string(key)

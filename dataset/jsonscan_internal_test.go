@@ -3,7 +3,6 @@ package dataset
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 	"testing"
 
 	"github.com/lmsys-go/lmsys"
@@ -86,16 +85,16 @@ func TestUnescape(t *testing.T) {
 	}
 }
 
-func TestUnescapeRefusesBadEscapes(t *testing.T) {
+func TestDecodeStringRefusesBadEscapes(t *testing.T) {
 	for _, body := range []string{`a\`, `\x`, `\u12`, `\u12g4`, `x\uD83D\u12`} {
 		t.Run(body, func(t *testing.T) {
-			_, ok := unescape([]byte(body), strings.IndexByte(body, '\\'))
-			assert.False(t, ok)
+			_, err := decodeString([]byte(`"` + body + `"`))
+			assert.Error(t, err)
 		})
 	}
 }
 
-// FuzzUnescape checks unescape against encoding/json on every valid JSON string.
+// FuzzUnescape checks decodeString against encoding/json on every valid JSON string.
 func FuzzUnescape(f *testing.F) {
 	for _, s := range []string{`"a\nb"`, `"\ud83d\ude00"`, `"\ud83d"`, "\"\xff\\t\"", `"\u0000\\\/"`, `"plain"`} {
 		f.Add([]byte(s))
