@@ -288,15 +288,15 @@ func spellOut(c preparedConversation) (preparedConversation, error) {
 }
 
 // prepareConversations encodes the conversations of qs, skipping queries without one;
-// texts holds their texts as stored (cleaned).
-func prepareConversations(qs []lmsys.Query, texts []string, a *bodyArena, dst []preparedConversation) []preparedConversation {
+// texts and keys hold their texts and (dataset, conversation id) as stored (cleaned).
+func prepareConversations(qs []lmsys.Query, texts []string, keys []convKey, a *bodyArena, dst []preparedConversation) []preparedConversation {
 	for i := range qs {
 		q := &qs[i]
 		if len(q.Conversation) == 0 {
 			continue
 		}
 		enc, body, n, query := a.encode(q.Conversation, texts[i])
-		dst = append(dst, preparedConversation{datasetID: q.DatasetID, conversationID: cleanText(q.ConversationID),
+		dst = append(dst, preparedConversation{datasetID: keys[i].datasetID, conversationID: keys[i].name,
 			turns: len(q.Conversation), encoding: enc, body: body, textBytes: n, truncated: nullString(cleanText(q.ConversationCut)),
 			query: query, row: i})
 	}

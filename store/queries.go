@@ -651,7 +651,7 @@ func (d *DB) PrepareQueries(qs []lmsys.Query, reuse lmsys.PreparedQueries) lmsys
 	if withConvs {
 		p.bodies.slabSize = 1 << 20
 		p.bodies.reset()
-		p.convs = prepareConversations(qs, texts, &p.bodies, p.convs)
+		p.convs = prepareConversations(qs, texts, p.keys, &p.bodies, p.convs)
 		clear(texts)
 		p.texts = texts[:0]
 	}
