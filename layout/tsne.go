@@ -169,7 +169,10 @@ func tsneOptimize(ctx context.Context, y []float64, p affinities, prm tsneParams
 		return errors.New("layout: the neighbour graph has no edges")
 	}
 	grad := make([]float64, 2*n)
-	y32 := make([]float32, 2*n)
+	y32 := make([]float32, 2*n) // y in float32, for the attraction; kept by the steps
+	for i, v := range y {
+		y32[i] = float32(v)
+	}
 	update := make([]float64, 2*n)
 	gains := make([]float64, 2*n)
 	for i := range gains {
@@ -177,7 +180,8 @@ func tsneOptimize(ctx context.Context, y []float64, p affinities, prm tsneParams
 	}
 	repulsion := newFFTRepulsion(n, prm.workers, 3, nodeSpacing).gradient
 	if n <= exactRepulsionLimit {
-		repulsion = func(y, rep []float64) float64 { return exactRepulsion(y, rep, prm.workers) }
+		zs := make([]float64, n)
+		repulsion = func(y, rep []float64) float64 { return exactRepulsion(y, rep, zs, prm.workers) }
 	}
 	for it := range prm.iterations {
 		if it%10 == 0 {
@@ -191,11 +195,6 @@ func tsneOptimize(ctx context.Context, y []float64, p affinities, prm tsneParams
 			ex, momentum = prm.exaggeration, 0.5
 		}
 		z := repulsion(y, grad) // the repulsion, to be divided by Z
-		parallelRange(prm.workers, 2*n, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				y32[i] = float32(y[i])
-			}
-		})
 		parallelRange(prm.workers, n, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				ax, ay := attraction(y32, p, i)
@@ -206,6 +205,7 @@ func tsneOptimize(ctx context.Context, y []float64, p affinities, prm tsneParams
 		parallelRange(prm.workers, n, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				step(grad, update, gains, y, i, momentum, prm.learningRate)
+				y32[2*i], y32[2*i+1] = float32(y[2*i]), float32(y[2*i+1])
 			}
 		})
 	}
@@ -220,11 +220,10 @@ const exactRepulsionLimit = 600
 
 // exactRepulsion writes into rep, for every point i, Σ_{j≠i} K(i,j)² (y_i − y_j) with
 // K = 1/(1 + ‖y_i − y_j‖²), and returns Z = Σ_{i≠j} K(i,j), as fftRepulsion.gradient
-// does, but exactly. Each point's sums are taken in the order of j, so they do not
-// depend on the number of workers.
-func exactRepulsion(y, rep []float64, workers int) float64 {
+// does, but exactly; zs holds each point's part of Z (n values). Each point's sums
+// are taken in the order of j, so they do not depend on the number of workers.
+func exactRepulsion(y, rep, zs []float64, workers int) float64 {
 	n := len(y) / 2
-	zs := make([]float64, n)
 	parallelRange(workers, n, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			xi, yi := y[2*i], y[2*i+1]

@@ -57,7 +57,7 @@ func TestFFTRepulsionMatchesExact(t *testing.T) {
 	for _, tc := range cases {
 		y := clustered(600, tc.side, 1)
 		want := make([]float64, len(y))
-		zw := exactRepulsion(y, want, 1)
+		zw := exactRepulsion(y, want, make([]float64, len(y)/2), 1)
 		for _, workers := range []int{1, 2} {
 			r := newFFTRepulsion(600, workers, 3, tc.spacing)
 			got := make([]float64, len(y))
@@ -132,8 +132,9 @@ func BenchmarkSmallRepulsion(b *testing.B) {
 		y := clustered(n, 40, 1)
 		rep := make([]float64, len(y))
 		b.Run(fmt.Sprintf("exact-%d", n), func(b *testing.B) {
+			zs := make([]float64, n)
 			for b.Loop() {
-				exactRepulsion(y, rep, 2)
+				exactRepulsion(y, rep, zs, 2)
 			}
 		})
 		b.Run(fmt.Sprintf("grid-%d", n), func(b *testing.B) {
