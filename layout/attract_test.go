@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -53,16 +54,13 @@ func TestAttractRow(t *testing.T) {
 	}
 }
 
+// TestAttractVectorKernelInUse: on a CPU with AVX-512 the descent calls the vector
+// kernel. (Its bits are attractGo's, so only the function tells them apart.)
 func TestAttractVectorKernelInUse(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU: attractGo runs")
 	}
-	rng := rand.New(rand.NewPCG(5, 6))
-	y, cols, vals := attractCase(rng, 20, 33)
-	wx, wy := attractVector(y, cols, vals, 1, 2)
-	gx, gy := attractRow(y, cols, vals, 1, 2)
-	require.Equal(t, wx, gx)
-	require.Equal(t, wy, gy)
+	require.Equal(t, reflect.ValueOf(attractVector).Pointer(), reflect.ValueOf(attractRow).Pointer())
 }
 
 func BenchmarkAttractRow(b *testing.B) {

@@ -346,9 +346,8 @@ func pcaInit(vectors [][]float32, seed uint64, workers int) []float64 {
 }
 
 // pcaProject returns the vectors' projections on their first two principal
-// components (iters rounds of power iteration from a seeded start, on workers
-// goroutines),
-// interleaved, and the seeded generator for any jitter.
+// components, interleaved (iters rounds of power iteration from a seeded start, on
+// workers goroutines), and the seeded generator for any jitter.
 func pcaProject(vectors [][]float32, seed uint64, iters, workers int) ([]float64, *rand.Rand) {
 	n, d := len(vectors), len(vectors[0])
 	mean := make([]float64, d)
