@@ -54,6 +54,29 @@ func LanguageName(code string) string {
 	return code
 }
 
+// LanguageCode returns the code DetectLanguage would return for a language given
+// by its English name as LMSYS-Chat-1M's column writes it ("Russian" → "ru", any
+// case) or by that code itself, and "" for a value it does not know.
+func LanguageCode(name string) string {
+	if name == "" {
+		return ""
+	}
+	if _, ok := langNames[name]; ok {
+		return name
+	}
+	return langCodeOf[strings.ToLower(name)]
+}
+
+// langCodeOf maps lower-cased English names to codes, the inverse of langNames.
+var langCodeOf = func() map[string]string {
+	m := map[string]string{}
+	for code, n := range langNames {
+		m[strings.ToLower(n)] = code
+	}
+	m["mandarin"] = "zh"
+	return m
+}()
+
 // DetectLanguage returns the ISO 639-1 code of the language text is written in
 // (ISO 639-3 for a language without one), or Undetermined when text has no
 // letters. It reads at most the first 8 KB, leaves out fenced code blocks so that

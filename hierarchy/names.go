@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/lmsys-go/lmsys/internal/segment"
+	"github.com/lmsys-go/lmsys/internal/themes"
 )
 
 // sharedFloor is the share of a parent's queries whose clusters must hold a phrase
@@ -18,14 +19,19 @@ const sharedFloor = 0.5
 // to its written form.
 type phraseSet map[string]string
 
-// nodePhrases collects the phrases of a node's title, keywords and sample queries:
-// spans of one to four words that start and end on a content word (any language's
-// stop words, Chinese and Japanese segmented), as the offline summarizer proposes.
+// nodePhrases collects the phrases a node holds: spans of one to four words that start
+// and end on a content word (any language's stop words, Chinese and Japanese
+// segmented), as the offline summarizer proposes, taken from its title and keywords,
+// and from its sample queries when two of them hold the phrase (or the only one does).
+// A word that turns up in one query of a cluster ("API" in one prompt about Python
+// errors) says nothing of what the cluster is about.
 func nodePhrases(n *node) phraseSet {
 	out := phraseSet{}
+	seen := map[string]int{}
 	var ws []segment.Word
-	add := func(text string) {
+	add := func(text string, weight int) {
 		ws = segment.Words(ws[:0], text)
+		once := map[string]bool{}
 		segment.Phrases(ws, nil, func(i, j int) {
 			norms := make([]string, 0, j-i)
 			surf := make([]string, 0, j-i)
@@ -38,19 +44,138 @@ func nodePhrases(n *node) phraseSet {
 				}
 			}
 			k := strings.Join(norms, " ")
+			if once[k] {
+				return
+			}
+			once[k] = true
+			seen[k] += weight
 			if _, ok := out[k]; !ok {
 				out[k] = segment.Join(surf)
 			}
 		})
 	}
-	add(n.title)
+	add(n.title, 2)
 	for _, k := range n.keywords {
-		add(k)
+		add(k, 2)
 	}
 	for _, q := range n.queries {
-		add(q)
+		add(q, 1)
+	}
+	need := 2
+	if len(n.queries) < 2 {
+		need = 1
+	}
+	for k := range out {
+		if seen[k] < need {
+			delete(out, k)
+		}
 	}
 	return out
+}
+
+// nodeThemes returns the share of a node's texts holding each kind of request of
+// themes.All: the node's own when it has them, else those of its title and queries.
+func nodeThemes(n *node) []float64 {
+	if n.themes != nil {
+		return n.themes
+	}
+	n.themes = themes.Shares(append([]string{n.title}, n.queries...))
+	if n.themes == nil {
+		n.themes = make([]float64, len(themes.All))
+	}
+	return n.themes
+}
+
+// titleShare is the share of p's queries in children whose title or keywords hold
+// the phrase key.
+func titleShare(key string, p *node, children []*node) float64 {
+	n := 0
+	for _, c := range p.children {
+		ch := children[c]
+		if _, ok := nodePhrases(&node{title: ch.title, keywords: ch.keywords})[key]; ok {
+			n += ch.size
+		}
+	}
+	return float64(n) / float64(max(p.size, 1))
+}
+
+// parentThemes sets a parent's kinds of request to its children's, weighted by size.
+// Their languages are summed the same way, when the children's are known.
+func parentThemes(p *node, children []*node) {
+	p.themes = make([]float64, len(themes.All))
+	for _, c := range p.children {
+		w := float64(max(children[c].size, 1)) / float64(max(p.size, 1))
+		for t, v := range nodeThemes(children[c]) {
+			p.themes[t] += w * v
+		}
+		for code, v := range children[c].langs {
+			if p.langs == nil {
+				p.langs = map[string]float64{}
+			}
+			p.langs[code] += w * v
+		}
+	}
+}
+
+const (
+	// themeFloor is the share of a parent's queries the kinds naming it must hold
+	// between them, and themeSecond the share each further kind needs to be named too.
+	themeFloor  = 0.5
+	themeSecond = 0.12
+	// themeOne is the share one kind needs to name a parent alone.
+	themeOne = 0.6
+	// themeKinds is the most kinds a name lists.
+	themeKinds = 3
+)
+
+// themeName names a parent whose children share no phrase by the kinds of request
+// its queries fall into ("Writing and coding requests"): the fewest of its largest
+// kinds that hold themeFloor of its queries between them, when that name is not a
+// sibling's. It returns "" otherwise, and the kinds named.
+func themeName(p *node, used map[string]bool) (string, []int, float64) {
+	sh := nodeThemes(p)
+	top := themes.Top(sh, themeSecond, themeKinds)
+	cover := 0.0
+	for i, k := range top {
+		cover += sh[k]
+		if cover < themeFloor || i == 0 && cover < themeOne {
+			continue
+		}
+		if t := themes.Title(top[:i+1]...); !used[strings.ToLower(t)] {
+			return t, top[:i+1], math.Min(1, cover)
+		}
+	}
+	return "", nil, 0
+}
+
+// languageFloor is the share of a parent's queries outside English for it to be
+// named by its languages, and languageOne the share of one language for it to be
+// named in that language alone.
+const (
+	languageFloor = 0.5
+	languageOne   = 0.7
+)
+
+// languageName names a parent that is mostly not in English and whose children share
+// neither a phrase nor a kind of request by its languages: "Peticiones variadas en
+// español", "Mixed requests in Spanish, German and French". Such parents are what an
+// English-first encoder makes of multilingual logs. It returns "" otherwise.
+func languageName(p *node, used map[string]bool) string {
+	if p.langs == nil || p.langs["en"] > 1-languageFloor {
+		return ""
+	}
+	codes := themes.Ranked(p.langs, 0.1, 3)
+	if len(codes) == 0 {
+		return ""
+	}
+	if p.langs[codes[0]] >= languageOne {
+		codes = codes[:1]
+	}
+	t := themes.LanguageTitle(codes...)
+	if used[strings.ToLower(t)] {
+		return ""
+	}
+	return t
 }
 
 // parentPhrase is a phrase with the share of its parent's queries whose clusters hold
@@ -113,6 +238,9 @@ func nameOffline(parents []*node, children []*node) {
 	}
 	used := map[string]bool{}
 	for pi, p := range parents {
+		if p.themes == nil {
+			parentThemes(p, children)
+		}
 		title, shared := "", parentPhrase{}
 		for _, ph := range ranked[pi] {
 			// Shared: by children with sharedFloor of the queries, and by two of them
@@ -125,6 +253,20 @@ func nameOffline(parents []*node, children []*node) {
 				title, shared = t, ph
 				break
 			}
+		}
+		var kinds []int
+		if title == "" {
+			title, kinds, _ = themeName(p, used)
+		} else if shared.content == 1 && len(p.children) > 1 {
+			// One shared word ("Code" across Python errors, SQL, LinkedIn posts and job
+			// applications) gives way to the kinds of request when they name at least
+			// more of the parent than the children titled by the word hold.
+			if t, ks, cover := themeName(p, used); t != "" && cover > titleShare(shared.key, p, children) {
+				title, kinds, shared = t, ks, parentPhrase{}
+			}
+		}
+		if title == "" {
+			title = languageName(p, used)
 		}
 		if title == "" {
 			title = unrelatedName(p, children, phr, used)
@@ -144,7 +286,15 @@ func nameOffline(parents []*node, children []*node) {
 		if shared.key != "" {
 			d += fmt.Sprintf(" Clusters holding %d%% of its queries share “%s”.", int(math.Round(100*math.Min(1, shared.share))), shared.text)
 		} else if len(p.children) > 1 {
-			d += " Its clusters share no common phrase."
+			d += " Its clusters share no common phrase"
+			if len(kinds) > 0 {
+				var parts []string
+				for _, k := range kinds {
+					parts = append(parts, fmt.Sprintf("%s %d%%", strings.ToLower(themes.All[k].Name), int(math.Round(100*math.Min(1, nodeThemes(p)[k])))))
+				}
+				d += "; by kind of request: " + strings.Join(parts, ", ")
+			}
+			d += "."
 		}
 		if len(largest) > 0 {
 			d += " Largest: " + strings.Join(largest, "; ") + "."

@@ -37,17 +37,29 @@ func TestNameOffline(t *testing.T) {
 				{title: "Weather forecast", size: 20, queries: []string{"weather forecast for paris"}},
 			},
 			groups: [][]int{{0, 1}, {2, 3}},
-			want:   []string{"Short story and python script requests", "Recipe ideas and weather forecast requests"},
-			desc:   []string{"share no common phrase", "share no common phrase"},
+			want:   []string{"Writing and coding requests", "Recipe ideas and weather forecast requests"},
+			desc: []string{
+				"share no common phrase; by kind of request: writing 57%, coding 43%.",
+				"share no common phrase. Largest",
+			},
+		},
+		{
+			name: "one kind of request over most of the queries",
+			children: []*node{
+				{title: "Apology email", size: 40, queries: []string{"write an apology email to a client"}},
+				{title: "Thank-you notes", size: 10, queries: []string{"a thank-you message for my teacher"}},
+			},
+			groups: [][]int{{0, 1}},
+			want:   []string{"Email requests"},
 		},
 		{
 			name: "children whose titles already join two things give one each",
 			children: []*node{
-				{title: "Poem and short story", size: 40, queries: []string{"write a poem about the sea"}},
-				{title: "Code and javascript", size: 30, queries: []string{"fix this javascript code"}},
+				{title: "Weather and rain", size: 40, queries: []string{"will it rain tomorrow"}},
+				{title: "Celebrity news and gossip", size: 30, queries: []string{"latest celebrity gossip"}},
 			},
 			groups: [][]int{{0, 1}},
-			want:   []string{"Poem and code requests"},
+			want:   []string{"Weather and celebrity news requests"},
 		},
 		{
 			name: "russian",

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/themes"
 )
 
 // node is one node while a hierarchy is built.
@@ -22,11 +23,20 @@ type node struct {
 	desc     string
 	keywords []string // a leaf's summary keywords (nil for parents)
 	queries  []string
+	// themes is the share of the node's sample texts holding each kind of request of
+	// themes.All (nil until known: nodeThemes reads it from the queries then).
+	themes []float64
+	// langs is the share of the node's sample texts in each language (codes of
+	// classify.DetectLanguage; nil when unknown).
+	langs    map[string]float64
 	children []int // indexes into the level below
 	parent   int   // index into the level above, -1 until assigned
 	// unassigned marks the explicit bucket of children the LLM could not place.
 	unassigned bool
 }
+
+// languageSample is how many of a leaf's texts its languages are read from.
+const languageSample = 40
 
 // leafNodes turns leaves into level-0 nodes.
 func leafNodes(leaves []Leaf) []*node {
@@ -35,6 +45,10 @@ func leafNodes(leaves []Leaf) []*node {
 		out[i] = &node{
 			id: l.ClusterID, size: l.Size, centroid: normalized(l.Centroid), bag: leafBag(l),
 			title: l.Title, desc: l.Description, keywords: l.Keywords, queries: l.Queries, parent: -1,
+		}
+		if len(l.Texts) > 0 {
+			out[i].themes = themes.Shares(l.Texts)
+			out[i].langs = themes.Languages(l.Texts, languageSample)
 		}
 	}
 	return out
@@ -534,6 +548,7 @@ func makeParents(children []*node, labels []int, k, level, base int) []*node {
 			par.centroid = normalized(c32)
 		}
 		par.queries = sampleQueries(children, g, 5)
+		parentThemes(par, children)
 		parents[p] = par
 	}
 	return parents

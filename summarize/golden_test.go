@@ -88,7 +88,7 @@ func TestOfflineDemoGolden(t *testing.T) {
 		"Fonctionne un arc-en-ciel",
 		"Apology email and draft",
 		"E-mail pour remercier",
-		"Test",
+		"Chit-chat and test messages",
 		"Дела",
 		"Hours a night and day",
 		"Alimentos ajudam",

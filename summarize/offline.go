@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/classify"
 	"github.com/lmsys-go/lmsys/internal/plural"
 	"github.com/lmsys-go/lmsys/internal/segment"
+	"github.com/lmsys-go/lmsys/internal/themes"
 	"github.com/lmsys-go/lmsys/internal/vec"
 )
 
@@ -190,6 +192,7 @@ func (o *Offline) Summarize(ctx context.Context, clusters []lmsys.ClusterInput) 
 	}
 	out := make([]lmsys.Summary, len(clusters))
 	gen := now().UTC()
+	clumpUsed := map[string]bool{}
 	for ci, c := range clusters {
 		s := lmsys.Summary{
 			ClusterID:             c.ClusterID,
@@ -228,6 +231,13 @@ func (o *Offline) Summarize(ctx context.Context, clusters []lmsys.ClusterInput) 
 		}
 		cov := coverage(append(title.parts, keywords[:min(3, len(keywords))]...), per[ci].queries)
 		s.Description = describe(title.text, s.Keywords, c, allQueries, len(clusters))
+		if len(per[ci].queries) >= clumpMin && coverage(title.parts, per[ci].queries) < clumpCoverage && title.value < clumpFinds {
+			if t, d := clumpTitle(c); t != "" && !clumpUsed[t] {
+				clumpUsed[t] = true // a second such cluster keeps its phrase
+				s.Title = t
+				s.Description = d + " " + describe("", nil, c, allQueries, len(clusters))
+			}
+		}
 		s.Coherence = coherenceOf(cov)
 		s.Mixed = cov < 0.35
 		s.Parameters["coverage"] = math.Round(cov*1000) / 1000
@@ -712,6 +722,76 @@ func coverage(phrases []*candidate, queries [][]string) float64 {
 	return float64(n) / float64(len(queries))
 }
 
+const (
+	// clumpMin and clumpCoverage: a cluster of at least clumpMin sample queries whose
+	// best title is held by fewer than clumpCoverage of them shares no topic, and is
+	// named by its kinds of request or its languages instead (clumpTitle).
+	clumpMin      = 6
+	clumpCoverage = 0.15
+	// clumpFinds: a title that finds its cluster this well as a search query (its
+	// estimated precision) is kept all the same.
+	clumpFinds = 0.5
+	// clumpKind is the share of its queries that must be greetings for such a cluster
+	// to be named so, and clumpLanguage the share of one language for the cluster to
+	// be named in it.
+	clumpKind     = 0.5
+	clumpLanguage = 0.6
+)
+
+// clumpTitle names a cluster whose queries share no phrase and that is not mostly in
+// English: by its language ("Peticiones variadas en español") or languages ("Mixed
+// requests in Chinese and Japanese"), since an English-first encoder puts text of one
+// language on unrelated topics together. Greetings and tests, in any language, are
+// "Chit-chat and test messages". It returns "" otherwise, and else a sentence on the kinds
+// of request the cluster holds for the description.
+func clumpTitle(c lmsys.ClusterInput) (string, string) {
+	shares := themes.Shares(c.Queries)
+	kinds := themes.Top(shares, 0.1, 3)
+	langs := clusterLanguages(c)
+	codes := themes.Ranked(langs, 0.15, 2)
+	var parts []string
+	for _, k := range kinds {
+		parts = append(parts, fmt.Sprintf("%s %d%%", strings.ToLower(themes.All[k].Name), int(math.Round(100*shares[k]))))
+	}
+	d := "Its queries share no topic"
+	if len(parts) > 0 {
+		d += "; kinds of request: " + strings.Join(parts, ", ")
+	}
+	d += "."
+	if len(kinds) > 0 && shares[kinds[0]] >= clumpKind && themes.All[kinds[0]].Alone != "" {
+		return themes.Title(kinds[0]), d // greetings and tests, in any language
+	}
+	switch {
+	case len(codes) == 0 || codes[0] == "en":
+		// Mostly English text of no shared topic keeps its best phrase: the phrase
+		// still finds more of it than a kind of request does.
+		return "", ""
+	case langs[codes[0]] >= clumpLanguage:
+		return themes.LanguageTitle(codes[0]), d
+	}
+	return themes.LanguageTitle(codes...), d
+}
+
+// clusterLanguages returns the share of a cluster's queries in each language: from
+// its language column when it has one, else detected in its sample queries.
+func clusterLanguages(c lmsys.ClusterInput) map[string]float64 {
+	total := 0
+	out := map[string]float64{}
+	for name, n := range c.Languages {
+		if code := classify.LanguageCode(name); code != "" && code != classify.Undetermined && n > 0 {
+			out[code] += float64(n)
+			total += n
+		}
+	}
+	if total == 0 {
+		return themes.Languages(c.Queries, 50)
+	}
+	for k := range out {
+		out[k] /= float64(total)
+	}
+	return out
+}
+
 // coherenceOf maps coverage to the 1–5 scale the LLM summarizer uses: a cluster whose
 // queries all share its title terms scores 5, one where few do scores 1.
 func coherenceOf(cov float64) int {
@@ -722,15 +802,20 @@ func coherenceOf(cov float64) int {
 // describe writes two sentences: what the cluster is about (its title and two more
 // keywords) with its share of the queries, languages and models; then a typical
 // query.
+// Without a title it starts from the count.
 func describe(titleText string, keywords []string, c lmsys.ClusterInput, allQueries, nClusters int) string {
 	var b strings.Builder
 	b.WriteString(titleText)
 	if len(keywords) > 0 {
 		b.WriteString(", with " + joinAnd(keywords[:min(2, len(keywords))]))
 	}
-	b.WriteString(": ")
 	n := sizeOf(c)
-	b.WriteString(plural.Count(n, "query", "queries"))
+	if titleText != "" {
+		b.WriteString(": ")
+		b.WriteString(plural.Count(n, "query", "queries"))
+	} else {
+		b.WriteString(segment.Capitalize(plural.Count(n, "query", "queries")))
+	}
 	if nClusters > 1 && allQueries > 0 {
 		fmt.Fprintf(&b, " (%s of those summarised)", percent(n, allQueries))
 	}
