@@ -53,7 +53,7 @@ func TestShares(t *testing.T) {
 	assert.Nil(t, Shares(nil))
 	s := Shares([]string{"fix this python error", "write a poem", "debug my code", "hi"})
 	require.Len(t, s, len(All))
-	assert.InDelta(t, 0.5, s[0], 1e-9) // Coding
+	assert.InDelta(t, 0.5, s[0], 1e-9)  // Coding
 	assert.InDelta(t, 0.25, s[1], 1e-9) // Writing
 }
 
