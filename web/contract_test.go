@@ -713,3 +713,98 @@ func (f *contractFixture) checkSearch(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, code, "semantic search needs run_id")
 	assert.Equal(t, "ValueError", e["detail"].(map[string]any)["error"].(map[string]any)["type"])
 }
+
+// TestPythonContractEditValues checks that each audited edit's old and new values carry
+// the keys the Python tool's curation service records for its type (its viewer's audit
+// and history panels read them), beside this library's own, on History and Audit.
+func TestPythonContractEditValues(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, db *store.DB) {
+		f := newContractFixture(t, db, false)
+		ctx := context.Background()
+		cur := curation.New(db, curation.Options{})
+		quality := "medium"
+		_, err := cur.TagCluster(ctx, cRun, 0, curation.Tag{Quality: &quality}, "carol", "")
+		require.NoError(t, err)
+		_, err = cur.RenameCluster(ctx, cRun, 1, curation.Rename{Title: "Wake-up alarms"}, "carol", "")
+		require.NoError(t, err)
+		moved := f.queryIDs[2][0]
+		_, err = cur.MoveQuery(ctx, cRun, moved, 1, "carol", "")
+		require.NoError(t, err)
+		split := []int64{f.queryIDs[2][1], f.queryIDs[2][2]}
+		res, err := cur.SplitCluster(ctx, cRun, 2, curation.Split{QueryIDs: split}, "carol", "")
+		require.NoError(t, err)
+		require.Len(t, res.NewClusterIDs, 1)
+		part := res.NewClusterIDs[0]
+		_, err = cur.MergeClusters(ctx, cRun, []int{part}, 2, "carol", "")
+		require.NoError(t, err)
+		_, err = cur.DeleteCluster(ctx, cRun, 1, curation.Delete{Orphan: true}, "carol", "")
+		require.NoError(t, err)
+		to := 2
+		_, err = cur.DeleteCluster(ctx, cRun, 0, curation.Delete{MoveTo: &to}, "carol", "")
+		require.NoError(t, err)
+		// An edit the Python tool wrote keeps its values as they are.
+		two := 2
+		_, err = db.AddEdit(ctx, lmsys.Edit{RunID: cRun, ClusterID: &two, EditType: curation.TypeRename, Editor: "cli-user",
+			OldValue: map[string]any{"title": "Poems", "description": "Sea poems"}, NewValue: map[string]any{"title": "Sea poems", "description": "Sea poems"}})
+		require.NoError(t, err)
+
+		m := f.ok(t, "/api/curation/runs/"+cRun+"/audit")
+		its := items(t, m)
+		require.Len(t, its, 10, "the fixture's tag and rename, seven edits here and the Python tool's")
+		old := func(i int) map[string]any { return its[i]["old_value"].(map[string]any) }
+		nv := func(i int) map[string]any { return its[i]["new_value"].(map[string]any) }
+		types := make([]any, len(its))
+		for i, it := range its {
+			types[i] = it["edit_type"]
+		}
+		assert.Equal(t, []any{"rename", "delete", "delete", "merge", "split", "move_query", "rename", "tag", "rename", "tag"}, types, "newest first")
+
+		assert.Equal(t, map[string]any{"title": "Poems", "description": "Sea poems"}, old(0), "the Python tool's edit is unchanged")
+		assert.Equal(t, map[string]any{"title": "Sea poems", "description": "Sea poems"}, nv(0))
+
+		assert.EqualValues(t, 0, old(1)["cluster_id"], "delete moving the queries")
+		assert.EqualValues(t, 5, old(1)["query_count"])
+		assert.Equal(t, false, nv(1)["orphaned"])
+		assert.EqualValues(t, 2, nv(1)["moved_to"])
+
+		assert.EqualValues(t, 1, old(2)["cluster_id"], "delete orphaning the queries")
+		assert.EqualValues(t, 11, old(2)["query_count"])
+		assert.Equal(t, true, nv(2)["orphaned"])
+		assert.Contains(t, nv(2), "moved_to")
+		assert.Nil(t, nv(2)["moved_to"])
+
+		assert.EqualValues(t, []any{float64(part)}, old(3)["source_clusters"], "merge")
+		assert.EqualValues(t, 2, nv(3)["target_cluster"])
+		assert.EqualValues(t, 2, nv(3)["queries_moved"])
+
+		assert.EqualValues(t, 2, old(4)["cluster_id"], "split")
+		assert.ElementsMatch(t, []any{float64(split[0]), float64(split[1])}, old(4)["query_ids"])
+		assert.EqualValues(t, part, nv(4)["new_cluster_id"])
+		assert.EqualValues(t, 2, nv(4)["queries_moved"])
+
+		assert.EqualValues(t, 2, old(5)["cluster_id"], "move")
+		assert.EqualValues(t, moved, old(5)["query_id"])
+		assert.EqualValues(t, 1, nv(5)["cluster_id"])
+		assert.EqualValues(t, moved, nv(5)["query_id"])
+		assert.Contains(t, nv(5), "from_clusters", "this library's keys stay beside them")
+
+		assert.Equal(t, "Alarms", old(6)["title"], "rename")
+		assert.Equal(t, "Setting alarms", old(6)["description"])
+		assert.Equal(t, "Wake-up alarms", nv(6)["title"])
+
+		assert.EqualValues(t, 4, old(7)["coherence_score"], "tag: the metadata it replaced")
+		assert.Equal(t, "high", old(7)["quality"])
+		assert.Equal(t, []any{"review"}, old(7)["flags"])
+		assert.Equal(t, "checked", old(7)["notes"])
+		assert.Equal(t, "medium", nv(7)["quality"])
+		assert.NotContains(t, old(9), "quality", "a tag of a cluster without metadata replaced nothing")
+
+		// History shows the same values.
+		m = f.ok(t, "/api/curation/clusters/1/history?run_id="+cRun)
+		h := items(t, m)
+		require.NotEmpty(t, h)
+		last := h[len(h)-1]
+		assert.Equal(t, "rename", last["edit_type"])
+		assert.Equal(t, "Alarms", last["old_value"].(map[string]any)["title"])
+	})
+}

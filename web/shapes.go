@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/curation"
 )
 
 // The response shapes of the API. Each carries the fields of the Python tool's
@@ -200,12 +201,14 @@ type EditItem struct {
 	RunID     string         `json:"run_id"`
 }
 
-// editItems returns es newest first, as the Python tool lists them.
+// editItems returns es newest first, as the Python tool lists them, each value with the
+// keys the Python tool records for its edit type (curation.PythonValues) beside ours.
 func editItems(es []lmsys.Edit) []EditItem {
 	out := make([]EditItem, len(es))
 	for i, e := range es {
+		oldV, newV := curation.PythonValues(e)
 		out[len(es)-1-i] = EditItem{Timestamp: e.CreatedAt, ClusterID: e.ClusterID, EditType: e.EditType, Editor: e.Editor, Reason: nullable(e.Reason),
-			OldValue: e.OldValue, NewValue: e.NewValue, ID: e.ID, RunID: e.RunID}
+			OldValue: oldV, NewValue: newV, ID: e.ID, RunID: e.RunID}
 	}
 	return out
 }
