@@ -259,6 +259,13 @@ type Summary struct {
 // Summarizer names clusters. It receives every cluster of a run at once so it can
 // contrast them and spread the work; it returns one Summary per input, in order
 // (RunID, SummaryRunID and Alias are filled in by the caller).
+//
+// It is the stage after clustering: summarize.Prepare builds the ClusterInputs from a
+// stored run (sizes, centroids, sample and representative queries, nearest
+// neighbours), and summarize.Run records the summaries as one summary run in the
+// Store's SummaryStore, where the hierarchy merge, cluster search and the viewer read
+// them. Implementations: summarize.Offline (phrase titles, no network) and
+// summarize.LLM (any chat model through package llm).
 type Summarizer interface {
 	Summarize(ctx context.Context, clusters []ClusterInput) ([]Summary, error)
 }

@@ -1,6 +1,12 @@
 // Package analysis answers the questions a team asks of a clustering run every week:
 // how clusters split by metadata (facets), how their shares move over time (trends),
 // and where new queries fall among existing clusters (assign).
+//
+// It reads a finished stage's output and writes nothing of its own (Assign records the
+// new queries it places): the runs and assignments of clustering, the summaries of
+// summarize, the labels of classify and the queries' metadata, all through a *store.DB,
+// whose SQL does the counting. The CLI's facets, trends, compare-runs and assign
+// commands, the HTTP API, the MCP tools and package report print what it computes.
 package analysis
 
 import (

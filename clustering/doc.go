@@ -7,4 +7,9 @@
 //
 // KMeans and HDBSCAN implement lmsys.Clusterer. Every assignment carries a
 // confidence in [0, 1]; HDBSCAN also reports GLOSH outlier scores.
+//
+// In the pipeline it is the stage after embed: Run reads the vectors of the queries a
+// RunSpec selects from the Store (the embeddings cached under one Space), clusters
+// them, and records the run, its assignments and its centroids; summarize, hierarchy,
+// search and curation then work on that stored run, never on the clusterer again.
 package clustering

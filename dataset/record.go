@@ -8,6 +8,10 @@
 // without configuration and their first user turn becomes the query. Load writes the
 // records in large batched transactions, idempotently; Export writes queries (and a
 // run's cluster assignments) back out as CSV, JSON, JSON Lines or Parquet.
+//
+// It is the first stage of the pipeline: it writes the queries (and, for chat rows,
+// the whole conversations) through the Store's QueryStore, and every later stage
+// (embed, clustering, classify …) reads them from there. Export is the last stage.
 package dataset
 
 import (

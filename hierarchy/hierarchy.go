@@ -25,6 +25,11 @@
 // above the largest leaf id.
 //
 // Validate checks the invariants every hierarchy must hold, whichever method built it.
+//
+// In the pipeline it is the stage after summarize: Run reads a run's clusters and
+// their summaries from the Store and writes the nodes to its HierarchyStore, where the
+// CLI's show-hierarchy, search, curation (which keeps hierarchies consistent with its
+// edits), the viewer and reports read them.
 package hierarchy
 
 import (

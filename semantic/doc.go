@@ -15,6 +15,11 @@
 //     it between runs; Info lists the collections.
 //   - Chroma keeps the vectors in a Chroma server, over its HTTP API v2.
 //
+// In the pipeline the index is derived data beside the Store: package search fills its
+// collections from the embeddings and summaries the Store holds (the last stage of
+// lmsys analyze, or verify sync --repair), answers semantic searches from them, and
+// re-syncs them when the two disagree. The distance kernels are internal/vec's.
+//
 // # Collection files
 //
 // Exact and HNSW collections are saved in one format (SaveCollection,

@@ -10,6 +10,11 @@
 // Hot paths (loading queries, storing embeddings and assignments, streaming vectors)
 // use multi-row prepared statements inside large transactions; the rest goes through
 // GORM.
+//
+// Every stage of the pipeline reads its input from a DB and writes its output to it,
+// through the role interfaces of package lmsys (QueryStore, EmbeddingStore, RunStore,
+// SummaryStore, HierarchyStore, ConversationStore, LabelStore); the vector index is
+// rebuilt from it.
 package store
 
 import (

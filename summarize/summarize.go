@@ -4,6 +4,12 @@
 // nearest neighbours; an offline summarizer (class-based TF-IDF) that needs no network;
 // Prepare, which builds the summarizers' input from a Store; and Run, which records a
 // summary run with its summaries, resumes it, or redoes one cluster.
+//
+// In the pipeline it is the stage after clustering: Prepare reads a stored run's
+// clusters (sizes, centroids, sample and representative queries, nearest neighbours),
+// an lmsys.Summarizer names them, and Run writes the summary run to the Store's
+// SummaryStore, where hierarchy, search (cluster search over titles and descriptions),
+// the viewer and reports read them.
 package summarize
 
 import (

@@ -1,5 +1,12 @@
 // Command lmsys analyses conversation logs: load, embed, cluster, summarize, merge into
 // a hierarchy, search, curate, export and serve. Run `lmsys --help` for the commands.
+//
+// It is the outermost layer of the pipeline and holds no analysis of its own: each
+// command parses its flags, opens the store (--db-path for SQLite, --db-url for
+// PostgreSQL), calls the package of its stage (dataset, embed, clustering, summarize,
+// hierarchy, search, curation, analysis, classify, layout, report, web, mcpserver,
+// distributed; local for analyze) and prints a table, or stable JSON with --json. Each
+// command group is a file of its own that registers itself from init.
 package main
 
 import (

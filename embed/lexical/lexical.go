@@ -17,6 +17,9 @@
 //
 // Embedding reuses per-goroutine buffers: after warm-up the only allocation of a call
 // to Embed is its result, and EmbedInto allocates nothing.
+//
+// embed.Open gives it for "local/lexical", and "local/hybrid" mixes it with USE-lite,
+// so that text in scripts USE-lite does not read still gets a useful vector.
 package lexical
 
 import (

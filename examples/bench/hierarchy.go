@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -42,7 +43,7 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 	textWeight := fs.Float64("text-weight", 0, "offline merge text weight (0 = default)")
 	leavesMode := fs.String("leaves", "product", "slurp leaves: product (lmsys analyze's own path: load, embed, 81 k-means clusters, offline summaries into a temporary store, then hierarchy.Run), kmeans (the same clusters summarised in memory, close to the product but not the same sample of queries; -texts applies) or oracle (one leaf per intent label)")
 	embedder := fs.String("embed", "uselite", "slurp query embedding: uselite (the product's default, local/use-lite), hybrid (local/hybrid) or hash (hashed lexical features)")
-	cache := fs.String("emb-cache", "auto", "file caching the slurp embeddings (auto: /tmp/slurp-<embed>.f32; empty: none)")
+	cache := fs.String("emb-cache", "auto", "file caching the slurp embeddings (auto: slurp-<embed>.f32 in the system temporary directory; empty: none)")
 	texts := fs.Bool("texts", true, "kmeans and oracle leaves: give leaves a sample of their query texts (Leaf.Texts), as hierarchy.Run does for the offline merge")
 	linkage := fs.String("linkage", "", "offline merge linkage: ward (default) or average")
 	local := fs.Int("local-scaling", 0, "offline merge local scaling k (0: default, -1: off)")
@@ -63,7 +64,7 @@ func runHierarchyBench(ctx context.Context, args []string, r *reporter) error {
 		return err
 	}
 	if *cache == "auto" {
-		*cache = "/tmp/slurp-" + *embedder + ".f32"
+		*cache = filepath.Join(os.TempDir(), "slurp-"+*embedder+".f32")
 	}
 	slurpTexts = *texts
 	// Slurp purity: leaves of intents merged into as many parents as scenarios.

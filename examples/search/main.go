@@ -9,8 +9,8 @@
 // With -db it instead times the three search modes on an existing database (the
 // first search of the run builds its index; it is not timed):
 //
-//	go run ./examples/bench pipeline -n 100000 -dir /tmp/b100k
-//	go run ./examples/search -db /tmp/b100k/queries.db -bench 200
+//	go run ./examples/bench pipeline -n 100000 -dir W
+//	go run ./examples/search -db W/queries.db -bench 200
 package main
 
 import (

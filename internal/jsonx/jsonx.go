@@ -1,6 +1,8 @@
 // Package jsonx extracts one JSON value from the free text a language model replies
 // with: a ```json fenced block, an object after leading prose, an object followed by
-// commentary, and objects with trailing commas before a closing bracket.
+// commentary, and objects with trailing commas before a closing bracket. Package llm
+// (CompleteJSON, behind the LLM summarizer and hierarchy merge) and package classify's
+// LLM templates parse every model reply through it.
 package jsonx
 
 import (

@@ -1,6 +1,8 @@
 // Package owner names the process that started a long job ("host:pid"), so that a
 // later process can tell a job whose process died (killed mid-stage) from one still
-// running.
+// running. The resumable stages record it: package local on the runs of an analysis,
+// package classify on classification runs, so a re-run takes over a dead run's work
+// instead of starting a second one beside a live one.
 package owner
 
 import (

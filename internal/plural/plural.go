@@ -1,4 +1,5 @@
-// Package plural words counts for display: "1 child", "3 children".
+// Package plural words counts for display: "1 child", "3 children". The CLI, the web
+// viewer and the offline summarizer's descriptions use it wherever a count is printed.
 package plural
 
 import "strconv"

@@ -1,7 +1,9 @@
 // Package scrub removes personal data and secrets from text before it leaves the
 // machine: e-mail addresses, phone numbers, credit-card numbers (Luhn-checked), IPv4
 // and IPv6 addresses, and API keys, bearer tokens, JWTs and long hex or base64 secrets.
-// Each is replaced by a placeholder such as [EMAIL] that says what was there.
+// Each is replaced by a placeholder such as [EMAIL] that says what was there. The
+// stages that send text to a remote model (summarize, hierarchy, classify) and the agent's
+// tool results pass through it unless scrubbing is turned off.
 package scrub
 
 import (

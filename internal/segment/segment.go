@@ -6,6 +6,9 @@
 // are words, hiragana runs are the particles and inflections between them. Thai, Lao,
 // Khmer and Myanmar runs, which those languages separate by spaces into phrases, are
 // kept whole.
+//
+// The offline summarizer and the offline hierarchy merge cut query texts into words
+// through it before they pick phrases for titles.
 package segment
 
 import (

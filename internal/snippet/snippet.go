@@ -1,4 +1,6 @@
-// Package snippet shortens texts for display.
+// Package snippet shortens texts for display: the query texts that search results and
+// the web viewer show are cut on a rune boundary by it, so one long pasted prompt does
+// not fill a page.
 package snippet
 
 import (

@@ -1,7 +1,8 @@
 // Package stopwords knows the function words of the languages chat logs are written
 // in: the stop-word lists of the npm package stopwords-iso 1.1.0 (MIT licence, see
 // LICENSE) for thirty languages, converted once by internal/gen into words.txt, which
-// is embedded. Words are matched lower-cased.
+// is embedded. Words are matched lower-cased. The offline summarizer uses them so that
+// no title starts or ends on a function word, and package segment's IsStop builds on them.
 package stopwords
 
 import (
