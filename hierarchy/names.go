@@ -2,6 +2,7 @@ package hierarchy
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"strings"
@@ -138,14 +139,36 @@ func themeName(p *node, used map[string]bool) (string, []int, float64) {
 	cover := 0.0
 	for i, k := range top {
 		cover += sh[k]
-		if cover < themeFloor || i == 0 && cover < themeOne {
-			continue
+		if cover < themeFloor || i == 0 && (cover < themeOne || len(top) > 1 && sh[top[1]] > sh[k]/2) {
+			continue // one kind alone names a parent only where it dominates
 		}
 		if t := themes.Title(top[:i+1]...); !used[strings.ToLower(t)] {
 			return t, top[:i+1], math.Min(1, cover)
 		}
 	}
 	return "", nil, 0
+}
+
+// mixedName names a parent of unrelated children that neither its kinds of request
+// nor its languages name: "Cooking and other requests", "Science, health and other
+// requests" after the kinds that are there, or "Mixed requests". It returns "" when
+// the name is a sibling's.
+func mixedName(p *node, used map[string]bool) string {
+	t := "Mixed requests"
+	if ks := themes.Top(nodeThemes(p), themeSecond, 2); len(ks) > 0 {
+		names := make([]string, len(ks))
+		for i, k := range ks {
+			names[i] = themes.All[k].Name
+			if i > 0 {
+				names[i] = strings.ToLower(names[i])
+			}
+		}
+		t = strings.Join(names, ", ") + " and other requests"
+	}
+	if used[strings.ToLower(t)] {
+		return ""
+	}
+	return t
 }
 
 // languageFloor is the share of a parent's queries outside English for it to be
@@ -241,6 +264,12 @@ func nameOffline(parents []*node, children []*node) {
 		if p.themes == nil {
 			parentThemes(p, children)
 		}
+		// A name made of kinds of request or languages differs from the parent's
+		// siblings and from its own children; a shared phrase may be a child's title.
+		taken := maps.Clone(used)
+		for _, c := range p.children {
+			taken[strings.ToLower(strings.TrimSpace(children[c].title))] = true
+		}
 		title, shared := "", parentPhrase{}
 		for _, ph := range ranked[pi] {
 			// Shared: by children with sharedFloor of the queries, and by two of them
@@ -256,20 +285,23 @@ func nameOffline(parents []*node, children []*node) {
 		}
 		var kinds []int
 		if title == "" {
-			title, kinds, _ = themeName(p, used)
+			title, kinds, _ = themeName(p, taken)
 		} else if shared.content == 1 && len(p.children) > 1 {
 			// One shared word ("Code" across Python errors, SQL, LinkedIn posts and job
-			// applications) gives way to the kinds of request when they name at least
-			// more of the parent than the children titled by the word hold.
-			if t, ks, cover := themeName(p, used); t != "" && cover > titleShare(shared.key, p, children) {
+			// applications) gives way to the kinds of request when they name more of
+			// the parent than the children titled by the word hold.
+			if t, ks, cover := themeName(p, taken); t != "" && cover > titleShare(shared.key, p, children) {
 				title, kinds, shared = t, ks, parentPhrase{}
 			}
 		}
 		if title == "" {
-			title = languageName(p, used)
+			title = languageName(p, taken)
 		}
 		if title == "" {
-			title = unrelatedName(p, children, phr, used)
+			title = mixedName(p, taken)
+		}
+		if title == "" {
+			title = unrelatedName(p, children, phr, taken)
 		}
 		if title == "" {
 			title = fmt.Sprintf("Group %d", pi+1)

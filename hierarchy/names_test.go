@@ -37,7 +37,7 @@ func TestNameOffline(t *testing.T) {
 				{title: "Weather forecast", size: 20, queries: []string{"weather forecast for paris"}},
 			},
 			groups: [][]int{{0, 1}, {2, 3}},
-			want:   []string{"Writing and coding requests", "Recipe ideas and weather forecast requests"},
+			want:   []string{"Writing and coding requests", "Cooking and other requests"},
 			desc: []string{
 				"share no common phrase; by kind of request: writing 57%, coding 43%.",
 				"share no common phrase. Largest",
@@ -53,13 +53,34 @@ func TestNameOffline(t *testing.T) {
 			want:   []string{"Email requests"},
 		},
 		{
-			name: "children whose titles already join two things give one each",
+			name: "no kind and no shared phrase",
 			children: []*node{
 				{title: "Weather and rain", size: 40, queries: []string{"will it rain tomorrow"}},
 				{title: "Celebrity news and gossip", size: 30, queries: []string{"latest celebrity gossip"}},
 			},
 			groups: [][]int{{0, 1}},
-			want:   []string{"Weather and celebrity news requests"},
+			want:   []string{"Mixed requests"},
+		},
+		{
+			name: "siblings of the same mix fall back to their children's titles",
+			children: []*node{
+				{title: "Weather and rain", size: 40, queries: []string{"will it rain tomorrow"}},
+				{title: "Celebrity gossip", size: 30, queries: []string{"latest celebrity gossip"}},
+				{title: "Sports scores", size: 40, queries: []string{"who won the match"}},
+				{title: "Horoscope and zodiac", size: 30, queries: []string{"my horoscope today"}},
+			},
+			groups: [][]int{{0, 1}, {2, 3}},
+			want:   []string{"Mixed requests", "Sports scores and horoscope requests"},
+		},
+		{
+			name: "mostly not English, in several languages",
+			children: []*node{
+				{title: "Peticiones variadas en español", size: 40, langs: map[string]float64{"es": 1}},
+				{title: "Gemischte Anfragen auf Deutsch", size: 30, langs: map[string]float64{"de": 1}},
+				{title: "Demandes variées en français", size: 20, langs: map[string]float64{"fr": 0.9, "en": 0.1}},
+			},
+			groups: [][]int{{0, 1, 2}},
+			want:   []string{"Mixed requests in Spanish, German and French"},
 		},
 		{
 			name: "russian",
