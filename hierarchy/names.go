@@ -212,9 +212,11 @@ type parentPhrase struct {
 // nameOffline names each parent from the phrases its children share, weighted by the
 // children's sizes and scored against the sibling parents (class-based TF-IDF over
 // shares), longer phrases preferred among equals. A parent where no phrase is held by
-// two children with sharedFloor of its queries between them covers unrelated themes and
-// is named from its two largest children's own phrases ("Cover letter and Python
-// script requests"). No two parents of a level get the same name.
+// two children with sharedFloor of its queries between them covers unrelated themes,
+// and the name says so: by its kinds of request ("Writing and coding requests"), by its
+// languages when it is mostly not English, as "Cooking and other requests" or "Mixed
+// requests", and last from its two largest children's own phrases. No two parents of a
+// level get the same name.
 func nameOffline(parents []*node, children []*node) {
 	phr := make([]phraseSet, len(children))
 	for i, c := range children {
