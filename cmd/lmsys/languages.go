@@ -6,16 +6,16 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/classify"
 	"github.com/lmsys-go/lmsys/store"
 )
 
 // nonEnglishShare estimates the share of a run's queries that are not English: from
-// the queries' language column where they have one, otherwise from their script (a
-// query whose letters are mostly outside the Latin script is not English). It reads at
-// most 5,000 of the run's queries.
+// the queries' language column where they have one, otherwise detected in their text
+// (classify.DetectLanguage, as the built-in language classifier does; a text with no
+// letters counts as English). It reads at most 5,000 of the run's queries.
 func nonEnglishShare(ctx context.Context, db *store.DB, runID string) (float64, error) {
 	var seen, other int
 	err := db.ScanQueries(ctx, lmsys.QueryFilter{RunID: runID}, 1000, func(qs []lmsys.Query) error {
@@ -28,8 +28,10 @@ func nonEnglishShare(ctx context.Context, db *store.DB, runID string) (float64, 
 			case lang == "english" || lang == "en":
 			case lang != "" && lang != "unknown":
 				other++
-			case !mostlyLatin(q.Text):
-				other++
+			default:
+				if code := classify.DetectLanguage(q.Text); code != "en" && code != classify.Undetermined {
+					other++
+				}
 			}
 		}
 		return nil
@@ -44,20 +46,6 @@ func nonEnglishShare(ctx context.Context, db *store.DB, runID string) (float64, 
 }
 
 var errStopScan = errors.New("enough queries read")
-
-// mostlyLatin reports whether at least half of the letters of s are Latin.
-func mostlyLatin(s string) bool {
-	var latin, letters int
-	for _, r := range s {
-		if unicode.IsLetter(r) {
-			letters++
-			if unicode.Is(unicode.Latin, r) {
-				latin++
-			}
-		}
-	}
-	return letters == 0 || 2*latin >= letters
-}
 
 // noteLanguages tells, on w, what the offline encoder can and cannot do for a run of
 // a local embedding space whose queries are largely not English, unless the run

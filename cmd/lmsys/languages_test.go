@@ -21,7 +21,13 @@ func TestNonEnglishRunsGetANote(t *testing.T) {
 		{"Russian without a language column", func(i int) string { return fmt.Sprintf("напиши рассказ про кота номер %d", i) }, "", true},
 		{"Chinese with its language", func(i int) string { return fmt.Sprintf("写一首关于春天的诗 %d", i) }, "Chinese", true},
 		{"English", func(i int) string { return fmt.Sprintf("write a story about cat number %d", i) }, "English", false},
-		{"Latin script without a language column", func(i int) string { return fmt.Sprintf("how do I sort list %d", i) }, "", false},
+		{"English without a language column", func(i int) string { return fmt.Sprintf("how do I sort list %d", i) }, "", false},
+		{"Spanish without a language column", func(i int) string {
+			return fmt.Sprintf("¿cómo puedo ordenar una lista de números en python? ejemplo %d", i)
+		}, "", true},
+		{"German without a language column", func(i int) string {
+			return fmt.Sprintf("Schreibe bitte eine kurze Geschichte über eine Katze, Nummer %d", i)
+		}, "", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
