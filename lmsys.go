@@ -339,7 +339,7 @@ type ClusterMetadata struct {
 	Quality   string    `json:"quality,omitempty"`
 	Flags     []string  `json:"flags,omitempty"`
 	Notes     string    `json:"notes,omitempty"`
-	UpdatedAt time.Time `json:"last_edited"`
+	UpdatedAt time.Time `json:"last_edited,omitzero"` // left out when the cluster was never annotated
 }
 
 // OrphanedQuery is a query taken out of its cluster (by a delete) and not yet placed.

@@ -2,9 +2,11 @@ package lmsys_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lmsys-go/lmsys"
 	"github.com/stretchr/testify/assert"
@@ -105,4 +107,13 @@ func FuzzListItems(f *testing.F) {
 		joined := strings.Join(items, lmsys.ListSeparator)
 		require.Equal(t, items, lmsys.ListItems(joined))
 	})
+}
+
+func TestClusterMetadataJSONLeavesOutAnUnsetEditTime(t *testing.T) {
+	b, err := json.Marshal(lmsys.ClusterMetadata{RunID: "r", ClusterID: 1})
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), "last_edited", "a cluster never annotated has no edit time, not year 1")
+	b, err = json.Marshal(lmsys.ClusterMetadata{RunID: "r", ClusterID: 1, UpdatedAt: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"last_edited":"2026-12-01T00:00:00Z"`)
 }
