@@ -30,12 +30,16 @@ func (w Word) IsBreak() bool { return w.Norm == "" }
 // most prompts in the commonest languages of chat logs ("write", "explain", "напиши",
 // "escribe"), which would otherwise name half the clusters of a run. A title made of
 // phrases never starts or ends with one ("Cover letter", not "Write and resume").
+// English participles that point at a name or at other text ("named", "called",
+// "following", "attached") are filler too: "module named" is not a topic.
 var filler = map[string]bool{}
 
 func init() {
 	for _, w := range strings.Fields(`hi hello hey please pls plz thanks thank thx ok okay yes yeah sure
 		could would can may might should must will shall i me my you your we our it its
 		write explain create generate make give tell describe provide show help answer find
+		named called titled entitled labeled labelled based regarding following attached mentioned
+		provided listed shown described given
 		привет пожалуйста спасибо напиши напишите помоги помогите объясни объясните расскажи создай дай сделай
 		hola gracias escribe escriba explica explique dame crea haz genera
 		bonjour merci écris écrivez rédige rédigez explique expliquez donne donnez crée créez
