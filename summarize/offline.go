@@ -231,7 +231,8 @@ func (o *Offline) Summarize(ctx context.Context, clusters []lmsys.ClusterInput) 
 		}
 		cov := coverage(append(title.parts, keywords[:min(3, len(keywords))]...), per[ci].queries)
 		s.Description = describe(title.text, s.Keywords, c, allQueries, len(clusters))
-		if len(per[ci].queries) >= clumpMin && coverage(title.parts, per[ci].queries) < clumpCoverage && title.value < clumpFinds {
+		if len(per[ci].queries) >= clumpMin && coverage(title.parts, per[ci].queries) < clumpCoverage &&
+			(title.value < clumpFinds || noTopic(c.Queries)) {
 			if t, d := clumpTitle(c); t != "" && !clumpUsed[t] {
 				clumpUsed[t] = true // a second such cluster keeps its phrase
 				s.Title = t
@@ -725,12 +726,15 @@ func coverage(phrases []*candidate, queries [][]string) float64 {
 const (
 	// clumpMin and clumpCoverage: a cluster of at least clumpMin sample queries whose
 	// best title is held by fewer than clumpCoverage of them shares no topic, and is
-	// named by its kinds of request or its languages instead (clumpTitle).
+	// named by its language instead (clumpTitle).
 	clumpMin      = 6
 	clumpCoverage = 0.15
-	// clumpFinds: a title that finds its cluster this well as a search query (its
-	// estimated precision) is kept all the same.
-	clumpFinds = 0.5
+	// clumpFinds and clumpOneKind: a title that finds its cluster this well as a search
+	// query (its estimated precision) is kept when one kind of request other than
+	// greetings holds clumpOneKind of the queries: the cluster has a topic its phrase
+	// misses. Without one the phrase finds the cluster only by its language.
+	clumpFinds   = 0.5
+	clumpOneKind = 0.35
 	// clumpKind is the share of its queries that must be greetings for such a cluster
 	// to be named so, and clumpLanguage the share of one language for the cluster to
 	// be named in it.
@@ -770,6 +774,14 @@ func clumpTitle(c lmsys.ClusterInput) (string, string) {
 		return themes.LanguageTitle(codes[0]), d
 	}
 	return themes.LanguageTitle(codes...), d
+}
+
+// noTopic reports whether no kind of request holds clumpOneKind of the texts, or the
+// commonest is greetings and tests.
+func noTopic(texts []string) bool {
+	sh := themes.Shares(texts)
+	top := themes.Top(sh, 0, 1)
+	return len(top) == 0 || sh[top[0]] < clumpOneKind || themes.All[top[0]].Alone != ""
 }
 
 // clusterLanguages returns the share of a cluster's queries in each language: from
