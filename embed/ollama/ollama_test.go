@@ -24,7 +24,6 @@ func fakeVector(text string, dims int) []float32 { return remotetest.Vector(text
 // fakeOllama speaks Ollama's POST /api/embed wire format.
 type fakeOllama struct {
 	mu      sync.Mutex
-	inputs  []string
 	auth    []string
 	calls   atomic.Int32
 	respond func(n int, w http.ResponseWriter, input string) bool
@@ -52,7 +51,6 @@ func (f *fakeOllama) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	f.inputs = append(f.inputs, req.Input)
 	f.auth = append(f.auth, r.Header.Get("Authorization"))
 	f.mu.Unlock()
 	if f.respond != nil && f.respond(n, w, req.Input) {
@@ -75,25 +73,15 @@ func newTest(t *testing.T, f *fakeOllama, cfg Config) *Embedder {
 	return e
 }
 
-func TestEmbedSuccess(t *testing.T) {
+// TestDefaultsWithoutKey checks the default space and that no Authorization header is
+// sent without an API key; batching and vectors are Conformance's.
+func TestDefaultsWithoutKey(t *testing.T) {
 	f := &fakeOllama{}
-	e := newTest(t, f, Config{BatchSize: 3})
+	e := newTest(t, f, Config{})
 	assert.Equal(t, lmsys.Space{Provider: "ollama", Model: "nomic-embed-text", Dims: 768}, e.Space())
-	in := []string{"a", "b", "c", "d", "e", "日本語のテキスト", "g"}
-	vecs, err := e.Embed(context.Background(), in, lmsys.PurposeClustering)
+	_, err := e.Embed(context.Background(), []string{"a"}, lmsys.PurposeClustering)
 	require.NoError(t, err)
-	require.Len(t, vecs, len(in))
-	for i, v := range vecs {
-		want := fakeVector(in[i], 768)
-		var dot, nn float64
-		for j := range v {
-			dot += float64(v[j]) * float64(want[j])
-			nn += float64(want[j]) * float64(want[j])
-		}
-		assert.InDelta(t, 1, dot*dot/nn, 1e-4, "%d", i)
-	}
-	assert.ElementsMatch(t, in, f.inputs)
-	assert.Empty(t, f.auth[0])
+	assert.Equal(t, []string{""}, f.auth)
 }
 
 func TestOllamaHostAndBearer(t *testing.T) {
@@ -150,10 +138,6 @@ func TestFailures(t *testing.T) {
 			return true
 		}, 3, 500, "ollama: HTTP 500 Internal Server Error after 3 attempts: llama runner process has terminated"},
 		{"model missing", "nomic-embed-text:v9", nil, 1, 404, "ollama: HTTP 404 Not Found after 1 attempt"},
-		{"garbage json", "", func(n int, w http.ResponseWriter, _ string) bool {
-			_, _ = w.Write([]byte(`{{{`))
-			return true
-		}, 1, 0, "undecodable response"},
 		{"no vectors", "", func(n int, w http.ResponseWriter, _ string) bool {
 			_, _ = w.Write([]byte(`{"embeddings":[]}`))
 			return true
@@ -162,10 +146,6 @@ func TestFailures(t *testing.T) {
 			_ = json.NewEncoder(w).Encode(map[string]any{"embeddings": [][]float32{fakeVector("a", 768), fakeVector("b", 768)}})
 			return true
 		}, 1, 0, "ollama returned 2 vectors for 1 texts"},
-		{"wrong dimension", "", func(n int, w http.ResponseWriter, _ string) bool {
-			_ = json.NewEncoder(w).Encode(map[string]any{"embeddings": [][]float32{fakeVector("a", 384)}})
-			return true
-		}, 1, 0, "vector of 384 dimensions for text 0, want 768"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
