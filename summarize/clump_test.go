@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/lmsys-go/lmsys"
+	"github.com/lmsys-go/lmsys/internal/themes"
 )
 
 func TestClumpTitle(t *testing.T) {
@@ -39,7 +40,7 @@ func TestClumpTitle(t *testing.T) {
 		{"unknown column values are detected", lmsys.ClusterInput{Queries: spanish, Languages: map[string]int{"": 6}}, "Peticiones variadas en español"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			title, desc := clumpTitle(c.in)
+			title, desc := clumpTitle(c.in, themes.Shares(c.in.Queries))
 			assert.Equal(t, c.title, title)
 			if title != "" {
 				assert.Contains(t, desc, "share no topic")

@@ -231,12 +231,13 @@ func (o *Offline) Summarize(ctx context.Context, clusters []lmsys.ClusterInput) 
 		}
 		cov := coverage(append(title.parts, keywords[:min(3, len(keywords))]...), per[ci].queries)
 		s.Description = describe(title.text, s.Keywords, c, allQueries, len(clusters))
-		if len(per[ci].queries) >= clumpMin && coverage(title.parts, per[ci].queries) < clumpCoverage &&
-			(title.value < clumpFinds || noTopic(c.Queries)) {
-			if t, d := clumpTitle(c); t != "" && !clumpUsed[t] {
-				clumpUsed[t] = true // a second such cluster keeps its phrase
-				s.Title = t
-				s.Description = d + " " + describe("", nil, c, allQueries, len(clusters))
+		if len(per[ci].queries) >= clumpMin && coverage(title.parts, per[ci].queries) < clumpCoverage {
+			if kinds := themes.Shares(c.Queries); title.value < clumpFinds || noTopic(kinds) {
+				if t, d := clumpTitle(c, kinds); t != "" && !clumpUsed[t] {
+					clumpUsed[t] = true // a second such cluster keeps its phrase
+					s.Title = t
+					s.Description = d + " " + describe("", nil, c, allQueries, len(clusters))
+				}
 			}
 		}
 		s.Coherence = coherenceOf(cov)
@@ -748,8 +749,8 @@ const (
 // language on unrelated topics together. Greetings and tests, in any language, are
 // "Chit-chat and test messages". It returns "" otherwise, and else a sentence on the kinds
 // of request the cluster holds for the description.
-func clumpTitle(c lmsys.ClusterInput) (string, string) {
-	shares := themes.Shares(c.Queries)
+// shares is the share of the cluster's queries of each kind (themes.Shares).
+func clumpTitle(c lmsys.ClusterInput, shares []float64) (string, string) {
 	kinds := themes.Top(shares, 0.1, 3)
 	langs := clusterLanguages(c)
 	codes := themes.Ranked(langs, 0.15, 2)
@@ -776,10 +777,9 @@ func clumpTitle(c lmsys.ClusterInput) (string, string) {
 	return themes.LanguageTitle(codes...), d
 }
 
-// noTopic reports whether no kind of request holds clumpOneKind of the texts, or the
-// commonest is greetings and tests.
-func noTopic(texts []string) bool {
-	sh := themes.Shares(texts)
+// noTopic reports whether no kind of request holds clumpOneKind of a cluster's queries
+// (sh, as themes.Shares gives them), or the commonest is greetings and tests.
+func noTopic(sh []float64) bool {
 	top := themes.Top(sh, 0, 1)
 	return len(top) == 0 || sh[top[0]] < clumpOneKind || themes.All[top[0]].Alone != ""
 }
@@ -813,8 +813,7 @@ func coherenceOf(cov float64) int {
 
 // describe writes two sentences: what the cluster is about (its title and two more
 // keywords) with its share of the queries, languages and models; then a typical
-// query.
-// Without a title it starts from the count.
+// query. Without a title it starts from the count.
 func describe(titleText string, keywords []string, c lmsys.ClusterInput, allQueries, nClusters int) string {
 	var b strings.Builder
 	b.WriteString(titleText)
