@@ -131,8 +131,9 @@ const (
 
 // themeName names a parent whose children share no phrase by the kinds of request
 // its queries fall into ("Writing and coding requests"): the fewest of its largest
-// kinds that hold themeFloor of its queries between them, when that name is not a
-// sibling's. It returns "" otherwise, and the kinds named.
+// kinds that hold themeFloor of its queries between them, when that name is not taken.
+// It returns the name, the kinds named and the share of the queries they hold, or ""
+// when no such name is free.
 func themeName(p *node, used map[string]bool) (string, []int, float64) {
 	sh := nodeThemes(p)
 	top := themes.Top(sh, themeSecond, themeKinds)
