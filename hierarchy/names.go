@@ -87,6 +87,17 @@ func nodeThemes(n *node) []float64 {
 	return n.themes
 }
 
+// generatedChild reports whether t is the name of one of p's children that was made
+// of its kinds of request or languages: "Business requests" names no parent of it.
+func generatedChild(p *node, children []*node, t string) bool {
+	for _, c := range p.children {
+		if children[c].generated && strings.EqualFold(children[c].title, t) {
+			return true
+		}
+	}
+	return false
+}
+
 // titleShare is the share of p's queries in children whose title or keywords hold
 // the phrase key.
 func titleShare(key string, p *node, children []*node) float64 {
@@ -281,7 +292,7 @@ func nameOffline(parents []*node, children []*node) {
 				continue
 			}
 			t := segment.Capitalize(ph.text)
-			if !used[strings.ToLower(t)] {
+			if !used[strings.ToLower(t)] && !generatedChild(p, children, t) {
 				title, shared = t, ph
 				break
 			}
@@ -303,6 +314,7 @@ func nameOffline(parents []*node, children []*node) {
 		if title == "" {
 			title = mixedName(p, taken)
 		}
+		p.generated = title != "" && shared.key == ""
 		if title == "" {
 			title = unrelatedName(p, children, phr, taken)
 		}

@@ -123,3 +123,15 @@ func TestNameOfflineDistinctSiblings(t *testing.T) {
 	assert.NotEqual(t, strings.ToLower(parents[0].title), strings.ToLower(parents[1].title))
 	assert.Equal(t, "Python script", parents[0].title)
 }
+
+func TestNameOfflineNotAfterAGeneratedChild(t *testing.T) {
+	children := []*node{
+		{title: "Business requests", generated: true, size: 40, queries: []string{"marketing plan for a bakery", "business plan for a cafe"}},
+		{title: "Business requests", generated: true, size: 30, queries: []string{"a slogan for my brand", "customer email for my company"}},
+		{title: "Writing requests", generated: true, size: 30, queries: []string{"a poem about rain", "a short story"}},
+	}
+	parents := []*node{{children: []int{0, 1, 2}, size: 100}}
+	nameOffline(parents, children)
+	assert.NotEqual(t, "Business requests", parents[0].title, "a parent is not named as its generated children")
+	assert.NotEmpty(t, parents[0].title)
+}

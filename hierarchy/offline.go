@@ -28,9 +28,12 @@ type node struct {
 	themes []float64
 	// langs is the share of the node's sample texts in each language (codes of
 	// classify.DetectLanguage; nil when unknown).
-	langs    map[string]float64
-	children []int // indexes into the level below
-	parent   int   // index into the level above, -1 until assigned
+	langs map[string]float64
+	// generated marks a parent named by its kinds of request or languages rather than
+	// by a phrase of its text; its parent is not named by that whole name.
+	generated bool
+	children  []int // indexes into the level below
+	parent    int   // index into the level above, -1 until assigned
 	// unassigned marks the explicit bucket of children the LLM could not place.
 	unassigned bool
 }
