@@ -2,6 +2,7 @@ package themes
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -58,10 +59,16 @@ func TestShares(t *testing.T) {
 }
 
 func TestCuesAreDistinctPerTheme(t *testing.T) {
-	// Every theme has a name and cues, and Of never reports a theme twice.
+	// Every theme has a name and cues, lists no cue twice, and Of never reports a
+	// theme twice.
 	for _, th := range All {
 		assert.NotEmpty(t, th.Name)
-		assert.NotEmpty(t, th.cues)
+		seen := map[string]bool{}
+		for _, c := range strings.Fields(th.cues) {
+			assert.False(t, seen[c], "%s lists %q twice", th.Name, c)
+			seen[c] = true
+		}
+		assert.NotEmpty(t, seen, th.Name)
 	}
 	got := Of(nil, "python python code code error")
 	assert.Equal(t, []string{"Coding"}, names(got))
