@@ -168,14 +168,7 @@ func themeName(p *node, used map[string]bool) (string, []int, float64) {
 func mixedName(p *node, used map[string]bool) string {
 	t := "Mixed requests"
 	if ks := themes.Top(nodeThemes(p), themeSecond, 2); len(ks) > 0 {
-		names := make([]string, len(ks))
-		for i, k := range ks {
-			names[i] = themes.All[k].Name
-			if i > 0 {
-				names[i] = strings.ToLower(names[i])
-			}
-		}
-		t = strings.Join(names, ", ") + " and other requests"
+		t = themes.List(append(themes.Names(ks...), "other")...) + " requests"
 	}
 	if used[strings.ToLower(t)] {
 		return ""

@@ -55,10 +55,29 @@ func LanguageTitle(codes ...string) string {
 	for i, c := range codes {
 		names[i] = classify.LanguageName(c)
 	}
-	if len(names) == 1 {
-		return "Mixed requests in " + names[0]
+	return "Mixed requests in " + List(names...)
+}
+
+// List joins items as an English list: "a", "a and b", "a, b and c".
+func List(items ...string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
 	}
-	return "Mixed requests in " + strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+// Names returns the names of the kinds ks (indexes into All) as they read in a list
+// that starts a title: the first capitalised, the others lower-case ("Coding",
+// "writing").
+func Names(ks ...int) []string {
+	names := make([]string, len(ks))
+	for i, k := range ks {
+		names[i] = All[k].Name
+		if i > 0 {
+			names[i] = strings.ToLower(names[i])
+		}
+	}
+	return names
 }
 
 // Theme is one broad kind of request.
@@ -78,20 +97,10 @@ func Title(ks ...int) string {
 	if len(ks) == 1 && All[ks[0]].Alone != "" {
 		return All[ks[0]].Alone
 	}
-	names := make([]string, len(ks))
-	for i, k := range ks {
-		names[i] = All[k].Name
-		if i > 0 {
-			names[i] = strings.ToLower(names[i])
-		}
-	}
-	switch len(names) {
-	case 0:
+	if len(ks) == 0 {
 		return ""
-	case 1:
-		return names[0] + " requests"
 	}
-	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1] + " requests"
+	return List(Names(ks...)...) + " requests"
 }
 
 // All lists the kinds in a fixed order; indexes into it are what Count and Shares

@@ -82,6 +82,14 @@ func TestTitle(t *testing.T) {
 	assert.Equal(t, "", Title())
 }
 
+func TestList(t *testing.T) {
+	assert.Equal(t, "", List())
+	assert.Equal(t, "a", List("a"))
+	assert.Equal(t, "a and b", List("a", "b"))
+	assert.Equal(t, "a, b and c", List("a", "b", "c"))
+	assert.Equal(t, []string{"Coding", "writing"}, Names(0, 1))
+}
+
 func TestLanguageTitle(t *testing.T) {
 	for _, c := range []struct {
 		codes []string
