@@ -90,3 +90,20 @@ func FuzzWords(f *testing.F) {
 		}
 	})
 }
+
+func TestPhrasesDoNotEndOnPointingParticiples(t *testing.T) {
+	// "module named" and "column called" point at a name; they are not topics.
+	ws := Words(nil, "ModuleNotFoundError: No module named numpy, the column called total")
+	var got []string
+	Phrases(ws, nil, func(i, j int) {
+		var p []string
+		for _, w := range ws[i:j] {
+			p = append(p, w.Norm)
+		}
+		got = append(got, strings.Join(p, " "))
+	})
+	assert.NotContains(t, got, "module named")
+	assert.NotContains(t, got, "column called")
+	assert.Contains(t, got, "module")
+	assert.Contains(t, got, "column")
+}
